@@ -1,0 +1,41 @@
+"""Describe the interpreter pyinstaller-build runs PyInstaller with, as one JSON object on stdout."""
+import importlib.util
+import json
+import os
+import sys
+import sysconfig
+
+
+def pyinstaller_version():
+    try:
+        from importlib.metadata import version
+
+        return version("pyinstaller")
+    except Exception:
+        pass
+    # Not installed as a distribution (a source checkout on PYTHONPATH): ask the package itself.
+    if importlib.util.find_spec("PyInstaller") is None:
+        return None
+    import PyInstaller
+
+    return getattr(PyInstaller, "__version__", "unknown")
+
+
+site_dirs = []
+for entry in sys.path:
+    if entry and os.path.basename(entry) in ("site-packages", "dist-packages") and os.path.isdir(entry):
+        path = os.path.abspath(entry)
+        if path not in site_dirs:
+            site_dirs.append(path)
+
+json.dump(
+    {
+        "executable": sys.executable,
+        "version": sys.version,
+        "platform": sysconfig.get_platform(),
+        "prefix": sys.prefix,
+        "site_dirs": site_dirs,
+        "pyinstaller": pyinstaller_version(),
+    },
+    sys.stdout,
+)

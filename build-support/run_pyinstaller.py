@@ -1,0 +1,46 @@
+"""Run PyInstaller for one spec under a lock, then record what it packaged.
+
+argv: <lock file> <records json> <pyinstaller args...>
+
+The lock is taken here, by the process that does the work, so a PyInstaller left running after
+cargo was killed still holds it and the next build waits for it instead of sharing its work folder.
+The records (every source file of the spec's Analysis) let the next build fingerprint exactly the
+project files this spec packaged.
+"""
+import glob
+import json
+import os
+import sys
+
+lock_path, records_path, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+lock = open(lock_path, "a+b")
+if os.name == "nt":
+    import msvcrt
+
+    lock.seek(0)
+    msvcrt.locking(lock.fileno(), msvcrt.LK_LOCK, 1)
+else:
+    import fcntl
+
+    fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+
+from PyInstaller.__main__ import run  # noqa: E402
+
+run(args)
+
+from PyInstaller.building.build_main import Analysis  # noqa: E402
+from PyInstaller.utils.misc import load_py_data_struct  # noqa: E402
+
+workpath = args[args.index("--workpath") + 1]
+names = [g[0] for g in Analysis._GUTS]
+sources = set()
+for toc in glob.glob(os.path.join(workpath, "*", "Analysis-*.toc")):
+    guts = dict(zip(names, load_py_data_struct(toc)))
+    for key in ("scripts", "pure", "binaries", "datas", "zipfiles"):
+        for entry in guts.get(key) or ():
+            if len(entry) == 3 and isinstance(entry[1], str):
+                sources.add(os.path.abspath(entry[1]))
+    for script in guts.get("inputs") or ():
+        sources.add(os.path.abspath(script))
+with open(records_path, "w") as f:
+    json.dump(sorted(sources), f)

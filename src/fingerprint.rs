@@ -1,0 +1,223 @@
+//! What a spec's binary depends on, hashed.
+//!
+//! A fingerprint has two halves. The *context* is everything PyInstaller's own mtime-based cache
+//! cannot see (toolchain, environment, target, settings, the project's file and folder set); the
+//! *files* are the contents of the project files the spec depends on. The crate skips a build only
+//! when both match what produced the installed binary; it lets PyInstaller reuse its cache only
+//! when the context matches and every changed file has an mtime PyInstaller will notice.
+
+use crate::project::Project;
+use std::collections::BTreeSet;
+
+/// Bumped whenever the fingerprint's layout or meaning changes, so old stamps never match.
+const VERSION: &str = "pyinstaller-build fingerprint 1";
+
+/// The variables that change what PyInstaller produces. They are announced with
+/// `rerun-if-env-changed` and hashed; `PATH` is not (rust-analyzer rewrites it on every run).
+pub(crate) const PYINSTALLER_ENV: &[&str] = &[
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONOPTIMIZE",
+    "PYTHONNOUSERSITE",
+    "PYTHONSAFEPATH",
+    "PYTHONUTF8",
+    "PYINSTALLER_STRICT_COLLECT_MODE",
+    "PYINSTALLER_FORCE_UPX",
+    "PYINSTALLER_ZLIB_COMPRESSION_LEVEL",
+    "PYINSTALLER_STRICT_BUNDLE_CODESIGN_ERROR",
+    "PYINSTALLER_VERIFY_BUNDLE_SIGNATURE",
+    "SOURCE_DATE_EPOCH",
+    "LD_LIBRARY_PATH",
+    "DYLD_LIBRARY_PATH",
+    "LIBPATH",
+    "DJANGO_SETTINGS_MODULE",
+    "XDG_DATA_DIRS",
+    "CONDA_PREFIX",
+];
+
+/// The spec-independent part of the context.
+#[derive(Clone, Debug)]
+pub(crate) struct Context {
+    pub toolchain: String,
+    pub target: String,
+    /// `(name, value)` of every variable in [`PYINSTALLER_ENV`] and the user's `env` list.
+    pub env: Vec<(String, Option<String>)>,
+    /// Settings that change what "built" means (the smoke test).
+    pub settings: String,
+}
+
+/// The project files one spec depends on.
+///
+/// Before its first build the crate cannot know which modules a spec packages, so it takes every
+/// `.py` file; afterwards `records` (from PyInstaller's own Analysis TOC) names them, so an edit to
+/// a module only another spec imports leaves this one alone. Every non-Python file counts for every
+/// spec (configs, hooks, data, icons: when unsure, rebuild), except the other specs.
+pub(crate) fn inputs(
+    project: &Project,
+    spec: &str,
+    records: Option<&[String]>,
+) -> BTreeSet<String> {
+    let mut inputs: BTreeSet<String> = project
+        .files
+        .keys()
+        .filter(|f| {
+            let name = f.rsplit('/').next().unwrap_or(f);
+            let is_py = f.ends_with(".py");
+            let is_hook = is_py && (name.starts_with("hook-") || name.starts_with("pyi_rth"));
+            let other_spec = f.ends_with(".spec") && f.as_str() != spec;
+            (!is_py && !other_spec) || is_hook || (is_py && records.is_none())
+        })
+        .cloned()
+        .collect();
+    inputs.insert(spec.to_string());
+    if let Some(records) = records {
+        inputs.extend(records.iter().cloned());
+    }
+    inputs
+}
+
+/// Hash of everything but file contents.
+pub(crate) fn context_hash(
+    ctx: &Context,
+    project: &Project,
+    spec: &str,
+    inputs: &BTreeSet<String>,
+) -> String {
+    let mut h = Framed::new();
+    h.field("version", VERSION);
+    h.field("spec", spec);
+    h.field("target", &ctx.target);
+    h.field("toolchain", &ctx.toolchain);
+    for (k, v) in &ctx.env {
+        h.field("env", k);
+        h.field("value", v.as_deref().unwrap_or("\0unset"));
+    }
+    h.field("settings", &ctx.settings);
+    // Adding or removing a module can change what an unchanged import resolves to.
+    for f in project.files.keys().filter(|f| f.ends_with(".py")) {
+        h.field("module", f);
+    }
+    for d in &project.dirs {
+        h.field("dir", d);
+    }
+    for i in inputs {
+        h.field("input", i);
+    }
+    h.finish()
+}
+
+/// The full fingerprint: the context plus the content of every input.
+pub(crate) fn fingerprint(context: &str, project: &Project, inputs: &BTreeSet<String>) -> String {
+    let mut h = Framed::new();
+    h.field("context", context);
+    for i in inputs {
+        h.field("file", i);
+        match project.files.get(i) {
+            Some(hash) => h.bytes("hash", hash),
+            None => h.field("hash", "\0missing"),
+        }
+    }
+    h.finish()
+}
+
+/// Tagged, length-prefixed fields, so no two different inputs hash alike by concatenation.
+struct Framed(blake3::Hasher);
+
+impl Framed {
+    fn new() -> Self {
+        Framed(blake3::Hasher::new())
+    }
+    fn bytes(&mut self, tag: &str, value: &[u8]) {
+        self.0
+            .update(tag.as_bytes())
+            .update(&(value.len() as u64).to_le_bytes())
+            .update(value);
+    }
+    fn field(&mut self, tag: &str, value: &str) {
+        self.bytes(tag, value.as_bytes());
+    }
+    fn finish(self) -> String {
+        self.0.finalize().to_hex().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(files: &[(&str, u8)]) -> Project {
+        let mut p = Project::default();
+        for (f, h) in files {
+            p.files.insert(f.to_string(), [*h; 32]);
+        }
+        p
+    }
+
+    fn ctx() -> Context {
+        Context {
+            toolchain: "py".into(),
+            target: "x86_64-unknown-linux-gnu".into(),
+            env: vec![],
+            settings: String::new(),
+        }
+    }
+
+    #[test]
+    fn records_narrow_the_python_inputs() {
+        let p = project(&[
+            ("a.spec", 1),
+            ("b.spec", 2),
+            ("a.py", 3),
+            ("b.py", 4),
+            ("hooks/hook-x.py", 5),
+            ("cfg.toml", 6),
+        ]);
+        let all = inputs(&p, "a.spec", None);
+        assert_eq!(
+            all.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["a.py", "a.spec", "b.py", "cfg.toml", "hooks/hook-x.py"]
+        );
+        let recorded = inputs(&p, "a.spec", Some(&["a.py".to_string()]));
+        assert_eq!(
+            recorded.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["a.py", "a.spec", "cfg.toml", "hooks/hook-x.py"]
+        );
+    }
+
+    #[test]
+    fn fingerprint_sees_content_new_modules_env_and_target() {
+        let base = project(&[("a.spec", 1), ("a.py", 3), ("b.py", 4)]);
+        let fp = |p: &Project, c: &Context| {
+            let i = inputs(p, "a.spec", Some(&["a.py".to_string()]));
+            fingerprint(&context_hash(c, p, "a.spec", &i), p, &i)
+        };
+        let f0 = fp(&base, &ctx());
+        assert_eq!(f0, fp(&base, &ctx()));
+        // b.py is not an input of a.spec: its content does not matter...
+        assert_eq!(
+            f0,
+            fp(&project(&[("a.spec", 1), ("a.py", 3), ("b.py", 9)]), &ctx())
+        );
+        // ...but the existence of a new module does (it can shadow an import).
+        assert_ne!(
+            f0,
+            fp(
+                &project(&[("a.spec", 1), ("a.py", 3), ("b.py", 4), ("json.py", 1)]),
+                &ctx()
+            )
+        );
+        assert_ne!(
+            f0,
+            fp(&project(&[("a.spec", 1), ("a.py", 8), ("b.py", 4)]), &ctx())
+        );
+        let mut dirs = base.clone();
+        dirs.dirs.insert("json".into());
+        assert_ne!(f0, fp(&dirs, &ctx()));
+        let mut c = ctx();
+        c.env.push(("PYTHONOPTIMIZE".into(), Some("1".into())));
+        assert_ne!(f0, fp(&base, &c));
+        let mut c = ctx();
+        c.target = "aarch64-unknown-linux-gnu".into();
+        assert_ne!(f0, fp(&base, &c));
+    }
+}

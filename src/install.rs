@@ -1,0 +1,78 @@
+//! Smoke-testing a fresh binary and putting it where Tauri looks, atomically and only when its
+//! bytes changed (an unchanged sidecar keeps its mtime, so tauri-build and `tauri dev` stay quiet).
+
+use crate::error::{log_tail, Error, ErrorKind, IoContext, Result};
+use crate::process::{command_line, run_logged, Ended};
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// Runs the binary with the smoke-test arguments; it must exit 0 within `timeout`.
+pub(crate) fn smoke_test(
+    spec: &str,
+    binary: &Path,
+    args: &[String],
+    timeout: Duration,
+    log: &Path,
+) -> Result<()> {
+    let mut cmd = Command::new(binary);
+    cmd.args(args)
+        .current_dir(binary.parent().unwrap_or(Path::new(".")));
+    let failure = match run_logged(&mut cmd, log, Some(timeout))? {
+        Ended::Exited(status) if status.success() => return Ok(()),
+        Ended::Exited(status) => format!("exited with {status}"),
+        Ended::TimedOut => format!(
+            "did not finish within {} s (set `smoke-test-timeout` to allow more)",
+            timeout.as_secs()
+        ),
+    };
+    Err(Error::new(
+        ErrorKind::SmokeTestFailed,
+        format!(
+            "pyinstaller-build: the smoke test of `{spec}` failed: `{}` {failure}.\n\
+             Its output ({}):\n{}\
+             The previously installed binary, if any, was left in place.\n\
+             Fix: make the program succeed with these arguments, or change `smoke-test` in \
+             [package.metadata.pyinstaller-build].",
+            command_line(&cmd),
+            log.display(),
+            log_tail(&log.to_path_buf(), 20)
+        ),
+    ))
+}
+
+/// Copies `src` to `dest` unless `dest` already holds the same bytes; returns whether it wrote.
+pub(crate) fn install(src: &Path, dest: &Path) -> Result<bool> {
+    if dest.is_file() && crate::project::hash_file(dest)? == crate::project::hash_file(src)? {
+        return Ok(false);
+    }
+    let bytes = fs::read(src).at("could not read", src)?;
+    write_atomic(dest, &bytes, true)?;
+    Ok(true)
+}
+
+/// Writes through a temp file in the same folder and a rename, so readers see the old file or
+/// the new one, never half of one.
+pub(crate) fn write_atomic(dest: &Path, bytes: &[u8], executable: bool) -> Result<()> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).at("could not create", dir)?;
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    fs::write(&tmp, bytes).at("could not write", &tmp)?;
+    #[cfg(unix)]
+    if executable {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755))
+            .at("could not set permissions of", &tmp)?;
+    }
+    #[cfg(not(unix))]
+    let _ = executable;
+    fs::rename(&tmp, dest).map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io("could not replace", dest, e)
+    })
+}

@@ -1,0 +1,78 @@
+//! Running spec builds at once without oversubscribing the machine.
+//!
+//! Cargo runs build scripts beside rustc jobs and hands each script one implicit jobserver token.
+//! As in cc-rs, the first concurrent build uses that token and every further one acquires a token
+//! from cargo's jobserver first (falling back to `NUM_JOBS` when there is none), so a sidecar
+//! build never adds more processes than `cargo -j` allows.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+
+fn jobserver() -> Option<&'static jobserver::Client> {
+    static CLIENT: OnceLock<Option<jobserver::Client>> = OnceLock::new();
+    // SAFETY: called once per process, before this crate opens any file descriptor, as
+    // `from_env` requires (it takes ownership of the inherited jobserver descriptors).
+    CLIENT
+        .get_or_init(|| unsafe { jobserver::Client::from_env() })
+        .as_ref()
+}
+
+/// Runs `f` on every item, at most `limit` at once, returning results in input order.
+pub(crate) fn run_all<T: Send, R: Send>(
+    items: Vec<T>,
+    limit: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let threads = limit.clamp(1, items.len().max(1));
+    if threads == 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let client = jobserver();
+    let implicit_free = AtomicBool::new(true);
+    let run = |item: T| {
+        // The implicit token is ours for free; any other concurrent job waits for a real one.
+        let implicit = implicit_free.swap(false, Ordering::AcqRel);
+        let token = if implicit {
+            None
+        } else {
+            client.and_then(|c| c.acquire().ok())
+        };
+        let result = f(item);
+        drop(token);
+        if implicit {
+            implicit_free.store(true, Ordering::Release);
+        }
+        result
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool");
+    pool.install(|| {
+        use rayon::prelude::*;
+        items.into_par_iter().map(run).collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    #[test]
+    fn runs_at_most_limit_at_once_and_keeps_order() {
+        let running = AtomicUsize::new(0);
+        let peak = AtomicUsize::new(0);
+        let out = run_all((0..8).collect(), 3, |i| {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(30));
+            running.fetch_sub(1, Ordering::SeqCst);
+            i * 2
+        });
+        assert_eq!(out, (0..8).map(|i| i * 2).collect::<Vec<_>>());
+        let peak = peak.load(Ordering::SeqCst);
+        assert!(peak > 1 && peak <= 3, "peak {peak}");
+    }
+}

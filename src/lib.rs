@@ -1,0 +1,416 @@
+//! Build a Tauri app's PyInstaller sidecars from `build.rs`: only when their inputs changed, in
+//! parallel, installed where Tauri looks for them.
+//!
+//! # Use
+//!
+//! ```toml
+//! # src-tauri/Cargo.toml
+//! [build-dependencies]
+//! pyinstaller-build = "0.1"
+//!
+//! [package.metadata.pyinstaller-build]   # every key optional
+//! python-dir = "python"                   # specs and sources; relative to this Cargo.toml
+//! specs = ["headless.spec"]               # default: every *.spec directly in python-dir
+//! binaries-dir = "binaries"               # where sidecars are installed
+//! smoke-test = ["--version"]              # run each fresh binary with these args; must exit 0
+//! smoke-test-timeout = 60                 # seconds
+//! python = ".venv/bin/python"             # default: discovered (below)
+//! jobs = 2                                # most specs built at once; default: cargo's -j
+//! env = ["APP_FLAVOR"]                    # extra env vars your specs read
+//! cache-dir = "target/pyinstaller-build"  # the crate's work folder
+//! ```
+//!
+//! ```no_run
+//! // src-tauri/build.rs
+//! fn main() {
+//!     pyinstaller_build::build();
+//!     // tauri_build::build();
+//! }
+//! ```
+//!
+//! Then `cargo build`, `cargo test`, `tauri dev`, `tauri build` and CI all produce
+//! `binaries/<name>-<target-triple>[.exe]`, the name from each spec's `EXE(name=...)`, before
+//! `tauri_build::build()` checks for them. List them in `tauri.conf.json` as
+//! `"externalBin": ["binaries/<name>"]`.
+//!
+//! # The interpreter
+//!
+//! PyInstaller runs as `<python> -m PyInstaller`, the first of: env `PYINSTALLER_BUILD_PYTHON`;
+//! the `python` key; `$VIRTUAL_ENV`; `<python-dir>/.venv`; `<package>/.venv`; `python3`, then
+//! `python`, on `PATH`. It must have PyInstaller installed (`<python> -m pip install pyinstaller`).
+//!
+//! # When a spec is rebuilt
+//!
+//! Each spec has a blake3 fingerprint of: the spec; the project files it packaged (read from
+//! PyInstaller's own Analysis records after its first build; every `.py` under python-dir before
+//! that); every other file under python-dir except the other specs (configs, hooks, data, icons);
+//! the list of `.py` files and folders under python-dir (a new module can shadow an import); the
+//! interpreter (path, version, platform), PyInstaller's version and the installed distributions
+//! (each `*.dist-info/RECORD`, so `pip install -U` rebuilds); `TARGET`; the smoke-test arguments;
+//! and the environment variables that change PyInstaller's output (`PYTHONPATH`,
+//! `PYTHONOPTIMIZE`, `PYINSTALLER_*`, `SOURCE_DATE_EPOCH`, `LD_LIBRARY_PATH`, ... and your `env`).
+//! `__pycache__`, `.venv`/`venv` (any folder with a `pyvenv.cfg`), `build`, `dist`, hidden
+//! folders and files and the crate's own folders are never read.
+//!
+//! When the fingerprint matches the one this profile installed and the installed binary still
+//! has the bytes it was given, nothing runs and nothing is written. When another profile (or an
+//! interrupted run) already built exactly this fingerprint, its binary is reinstalled without
+//! PyInstaller. Otherwise PyInstaller runs, the binary is smoke-tested, then copied into place
+//! atomically, and only if its bytes differ.
+//!
+//! PyInstaller's own cache (its `--workpath`) is kept between builds, but never decides
+//! freshness: it compares whole-second mtimes, ignores deleted files, and does not notice a new
+//! PyInstaller, package or environment. The crate drops it (not the whole work folder) whenever a
+//! change is one it would miss, and when files change while PyInstaller runs it builds once more.
+//!
+//! Cargo reruns the build script only when a `rerun-if-changed` path or `rerun-if-env-changed`
+//! variable changed. The crate lists every project file, every project folder whose subtree
+//! holds nothing it ignores (cargo scans folders recursively, so folders that hold a `.venv` or
+//! `__pycache__` are not listed, only their contents), `Cargo.toml`, the interpreter, each
+//! installed distribution's `RECORD`, and the installed sidecars. *Known limit:* a new file
+//! created directly in a folder that also holds an ignored folder (typically `__pycache__`) is
+//! noticed at the next build that reruns the script for another reason; the fingerprint then sees
+//! it.
+//!
+//! # Environment variables
+//!
+//! | Variable | Effect |
+//! |---|---|
+//! | `PYINSTALLER_BUILD_SKIP=1` | build nothing, print one warning (also when `DOCS_RS` is set) |
+//! | `PYINSTALLER_BUILD_FORCE=1` | wipe each spec's PyInstaller work folder and build with `--clean` |
+//! | `PYINSTALLER_BUILD_PYTHON` | the interpreter to use |
+//! | `PYINSTALLER_BUILD_CACHE_DIR` | the crate's work folder |
+//!
+//! For rust-analyzer, which runs build scripts on load and on save, set the skip switch in its
+//! settings: `"rust-analyzer.cargo.extraEnv": { "PYINSTALLER_BUILD_SKIP": "1" }` (and give it its
+//! own target folder, `"rust-analyzer.cargo.targetDir": true`, so its runs do not alternate with
+//! yours).
+//!
+//! # Where files go
+//!
+//! * `<binaries-dir>/<name>-<target>[.exe]`: the sidecars; `<binaries-dir>/.pyinstaller-build.lock`.
+//! * `<target-dir>/pyinstaller-build/<python-dir>-<hash>/<spec>/`: PyInstaller's work and dist
+//!   folders, `build.log` (its full output), `smoke.log`. Shared by debug and release builds.
+//! * `$OUT_DIR/pyinstaller-build/`: what this profile installed, and `report.json`.
+//!
+//! Nothing is written into python-dir.
+//!
+//! # Parallelism and locking
+//!
+//! Specs that need building run at once, bounded by `jobs`, cargo's jobserver and `NUM_JOBS`.
+//! Each spec's output goes to its own log. When one fails, the others still finish and install;
+//! every failure is printed and the first is returned. A file lock in the binaries folder lets one
+//! build of the project run at a time (a terminal and rust-analyzer, or debug and release); the
+//! second waits and then finds the work done. A PyInstaller left running by a killed cargo holds
+//! its spec's lock until it exits, and its output is never taken as done.
+//!
+//! # Targets
+//!
+//! PyInstaller does not cross-compile: a `TARGET` other than `HOST` is an error, except Android
+//! and iOS targets, for which the crate does nothing.
+//!
+//! # Troubleshooting
+//!
+//! * Why did it rebuild? Each build's `build.log` starts with the command; `report.json` in
+//!   `OUT_DIR` has each spec's fingerprint.
+//! * A stale PyInstaller cache (say, after editing PyInstaller's own files): build once with
+//!   `PYINSTALLER_BUILD_FORCE=1`.
+//! * Add `binaries/` to `.taurignore` so `tauri dev` does not restart when a sidecar is installed.
+
+#![deny(missing_docs)]
+// The examples are build scripts, whose `fn main` is the point.
+#![allow(clippy::needless_doctest_main)]
+
+mod builder;
+mod cargo;
+mod error;
+mod fingerprint;
+mod install;
+mod jobs;
+mod process;
+mod project;
+mod pyinstaller;
+mod report;
+mod spec;
+mod toolchain;
+mod workdir;
+
+pub use builder::Build;
+pub use error::{Error, ErrorKind, Result};
+pub use report::{Outcome, Report, SpecReport};
+
+use cargo::{cargo_env, Cargo};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Builds the specs configured in `[package.metadata.pyinstaller-build]`; on error prints the
+/// message and exits 1. Call it from `build.rs`, before `tauri_build::build()`.
+///
+/// ```no_run
+/// fn main() {
+///     let report = pyinstaller_build::build();
+///     assert!(report.specs.iter().all(|s| s.installed.exists()));
+/// }
+/// ```
+pub fn build() -> Report {
+    match try_build() {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("\n{e}\n");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// [`build`], returning the error instead of exiting.
+///
+/// ```no_run
+/// if let Err(e) = pyinstaller_build::try_build() {
+///     panic!("sidecars: {e}");
+/// }
+/// ```
+pub fn try_build() -> Result<Report> {
+    Build::from_manifest()?.try_compile()
+}
+
+impl Build {
+    /// Builds every spec that needs it and installs the sidecars; see the crate docs for when a
+    /// spec is rebuilt.
+    ///
+    /// ```no_run
+    /// let report = pyinstaller_build::Build::new().try_compile()?;
+    /// # Ok::<(), pyinstaller_build::Error>(())
+    /// ```
+    pub fn try_compile(&self) -> Result<Report> {
+        let cargo = Cargo {
+            capture: self.capture.clone(),
+        };
+        if cargo.flag("PYINSTALLER_BUILD_SKIP") || cargo.env("DOCS_RS").is_some() {
+            cargo.warning("pyinstaller-build: skipped (PYINSTALLER_BUILD_SKIP or DOCS_RS is set); sidecars were not built");
+            return Ok(Report::default());
+        }
+        let env = BuildEnv::new(self)?;
+        if env.target_os_is_mobile() {
+            return Ok(Report::default());
+        }
+        env.check_not_cross()?;
+        let python_dir = env
+            .manifest_dir
+            .join(self.python_dir.as_deref().unwrap_or(Path::new("python")));
+        let python_dir = python_dir.canonicalize().unwrap_or(python_dir);
+        let binaries_dir = env.manifest_dir.join(
+            self.binaries_dir
+                .as_deref()
+                .unwrap_or(Path::new("binaries")),
+        );
+        let cache_root = match cargo
+            .env("PYINSTALLER_BUILD_CACHE_DIR")
+            .map(PathBuf::from)
+            .or(self.cache_dir.clone())
+        {
+            Some(dir) => env.manifest_dir.join(dir),
+            None => workdir::default_cache_root(&env.out_dir, &env.manifest_dir),
+        };
+        let skip = vec![cache_root.clone(), binaries_dir.clone()];
+
+        let project = project::Project::scan(&python_dir, &skip)?;
+        let specs = project.specs(&self.specs)?;
+        let project_cache = workdir::project_cache(&cache_root, &python_dir);
+        let python = toolchain::discover(
+            &cargo,
+            self.python.as_deref(),
+            &python_dir,
+            &env.manifest_dir,
+        )?;
+        let toolchain = toolchain::probe(&python, &project_cache)?;
+        let context = fingerprint::Context {
+            toolchain: toolchain.fingerprint(),
+            target: env.target.clone(),
+            env: fingerprint::PYINSTALLER_ENV
+                .iter()
+                .copied()
+                .chain(self.env.iter().map(String::as_str))
+                .map(|k| {
+                    (
+                        k.to_string(),
+                        cargo.env(k).map(|v| v.to_string_lossy().into_owned()),
+                    )
+                })
+                .collect(),
+            settings: format!("{:?}", self.smoke_test),
+        };
+        let force = cargo.flag("PYINSTALLER_BUILD_FORCE");
+        let _lock = lock_project(&binaries_dir)?;
+        let shared = spec::Shared {
+            project: &project,
+            context: &context,
+            python: &python,
+            project_cache,
+            binaries_dir,
+            stamps_dir: env.out_dir.join("pyinstaller-build"),
+            target: env.target.clone(),
+            smoke_test: self.smoke_test.clone(),
+            smoke_test_timeout: self.smoke_test_timeout.unwrap_or(Duration::from_secs(60)),
+            force,
+            package_name: cargo_env("CARGO_PKG_NAME").map(|n| n.to_string_lossy().into_owned()),
+            skip,
+        };
+
+        let plans = specs
+            .iter()
+            .map(|s| spec::plan(&shared, s))
+            .collect::<Result<Vec<_>>>()?;
+        let limit = self.jobs.unwrap_or(env.jobs);
+        let results = jobs::run_all(plans, limit, |plan| spec::execute(&shared, plan));
+        finish(&cargo, &shared, &toolchain, &env, results)
+    }
+}
+
+/// Tells cargo what to watch, reports what happened, and returns the first failure if any.
+fn finish(
+    cargo: &Cargo,
+    shared: &spec::Shared,
+    toolchain: &toolchain::Toolchain,
+    env: &BuildEnv,
+    results: Vec<Result<SpecReport>>,
+) -> Result<Report> {
+    cargo.rerun_if_changed(&env.manifest_dir.join("Cargo.toml"));
+    for path in watched_project_paths(shared.project) {
+        cargo.rerun_if_changed(&path);
+    }
+    for path in toolchain::watched_files(toolchain) {
+        cargo.rerun_if_changed(&path);
+    }
+    let mut report = Report::default();
+    let mut errors = Vec::new();
+    for result in results {
+        match result {
+            Ok(spec) => {
+                cargo.rerun_if_changed(&spec.installed);
+                match spec.outcome {
+                    Outcome::Built => cargo.warning(&format!(
+                        "pyinstaller-build: built {} in {:.1} s (log: {})",
+                        spec.name,
+                        spec.duration.as_secs_f64(),
+                        spec.log.display()
+                    )),
+                    Outcome::Restored => cargo.warning(&format!(
+                        "pyinstaller-build: reinstalled {} (already built from these inputs)",
+                        spec.name
+                    )),
+                    Outcome::UpToDate => {}
+                }
+                report.specs.push(spec);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    let json = serde_json::to_vec_pretty(&report).expect("serializable");
+    install::write_atomic(&shared.stamps_dir.join("report.json"), &json, false)?;
+    let mut errors = errors.into_iter();
+    match errors.next() {
+        None => Ok(report),
+        Some(first) => {
+            for other in errors {
+                eprintln!("\n{other}\n");
+            }
+            Err(first)
+        }
+    }
+}
+
+/// Files, and whole folders where cargo's recursive scan would meet nothing the crate ignores.
+fn watched_project_paths(project: &project::Project) -> Vec<PathBuf> {
+    let clean = |dir: &str| {
+        !project
+            .dirs_with_excluded
+            .iter()
+            .any(|d| d == dir || dir.is_empty() || d.starts_with(&format!("{dir}/")))
+    };
+    let mut paths = Vec::new();
+    let mut covered: Vec<String> = Vec::new();
+    let under =
+        |p: &str, covered: &[String]| covered.iter().any(|c| p.starts_with(&format!("{c}/")));
+    if clean("") {
+        return vec![project.root.clone()];
+    }
+    for dir in &project.dirs {
+        if !under(dir, &covered) && clean(dir) {
+            paths.push(project.path(dir));
+            covered.push(dir.clone());
+        }
+    }
+    for file in project.files.keys() {
+        if !under(file, &covered) {
+            paths.push(project.path(file));
+        }
+    }
+    paths
+}
+
+/// The cargo-provided facts, or the builder's overrides of them.
+struct BuildEnv {
+    manifest_dir: PathBuf,
+    out_dir: PathBuf,
+    target: String,
+    host: String,
+    jobs: usize,
+}
+
+impl BuildEnv {
+    fn new(build: &Build) -> Result<BuildEnv> {
+        let required = |key: &str, set: Option<String>| {
+            set.or_else(|| cargo_env(key).map(|v| v.to_string_lossy().into_owned()))
+                .ok_or_else(|| Error::new(ErrorKind::Config, format!("pyinstaller-build: {key} is not set; call it from a build script (or set it with the builder)")))
+        };
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.to_string_lossy().into_owned());
+        let target = required("TARGET", build.target.clone())?;
+        Ok(BuildEnv {
+            manifest_dir: required("CARGO_MANIFEST_DIR", path(&build.manifest_dir))?.into(),
+            out_dir: required("OUT_DIR", path(&build.out_dir))?.into(),
+            host: build
+                .host
+                .clone()
+                .or_else(|| cargo_env("HOST").map(|h| h.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| target.clone()),
+            target,
+            jobs: cargo_env("NUM_JOBS")
+                .and_then(|n| n.to_str()?.parse().ok())
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        })
+    }
+
+    fn target_os_is_mobile(&self) -> bool {
+        self.target.contains("android") || self.target.contains("apple-ios")
+    }
+
+    fn check_not_cross(&self) -> Result<()> {
+        if self.target == self.host {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::CrossCompile,
+            format!(
+                "pyinstaller-build: cannot build sidecars for `{}` on `{}`: PyInstaller does not cross-compile.\n\
+                 Fix: build on a `{}` machine (e.g. a CI runner of that platform), or set \
+                 PYINSTALLER_BUILD_SKIP=1 and provide the binaries yourself.",
+                self.target, self.host, self.target
+            ),
+        ))
+    }
+}
+
+/// One build of this project at a time, across processes (a terminal and rust-analyzer, debug and
+/// release). The lock lives in the binaries folder because that is what they share.
+fn lock_project(binaries_dir: &Path) -> Result<std::fs::File> {
+    use error::IoContext;
+    std::fs::create_dir_all(binaries_dir).at("could not create", binaries_dir)?;
+    let path = binaries_dir.join(".pyinstaller-build.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .at("could not open", &path)?;
+    file.lock().at("could not lock", &path)?;
+    Ok(file)
+}

@@ -1,0 +1,98 @@
+//! Every child process goes through here: its command line and full output go to a log file,
+//! "not found" becomes an error with a hint, and a timeout kills the whole process group (a onefile
+//! binary is a bootloader that forks the real program).
+
+use crate::error::{Error, ErrorKind, IoContext, Result};
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How a logged child ended.
+pub(crate) enum Ended {
+    Exited(ExitStatus),
+    TimedOut,
+}
+
+/// Runs `cmd` with stdin closed and stdout+stderr appended to `log`.
+pub(crate) fn run_logged(
+    cmd: &mut Command,
+    log: &Path,
+    timeout: Option<Duration>,
+) -> Result<Ended> {
+    let mut file = File::create(log).at("could not create log", log)?;
+    writeln!(file, "$ {}", command_line(cmd)).at("could not write", log)?;
+    let stderr = file.try_clone().at("could not open log", log)?;
+    cmd.stdin(Stdio::null()).stdout(file).stderr(stderr);
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(cmd, 0);
+    let mut child = cmd.spawn().map_err(|e| {
+        let program = Path::new(cmd.get_program());
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::new(
+                ErrorKind::InterpreterNotFound,
+                format!("pyinstaller-build: `{}` not found: {e}", program.display()),
+            )
+        } else {
+            Error::io("could not start", program, e)
+        }
+    })?;
+    let Some(timeout) = timeout else {
+        return Ok(Ended::Exited(child.wait().at("could not wait for", log)?));
+    };
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().at("could not wait for", log)? {
+            return Ok(Ended::Exited(status));
+        }
+        if start.elapsed() >= timeout {
+            #[cfg(unix)]
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(format!("-{}", child.id()))
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(Ended::TimedOut);
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The command as a user could paste it into a shell (environment overrides first).
+pub(crate) fn command_line(cmd: &Command) -> String {
+    let mut parts: Vec<String> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| {
+            Some(format!(
+                "{}={}",
+                k.to_string_lossy(),
+                quote(&v?.to_string_lossy())
+            ))
+        })
+        .collect();
+    parts.push(quote(&cmd.get_program().to_string_lossy()));
+    parts.extend(cmd.get_args().map(|a| {
+        let a = a.to_string_lossy();
+        // The embedded helper scripts are long; the log shows their first line.
+        if a.contains('\n') {
+            "<helper script>".to_string()
+        } else {
+            quote(&a)
+        }
+    }));
+    parts.join(" ")
+}
+
+fn quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}

@@ -1,0 +1,123 @@
+//! Running PyInstaller for one spec in its own folders.
+
+use crate::error::{log_tail, Error, ErrorKind, IoContext, Result};
+use crate::process::{command_line, run_logged, Ended};
+use crate::workdir::SpecDir;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const RUNNER: &str = include_str!("../build-support/run_pyinstaller.py");
+
+/// What a successful PyInstaller run left behind.
+pub(crate) struct Output {
+    /// The executable in dist/.
+    pub binary: PathBuf,
+    /// Absolute paths of every file the spec's Analysis packaged.
+    pub records: Vec<PathBuf>,
+}
+
+/// Runs `<python> -m PyInstaller` (through the runner, which holds the spec's lock) on `spec`.
+///
+/// `force` wipes the spec's work folder and passes `--clean`. Otherwise the work folder is kept,
+/// `invalidate` having already dropped PyInstaller's `.toc` files where its cache can't be trusted.
+pub(crate) fn run(
+    python: &Path,
+    spec_name: &str,
+    spec: &Path,
+    dir: &SpecDir,
+    force: bool,
+) -> Result<Output> {
+    if force {
+        remove_dir(&dir.work())?;
+    }
+    // dist/ is ours alone: emptied so the only executable in it afterwards is this run's.
+    remove_dir(&dir.dist())?;
+    for d in [dir.work(), dir.dist(), dir.config()] {
+        fs::create_dir_all(&d).at("could not create", &d)?;
+    }
+    let _ = fs::remove_file(dir.records());
+    let mut cmd = Command::new(python);
+    cmd.arg("-c")
+        .arg(RUNNER)
+        .arg(dir.lock())
+        .arg(dir.records())
+        .arg("--noconfirm")
+        .arg("--workpath")
+        .arg(dir.work())
+        .arg("--distpath")
+        .arg(dir.dist());
+    if force {
+        cmd.arg("--clean");
+    }
+    cmd.arg(spec)
+        // Specs may read the cwd: pin it to the spec's folder.
+        .current_dir(spec.parent().unwrap_or(Path::new(".")))
+        .env("PYINSTALLER_CONFIG_DIR", dir.config())
+        // Reproducible output (stable TOC order, stable bytecode) and a stable guts cache.
+        .env("PYTHONHASHSEED", "0")
+        // Never write __pycache__ into the user's sources.
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let log = dir.log();
+    let status = match run_logged(&mut cmd, &log, None)? {
+        Ended::Exited(status) => status,
+        Ended::TimedOut => unreachable!("no timeout given"),
+    };
+    if !status.success() {
+        return Err(Error::new(
+            ErrorKind::BuildFailed,
+            format!(
+                "pyinstaller-build: PyInstaller failed for `{spec_name}` ({status}).\n\
+                 Command: {}\n\
+                 Last lines of its log ({}):\n{}\
+                 The previously installed binary, if any, was left in place; the next build retries.\n\
+                 Fix the error above in `{}`. If PyInstaller's cache is stale, run once with \
+                 PYINSTALLER_BUILD_FORCE=1.",
+                command_line(&cmd),
+                log.display(),
+                log_tail(&log, 25),
+                spec.display()
+            ),
+        ));
+    }
+    let records: Vec<PathBuf> = fs::read(dir.records())
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| Error::new(ErrorKind::BuildFailed, format!("pyinstaller-build: PyInstaller ran for `{spec_name}` but left no Analysis records in `{}`; see {}", dir.work().display(), log.display())))?;
+    Ok(Output {
+        binary: find_binary(spec_name, &dir.dist())?,
+        records,
+    })
+}
+
+/// The one executable a onefile spec leaves in dist/.
+fn find_binary(spec_name: &str, dist: &Path) -> Result<PathBuf> {
+    let entries: Vec<PathBuf> = fs::read_dir(dist)
+        .at("could not list", dist)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .collect();
+    match entries.as_slice() {
+        [one] if one.is_file() => Ok(one.clone()),
+        [one] if one.is_dir() => Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "pyinstaller-build: `{spec_name}` builds a onedir bundle (`{}`), but a Tauri sidecar is a single file.\n\
+                 Fix: make it onefile: pass `a.binaries` and `a.datas` to `EXE(...)` and drop `COLLECT(...)` \
+                 (or regenerate it with `pyi-makespec --onefile`).",
+                one.display()
+            ),
+        )),
+        _ => Err(Error::new(
+            ErrorKind::Config,
+            format!("pyinstaller-build: `{spec_name}` should produce exactly one executable, but `{}` holds {} entries.", dist.display(), entries.len()),
+        )),
+    }
+}
+
+fn remove_dir(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).at("could not remove", dir),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,68 @@
+//! What a run did, per spec: returned to `build.rs` and written as JSON to `OUT_DIR`.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What [`Build::try_compile`](crate::Build::try_compile) did.
+///
+/// ```no_run
+/// let report = pyinstaller_build::Build::from_manifest().unwrap().compile();
+/// for spec in &report.specs {
+///     println!("cargo:rustc-env=SIDECAR_{}={}", spec.name.to_uppercase(), spec.installed.display());
+/// }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Report {
+    /// One entry per spec, in spec order. Empty when building was switched off or not possible
+    /// for the target (see the crate docs).
+    pub specs: Vec<SpecReport>,
+}
+
+/// What happened to one spec.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SpecReport {
+    /// The spec file, relative to python-dir (`worker.spec`).
+    pub spec: String,
+    /// The executable's name from the spec's `EXE(name=...)`.
+    pub name: String,
+    /// What was done.
+    pub outcome: Outcome,
+    /// Time spent on this spec, including PyInstaller and the smoke test.
+    #[serde(with = "secs")]
+    pub duration: Duration,
+    /// Where the sidecar is: `<binaries-dir>/<name>-<target>[.exe]`.
+    pub installed: PathBuf,
+    /// The blake3 fingerprint of everything the binary was built from.
+    pub fingerprint: String,
+    /// PyInstaller's full output for the last build of this spec.
+    pub log: PathBuf,
+}
+
+/// What was done for a spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The installed binary was built from exactly these inputs: nothing ran, nothing was written.
+    UpToDate,
+    /// The binary was already built from these inputs (by another profile, or before an
+    /// interruption) and was reinstalled without running PyInstaller.
+    Restored,
+    /// PyInstaller ran, the smoke test passed and the binary was installed.
+    Built,
+}
+
+mod secs {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        f64::deserialize(d).map(Duration::from_secs_f64)
+    }
+}

@@ -1,0 +1,306 @@
+//! One spec: decide what it needs (nothing, a reinstall, a build), then do it.
+
+use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::fingerprint::{self, Context};
+use crate::install;
+use crate::project::{hash_file, spec_stem, Project};
+use crate::report::{Outcome, SpecReport};
+use crate::workdir::{hex, now_secs, SpecDir, State};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// What every spec of this run shares.
+pub(crate) struct Shared<'a> {
+    pub project: &'a Project,
+    pub context: &'a Context,
+    pub python: &'a Path,
+    pub project_cache: PathBuf,
+    pub binaries_dir: PathBuf,
+    pub stamps_dir: PathBuf,
+    pub target: String,
+    pub smoke_test: Option<Vec<String>>,
+    pub smoke_test_timeout: Duration,
+    pub force: bool,
+    pub package_name: Option<String>,
+    /// Folders the crate writes to, skipped when rescanning the project.
+    pub skip: Vec<PathBuf>,
+}
+
+/// What this profile installed for a spec, kept in `OUT_DIR`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Stamp {
+    fingerprint: String,
+    name: String,
+    installed: PathBuf,
+    binary_hash: String,
+}
+
+/// A spec with its fingerprint and what to do about it.
+pub(crate) struct Plan {
+    pub spec: String,
+    dir: SpecDir,
+    state: Option<State>,
+    inputs: BTreeSet<String>,
+    context: String,
+    pub fingerprint: String,
+    pub action: Action,
+}
+
+pub(crate) enum Action {
+    UpToDate { name: String, installed: PathBuf },
+    Restore,
+    Build,
+}
+
+pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
+    let dir = SpecDir::new(&shared.project_cache, &spec_stem(spec));
+    let state = dir.read_state();
+    let inputs = fingerprint::inputs(shared.project, spec, state.as_ref().map(|s| &s.records[..]));
+    let context = fingerprint::context_hash(shared.context, shared.project, spec, &inputs);
+    let fingerprint = fingerprint::fingerprint(&context, shared.project, &inputs);
+    let stamp: Option<Stamp> = fs::read(stamp_path(shared, spec))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let action = if shared.force {
+        Action::Build
+    } else if let Some(stamp) = stamp.filter(|s| {
+        s.fingerprint == fingerprint
+            && s.installed == installed_path(shared, &s.name)
+            && same_hash(&s.installed, &s.binary_hash)
+    }) {
+        Action::UpToDate {
+            name: stamp.name,
+            installed: stamp.installed,
+        }
+    } else if state.as_ref().is_some_and(|s| {
+        s.fingerprint == fingerprint && same_hash(&dir.dist().join(&s.binary), &s.binary_hash)
+    }) {
+        Action::Restore
+    } else {
+        Action::Build
+    };
+    Ok(Plan {
+        spec: spec.to_string(),
+        dir,
+        state,
+        inputs,
+        context,
+        fingerprint,
+        action,
+    })
+}
+
+/// Carries out the plan. A failure leaves the installed binary, the stamp and (for a failed
+/// PyInstaller run) no state behind, so the next build retries from scratch for this spec.
+pub(crate) fn execute(shared: &Shared, plan: Plan) -> Result<SpecReport> {
+    let start = Instant::now();
+    let report = |name: String, installed: PathBuf, outcome, fingerprint: String| SpecReport {
+        spec: plan.spec.clone(),
+        name,
+        outcome,
+        duration: start.elapsed(),
+        installed,
+        fingerprint,
+        log: plan.dir.log(),
+    };
+    match &plan.action {
+        Action::UpToDate { name, installed } => Ok(report(
+            name.clone(),
+            installed.clone(),
+            Outcome::UpToDate,
+            plan.fingerprint.clone(),
+        )),
+        Action::Restore => {
+            let state = plan.state.clone().expect("restore needs a state");
+            let name = exe_name(&state.binary);
+            let installed = finish(
+                shared,
+                &plan.spec,
+                &plan.dir.dist().join(&state.binary),
+                &name,
+                &state,
+            )?;
+            Ok(report(
+                name,
+                installed,
+                Outcome::Restored,
+                state.fingerprint,
+            ))
+        }
+        Action::Build => {
+            let state = build(shared, &plan)?;
+            let name = exe_name(&state.binary);
+            let installed = finish(
+                shared,
+                &plan.spec,
+                &plan.dir.dist().join(&state.binary),
+                &name,
+                &state,
+            )?;
+            Ok(report(name, installed, Outcome::Built, state.fingerprint))
+        }
+    }
+}
+
+/// Runs PyInstaller until it ran on inputs that did not change under it (at most twice), smoke
+/// tests the result and records the state. Returns the state.
+fn build(shared: &Shared, plan: &Plan) -> Result<State> {
+    let dir = &plan.dir;
+    fs::create_dir_all(&dir.root).at("could not create", &dir.root)?;
+    // A PyInstaller orphaned by a killed cargo still holds this lock: wait for it to finish.
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.lock())
+        .at("could not open", &dir.lock())?;
+    lock.lock().at("could not lock", &dir.lock())?;
+    drop(lock);
+    let trusted = plan
+        .state
+        .as_ref()
+        .is_some_and(|s| s.pyinstaller_would_notice(&plan.context, shared.project));
+    if !trusted {
+        dir.invalidate_pyinstaller_cache()?;
+    }
+    dir.clear_state()?;
+    let spec_path = shared.project.path(&plan.spec);
+    let mut before = shared.project.clone();
+    for attempt in 0.. {
+        let output = crate::pyinstaller::run(
+            shared.python,
+            &plan.spec,
+            &spec_path,
+            dir,
+            shared.force && attempt == 0,
+        )?;
+        let records: Vec<String> = output
+            .records
+            .iter()
+            .filter_map(|p| before.relative(p))
+            .filter(|r| before.files.contains_key(r))
+            .collect();
+        let inputs = fingerprint::inputs(&before, &plan.spec, Some(&records));
+        let after = Project::scan(&before.root, &shared.skip)?;
+        let all: BTreeSet<String> = inputs.union(&plan.inputs).cloned().collect();
+        let seen = |p: &Project| {
+            fingerprint::fingerprint(
+                &fingerprint::context_hash(shared.context, p, &plan.spec, &all),
+                p,
+                &all,
+            )
+        };
+        if seen(&before) != seen(&after) {
+            // Edited while PyInstaller ran: its cache may hold a mix, and its mtime checks
+            // may never notice. Drop it and build again from what is there now.
+            dir.invalidate_pyinstaller_cache()?;
+            if attempt == 1 {
+                return Err(Error::new(
+                    ErrorKind::InputsChanged,
+                    format!(
+                        "pyinstaller-build: files under `{}` changed twice while PyInstaller built `{}`; \
+                         nothing was installed. Build again once they stop changing.",
+                        before.root.display(),
+                        plan.spec
+                    ),
+                ));
+            }
+            before = after;
+            continue;
+        }
+        let binary_name = output
+            .binary
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if let Some(args) = &shared.smoke_test {
+            install::smoke_test(
+                &plan.spec,
+                &output.binary,
+                args,
+                shared.smoke_test_timeout,
+                &dir.smoke_log(),
+            )?;
+        }
+        let context = fingerprint::context_hash(shared.context, &before, &plan.spec, &inputs);
+        let state = State {
+            fingerprint: fingerprint::fingerprint(&context, &before, &inputs),
+            context,
+            records,
+            files: before
+                .files
+                .iter()
+                .map(|(k, v)| (k.clone(), hex(v)))
+                .collect(),
+            finished: now_secs(),
+            binary_hash: hex(&hash_file(&output.binary)?),
+            binary: binary_name,
+        };
+        dir.write_state(&state)?;
+        return Ok(state);
+    }
+    unreachable!()
+}
+
+/// Installs the binary and records what this profile now has.
+fn finish(
+    shared: &Shared,
+    spec: &str,
+    binary: &Path,
+    name: &str,
+    state: &State,
+) -> Result<PathBuf> {
+    if shared.package_name.as_deref() == Some(name) {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!("pyinstaller-build: `{spec}` builds `{name}`, the Cargo package's own name; tauri-build refuses such a sidecar. Change `name=` in its EXE(...)."),
+        ));
+    }
+    let installed = installed_path(shared, name);
+    install::install(binary, &installed)?;
+    let stamp = Stamp {
+        fingerprint: state.fingerprint.clone(),
+        name: name.to_string(),
+        installed: installed.clone(),
+        binary_hash: state.binary_hash.clone(),
+    };
+    install::write_atomic(
+        &stamp_path(shared, spec),
+        &serde_json::to_vec_pretty(&stamp).expect("serializable"),
+        false,
+    )?;
+    Ok(installed)
+}
+
+/// Tauri's externalBin name: `<name>-<target>`, `.exe` after the triple on Windows.
+fn installed_path(shared: &Shared, name: &str) -> PathBuf {
+    let ext = if shared.target.contains("windows") {
+        ".exe"
+    } else {
+        ""
+    };
+    shared
+        .binaries_dir
+        .join(format!("{name}-{}{ext}", shared.target))
+}
+
+fn stamp_path(shared: &Shared, spec: &str) -> PathBuf {
+    shared.stamps_dir.join(format!("{}.json", spec_stem(spec)))
+}
+
+fn exe_name(file_name: &str) -> String {
+    file_name
+        .strip_suffix(".exe")
+        .unwrap_or(file_name)
+        .to_string()
+}
+
+fn same_hash(path: &Path, expected: &str) -> bool {
+    path.is_file()
+        && hash_file(path)
+            .map(|h| hex(&h) == expected)
+            .unwrap_or(false)
+}

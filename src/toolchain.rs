@@ -1,0 +1,257 @@
+//! Which Python runs PyInstaller, and a cheap, sound fingerprint of it.
+//!
+//! PyInstaller always runs as `<python> -m PyInstaller`, so the interpreter and PyInstaller match.
+//! Starting Python costs 70–150 ms, so its answers are cached, keyed by the interpreter binary and
+//! `pyvenv.cfg`, and re-asked whenever the installed distributions change.
+
+use crate::cargo::Cargo;
+use crate::error::{Error, ErrorKind, IoContext, Result};
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const PROBE: &str = include_str!("../build-support/probe.py");
+
+/// What the interpreter said about itself.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Toolchain {
+    /// The interpreter as discovered (a venv's `bin/python`, not the binary it links to).
+    pub python: PathBuf,
+    pub version: String,
+    pub platform: String,
+    pub site_dirs: Vec<PathBuf>,
+    pub pyinstaller: Option<String>,
+    /// blake3 of the installed distributions: changes on any `pip install`/`uninstall`/`-U`.
+    pub site_hash: String,
+}
+
+impl Toolchain {
+    /// Everything about the toolchain that changes PyInstaller's output.
+    pub(crate) fn fingerprint(&self) -> String {
+        format!(
+            "{}\n{}\n{}\n{}\n{}",
+            self.python.display(),
+            self.version,
+            self.platform,
+            self.pyinstaller.as_deref().unwrap_or("-"),
+            self.site_hash
+        )
+    }
+}
+
+/// Finds the interpreter: first hit wins, and the error lists everything tried.
+pub(crate) fn discover(
+    cargo: &Cargo,
+    configured: Option<&Path>,
+    python_dir: &Path,
+    manifest_dir: &Path,
+) -> Result<PathBuf> {
+    let mut tried = Vec::new();
+    if let Some(p) = cargo.env("PYINSTALLER_BUILD_PYTHON") {
+        let p = manifest_dir.join(p);
+        return explicit(p, "PYINSTALLER_BUILD_PYTHON");
+    }
+    tried.push("env PYINSTALLER_BUILD_PYTHON: not set".to_string());
+    if let Some(p) = configured {
+        return explicit(manifest_dir.join(p), "the `python` setting");
+    }
+    tried.push("`python` key in [package.metadata.pyinstaller-build]: not set".to_string());
+    let venvs = [
+        ("$VIRTUAL_ENV", cargo.env("VIRTUAL_ENV").map(PathBuf::from)),
+        ("python-dir/.venv", Some(python_dir.join(".venv"))),
+        ("manifest-dir/.venv", Some(manifest_dir.join(".venv"))),
+    ];
+    for (what, venv) in venvs {
+        match venv {
+            None => tried.push(format!("{what}: not set")),
+            Some(venv) => {
+                let python = venv_python(&venv);
+                if python.is_file() {
+                    return Ok(python);
+                }
+                tried.push(format!("{what}: no `{}`", python.display()));
+            }
+        }
+    }
+    for name in ["python3", "python"] {
+        match which::which(name) {
+            Ok(p) => return Ok(p),
+            Err(_) => tried.push(format!("`{name}` on PATH: not found")),
+        }
+    }
+    Err(Error::new(
+        ErrorKind::InterpreterNotFound,
+        format!(
+            "pyinstaller-build: no Python interpreter found. Tried, in order:\n{}\n\
+             Fix: install Python 3 and PyInstaller, e.g. `python3 -m venv {dir}/.venv && \
+             {dir}/.venv/bin/pip install pyinstaller`, or point PYINSTALLER_BUILD_PYTHON at an \
+             interpreter that has PyInstaller.",
+            tried
+                .iter()
+                .map(|t| format!("  - {t}\n"))
+                .collect::<String>(),
+            dir = python_dir.display(),
+        ),
+    ))
+}
+
+fn explicit(python: PathBuf, source: &str) -> Result<PathBuf> {
+    if python.is_file() {
+        return Ok(python);
+    }
+    if let Ok(found) = which::which(&python) {
+        return Ok(found);
+    }
+    Err(Error::new(
+        ErrorKind::InterpreterNotFound,
+        format!(
+            "pyinstaller-build: {source} names the interpreter `{}`, which does not exist.\n\
+             Fix: point it at an existing Python (e.g. `.venv/bin/python`) or unset it to let the \
+             crate discover one.",
+            python.display()
+        ),
+    ))
+}
+
+fn venv_python(venv: &Path) -> PathBuf {
+    if cfg!(windows) {
+        venv.join("Scripts").join("python.exe")
+    } else {
+        venv.join("bin").join("python")
+    }
+}
+
+/// Asks the interpreter about itself, or reuses its last answer when nothing it depends on moved.
+pub(crate) fn probe(python: &Path, cache_dir: &Path) -> Result<Toolchain> {
+    let key = probe_key(python);
+    let cache_file = cache_dir.join(format!("probe-{}.json", &key[..16]));
+    if let Some(cached) = fs::read(&cache_file)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Toolchain>(&b).ok())
+    {
+        if cached.python == python && site_hash(&cached.site_dirs) == cached.site_hash {
+            return Ok(cached);
+        }
+    }
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(PROBE)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::null())
+        .output()
+        .at("could not run the Python interpreter", python)?;
+    #[derive(Deserialize)]
+    struct Answer {
+        version: String,
+        platform: String,
+        site_dirs: Vec<PathBuf>,
+        pyinstaller: Option<String>,
+    }
+    let answer: Answer = serde_json::from_slice(&output.stdout).map_err(|_| {
+        Error::new(
+            ErrorKind::InterpreterNotFound,
+            format!(
+                "pyinstaller-build: `{}` did not answer as a Python 3 interpreter ({}):\n{}",
+                python.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        )
+    })?;
+    let toolchain = Toolchain {
+        python: python.to_path_buf(),
+        site_hash: site_hash(&answer.site_dirs),
+        version: answer.version,
+        platform: answer.platform,
+        site_dirs: answer.site_dirs,
+        pyinstaller: answer.pyinstaller,
+    };
+    if toolchain.pyinstaller.is_none() {
+        return Err(Error::new(
+            ErrorKind::PyInstallerMissing,
+            format!(
+                "pyinstaller-build: PyInstaller is not installed in `{}` (Python {}).\n\
+                 Fix: `{} -m pip install pyinstaller`, or point PYINSTALLER_BUILD_PYTHON at an \
+                 interpreter that has it.",
+                python.display(),
+                toolchain.version.split_whitespace().next().unwrap_or("?"),
+                python.display()
+            ),
+        ));
+    }
+    fs::create_dir_all(cache_dir).at("could not create", cache_dir)?;
+    crate::install::write_atomic(
+        &cache_file,
+        &serde_json::to_vec_pretty(&toolchain).expect("serializable"),
+        false,
+    )?;
+    Ok(toolchain)
+}
+
+/// Identifies an interpreter without starting it: its path, the binary it resolves to (a venv's
+/// `python` is a symlink) with size and mtime, and the venv's `pyvenv.cfg`.
+fn probe_key(python: &Path) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(python.as_os_str().as_encoded_bytes());
+    if let Ok(real) = fs::canonicalize(python) {
+        h.update(real.as_os_str().as_encoded_bytes());
+        if let Ok(m) = fs::metadata(&real) {
+            h.update(&m.len().to_le_bytes());
+            if let Ok(t) = m.modified() {
+                h.update(format!("{t:?}").as_bytes());
+            }
+        }
+    }
+    if let Some(venv) = python.parent().and_then(Path::parent) {
+        h.update(&fs::read(venv.join("pyvenv.cfg")).unwrap_or_default());
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// The installed distributions, cheaply: every entry name in each site dir, and the content of
+/// each distribution's `RECORD` (it lists every installed file with its hash, so a reinstall of a
+/// different build of the same version changes it too) and of each `.pth` file.
+pub(crate) fn site_hash(site_dirs: &[PathBuf]) -> String {
+    let mut h = blake3::Hasher::new();
+    for dir in site_dirs {
+        h.update(dir.as_os_str().as_encoded_bytes());
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        for name in &names {
+            h.update(b"\0").update(name.as_bytes());
+            let path = dir.join(name);
+            if name.ends_with(".dist-info") {
+                h.update(&fs::read(path.join("RECORD")).unwrap_or_default());
+            } else if name.ends_with(".pth") || name.ends_with(".egg-link") {
+                h.update(&fs::read(path).unwrap_or_default());
+            }
+        }
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// The files whose change means the toolchain may have changed, for `rerun-if-changed`:
+/// each distribution's `RECORD` (removed on uninstall/upgrade) and the interpreter itself.
+/// Site dirs themselves are not listed: cargo would scan every installed file.
+pub(crate) fn watched_files(toolchain: &Toolchain) -> Vec<PathBuf> {
+    let mut files = vec![toolchain.python.clone()];
+    for dir in &toolchain.site_dirs {
+        if let Ok(rd) = fs::read_dir(dir) {
+            for e in rd.filter_map(|e| e.ok()) {
+                let record = e.path().join("RECORD");
+                if e.file_name().to_string_lossy().ends_with(".dist-info") && record.is_file() {
+                    files.push(record);
+                }
+            }
+        }
+    }
+    files.sort();
+    files
+}

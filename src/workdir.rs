@@ -1,0 +1,194 @@
+//! The crate's own folders, and what it remembers in them.
+//!
+//! ```text
+//! <cache>/<python-dir name>-<hash of its path>/     stable: shared by debug, release and tests
+//!     probe-<key>.json                              the interpreter's answers (toolchain.rs)
+//!     <spec>/work/                                  PyInstaller --workpath (its guts cache)
+//!     <spec>/dist/                                  PyInstaller --distpath
+//!     <spec>/config/                                PYINSTALLER_CONFIG_DIR (bincache), per spec
+//!     <spec>/build.log, smoke.log                   the last run's full output
+//!     <spec>/records.json                           the files PyInstaller packaged
+//!     <spec>/state.json                             what work/ and dist/ were last built from
+//!     <spec>/lock                                   held by the process running PyInstaller
+//! <binaries-dir>/.pyinstaller-build.lock            one build of this project at a time
+//! $OUT_DIR/pyinstaller-build/<spec>.json            stamp: what this profile installed
+//! $OUT_DIR/pyinstaller-build/report.json            the last run's Report
+//! ```
+//! `<cache>` is `target/pyinstaller-build` unless configured: outside `OUT_DIR`, which differs per
+//! profile, so a debug and a release build share one PyInstaller cache.
+
+use crate::error::{IoContext, Result};
+use crate::project::Project;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// One spec's folders.
+#[derive(Clone, Debug)]
+pub(crate) struct SpecDir {
+    pub root: PathBuf,
+}
+
+impl SpecDir {
+    pub(crate) fn new(project_cache: &Path, stem: &str) -> SpecDir {
+        SpecDir {
+            root: project_cache.join(stem),
+        }
+    }
+    pub(crate) fn work(&self) -> PathBuf {
+        self.root.join("work")
+    }
+    pub(crate) fn dist(&self) -> PathBuf {
+        self.root.join("dist")
+    }
+    pub(crate) fn config(&self) -> PathBuf {
+        self.root.join("config")
+    }
+    pub(crate) fn log(&self) -> PathBuf {
+        self.root.join("build.log")
+    }
+    pub(crate) fn smoke_log(&self) -> PathBuf {
+        self.root.join("smoke.log")
+    }
+    pub(crate) fn records(&self) -> PathBuf {
+        self.root.join("records.json")
+    }
+    fn state_file(&self) -> PathBuf {
+        self.root.join("state.json")
+    }
+    pub(crate) fn lock(&self) -> PathBuf {
+        self.root.join("lock")
+    }
+
+    pub(crate) fn read_state(&self) -> Option<State> {
+        serde_json::from_slice(&fs::read(self.state_file()).ok()?).ok()
+    }
+
+    /// Written last, after a build and its smoke test succeeded: a killed build leaves none.
+    pub(crate) fn write_state(&self, state: &State) -> Result<()> {
+        crate::install::write_atomic(
+            &self.state_file(),
+            &serde_json::to_vec_pretty(state).expect("serializable"),
+            false,
+        )
+    }
+
+    pub(crate) fn clear_state(&self) -> Result<()> {
+        match fs::remove_file(self.state_file()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).at("could not remove", &self.state_file())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Makes PyInstaller rebuild every target of this spec, keeping the rest of its cache: its
+    /// targets decide freshness from the `.toc` files alone.
+    pub(crate) fn invalidate_pyinstaller_cache(&self) -> Result<()> {
+        let work = self.work();
+        let Ok(specs) = fs::read_dir(&work) else {
+            return Ok(());
+        };
+        for spec in specs.filter_map(|e| e.ok()) {
+            let Ok(files) = fs::read_dir(spec.path()) else {
+                continue;
+            };
+            for f in files.filter_map(|e| e.ok()) {
+                if f.file_name().to_string_lossy().ends_with(".toc") {
+                    fs::remove_file(f.path()).at("could not remove", &f.path())?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a spec's work and dist folders were built from.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct State {
+    pub fingerprint: String,
+    pub context: String,
+    /// Project files the spec packaged (relative to python-dir).
+    pub records: Vec<String>,
+    /// Hash of every project file when PyInstaller started.
+    pub files: BTreeMap<String, String>,
+    /// Whole seconds since the epoch when PyInstaller finished: its `.toc` files are no newer.
+    pub finished: u64,
+    /// File name of the binary in dist/ and its blake3.
+    pub binary: String,
+    pub binary_hash: String,
+}
+
+impl State {
+    /// Whether PyInstaller's own cache can be trusted to notice every change since this state.
+    ///
+    /// PyInstaller rebuilds a target only when a source's whole-second mtime is *newer* than its
+    /// `.toc` file, ignores deleted files, and does not look at the toolchain or environment at all.
+    /// So it is trusted only when the context is the same and every changed file is one it
+    /// packaged (hooks, configs and the like it never re-reads) with an mtime strictly after the
+    /// second the last build finished.
+    pub(crate) fn pyinstaller_would_notice(&self, context: &str, project: &Project) -> bool {
+        if self.context != context {
+            return false;
+        }
+        for (rel, old) in &self.files {
+            match project.files.get(rel) {
+                None => return false,
+                Some(new) if hex(new) != *old => {
+                    if !self.records.contains(rel) {
+                        return false;
+                    }
+                    let secs = fs::metadata(project.path(rel))
+                        .and_then(|m| m.modified())
+                        .map(|t| {
+                            t.duration_since(UNIX_EPOCH)
+                                .map(|d| d.as_secs())
+                                .unwrap_or(0)
+                        })
+                        .unwrap_or(0);
+                    if secs <= self.finished {
+                        return false;
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        self.files.len() == project.files.len()
+    }
+}
+
+pub(crate) fn hex(hash: &[u8; 32]) -> String {
+    blake3::Hash::from_bytes(*hash).to_hex().to_string()
+}
+
+pub(crate) fn now_secs() -> u64 {
+    // Rounded up: PyInstaller's `.toc` mtimes from this second must never look older.
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() + 1)
+        .unwrap_or(u64::MAX)
+}
+
+/// The stable cache folder for a project.
+pub(crate) fn project_cache(cache_root: &Path, python_dir: &Path) -> PathBuf {
+    let name = python_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let hash = blake3::hash(python_dir.as_os_str().as_encoded_bytes()).to_hex();
+    cache_root.join(format!("{name}-{}", &hash[..12]))
+}
+
+/// The target directory, found from `OUT_DIR` by the `CACHEDIR.TAG` cargo writes at its top:
+/// stable across profiles and layouts (cargo's newer build-dir layout nests `OUT_DIR` deeper).
+pub(crate) fn default_cache_root(out_dir: &Path, manifest_dir: &Path) -> PathBuf {
+    out_dir
+        .ancestors()
+        .skip(1)
+        .find(|a| a.join("CACHEDIR.TAG").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| manifest_dir.join("target"))
+        .join("pyinstaller-build")
+}

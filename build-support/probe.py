@@ -1,8 +1,13 @@
 """Describe the interpreter pyinstaller-build runs PyInstaller with, as one JSON object on stdout."""
+import sys
+
+# Run as `python -c`, the cwd (the user's python-dir) would come first on sys.path, and a project
+# module named like a stdlib one (json.py) would shadow it inside this helper and PyInstaller.
+sys.path[:] = [p for p in sys.path if p not in ("", ".")]
+
 import importlib.util
 import json
 import os
-import sys
 import sysconfig
 
 

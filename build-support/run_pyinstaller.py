@@ -7,10 +7,15 @@ cargo was killed still holds it and the next build waits for it instead of shari
 The records (every source file of the spec's Analysis) let the next build fingerprint exactly the
 project files this spec packaged.
 """
+import sys
+
+# Run as `python -c`, the cwd (the user's python-dir) would come first on sys.path, and a project
+# module named like a stdlib one (json.py) would shadow it inside this helper and PyInstaller.
+sys.path[:] = [p for p in sys.path if p not in ("", ".")]
+
 import glob
 import json
 import os
-import sys
 
 lock_path, records_path, args = sys.argv[1], sys.argv[2], sys.argv[3:]
 lock = open(lock_path, "a+b")

@@ -38,17 +38,8 @@ pub struct Build {
     pub(crate) capture: Option<Arc<Mutex<Vec<String>>>>,
 }
 
-const KEYS: &[&str] = &[
-    "python-dir",
-    "specs",
-    "binaries-dir",
-    "smoke-test",
-    "smoke-test-timeout",
-    "python",
-    "jobs",
-    "env",
-    "cache-dir",
-];
+const KEYS: &[&str] =
+    &["python-dir", "specs", "binaries-dir", "smoke-test", "smoke-test-timeout", "python", "jobs", "env", "cache-dir"];
 
 impl Build {
     /// Defaults only: python-dir `python`, every `*.spec` in it, binaries-dir `binaries`, no
@@ -69,85 +60,52 @@ impl Build {
     /// let report = pyinstaller_build::Build::from_manifest().unwrap().jobs(1).compile();
     /// ```
     pub fn from_manifest() -> Result<Build> {
-        let dir = cargo_env("CARGO_MANIFEST_DIR")
-            .map(PathBuf::from)
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Config,
-                    "pyinstaller-build: CARGO_MANIFEST_DIR is not set; call it from a build script",
-                )
-            })?;
+        let dir = cargo_env("CARGO_MANIFEST_DIR").map(PathBuf::from).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                "pyinstaller-build: CARGO_MANIFEST_DIR is not set; call it from a build script",
+            )
+        })?;
         Build::from_manifest_dir(&dir)
     }
 
     pub(crate) fn from_manifest_dir(dir: &Path) -> Result<Build> {
         let path = dir.join("Cargo.toml");
         let text = std::fs::read_to_string(&path).at("could not read", &path)?;
-        let bad = |msg: String| {
-            Error::new(
-                ErrorKind::Config,
-                format!("pyinstaller-build: {}: {msg}", path.display()),
-            )
-        };
+        let bad = |msg: String| Error::new(ErrorKind::Config, format!("pyinstaller-build: {}: {msg}", path.display()));
         let doc: toml::Table = text.parse().map_err(|e| bad(format!("{e}")))?;
-        let mut build = Build {
-            manifest_dir: Some(dir.to_path_buf()),
-            ..Build::default()
-        };
-        let Some(meta) = doc
-            .get("package")
-            .and_then(|p| p.get("metadata"))
-            .and_then(|m| m.get("pyinstaller-build"))
+        let mut build = Build { manifest_dir: Some(dir.to_path_buf()), ..Build::default() };
+        let Some(meta) = doc.get("package").and_then(|p| p.get("metadata")).and_then(|m| m.get("pyinstaller-build"))
         else {
             return Ok(build);
         };
-        let meta = meta
-            .as_table()
-            .ok_or_else(|| bad("[package.metadata.pyinstaller-build] must be a table".into()))?;
+        let meta = meta.as_table().ok_or_else(|| bad("[package.metadata.pyinstaller-build] must be a table".into()))?;
         for (key, value) in meta {
-            let wrong = |what: &str| {
-                bad(format!(
-                    "`{key}` in [package.metadata.pyinstaller-build] must be {what}"
-                ))
-            };
-            let string = || {
-                value
-                    .as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| wrong("a string"))
-            };
+            let wrong = |what: &str| bad(format!("`{key}` in [package.metadata.pyinstaller-build] must be {what}"));
+            let string = || value.as_str().map(str::to_string).ok_or_else(|| wrong("a string"));
             let strings = || {
                 value
                     .as_array()
-                    .and_then(|a| {
-                        a.iter()
-                            .map(|v| v.as_str().map(str::to_string))
-                            .collect::<Option<Vec<_>>>()
-                    })
+                    .and_then(|a| a.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<Vec<_>>>())
                     .ok_or_else(|| wrong("an array of strings"))
             };
-            let positive = || {
-                value
-                    .as_integer()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| wrong("a positive integer"))
-            };
+            let positive = || value.as_integer().filter(|n| *n > 0).ok_or_else(|| wrong("a positive integer"));
             match key.as_str() {
                 "python-dir" => build.python_dir = Some(string()?.into()),
                 "specs" => build.specs = strings()?,
                 "binaries-dir" => build.binaries_dir = Some(string()?.into()),
                 "smoke-test" => build.smoke_test = Some(strings()?),
-                "smoke-test-timeout" => {
-                    build.smoke_test_timeout = Some(Duration::from_secs(positive()? as u64))
-                }
+                "smoke-test-timeout" => build.smoke_test_timeout = Some(Duration::from_secs(positive()? as u64)),
                 "python" => build.python = Some(string()?.into()),
                 "jobs" => build.jobs = Some(positive()? as usize),
                 "env" => build.env = strings()?,
                 "cache-dir" => build.cache_dir = Some(string()?.into()),
-                _ => return Err(bad(format!(
-                    "unknown key `{key}` in [package.metadata.pyinstaller-build]; known keys: {}",
-                    KEYS.join(", ")
-                ))),
+                _ => {
+                    return Err(bad(format!(
+                        "unknown key `{key}` in [package.metadata.pyinstaller-build]; known keys: {}",
+                        KEYS.join(", ")
+                    )))
+                }
             }
         }
         Ok(build)
@@ -331,11 +289,7 @@ mod tests {
 
     fn manifest(meta: &str) -> Result<Build> {
         let tmp = tempfile::tempdir().unwrap();
-        std::fs::write(
-            tmp.path().join("Cargo.toml"),
-            format!("[package]\nname = \"app\"\n{meta}"),
-        )
-        .unwrap();
+        std::fs::write(tmp.path().join("Cargo.toml"), format!("[package]\nname = \"app\"\n{meta}")).unwrap();
         Build::from_manifest_dir(tmp.path())
     }
 
@@ -349,10 +303,7 @@ mod tests {
         assert_eq!(b.python_dir.as_deref(), Some(Path::new("py")));
         assert_eq!(b.specs, ["a.spec"]);
         assert_eq!(b.binaries_dir.as_deref(), Some(Path::new("bin")));
-        assert_eq!(
-            b.smoke_test.as_deref(),
-            Some(&["--version".to_string()][..])
-        );
+        assert_eq!(b.smoke_test.as_deref(), Some(&["--version".to_string()][..]));
         assert_eq!(b.smoke_test_timeout, Some(Duration::from_secs(5)));
         assert_eq!(b.python.as_deref(), Some(Path::new("venv/bin/python")));
         assert_eq!(b.jobs, Some(2));
@@ -368,15 +319,11 @@ mod tests {
 
     #[test]
     fn typos_and_wrong_types_are_errors_naming_the_key() {
-        let e =
-            manifest("[package.metadata.pyinstaller-build]\npython_dir = \"py\"\n").unwrap_err();
+        let e = manifest("[package.metadata.pyinstaller-build]\npython_dir = \"py\"\n").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.to_string().contains("unknown key `python_dir`"), "{e}");
         let e = manifest("[package.metadata.pyinstaller-build]\njobs = 0\n").unwrap_err();
-        assert!(
-            e.to_string().contains("`jobs`") && e.to_string().contains("positive integer"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("`jobs`") && e.to_string().contains("positive integer"), "{e}");
         let e = manifest("[package.metadata.pyinstaller-build]\nspecs = \"a.spec\"\n").unwrap_err();
         assert!(e.to_string().contains("array of strings"), "{e}");
     }

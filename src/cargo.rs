@@ -42,8 +42,7 @@ impl Cargo {
 
     /// A variable the user sets, as a switch: set and not `0`/`false`/empty.
     pub(crate) fn flag(&self, key: &str) -> bool {
-        self.env(key)
-            .is_some_and(|v| !matches!(v.to_str(), Some("" | "0" | "false")))
+        self.env(key).is_some_and(|v| !matches!(v.to_str(), Some("" | "0" | "false")))
     }
 }
 

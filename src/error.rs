@@ -52,27 +52,27 @@ pub enum ErrorKind {
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
-            kind,
-            message: message.into(),
-            source: None,
-        }
+        Error { kind, message: message.into(), source: None }
     }
 
     pub(crate) fn io(what: &str, path: &Path, source: io::Error) -> Self {
-        Error {
-            kind: ErrorKind::Io,
-            message: format!("{what} `{}`: {source}", path.display()),
-            source: Some(source),
-        }
+        Error { kind: ErrorKind::Io, message: format!("{what} `{}`: {source}", path.display()), source: Some(source) }
     }
 
     /// What kind of failure this is.
     ///
     /// ```
     /// # use pyinstaller_build::{Build, ErrorKind};
-    /// let err = Build::new().python_dir("/no/such/folder").try_compile().unwrap_err();
-    /// assert_ne!(err.kind(), ErrorKind::BuildFailed);
+    /// let dir = std::env::temp_dir();
+    /// let err = Build::new()
+    ///     .manifest_dir(&dir)
+    ///     .out_dir(&dir)
+    ///     .target("x86_64-unknown-linux-gnu")
+    ///     .host("x86_64-unknown-linux-gnu")
+    ///     .python_dir("no/such/folder")
+    ///     .try_compile()
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::NoSpecs);
     /// ```
     pub fn kind(&self) -> ErrorKind {
         self.kind
@@ -107,9 +107,7 @@ impl<T> IoContext<T> for io::Result<T> {
 
 /// The last `lines` lines of a log file, for error messages.
 pub(crate) fn log_tail(path: &PathBuf, lines: usize) -> String {
-    let text = std::fs::read(path)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
+    let text = std::fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     let start = all.len().saturating_sub(lines);
     all[start..].iter().map(|l| format!("    {l}\n")).collect()

@@ -52,11 +52,7 @@ pub(crate) struct Context {
 /// `.py` file; afterwards `records` (from PyInstaller's own Analysis TOC) names them, so an edit to
 /// a module only another spec imports leaves this one alone. Every non-Python file counts for every
 /// spec (configs, hooks, data, icons: when unsure, rebuild), except the other specs.
-pub(crate) fn inputs(
-    project: &Project,
-    spec: &str,
-    records: Option<&[String]>,
-) -> BTreeSet<String> {
+pub(crate) fn inputs(project: &Project, spec: &str, records: Option<&[String]>) -> BTreeSet<String> {
     let mut inputs: BTreeSet<String> = project
         .files
         .keys()
@@ -77,12 +73,7 @@ pub(crate) fn inputs(
 }
 
 /// Hash of everything but file contents.
-pub(crate) fn context_hash(
-    ctx: &Context,
-    project: &Project,
-    spec: &str,
-    inputs: &BTreeSet<String>,
-) -> String {
+pub(crate) fn context_hash(ctx: &Context, project: &Project, spec: &str, inputs: &BTreeSet<String>) -> String {
     let mut h = Framed::new();
     h.field("version", VERSION);
     h.field("spec", spec);
@@ -128,10 +119,7 @@ impl Framed {
         Framed(blake3::Hasher::new())
     }
     fn bytes(&mut self, tag: &str, value: &[u8]) {
-        self.0
-            .update(tag.as_bytes())
-            .update(&(value.len() as u64).to_le_bytes())
-            .update(value);
+        self.0.update(tag.as_bytes()).update(&(value.len() as u64).to_le_bytes()).update(value);
     }
     fn field(&mut self, tag: &str, value: &str) {
         self.bytes(tag, value.as_bytes());
@@ -164,14 +152,8 @@ mod tests {
 
     #[test]
     fn records_narrow_the_python_inputs() {
-        let p = project(&[
-            ("a.spec", 1),
-            ("b.spec", 2),
-            ("a.py", 3),
-            ("b.py", 4),
-            ("hooks/hook-x.py", 5),
-            ("cfg.toml", 6),
-        ]);
+        let p =
+            project(&[("a.spec", 1), ("b.spec", 2), ("a.py", 3), ("b.py", 4), ("hooks/hook-x.py", 5), ("cfg.toml", 6)]);
         let all = inputs(&p, "a.spec", None);
         assert_eq!(
             all.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -194,22 +176,10 @@ mod tests {
         let f0 = fp(&base, &ctx());
         assert_eq!(f0, fp(&base, &ctx()));
         // b.py is not an input of a.spec: its content does not matter...
-        assert_eq!(
-            f0,
-            fp(&project(&[("a.spec", 1), ("a.py", 3), ("b.py", 9)]), &ctx())
-        );
+        assert_eq!(f0, fp(&project(&[("a.spec", 1), ("a.py", 3), ("b.py", 9)]), &ctx()));
         // ...but the existence of a new module does (it can shadow an import).
-        assert_ne!(
-            f0,
-            fp(
-                &project(&[("a.spec", 1), ("a.py", 3), ("b.py", 4), ("json.py", 1)]),
-                &ctx()
-            )
-        );
-        assert_ne!(
-            f0,
-            fp(&project(&[("a.spec", 1), ("a.py", 8), ("b.py", 4)]), &ctx())
-        );
+        assert_ne!(f0, fp(&project(&[("a.spec", 1), ("a.py", 3), ("b.py", 4), ("json.py", 1)]), &ctx()));
+        assert_ne!(f0, fp(&project(&[("a.spec", 1), ("a.py", 8), ("b.py", 4)]), &ctx()));
         let mut dirs = base.clone();
         dirs.dirs.insert("json".into());
         assert_ne!(f0, fp(&dirs, &ctx()));

@@ -9,23 +9,15 @@ use std::process::Command;
 use std::time::Duration;
 
 /// Runs the binary with the smoke-test arguments; it must exit 0 within `timeout`.
-pub(crate) fn smoke_test(
-    spec: &str,
-    binary: &Path,
-    args: &[String],
-    timeout: Duration,
-    log: &Path,
-) -> Result<()> {
+pub(crate) fn smoke_test(spec: &str, binary: &Path, args: &[String], timeout: Duration, log: &Path) -> Result<()> {
     let mut cmd = Command::new(binary);
-    cmd.args(args)
-        .current_dir(binary.parent().unwrap_or(Path::new(".")));
+    cmd.args(args).current_dir(binary.parent().unwrap_or(Path::new(".")));
     let failure = match run_logged(&mut cmd, log, Some(timeout))? {
         Ended::Exited(status) if status.success() => return Ok(()),
         Ended::Exited(status) => format!("exited with {status}"),
-        Ended::TimedOut => format!(
-            "did not finish within {} s (set `smoke-test-timeout` to allow more)",
-            timeout.as_secs()
-        ),
+        Ended::TimedOut => {
+            format!("did not finish within {} s (set `smoke-test-timeout` to allow more)", timeout.as_secs())
+        }
     };
     Err(Error::new(
         ErrorKind::SmokeTestFailed,
@@ -57,17 +49,16 @@ pub(crate) fn install(src: &Path, dest: &Path) -> Result<bool> {
 pub(crate) fn write_atomic(dest: &Path, bytes: &[u8], executable: bool) -> Result<()> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).at("could not create", dir)?;
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // Unique per process and per call: two builds (or threads) may write the same file at once.
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
     fs::write(&tmp, bytes).at("could not write", &tmp)?;
     #[cfg(unix)]
     if executable {
         use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755))
-            .at("could not set permissions of", &tmp)?;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)).at("could not set permissions of", &tmp)?;
     }
     #[cfg(not(unix))]
     let _ = executable;

@@ -12,17 +12,11 @@ fn jobserver() -> Option<&'static jobserver::Client> {
     static CLIENT: OnceLock<Option<jobserver::Client>> = OnceLock::new();
     // SAFETY: called once per process, before this crate opens any file descriptor, as
     // `from_env` requires (it takes ownership of the inherited jobserver descriptors).
-    CLIENT
-        .get_or_init(|| unsafe { jobserver::Client::from_env() })
-        .as_ref()
+    CLIENT.get_or_init(|| unsafe { jobserver::Client::from_env() }).as_ref()
 }
 
 /// Runs `f` on every item, at most `limit` at once, returning results in input order.
-pub(crate) fn run_all<T: Send, R: Send>(
-    items: Vec<T>,
-    limit: usize,
-    f: impl Fn(T) -> R + Sync,
-) -> Vec<R> {
+pub(crate) fn run_all<T: Send, R: Send>(items: Vec<T>, limit: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     let threads = limit.clamp(1, items.len().max(1));
     if threads == 1 {
         return items.into_iter().map(f).collect();
@@ -32,11 +26,7 @@ pub(crate) fn run_all<T: Send, R: Send>(
     let run = |item: T| {
         // The implicit token is ours for free; any other concurrent job waits for a real one.
         let implicit = implicit_free.swap(false, Ordering::AcqRel);
-        let token = if implicit {
-            None
-        } else {
-            client.and_then(|c| c.acquire().ok())
-        };
+        let token = if implicit { None } else { client.and_then(|c| c.acquire().ok()) };
         let result = f(item);
         drop(token);
         if implicit {
@@ -44,10 +34,7 @@ pub(crate) fn run_all<T: Send, R: Send>(
         }
         result
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("thread pool");
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
     pool.install(|| {
         use rayon::prelude::*;
         items.into_par_iter().map(run).collect()

@@ -182,11 +182,11 @@ impl Build {
     /// # Ok::<(), pyinstaller_build::Error>(())
     /// ```
     pub fn try_compile(&self) -> Result<Report> {
-        let cargo = Cargo {
-            capture: self.capture.clone(),
-        };
+        let cargo = Cargo { capture: self.capture.clone() };
         if cargo.flag("PYINSTALLER_BUILD_SKIP") || cargo.env("DOCS_RS").is_some() {
-            cargo.warning("pyinstaller-build: skipped (PYINSTALLER_BUILD_SKIP or DOCS_RS is set); sidecars were not built");
+            cargo.warning(
+                "pyinstaller-build: skipped (PYINSTALLER_BUILD_SKIP or DOCS_RS is set); sidecars were not built",
+            );
             return Ok(Report::default());
         }
         let env = BuildEnv::new(self)?;
@@ -194,20 +194,10 @@ impl Build {
             return Ok(Report::default());
         }
         env.check_not_cross()?;
-        let python_dir = env
-            .manifest_dir
-            .join(self.python_dir.as_deref().unwrap_or(Path::new("python")));
+        let python_dir = env.manifest_dir.join(self.python_dir.as_deref().unwrap_or(Path::new("python")));
         let python_dir = python_dir.canonicalize().unwrap_or(python_dir);
-        let binaries_dir = env.manifest_dir.join(
-            self.binaries_dir
-                .as_deref()
-                .unwrap_or(Path::new("binaries")),
-        );
-        let cache_root = match cargo
-            .env("PYINSTALLER_BUILD_CACHE_DIR")
-            .map(PathBuf::from)
-            .or(self.cache_dir.clone())
-        {
+        let binaries_dir = env.manifest_dir.join(self.binaries_dir.as_deref().unwrap_or(Path::new("binaries")));
+        let cache_root = match cargo.env("PYINSTALLER_BUILD_CACHE_DIR").map(PathBuf::from).or(self.cache_dir.clone()) {
             Some(dir) => env.manifest_dir.join(dir),
             None => workdir::default_cache_root(&env.out_dir, &env.manifest_dir),
         };
@@ -216,12 +206,7 @@ impl Build {
         let project = project::Project::scan(&python_dir, &skip)?;
         let specs = project.specs(&self.specs)?;
         let project_cache = workdir::project_cache(&cache_root, &python_dir);
-        let python = toolchain::discover(
-            &cargo,
-            self.python.as_deref(),
-            &python_dir,
-            &env.manifest_dir,
-        )?;
+        let python = toolchain::discover(&cargo, self.python.as_deref(), &python_dir, &env.manifest_dir)?;
         let toolchain = toolchain::probe(&python, &project_cache)?;
         let context = fingerprint::Context {
             toolchain: toolchain.fingerprint(),
@@ -230,12 +215,7 @@ impl Build {
                 .iter()
                 .copied()
                 .chain(self.env.iter().map(String::as_str))
-                .map(|k| {
-                    (
-                        k.to_string(),
-                        cargo.env(k).map(|v| v.to_string_lossy().into_owned()),
-                    )
-                })
+                .map(|k| (k.to_string(), cargo.env(k).map(|v| v.to_string_lossy().into_owned())))
                 .collect(),
             settings: format!("{:?}", self.smoke_test),
         };
@@ -256,10 +236,7 @@ impl Build {
             skip,
         };
 
-        let plans = specs
-            .iter()
-            .map(|s| spec::plan(&shared, s))
-            .collect::<Result<Vec<_>>>()?;
+        let plans = specs.iter().map(|s| spec::plan(&shared, s)).collect::<Result<Vec<_>>>()?;
         let limit = self.jobs.unwrap_or(env.jobs);
         let results = jobs::run_all(plans, limit, |plan| spec::execute(&shared, plan));
         finish(&cargo, &shared, &toolchain, &env, results)
@@ -322,15 +299,11 @@ fn finish(
 /// Files, and whole folders where cargo's recursive scan would meet nothing the crate ignores.
 fn watched_project_paths(project: &project::Project) -> Vec<PathBuf> {
     let clean = |dir: &str| {
-        !project
-            .dirs_with_excluded
-            .iter()
-            .any(|d| d == dir || dir.is_empty() || d.starts_with(&format!("{dir}/")))
+        !project.dirs_with_excluded.iter().any(|d| d == dir || dir.is_empty() || d.starts_with(&format!("{dir}/")))
     };
     let mut paths = Vec::new();
     let mut covered: Vec<String> = Vec::new();
-    let under =
-        |p: &str, covered: &[String]| covered.iter().any(|c| p.starts_with(&format!("{c}/")));
+    let under = |p: &str, covered: &[String]| covered.iter().any(|c| p.starts_with(&format!("{c}/")));
     if clean("") {
         return vec![project.root.clone()];
     }
@@ -360,8 +333,14 @@ struct BuildEnv {
 impl BuildEnv {
     fn new(build: &Build) -> Result<BuildEnv> {
         let required = |key: &str, set: Option<String>| {
-            set.or_else(|| cargo_env(key).map(|v| v.to_string_lossy().into_owned()))
-                .ok_or_else(|| Error::new(ErrorKind::Config, format!("pyinstaller-build: {key} is not set; call it from a build script (or set it with the builder)")))
+            set.or_else(|| cargo_env(key).map(|v| v.to_string_lossy().into_owned())).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "pyinstaller-build: {key} is not set; call it from a build script (or set it with the builder)"
+                    ),
+                )
+            })
         };
         let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.to_string_lossy().into_owned());
         let target = required("TARGET", build.target.clone())?;
@@ -406,11 +385,7 @@ fn lock_project(binaries_dir: &Path) -> Result<std::fs::File> {
     use error::IoContext;
     std::fs::create_dir_all(binaries_dir).at("could not create", binaries_dir)?;
     let path = binaries_dir.join(".pyinstaller-build.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .at("could not open", &path)?;
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path).at("could not open", &path)?;
     file.lock().at("could not lock", &path)?;
     Ok(file)
 }

@@ -17,11 +17,7 @@ pub(crate) enum Ended {
 }
 
 /// Runs `cmd` with stdin closed and stdout+stderr appended to `log`.
-pub(crate) fn run_logged(
-    cmd: &mut Command,
-    log: &Path,
-    timeout: Option<Duration>,
-) -> Result<Ended> {
+pub(crate) fn run_logged(cmd: &mut Command, log: &Path, timeout: Option<Duration>) -> Result<Ended> {
     let mut file = File::create(log).at("could not create log", log)?;
     writeln!(file, "$ {}", command_line(cmd)).at("could not write", log)?;
     let stderr = file.try_clone().at("could not open log", log)?;
@@ -49,10 +45,7 @@ pub(crate) fn run_logged(
         }
         if start.elapsed() >= timeout {
             #[cfg(unix)]
-            let _ = Command::new("kill")
-                .arg("-KILL")
-                .arg(format!("-{}", child.id()))
-                .status();
+            let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", child.id())).status();
             let _ = child.kill();
             let _ = child.wait();
             return Ok(Ended::TimedOut);
@@ -65,13 +58,7 @@ pub(crate) fn run_logged(
 pub(crate) fn command_line(cmd: &Command) -> String {
     let mut parts: Vec<String> = cmd
         .get_envs()
-        .filter_map(|(k, v)| {
-            Some(format!(
-                "{}={}",
-                k.to_string_lossy(),
-                quote(&v?.to_string_lossy())
-            ))
-        })
+        .filter_map(|(k, v)| Some(format!("{}={}", k.to_string_lossy(), quote(&v?.to_string_lossy()))))
         .collect();
     parts.push(quote(&cmd.get_program().to_string_lossy()));
     parts.extend(cmd.get_args().map(|a| {
@@ -87,10 +74,7 @@ pub(crate) fn command_line(cmd: &Command) -> String {
 }
 
 fn quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c))
-    {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c)) {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))

@@ -12,15 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// Folders never looked into: caches, environments, build outputs, VCS and editor state.
 /// Anything holding a `pyvenv.cfg` is an environment whatever its name.
-const EXCLUDED_DIRS: &[&str] = &[
-    "__pycache__",
-    ".venv",
-    "venv",
-    "build",
-    "dist",
-    "node_modules",
-    "site-packages",
-];
+const EXCLUDED_DIRS: &[&str] = &["__pycache__", ".venv", "venv", "build", "dist", "node_modules", "site-packages"];
 
 /// A snapshot of python-dir. Paths are relative to it, with `/` separators, so the fingerprint
 /// survives moving the project.
@@ -52,13 +44,13 @@ impl Project {
         if !meta.is_dir() {
             return Err(Error::new(
                 ErrorKind::NoSpecs,
-                format!("pyinstaller-build: `{}` is not a folder; set `python-dir` to the folder holding your specs.", root.display()),
+                format!(
+                    "pyinstaller-build: `{}` is not a folder; set `python-dir` to the folder holding your specs.",
+                    root.display()
+                ),
             ));
         }
-        let mut project = Project {
-            root: root.to_path_buf(),
-            ..Project::default()
-        };
+        let mut project = Project { root: root.to_path_buf(), ..Project::default() };
         project.walk(root, "", skip, 0)?;
         Ok(project)
     }
@@ -67,20 +59,13 @@ impl Project {
         if depth > 64 {
             return Ok(()); // a symlink loop
         }
-        let mut entries: Vec<_> = fs::read_dir(dir)
-            .at("could not list", dir)?
-            .filter_map(|e| e.ok())
-            .collect();
+        let mut entries: Vec<_> = fs::read_dir(dir).at("could not list", dir)?.filter_map(|e| e.ok()).collect();
         entries.sort_by_key(|e| e.file_name());
         let mut has_excluded = false;
         for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
-            let child = if rel.is_empty() {
-                name.clone()
-            } else {
-                format!("{rel}/{name}")
-            };
+            let child = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
             let Ok(meta) = fs::metadata(&path) else {
                 continue;
             }; // a dangling symlink
@@ -105,20 +90,13 @@ impl Project {
     /// directly in python-dir.
     pub(crate) fn specs(&self, patterns: &[String]) -> Result<Vec<String>> {
         let default = ["*.spec".to_string()];
-        let patterns = if patterns.is_empty() {
-            &default[..]
-        } else {
-            patterns
-        };
+        let patterns = if patterns.is_empty() { &default[..] } else { patterns };
         let mut specs = BTreeSet::new();
         for pattern in patterns {
             let full = self.root.join(pattern);
             let matches: Vec<PathBuf> = glob::glob(&full.to_string_lossy())
                 .map_err(|e| {
-                    Error::new(
-                        ErrorKind::Config,
-                        format!("pyinstaller-build: bad spec pattern `{pattern}`: {e}"),
-                    )
+                    Error::new(ErrorKind::Config, format!("pyinstaller-build: bad spec pattern `{pattern}`: {e}"))
                 })?
                 .filter_map(|p| p.ok())
                 .collect();
@@ -133,11 +111,7 @@ impl Project {
                 ));
             }
             for m in matches {
-                let rel = m
-                    .strip_prefix(&self.root)
-                    .unwrap_or(&m)
-                    .to_string_lossy()
-                    .replace('\\', "/");
+                let rel = m.strip_prefix(&self.root).unwrap_or(&m).to_string_lossy().replace('\\', "/");
                 if !self.files.contains_key(&rel) {
                     return Err(Error::new(
                         ErrorKind::Config,
@@ -239,13 +213,8 @@ mod tests {
         let project = Project::scan(root, &[]).unwrap();
         let files: Vec<_> = project.files.keys().cloned().collect();
         assert_eq!(files, ["a.spec", "main.py", "notes.txt", "pkg/mod.py"]);
-        assert_eq!(
-            project.dirs.iter().cloned().collect::<Vec<_>>(),
-            ["empty", "pkg"]
-        );
-        assert!(
-            project.dirs_with_excluded.contains("") && project.dirs_with_excluded.contains("pkg")
-        );
+        assert_eq!(project.dirs.iter().cloned().collect::<Vec<_>>(), ["empty", "pkg"]);
+        assert!(project.dirs_with_excluded.contains("") && project.dirs_with_excluded.contains("pkg"));
         assert_eq!(project.specs(&[]).unwrap(), ["a.spec"]);
         let err = project.specs(&["nope.spec".into()]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NoSpecs);

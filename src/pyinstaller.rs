@@ -21,13 +21,7 @@ pub(crate) struct Output {
 ///
 /// `force` wipes the spec's work folder and passes `--clean`. Otherwise the work folder is kept,
 /// `invalidate` having already dropped PyInstaller's `.toc` files where its cache can't be trusted.
-pub(crate) fn run(
-    python: &Path,
-    spec_name: &str,
-    spec: &Path,
-    dir: &SpecDir,
-    force: bool,
-) -> Result<Output> {
+pub(crate) fn run(python: &Path, spec_name: &str, spec: &Path, dir: &SpecDir, force: bool) -> Result<Output> {
     if force {
         remove_dir(&dir.work())?;
     }
@@ -80,23 +74,24 @@ pub(crate) fn run(
             ),
         ));
     }
-    let records: Vec<PathBuf> = fs::read(dir.records())
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| Error::new(ErrorKind::BuildFailed, format!("pyinstaller-build: PyInstaller ran for `{spec_name}` but left no Analysis records in `{}`; see {}", dir.work().display(), log.display())))?;
-    Ok(Output {
-        binary: find_binary(spec_name, &dir.dist())?,
-        records,
-    })
+    let records: Vec<PathBuf> =
+        fs::read(dir.records()).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(|| {
+            Error::new(
+                ErrorKind::BuildFailed,
+                format!(
+                    "pyinstaller-build: PyInstaller ran for `{spec_name}` but left no Analysis records in `{}`; see {}",
+                    dir.work().display(),
+                    log.display()
+                ),
+            )
+        })?;
+    Ok(Output { binary: find_binary(spec_name, &dir.dist())?, records })
 }
 
 /// The one executable a onefile spec leaves in dist/.
 fn find_binary(spec_name: &str, dist: &Path) -> Result<PathBuf> {
-    let entries: Vec<PathBuf> = fs::read_dir(dist)
-        .at("could not list", dist)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .collect();
+    let entries: Vec<PathBuf> =
+        fs::read_dir(dist).at("could not list", dist)?.filter_map(|e| e.ok()).map(|e| e.path()).collect();
     match entries.as_slice() {
         [one] if one.is_file() => Ok(one.clone()),
         [one] if one.is_dir() => Err(Error::new(

@@ -61,9 +61,7 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     let inputs = fingerprint::inputs(shared.project, spec, state.as_ref().map(|s| &s.records[..]));
     let context = fingerprint::context_hash(shared.context, shared.project, spec, &inputs);
     let fingerprint = fingerprint::fingerprint(&context, shared.project, &inputs);
-    let stamp: Option<Stamp> = fs::read(stamp_path(shared, spec))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
+    let stamp: Option<Stamp> = fs::read(stamp_path(shared, spec)).ok().and_then(|b| serde_json::from_slice(&b).ok());
     let action = if shared.force {
         Action::Build
     } else if let Some(stamp) = stamp.filter(|s| {
@@ -71,26 +69,16 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
             && s.installed == installed_path(shared, &s.name)
             && same_hash(&s.installed, &s.binary_hash)
     }) {
-        Action::UpToDate {
-            name: stamp.name,
-            installed: stamp.installed,
-        }
-    } else if state.as_ref().is_some_and(|s| {
-        s.fingerprint == fingerprint && same_hash(&dir.dist().join(&s.binary), &s.binary_hash)
-    }) {
+        Action::UpToDate { name: stamp.name, installed: stamp.installed }
+    } else if state
+        .as_ref()
+        .is_some_and(|s| s.fingerprint == fingerprint && same_hash(&dir.dist().join(&s.binary), &s.binary_hash))
+    {
         Action::Restore
     } else {
         Action::Build
     };
-    Ok(Plan {
-        spec: spec.to_string(),
-        dir,
-        state,
-        inputs,
-        context,
-        fingerprint,
-        action,
-    })
+    Ok(Plan { spec: spec.to_string(), dir, state, inputs, context, fingerprint, action })
 }
 
 /// Carries out the plan. A failure leaves the installed binary, the stamp and (for a failed
@@ -106,43 +94,23 @@ pub(crate) fn execute(shared: &Shared, plan: Plan) -> Result<SpecReport> {
         fingerprint,
         log: plan.dir.log(),
     };
-    match &plan.action {
-        Action::UpToDate { name, installed } => Ok(report(
-            name.clone(),
-            installed.clone(),
-            Outcome::UpToDate,
-            plan.fingerprint.clone(),
-        )),
-        Action::Restore => {
-            let state = plan.state.clone().expect("restore needs a state");
-            let name = exe_name(&state.binary);
-            let installed = finish(
-                shared,
-                &plan.spec,
-                &plan.dir.dist().join(&state.binary),
-                &name,
-                &state,
-            )?;
-            Ok(report(
-                name,
-                installed,
-                Outcome::Restored,
-                state.fingerprint,
-            ))
+    let state = match &plan.action {
+        Action::UpToDate { name, installed } => {
+            return Ok(report(name.clone(), installed.clone(), Outcome::UpToDate, plan.fingerprint.clone()));
         }
-        Action::Build => {
-            let state = build(shared, &plan)?;
-            let name = exe_name(&state.binary);
-            let installed = finish(
-                shared,
-                &plan.spec,
-                &plan.dir.dist().join(&state.binary),
-                &name,
-                &state,
-            )?;
-            Ok(report(name, installed, Outcome::Built, state.fingerprint))
-        }
-    }
+        Action::Restore => plan.state.clone().expect("restore needs a state"),
+        Action::Build => build(shared, &plan)?,
+    };
+    let name = exe_name(&state.binary);
+    let binary = plan.dir.dist().join(&state.binary);
+    let (installed, wrote) = finish(shared, &plan.spec, &binary, &name, &state)?;
+    let outcome = match plan.action {
+        Action::Build => Outcome::Built,
+        _ if wrote => Outcome::Restored,
+        // Another profile installed these very bytes: only this profile's stamp was missing.
+        _ => Outcome::UpToDate,
+    };
+    Ok(report(name, installed, outcome, state.fingerprint))
 }
 
 /// Runs PyInstaller until it ran on inputs that did not change under it (at most twice), smoke
@@ -151,17 +119,10 @@ fn build(shared: &Shared, plan: &Plan) -> Result<State> {
     let dir = &plan.dir;
     fs::create_dir_all(&dir.root).at("could not create", &dir.root)?;
     // A PyInstaller orphaned by a killed cargo still holds this lock: wait for it to finish.
-    let lock = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.lock())
-        .at("could not open", &dir.lock())?;
+    let lock = fs::OpenOptions::new().create(true).append(true).open(dir.lock()).at("could not open", &dir.lock())?;
     lock.lock().at("could not lock", &dir.lock())?;
     drop(lock);
-    let trusted = plan
-        .state
-        .as_ref()
-        .is_some_and(|s| s.pyinstaller_would_notice(&plan.context, shared.project));
+    let trusted = plan.state.as_ref().is_some_and(|s| s.pyinstaller_would_notice(&plan.context, shared.project));
     if !trusted {
         dir.invalidate_pyinstaller_cache()?;
     }
@@ -169,28 +130,14 @@ fn build(shared: &Shared, plan: &Plan) -> Result<State> {
     let spec_path = shared.project.path(&plan.spec);
     let mut before = shared.project.clone();
     for attempt in 0.. {
-        let output = crate::pyinstaller::run(
-            shared.python,
-            &plan.spec,
-            &spec_path,
-            dir,
-            shared.force && attempt == 0,
-        )?;
-        let records: Vec<String> = output
-            .records
-            .iter()
-            .filter_map(|p| before.relative(p))
-            .filter(|r| before.files.contains_key(r))
-            .collect();
+        let output = crate::pyinstaller::run(shared.python, &plan.spec, &spec_path, dir, shared.force && attempt == 0)?;
+        let records: Vec<String> =
+            output.records.iter().filter_map(|p| before.relative(p)).filter(|r| before.files.contains_key(r)).collect();
         let inputs = fingerprint::inputs(&before, &plan.spec, Some(&records));
         let after = Project::scan(&before.root, &shared.skip)?;
         let all: BTreeSet<String> = inputs.union(&plan.inputs).cloned().collect();
         let seen = |p: &Project| {
-            fingerprint::fingerprint(
-                &fingerprint::context_hash(shared.context, p, &plan.spec, &all),
-                p,
-                &all,
-            )
+            fingerprint::fingerprint(&fingerprint::context_hash(shared.context, p, &plan.spec, &all), p, &all)
         };
         if seen(&before) != seen(&after) {
             // Edited while PyInstaller ran: its cache may hold a mix, and its mtime checks
@@ -210,31 +157,16 @@ fn build(shared: &Shared, plan: &Plan) -> Result<State> {
             before = after;
             continue;
         }
-        let binary_name = output
-            .binary
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+        let binary_name = output.binary.file_name().unwrap_or_default().to_string_lossy().into_owned();
         if let Some(args) = &shared.smoke_test {
-            install::smoke_test(
-                &plan.spec,
-                &output.binary,
-                args,
-                shared.smoke_test_timeout,
-                &dir.smoke_log(),
-            )?;
+            install::smoke_test(&plan.spec, &output.binary, args, shared.smoke_test_timeout, &dir.smoke_log())?;
         }
         let context = fingerprint::context_hash(shared.context, &before, &plan.spec, &inputs);
         let state = State {
             fingerprint: fingerprint::fingerprint(&context, &before, &inputs),
             context,
             records,
-            files: before
-                .files
-                .iter()
-                .map(|(k, v)| (k.clone(), hex(v)))
-                .collect(),
+            files: before.files.iter().map(|(k, v)| (k.clone(), hex(v))).collect(),
             finished: now_secs(),
             binary_hash: hex(&hash_file(&output.binary)?),
             binary: binary_name,
@@ -245,14 +177,8 @@ fn build(shared: &Shared, plan: &Plan) -> Result<State> {
     unreachable!()
 }
 
-/// Installs the binary and records what this profile now has.
-fn finish(
-    shared: &Shared,
-    spec: &str,
-    binary: &Path,
-    name: &str,
-    state: &State,
-) -> Result<PathBuf> {
+/// Installs the binary and records what this profile now has; says whether it wrote the binary.
+fn finish(shared: &Shared, spec: &str, binary: &Path, name: &str, state: &State) -> Result<(PathBuf, bool)> {
     if shared.package_name.as_deref() == Some(name) {
         return Err(Error::new(
             ErrorKind::Config,
@@ -260,31 +186,21 @@ fn finish(
         ));
     }
     let installed = installed_path(shared, name);
-    install::install(binary, &installed)?;
+    let wrote = install::install(binary, &installed)?;
     let stamp = Stamp {
         fingerprint: state.fingerprint.clone(),
         name: name.to_string(),
         installed: installed.clone(),
         binary_hash: state.binary_hash.clone(),
     };
-    install::write_atomic(
-        &stamp_path(shared, spec),
-        &serde_json::to_vec_pretty(&stamp).expect("serializable"),
-        false,
-    )?;
-    Ok(installed)
+    install::write_atomic(&stamp_path(shared, spec), &serde_json::to_vec_pretty(&stamp).expect("serializable"), false)?;
+    Ok((installed, wrote))
 }
 
 /// Tauri's externalBin name: `<name>-<target>`, `.exe` after the triple on Windows.
 fn installed_path(shared: &Shared, name: &str) -> PathBuf {
-    let ext = if shared.target.contains("windows") {
-        ".exe"
-    } else {
-        ""
-    };
-    shared
-        .binaries_dir
-        .join(format!("{name}-{}{ext}", shared.target))
+    let ext = if shared.target.contains("windows") { ".exe" } else { "" };
+    shared.binaries_dir.join(format!("{name}-{}{ext}", shared.target))
 }
 
 fn stamp_path(shared: &Shared, spec: &str) -> PathBuf {
@@ -292,15 +208,9 @@ fn stamp_path(shared: &Shared, spec: &str) -> PathBuf {
 }
 
 fn exe_name(file_name: &str) -> String {
-    file_name
-        .strip_suffix(".exe")
-        .unwrap_or(file_name)
-        .to_string()
+    file_name.strip_suffix(".exe").unwrap_or(file_name).to_string()
 }
 
 fn same_hash(path: &Path, expected: &str) -> bool {
-    path.is_file()
-        && hash_file(path)
-            .map(|h| hex(&h) == expected)
-            .unwrap_or(false)
+    path.is_file() && hash_file(path).map(|h| hex(&h) == expected).unwrap_or(false)
 }

@@ -87,10 +87,7 @@ pub(crate) fn discover(
              Fix: install Python 3 and PyInstaller, e.g. `python3 -m venv {dir}/.venv && \
              {dir}/.venv/bin/pip install pyinstaller`, or point PYINSTALLER_BUILD_PYTHON at an \
              interpreter that has PyInstaller.",
-            tried
-                .iter()
-                .map(|t| format!("  - {t}\n"))
-                .collect::<String>(),
+            tried.iter().map(|t| format!("  - {t}\n")).collect::<String>(),
             dir = python_dir.display(),
         ),
     ))
@@ -126,10 +123,7 @@ fn venv_python(venv: &Path) -> PathBuf {
 pub(crate) fn probe(python: &Path, cache_dir: &Path) -> Result<Toolchain> {
     let key = probe_key(python);
     let cache_file = cache_dir.join(format!("probe-{}.json", &key[..16]));
-    if let Some(cached) = fs::read(&cache_file)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Toolchain>(&b).ok())
-    {
+    if let Some(cached) = fs::read(&cache_file).ok().and_then(|b| serde_json::from_slice::<Toolchain>(&b).ok()) {
         if cached.python == python && site_hash(&cached.site_dirs) == cached.site_hash {
             return Ok(cached);
         }
@@ -181,11 +175,7 @@ pub(crate) fn probe(python: &Path, cache_dir: &Path) -> Result<Toolchain> {
         ));
     }
     fs::create_dir_all(cache_dir).at("could not create", cache_dir)?;
-    crate::install::write_atomic(
-        &cache_file,
-        &serde_json::to_vec_pretty(&toolchain).expect("serializable"),
-        false,
-    )?;
+    crate::install::write_atomic(&cache_file, &serde_json::to_vec_pretty(&toolchain).expect("serializable"), false)?;
     Ok(toolchain)
 }
 
@@ -217,11 +207,7 @@ pub(crate) fn site_hash(site_dirs: &[PathBuf]) -> String {
     for dir in site_dirs {
         h.update(dir.as_os_str().as_encoded_bytes());
         let mut names: Vec<String> = fs::read_dir(dir)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
             .unwrap_or_default();
         names.sort();
         for name in &names {

@@ -33,9 +33,7 @@ pub(crate) struct SpecDir {
 
 impl SpecDir {
     pub(crate) fn new(project_cache: &Path, stem: &str) -> SpecDir {
-        SpecDir {
-            root: project_cache.join(stem),
-        }
+        SpecDir { root: project_cache.join(stem) }
     }
     pub(crate) fn work(&self) -> PathBuf {
         self.root.join("work")
@@ -77,9 +75,7 @@ impl SpecDir {
 
     pub(crate) fn clear_state(&self) -> Result<()> {
         match fs::remove_file(self.state_file()) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(e).at("could not remove", &self.state_file())
-            }
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).at("could not remove", &self.state_file()),
             _ => Ok(()),
         }
     }
@@ -142,11 +138,7 @@ impl State {
                     }
                     let secs = fs::metadata(project.path(rel))
                         .and_then(|m| m.modified())
-                        .map(|t| {
-                            t.duration_since(UNIX_EPOCH)
-                                .map(|d| d.as_secs())
-                                .unwrap_or(0)
-                        })
+                        .map(|t| t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
                         .unwrap_or(0);
                     if secs <= self.finished {
                         return false;
@@ -165,18 +157,12 @@ pub(crate) fn hex(hash: &[u8; 32]) -> String {
 
 pub(crate) fn now_secs() -> u64 {
     // Rounded up: PyInstaller's `.toc` mtimes from this second must never look older.
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() + 1)
-        .unwrap_or(u64::MAX)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() + 1).unwrap_or(u64::MAX)
 }
 
 /// The stable cache folder for a project.
 pub(crate) fn project_cache(cache_root: &Path, python_dir: &Path) -> PathBuf {
-    let name = python_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = python_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let hash = blake3::hash(python_dir.as_os_str().as_encoded_bytes()).to_hex();
     cache_root.join(format!("{name}-{}", &hash[..12]))
 }

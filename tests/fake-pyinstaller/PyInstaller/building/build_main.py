@@ -1,0 +1,2 @@
+class Analysis:
+    _GUTS = (("inputs", None), ("scripts", None), ("pure", None), ("datas", None))

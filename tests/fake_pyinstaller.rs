@@ -1,0 +1,380 @@
+//! Fast tests of planning, fingerprints, cargo output, parallelism, errors and locking, with a
+//! fake PyInstaller (see `tests/fake-pyinstaller`). The real path is in `tests/end_to_end.rs`.
+
+mod support;
+
+use pyinstaller_build::{ErrorKind, Outcome};
+use std::fs;
+use std::time::{Duration, SystemTime};
+use support::{spec, Fixture, ENV, TRIPLE};
+
+fn two_specs() -> Fixture {
+    Fixture::new(&[
+        ("headless.spec", &spec("headless", &["shared.py"])),
+        ("worker.spec", &spec("worker", &["shared.py", "worker_only.py"])),
+        ("headless.py", "import shared\n"),
+        ("worker.py", "import shared, worker_only\n"),
+        ("shared.py", "X = 1\n"),
+        ("worker_only.py", "Y = 1\n"),
+    ])
+}
+
+fn outcomes(report: &pyinstaller_build::Report) -> Vec<(String, Outcome)> {
+    report.specs.iter().map(|s| (s.name.clone(), s.outcome)).collect()
+}
+
+#[test]
+fn first_build_builds_every_spec_and_installs_where_tauri_looks() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    let report = f.build("debug").try_compile().unwrap();
+    assert_eq!(outcomes(&report), [("headless".into(), Outcome::Built), ("worker".into(), Outcome::Built)]);
+    let mut runs = f.runs();
+    runs.sort_by_key(|r| r["spec"].as_str().unwrap().to_string());
+    for (run, name) in runs.iter().zip(["headless", "worker"]) {
+        let argv: Vec<&str> = run["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        assert!(argv.contains(&"--noconfirm") && !argv.contains(&"--clean"), "{argv:?}");
+        let work = argv[argv.iter().position(|a| *a == "--workpath").unwrap() + 1];
+        assert!(work.ends_with(&format!("{name}/work")) && work.contains("target/pyinstaller-build"), "{work}");
+        assert_eq!(run["hashseed"], "0");
+        assert!(run["config_dir"].as_str().unwrap().ends_with(&format!("{name}/config")));
+        assert!(run["cwd"].as_str().unwrap().ends_with("app/python"));
+    }
+    assert!(f.run("headless").starts_with("headless import shared\nX = 1"));
+    assert_eq!(report.specs[0].installed, f.installed("headless"));
+    assert_eq!(report.specs[1].installed, f.root.join(format!("binaries/worker-{TRIPLE}")));
+    let warnings = f.warnings();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings[0].starts_with("cargo:warning=pyinstaller-build: built headless in "), "{warnings:?}");
+    let json = fs::read_to_string(f.tmp.path().join("target/debug/out/pyinstaller-build/report.json")).unwrap();
+    let json: pyinstaller_build::Report = serde_json::from_str(&json).unwrap();
+    assert_eq!(json.specs[1].fingerprint, report.specs[1].fingerprint);
+}
+
+#[test]
+fn nothing_runs_and_nothing_is_written_when_nothing_changed() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    f.build("debug").try_compile().unwrap();
+    f.take_runs();
+    let mtime = fs::metadata(f.installed("worker")).unwrap().modified().unwrap();
+    // Touching without changing is not a change.
+    let src = f.root.join("python/shared.py");
+    fs::File::options().append(true).open(&src).unwrap().set_modified(SystemTime::now()).unwrap();
+    let report = f.build("debug").try_compile().unwrap();
+    assert_eq!(outcomes(&report), [("headless".into(), Outcome::UpToDate), ("worker".into(), Outcome::UpToDate)]);
+    assert!(f.take_runs().is_empty());
+    assert!(f.warnings().is_empty(), "quiet when nothing happened: {:?}", f.warnings());
+    assert_eq!(fs::metadata(f.installed("worker")).unwrap().modified().unwrap(), mtime);
+}
+
+#[test]
+fn an_edit_rebuilds_only_the_specs_that_packaged_the_file() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    f.build("debug").try_compile().unwrap();
+    f.take_runs();
+    f.write("worker_only.py", "Y = 2\n");
+    let report = f.build("debug").try_compile().unwrap();
+    assert_eq!(outcomes(&report), [("headless".into(), Outcome::UpToDate), ("worker".into(), Outcome::Built)]);
+    assert_eq!(f.take_runs(), ["worker"]);
+    assert!(f.run("worker").contains("Y = 2"));
+    f.write("shared.py", "X = 2\n");
+    f.build("debug").try_compile().unwrap();
+    let mut runs = f.take_runs();
+    runs.sort();
+    assert_eq!(runs, ["headless", "worker"]);
+}
+
+#[test]
+fn a_new_module_or_folder_rebuilds_every_spec() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    f.build("debug").try_compile().unwrap();
+    f.take_runs();
+    f.write("json.py", "# shadows the stdlib\n");
+    f.build("debug").try_compile().unwrap();
+    assert_eq!(f.take_runs().len(), 2);
+    fs::create_dir(f.root.join("python/collections")).unwrap();
+    f.build("debug").try_compile().unwrap();
+    assert_eq!(f.take_runs().len(), 2);
+    // Caches, environments and hidden files are never inputs.
+    f.write("__pycache__/json.cpython-311.pyc", "x");
+    f.write(".venv/lib/x.py", "x");
+    f.write(".notes.swp", "x");
+    f.build("debug").try_compile().unwrap();
+    assert!(f.take_runs().is_empty());
+}
+
+#[test]
+fn an_edit_with_an_old_mtime_is_rebuilt_and_drops_pyinstallers_cache() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    f.build("debug").try_compile().unwrap();
+    f.take_runs();
+    // Fresh mtime: PyInstaller would notice, so its cache is kept.
+    std::thread::sleep(Duration::from_millis(2100));
+    f.write("worker_only.py", "Y = 2\n");
+    f.build("debug").try_compile().unwrap();
+    assert_eq!(f.runs()[0]["toc_existed"], true);
+    f.take_runs();
+    // Content changed but the mtime went back in time (cp -p, a cache restore): PyInstaller
+    // would skip its analysis, so the crate drops its .toc files first.
+    f.write("worker_only.py", "Y = 3\n");
+    let old = SystemTime::now() - Duration::from_secs(86400 * 365);
+    fs::File::options().append(true).open(f.root.join("python/worker_only.py")).unwrap().set_modified(old).unwrap();
+    f.build("debug").try_compile().unwrap();
+    let runs = f.runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["toc_existed"], false);
+    assert!(f.run("worker").contains("Y = 3"));
+}
+
+#[test]
+fn a_deleted_sidecar_is_reinstalled_without_pyinstaller() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    f.build("debug").try_compile().unwrap();
+    f.take_runs();
+    fs::remove_file(f.installed("worker")).unwrap();
+    let report = f.build("debug").try_compile().unwrap();
+    assert_eq!(report.specs[1].outcome, Outcome::Restored);
+    assert!(f.take_runs().is_empty());
+    assert!(f.run("worker").starts_with("worker"));
+}
+
+#[test]
+fn profiles_share_the_work_but_never_keep_each_others_binary() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    f.build("debug").try_compile().unwrap();
+    f.take_runs();
+    // Release, same sources: already built, nothing runs.
+    let report = f.build("release").try_compile().unwrap();
+    assert!(report.specs.iter().all(|s| s.outcome == Outcome::UpToDate), "{report:?}");
+    assert!(f.take_runs().is_empty());
+    // Edit, build release, revert, build debug: debug must not keep release's binary.
+    f.write("worker_only.py", "Y = 2\n");
+    f.build("release").try_compile().unwrap();
+    assert!(f.run("worker").contains("Y = 2"));
+    f.write("worker_only.py", "Y = 1\n");
+    let report = f.build("debug").try_compile().unwrap();
+    assert_eq!(report.specs[1].outcome, Outcome::Built);
+    assert!(f.run("worker").contains("Y = 1"), "{}", f.run("worker"));
+}
+
+#[test]
+fn a_failed_spec_keeps_the_old_binary_lets_the_others_install_and_retries() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    f.build("debug").try_compile().unwrap();
+    let before = fs::read(f.installed("worker")).unwrap();
+    f.write("worker.spec", &format!("FAIL\n{}", spec("worker", &["shared.py"])));
+    f.write("shared.py", "X = 2\n");
+    f.take_runs();
+    let err = f.build("debug").try_compile().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BuildFailed);
+    let msg = err.to_string();
+    assert!(msg.contains("`worker.spec`") && msg.contains("SyntaxError") && msg.contains("build.log"), "{msg}");
+    assert_eq!(fs::read(f.installed("worker")).unwrap(), before, "the good binary stays");
+    assert!(f.run("headless").contains("X = 2"), "the other spec still installed");
+    f.take_runs();
+    // Not recorded as done: the next build tries again.
+    assert!(f.build("debug").try_compile().is_err());
+    assert_eq!(f.take_runs(), ["worker"]);
+}
+
+#[test]
+fn a_failed_smoke_test_installs_nothing_and_retries() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    f.build("debug").try_compile().unwrap();
+    let before = fs::read(f.installed("worker")).unwrap();
+    f.write("worker_only.py", "Y = 2\n");
+    let err = f.build("debug").smoke_test(["--fail"]).try_compile().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SmokeTestFailed);
+    let msg = err.to_string();
+    assert!(msg.contains("--fail") && msg.contains("exit status: 3") && msg.contains("left in place"), "{msg}");
+    assert_eq!(fs::read(f.installed("worker")).unwrap(), before);
+    f.take_runs();
+    f.build("debug").smoke_test(["--ok"]).try_compile().unwrap();
+    assert_eq!(f.take_runs().len(), 2, "both rebuilt: the smoke test is part of the fingerprint");
+    assert!(f.run("worker").contains("Y = 2"));
+}
+
+#[test]
+fn a_onedir_spec_is_refused_with_the_fix() {
+    let _env = ENV.read().unwrap();
+    let f = Fixture::new(&[("app.spec", &format!("# onedir\n{}", spec("app", &[]))), ("app.py", "")]);
+    let err = f.build("debug").try_compile().unwrap_err();
+    assert!(err.to_string().contains("onedir") && err.to_string().contains("onefile"), "{err}");
+}
+
+#[test]
+fn specs_build_in_parallel_up_to_jobs() {
+    let _env = ENV.read().unwrap();
+    let f = Fixture::new(&[
+        ("a.spec", &format!("# sleep: 1\n{}", spec("a", &[]))),
+        ("b.spec", &format!("# sleep: 1\n{}", spec("b", &[]))),
+        ("a.py", ""),
+        ("b.py", ""),
+    ]);
+    let overlapped = |f: &Fixture| {
+        let r = f.runs();
+        let (a, b) = (&r[0], &r[1]);
+        let overlap = a["start"].as_f64() < b["end"].as_f64() && b["start"].as_f64() < a["end"].as_f64();
+        f.take_runs();
+        overlap
+    };
+    f.build("debug").jobs(2).try_compile().unwrap();
+    assert!(overlapped(&f));
+    f.write("c.py", "");
+    f.build("debug").jobs(1).try_compile().unwrap();
+    assert!(!overlapped(&f));
+}
+
+#[test]
+fn inputs_edited_during_the_build_are_built_again() {
+    let _env = ENV.read().unwrap();
+    let f = Fixture::new(&[
+        ("app.spec", &format!("# edit: mod.py\n{}", spec("app", &["mod.py"]))),
+        ("app.py", ""),
+        ("mod.py", "V = 1\n"),
+    ]);
+    f.build("debug").try_compile().unwrap();
+    let runs = f.runs();
+    assert_eq!(runs.len(), 2, "rebuilt after the mid-build edit");
+    assert_eq!(runs[1]["toc_existed"], false, "PyInstaller's cache was dropped");
+    assert!(f.run("app").contains("# edited during the build"));
+    f.take_runs();
+    f.build("debug").try_compile().unwrap();
+    assert!(f.take_runs().is_empty());
+}
+
+#[test]
+fn two_builds_at_once_run_pyinstaller_once() {
+    let _env = ENV.read().unwrap();
+    let f = Fixture::new(&[("app.spec", &format!("# sleep: 1\n{}", spec("app", &[]))), ("app.py", "")]);
+    std::thread::scope(|s| {
+        let debug = s.spawn(|| f.build("debug").try_compile().unwrap());
+        let release = s.spawn(|| f.build("release").try_compile().unwrap());
+        let mut outcomes = vec![debug.join().unwrap().specs[0].outcome, release.join().unwrap().specs[0].outcome];
+        outcomes.sort_by_key(|o| *o != Outcome::Built);
+        // The second found the work done: same bytes already installed, nothing written.
+        assert_eq!(outcomes, [Outcome::Built, Outcome::UpToDate]);
+    });
+    assert_eq!(f.take_runs(), ["app"]);
+}
+
+#[test]
+fn emits_rerun_lines_for_inputs_binaries_and_env_but_not_ignored_folders() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    f.write("pkg/mod.py", "");
+    f.write("pkg/__pycache__/mod.pyc", "");
+    f.write("data/a.txt", "");
+    f.build("debug").try_compile().unwrap();
+    let lines = f.cargo_lines();
+    let py = f.root.join("python").canonicalize().unwrap();
+    let has = |l: String| assert!(lines.contains(&l), "missing {l} in {lines:#?}");
+    has(format!("cargo:rerun-if-changed={}", py.join("data").display()));
+    has(format!("cargo:rerun-if-changed={}", py.join("pkg/mod.py").display()));
+    has(format!("cargo:rerun-if-changed={}", py.join("worker.spec").display()));
+    has(format!("cargo:rerun-if-changed={}", f.installed("worker").display()));
+    has(format!("cargo:rerun-if-changed={}", f.root.join("Cargo.toml").display()));
+    for var in
+        ["PYINSTALLER_BUILD_SKIP", "PYINSTALLER_BUILD_FORCE", "PYINSTALLER_BUILD_PYTHON", "PYTHONPATH", "DOCS_RS"]
+    {
+        has(format!("cargo:rerun-if-env-changed={var}"));
+    }
+    let watched: Vec<_> = lines.iter().filter_map(|l| l.strip_prefix("cargo:rerun-if-changed=")).collect();
+    assert!(!watched.contains(&py.to_str().unwrap()), "python/ holds __pycache__ via pkg: never scanned whole");
+    assert!(!watched.iter().any(|w| w.ends_with("/pkg") || w.contains("__pycache__")), "{watched:#?}");
+    assert!(!lines.iter().any(|l| l == "cargo:rerun-if-env-changed=PATH"));
+}
+
+#[test]
+fn force_wipes_the_work_folder_and_passes_clean() {
+    let _env = ENV.write().unwrap();
+    let f = two_specs();
+    f.build("debug").try_compile().unwrap();
+    f.take_runs();
+    std::env::set_var("PYINSTALLER_BUILD_FORCE", "1");
+    let result = f.build("debug").try_compile();
+    std::env::remove_var("PYINSTALLER_BUILD_FORCE");
+    result.unwrap();
+    let runs = f.runs();
+    assert_eq!(runs.len(), 2);
+    for run in &runs {
+        assert!(run["argv"].as_array().unwrap().iter().any(|a| a == "--clean"));
+        assert_eq!(run["toc_existed"], false);
+    }
+}
+
+#[test]
+fn the_skip_switch_does_nothing_but_warn() {
+    let _env = ENV.write().unwrap();
+    let f = two_specs();
+    std::env::set_var("PYINSTALLER_BUILD_SKIP", "1");
+    let report = f.build("debug").try_compile();
+    std::env::remove_var("PYINSTALLER_BUILD_SKIP");
+    assert!(report.unwrap().specs.is_empty());
+    assert!(f.runs().is_empty() && !f.installed("worker").exists());
+    assert_eq!(f.warnings().len(), 1, "{:?}", f.warnings());
+}
+
+#[test]
+fn cross_targets_are_refused_and_mobile_targets_skipped() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    let err = f.build("debug").target("aarch64-unknown-linux-gnu").try_compile().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CrossCompile);
+    assert!(err.to_string().contains("aarch64-unknown-linux-gnu") && err.to_string().contains("cross-compile"));
+    let report = f.build("debug").target("aarch64-linux-android").try_compile().unwrap();
+    assert!(report.specs.is_empty() && f.runs().is_empty());
+}
+
+#[test]
+fn a_missing_interpreter_or_pyinstaller_names_the_fix() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    let err = f.build("debug").python("/no/such/python").try_compile().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InterpreterNotFound);
+    assert!(err.to_string().contains("/no/such/python"), "{err}");
+    // An interpreter without PyInstaller (-S hides site-packages, where a real one may be).
+    let bare = f.tmp.path().join("bare-python");
+    fs::write(&bare, "#!/bin/sh\nexec python3 -S \"$@\"\n").unwrap();
+    support::make_executable(&bare);
+    let err = f.build("debug").python(&bare).try_compile().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PyInstallerMissing, "{err}");
+    assert!(err.to_string().contains("-m pip install pyinstaller"), "{err}");
+}
+
+#[test]
+fn a_missing_python_dir_or_spec_is_a_clear_error() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    let err = f.build("debug").python_dir("nope").try_compile().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoSpecs);
+    assert!(err.to_string().contains("nope") && err.to_string().contains("python-dir"), "{err}");
+    let err = f.build("debug").specs(["missing.spec"]).try_compile().unwrap_err();
+    assert!(err.to_string().contains("missing.spec"), "{err}");
+    let empty = Fixture::new(&[("main.py", "")]);
+    let err = empty.build("debug").try_compile().unwrap_err();
+    assert!(err.to_string().contains("pyi-makespec"), "{err}");
+}
+
+#[test]
+fn a_changed_toolchain_environment_rebuilds() {
+    let _env = ENV.write().unwrap();
+    let f = two_specs();
+    f.build("debug").try_compile().unwrap();
+    f.take_runs();
+    std::env::set_var("PYTHONOPTIMIZE", "1");
+    let result = f.build("debug").try_compile();
+    std::env::remove_var("PYTHONOPTIMIZE");
+    result.unwrap();
+    let runs = f.runs();
+    assert_eq!(runs.len(), 2);
+    assert!(runs.iter().all(|r| r["toc_existed"] == false), "PyInstaller does not track env: cache dropped");
+}

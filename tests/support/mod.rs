@@ -1,0 +1,110 @@
+//! A temporary project wired to the fake PyInstaller in `tests/fake-pyinstaller`.
+
+#![allow(dead_code)]
+
+use pyinstaller_build::Build;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, RwLock};
+
+pub const TRIPLE: &str = "x86_64-unknown-linux-gnu";
+
+/// Tests that set process environment variables take it for writing; all others for reading.
+pub static ENV: RwLock<()> = RwLock::new(());
+
+pub struct Fixture {
+    pub tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    pub python: PathBuf,
+    pub log: PathBuf,
+    pub lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Fixture {
+    /// A package folder with `Cargo.toml` and `python/<files>`.
+    pub fn new(files: &[(&str, &str)]) -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("app");
+        fs::create_dir_all(root.join("python")).unwrap();
+        fs::write(root.join("Cargo.toml"), "[package]\nname = \"app\"\n").unwrap();
+        let log = tmp.path().join("pyinstaller-runs.jsonl");
+        let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake-pyinstaller");
+        let python = tmp.path().join("python-with-fake-pyinstaller");
+        fs::write(
+            &python,
+            format!(
+                "#!/bin/sh\nFAKE_PYINSTALLER_LOG='{}' PYTHONPATH='{}' exec python3 \"$@\"\n",
+                log.display(),
+                fake.display()
+            ),
+        )
+        .unwrap();
+        make_executable(&python);
+        let f = Fixture { tmp, root, python, log, lines: Arc::default() };
+        for (path, text) in files {
+            f.write(path, text);
+        }
+        f
+    }
+
+    /// A builder for this project; `profile` names its OUT_DIR (debug and release differ).
+    pub fn build(&self, profile: &str) -> Build {
+        self.lines.lock().unwrap().clear();
+        let mut b = Build::new();
+        b.manifest_dir(&self.root)
+            .out_dir(self.tmp.path().join("target").join(profile).join("out"))
+            .cache_dir(self.tmp.path().join("target/pyinstaller-build"))
+            .target(TRIPLE)
+            .host(TRIPLE)
+            .python(&self.python)
+            .capture_cargo_output(self.lines.clone());
+        b
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.root.join("python").join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    /// Every fake PyInstaller run so far, as JSON objects.
+    pub fn runs(&self) -> Vec<serde_json::Value> {
+        fs::read_to_string(&self.log).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    /// The names of the specs PyInstaller ran for, in order, then forgets them.
+    pub fn take_runs(&self) -> Vec<String> {
+        let runs = self.runs().iter().map(|r| r["spec"].as_str().unwrap().to_string()).collect();
+        let _ = fs::remove_file(&self.log);
+        runs
+    }
+
+    pub fn installed(&self, name: &str) -> PathBuf {
+        self.root.join("binaries").join(format!("{name}-{TRIPLE}"))
+    }
+
+    /// What the installed sidecar prints.
+    pub fn run(&self, name: &str) -> String {
+        let out = Command::new(self.installed(name)).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn cargo_lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    pub fn warnings(&self) -> Vec<String> {
+        self.cargo_lines().into_iter().filter(|l| l.starts_with("cargo:warning=")).collect()
+    }
+}
+
+/// A spec the fake understands: entry `<name>.py`, plus the project modules it "imports".
+pub fn spec(name: &str, modules: &[&str]) -> String {
+    format!("# modules: {}\na = Analysis(['{name}.py'])\nexe = EXE(a.scripts, name='{name}')\n", modules.join(" "))
+}
+
+pub fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}

@@ -1,0 +1,199 @@
+//! End to end: real `cargo build` of a fixture crate whose build.rs calls this crate, real
+//! PyInstaller (from the interpreter the crate discovers: `$VIRTUAL_ENV`, or `python3` on PATH),
+//! real binaries, run and checked.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+/// One cargo at a time: they share a target folder (its lock would serialize them anyway).
+static CARGO: Mutex<()> = Mutex::new(());
+
+struct App {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+}
+
+struct Output {
+    ok: bool,
+    stderr: String,
+}
+
+impl Output {
+    /// The crate's `cargo:warning` lines, as cargo shows them.
+    fn warnings(&self) -> Vec<&str> {
+        self.stderr.lines().filter(|l| l.contains("pyinstaller-build:") && l.starts_with("warning")).collect()
+    }
+}
+
+impl App {
+    /// A copy of `tests/fixtures/sidecars`, with `extra` added to its metadata table.
+    fn new(extra: &str) -> App {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("app");
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        copy_dir(&crate_dir.join("tests/fixtures/sidecars"), &root);
+        let manifest = fs::read_to_string(root.join("Cargo.toml.in"))
+            .unwrap()
+            .replace("@CRATE@", &crate_dir.display().to_string())
+            .replace("@EXTRA@", extra);
+        fs::write(root.join("Cargo.toml"), manifest).unwrap();
+        // The crate's own lock file: same dependency versions, no registry lookup.
+        fs::copy(crate_dir.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
+        App { _tmp: tmp, root }
+    }
+
+    fn cargo(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let _one = CARGO.lock().unwrap_or_else(|e| e.into_inner());
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-target");
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.arg("build").args(args).current_dir(&self.root).env("CARGO_TARGET_DIR", target);
+        for var in ["PYINSTALLER_BUILD_SKIP", "PYINSTALLER_BUILD_FORCE", "PYINSTALLER_BUILD_PYTHON", "PYINSTALLER_BUILD_CACHE_DIR"] {
+            cmd.env_remove(var);
+        }
+        cmd.envs(env.iter().copied());
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        Output { ok: out.status.success(), stderr }
+    }
+
+    fn build(&self, args: &[&str]) -> Output {
+        let out = self.cargo(args, &[]);
+        assert!(out.ok, "cargo build {args:?} failed:\n{}", out.stderr);
+        out
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        fs::write(self.root.join("python").join(rel), text).unwrap();
+    }
+
+    fn binary(&self, name: &str) -> PathBuf {
+        let triple = host_triple();
+        self.root.join("binaries").join(format!("{name}-{triple}"))
+    }
+
+    fn run(&self, name: &str) -> String {
+        let out = Command::new(self.binary(name)).output().unwrap();
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    fn mtime(&self, name: &str) -> SystemTime {
+        fs::metadata(self.binary(name)).unwrap().modified().unwrap()
+    }
+}
+
+fn host_triple() -> String {
+    let out = Command::new(std::env::var("RUSTC").unwrap_or("rustc".into())).arg("-vV").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines().find_map(|l| l.strip_prefix("host: ")).unwrap().to_string()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn builds_once_then_only_what_an_edit_touched() {
+    let app = App::new("");
+    let first = app.build(&[]);
+    assert_eq!(app.run("headless"), "headless hello True");
+    assert_eq!(app.run("worker"), "worker hello 1");
+    let warnings = first.warnings();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("built headless in")), "{warnings:?}");
+
+    // Nothing changed: nothing runs, nothing is said, the binaries keep their mtime.
+    let (headless, worker) = (app.mtime("headless"), app.mtime("worker"));
+    for _ in 0..2 {
+        let again = app.build(&[]);
+        assert!(again.warnings().is_empty(), "{}", again.stderr);
+    }
+    // Touched but unchanged: the script may rerun, but builds nothing.
+    let now = SystemTime::now();
+    for f in ["worker.py", "shared/__init__.py", "headless.spec"] {
+        fs::File::options().append(true).open(app.root.join("python").join(f)).unwrap().set_modified(now).unwrap();
+    }
+    let touched = app.build(&[]);
+    assert!(touched.warnings().is_empty(), "{}", touched.stderr);
+    assert_eq!((app.mtime("headless"), app.mtime("worker")), (headless, worker));
+
+    // A module only the worker imports: only the worker is rebuilt.
+    app.write("worker_only.py", "WORKER_VALUE = 2\n");
+    let edited = app.build(&[]);
+    let warnings = edited.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("built worker in"), "{warnings:?}");
+    assert_eq!(app.run("worker"), "worker hello 2");
+    assert_eq!(app.mtime("headless"), headless);
+
+    // A newly imported stdlib module is found and packaged.
+    app.write("worker_only.py", "import json\nWORKER_VALUE = json.dumps({'n': 3})\n");
+    app.build(&[]);
+    assert_eq!(app.run("worker"), r#"worker hello {"n": 3}"#);
+}
+
+#[test]
+fn a_revert_after_a_profile_switch_is_not_stale() {
+    let app = App::new("specs = [\"worker.spec\"]");
+    app.build(&[]);
+    assert_eq!(app.run("worker"), "worker hello 1");
+    app.write("worker_only.py", "WORKER_VALUE = 2\n");
+    app.build(&["--release"]);
+    assert_eq!(app.run("worker"), "worker hello 2");
+    app.write("worker_only.py", "WORKER_VALUE = 1\n");
+    let debug = app.build(&[]);
+    assert_eq!(app.run("worker"), "worker hello 1", "{}", debug.stderr);
+}
+
+#[test]
+fn failures_name_the_cause_and_keep_the_previous_binary() {
+    let app = App::new("specs = [\"worker.spec\"]");
+    app.build(&[]);
+    let good = fs::read(app.binary("worker")).unwrap();
+
+    // A broken spec.
+    let spec = fs::read_to_string(app.root.join("python/worker.spec")).unwrap();
+    app.write("worker.spec", &spec.replace("pyz = PYZ(a.pure)", "pyz = PYZ(a.pure"));
+    let out = app.cargo(&[], &[]);
+    assert!(!out.ok);
+    assert!(out.stderr.contains("PyInstaller failed for `worker.spec`") && out.stderr.contains("SyntaxError"), "{}", out.stderr);
+    assert_eq!(fs::read(app.binary("worker")).unwrap(), good);
+
+    // A program that fails its smoke test.
+    app.write("worker.spec", &spec);
+    app.write("worker_only.py", "raise SystemExit('worker cannot start')\n");
+    let out = app.cargo(&[], &[]);
+    assert!(!out.ok);
+    assert!(out.stderr.contains("smoke test of `worker.spec` failed") && out.stderr.contains("worker cannot start"), "{}", out.stderr);
+    assert_eq!(fs::read(app.binary("worker")).unwrap(), good);
+
+    // Fixed: the next build retries and installs.
+    app.write("worker_only.py", "WORKER_VALUE = 4\n");
+    app.build(&[]);
+    assert_eq!(app.run("worker"), "worker hello 4");
+}
+
+#[test]
+fn a_missing_interpreter_or_python_dir_is_explained() {
+    let app = App::new("");
+    let out = app.cargo(&[], &[("PYINSTALLER_BUILD_PYTHON", "/no/such/python3")]);
+    assert!(!out.ok);
+    assert!(out.stderr.contains("PYINSTALLER_BUILD_PYTHON names the interpreter `/no/such/python3`"), "{}", out.stderr);
+
+    fs::rename(app.root.join("python"), app.root.join("py")).unwrap();
+    let out = app.cargo(&[], &[]);
+    assert!(!out.ok);
+    assert!(out.stderr.contains("the Python folder") && out.stderr.contains("does not exist"), "{}", out.stderr);
+    assert!(!app.binary("worker").exists());
+}

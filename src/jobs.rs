@@ -8,11 +8,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
-fn jobserver() -> Option<&'static jobserver::Client> {
+/// Cargo's jobserver, if it passed one. Call early, before the build opens files.
+pub(crate) fn jobserver() -> Option<&'static jobserver::Client> {
     static CLIENT: OnceLock<Option<jobserver::Client>> = OnceLock::new();
-    // SAFETY: called once per process, before this crate opens any file descriptor, as
-    // `from_env` requires (it takes ownership of the inherited jobserver descriptors).
-    CLIENT.get_or_init(|| unsafe { jobserver::Client::from_env() }).as_ref()
+    // SAFETY: called once per process, first thing in `try_compile`. The descriptors cargo names in
+    // CARGO_MAKEFLAGS are inherited and nothing here closes them; with `check_pipe` a descriptor
+    // that is no longer a pipe is refused rather than adopted.
+    CLIENT.get_or_init(|| unsafe { jobserver::Client::from_env_ext(true).client.ok() }).as_ref()
 }
 
 /// Runs `f` on every item, at most `limit` at once, returning results in input order.

@@ -182,6 +182,7 @@ impl Build {
     /// # Ok::<(), pyinstaller_build::Error>(())
     /// ```
     pub fn try_compile(&self) -> Result<Report> {
+        jobs::jobserver();
         let cargo = Cargo { capture: self.capture.clone() };
         if cargo.flag("PYINSTALLER_BUILD_SKIP") || cargo.env("DOCS_RS").is_some() {
             cargo.warning(

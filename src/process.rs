@@ -22,8 +22,12 @@ pub(crate) fn run_logged(cmd: &mut Command, log: &Path, timeout: Option<Duration
     writeln!(file, "$ {}", command_line(cmd)).at("could not write", log)?;
     let stderr = file.try_clone().at("could not open log", log)?;
     cmd.stdin(Stdio::null()).stdout(file).stderr(stderr);
+    // A timed child gets its own process group so a timeout can kill all of it. Others stay in
+    // cargo's, so Ctrl-C stops PyInstaller with the build.
     #[cfg(unix)]
-    std::os::unix::process::CommandExt::process_group(cmd, 0);
+    if timeout.is_some() {
+        std::os::unix::process::CommandExt::process_group(cmd, 0);
+    }
     let mut child = cmd.spawn().map_err(|e| {
         let program = Path::new(cmd.get_program());
         if e.kind() == std::io::ErrorKind::NotFound {

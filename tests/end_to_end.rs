@@ -50,7 +50,12 @@ impl App {
         let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-target");
         let mut cmd = Command::new(env!("CARGO"));
         cmd.arg("build").args(args).current_dir(&self.root).env("CARGO_TARGET_DIR", target);
-        for var in ["PYINSTALLER_BUILD_SKIP", "PYINSTALLER_BUILD_FORCE", "PYINSTALLER_BUILD_PYTHON", "PYINSTALLER_BUILD_CACHE_DIR"] {
+        for var in [
+            "PYINSTALLER_BUILD_SKIP",
+            "PYINSTALLER_BUILD_FORCE",
+            "PYINSTALLER_BUILD_PYTHON",
+            "PYINSTALLER_BUILD_CACHE_DIR",
+        ] {
             cmd.env_remove(var);
         }
         cmd.envs(env.iter().copied());
@@ -86,7 +91,7 @@ impl App {
 }
 
 fn host_triple() -> String {
-    let out = Command::new(std::env::var("RUSTC").unwrap_or("rustc".into())).arg("-vV").output().unwrap();
+    let out = Command::new("rustc").arg("-vV").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     text.lines().find_map(|l| l.strip_prefix("host: ")).unwrap().to_string()
 }
@@ -167,7 +172,11 @@ fn failures_name_the_cause_and_keep_the_previous_binary() {
     app.write("worker.spec", &spec.replace("pyz = PYZ(a.pure)", "pyz = PYZ(a.pure"));
     let out = app.cargo(&[], &[]);
     assert!(!out.ok);
-    assert!(out.stderr.contains("PyInstaller failed for `worker.spec`") && out.stderr.contains("SyntaxError"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("PyInstaller failed for `worker.spec`") && out.stderr.contains("SyntaxError"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(fs::read(app.binary("worker")).unwrap(), good);
 
     // A program that fails its smoke test.
@@ -175,7 +184,11 @@ fn failures_name_the_cause_and_keep_the_previous_binary() {
     app.write("worker_only.py", "raise SystemExit('worker cannot start')\n");
     let out = app.cargo(&[], &[]);
     assert!(!out.ok);
-    assert!(out.stderr.contains("smoke test of `worker.spec` failed") && out.stderr.contains("worker cannot start"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("smoke test of `worker.spec` failed") && out.stderr.contains("worker cannot start"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(fs::read(app.binary("worker")).unwrap(), good);
 
     // Fixed: the next build retries and installs.
@@ -196,4 +209,54 @@ fn a_missing_interpreter_or_python_dir_is_explained() {
     assert!(!out.ok);
     assert!(out.stderr.contains("the Python folder") && out.stderr.contains("does not exist"), "{}", out.stderr);
     assert!(!app.binary("worker").exists());
+}
+
+#[test]
+fn a_killed_build_is_never_taken_as_done() {
+    // A fake PyInstaller that takes 3 s, so the build can be killed while it runs.
+    let app = App::new("specs = [\"worker.spec\"]");
+    let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake-pyinstaller");
+    let log = app.root.join("runs.jsonl");
+    let python = app.root.join("fake-python");
+    fs::write(
+        &python,
+        format!(
+            "#!/bin/sh\nFAKE_PYINSTALLER_LOG='{}' PYTHONPATH='{}' exec python3 \"$@\"\n",
+            log.display(),
+            fake.display()
+        ),
+    )
+    .unwrap();
+    Command::new("chmod").arg("+x").arg(&python).status().unwrap();
+    let env = [("PYINSTALLER_BUILD_PYTHON", python.to_str().unwrap()), ("FAKE_PYINSTALLER_SLEEP", "3")];
+
+    let _one = CARGO.lock().unwrap_or_else(|e| e.into_inner());
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-target");
+    let mut cargo = Command::new(env!("CARGO"))
+        .arg("build")
+        .current_dir(&app.root)
+        .env("CARGO_TARGET_DIR", &target)
+        .envs(env)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = log.with_extension("jsonl.started");
+    while !started.exists() {
+        assert!(cargo.try_wait().unwrap().is_none(), "cargo ended before PyInstaller started");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SIGKILL to cargo and its build script; PyInstaller is orphaned and keeps running.
+    cargo.kill().unwrap();
+    cargo.wait().unwrap();
+    Command::new("pkill").args(["-KILL", "-f", "e2e-sidecars-.*/build-script-build"]).status().unwrap();
+    drop(_one);
+
+    let out = app.cargo(&[], &env);
+    assert!(out.ok, "{}", out.stderr);
+    let runs: Vec<serde_json::Value> =
+        fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(runs.len(), 2, "the killed run was not taken as done: {runs:?}");
+    let (orphan, next) = (&runs[0], &runs[1]);
+    assert!(next["start"].as_f64() >= orphan["end"].as_f64(), "the next build waited for the orphan: {runs:?}");
+    assert!(app.run("worker").starts_with("worker"));
 }

@@ -22,9 +22,10 @@ def run(args):
         "hashseed": os.environ.get("PYTHONHASHSEED"),
         "config_dir": os.environ.get("PYINSTALLER_CONFIG_DIR"),
     }
+    open(os.environ["FAKE_PYINSTALLER_LOG"] + ".started", "a").close()
     m = re.search(r"# sleep: ([0-9.]+)", text)
-    if m:
-        time.sleep(float(m.group(1)))
+    sleep = float(m.group(1)) if m else float(os.environ.get("FAKE_PYINSTALLER_SLEEP", "0"))
+    time.sleep(sleep)
     m = re.search(r"# edit: (\S+)", text)
     marker = os.path.join(work, "edited")
     if m and not os.path.exists(marker):

@@ -29,11 +29,35 @@ pub(crate) const PYINSTALLER_ENV: &[&str] = &[
     "SOURCE_DATE_EPOCH",
     "LD_LIBRARY_PATH",
     "DYLD_LIBRARY_PATH",
+    "DYLD_FALLBACK_LIBRARY_PATH",
     "LIBPATH",
     "DJANGO_SETTINGS_MODULE",
     "XDG_DATA_DIRS",
     "CONDA_PREFIX",
 ];
+
+/// Library search paths: cargo prepends its own folders for build scripts, differently for
+/// `cargo build`, `clippy` and `test`. Those are dropped, both from the fingerprint and from what
+/// PyInstaller sees, so the user's own value is what counts.
+const LIBRARY_PATHS: &[&str] = &["LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH", "DYLD_FALLBACK_LIBRARY_PATH"];
+
+/// `value` of `var`, without the entries under `cargo_dirs` if it is a library search path.
+pub(crate) fn without_cargo_dirs(
+    var: &str,
+    value: Option<String>,
+    cargo_dirs: &[std::path::PathBuf],
+) -> Option<String> {
+    if !LIBRARY_PATHS.contains(&var) {
+        return value;
+    }
+    let value = value?;
+    let sep = if cfg!(windows) { ';' } else { ':' };
+    let kept: Vec<&str> = value
+        .split(sep)
+        .filter(|e| !e.is_empty() && !cargo_dirs.iter().any(|d| std::path::Path::new(e).starts_with(d)))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(&sep.to_string()))
+}
 
 /// The spec-independent part of the context.
 #[derive(Clone, Debug)]
@@ -148,6 +172,15 @@ mod tests {
             env: vec![],
             settings: String::new(),
         }
+    }
+
+    #[test]
+    fn cargos_own_library_folders_are_not_the_users() {
+        let dirs = vec!["/t/target".into(), "/rust/toolchain".into()];
+        let v = Some("/t/target/debug:/rust/toolchain/lib:/opt/lib:/t/target/debug/build/x/out".to_string());
+        assert_eq!(without_cargo_dirs("LD_LIBRARY_PATH", v.clone(), &dirs).as_deref(), Some("/opt/lib"));
+        assert_eq!(without_cargo_dirs("LD_LIBRARY_PATH", Some("/t/target/debug".into()), &dirs), None);
+        assert_eq!(without_cargo_dirs("PYTHONPATH", v.clone(), &dirs), v);
     }
 
     #[test]

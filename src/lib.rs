@@ -216,7 +216,10 @@ impl Build {
                 .iter()
                 .copied()
                 .chain(self.env.iter().map(String::as_str))
-                .map(|k| (k.to_string(), cargo.env(k).map(|v| v.to_string_lossy().into_owned())))
+                .map(|k| {
+                    let v = cargo.env(k).map(|v| v.to_string_lossy().into_owned());
+                    (k.to_string(), fingerprint::without_cargo_dirs(k, v, &env.cargo_dirs()))
+                })
                 .collect(),
             settings: format!("{:?}", self.smoke_test),
         };
@@ -358,6 +361,21 @@ impl BuildEnv {
                 .and_then(|n| n.to_str()?.parse().ok())
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         })
+    }
+
+    /// Folders cargo adds to the library search path of build scripts: the target (or build)
+    /// folder and the toolchain's sysroot. They differ between `cargo build`, `clippy` and `test`.
+    fn cargo_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> =
+            self.out_dir.ancestors().filter(|a| a.join("CACHEDIR.TAG").is_file()).map(Path::to_path_buf).collect();
+        if let Some(sysroot) =
+            cargo_env("RUSTC").map(PathBuf::from).and_then(|r| Some(r.parent()?.parent()?.to_path_buf()))
+        {
+            if sysroot.is_absolute() {
+                dirs.push(sysroot);
+            }
+        }
+        dirs
     }
 
     fn target_os_is_mobile(&self) -> bool {

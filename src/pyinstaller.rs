@@ -21,7 +21,14 @@ pub(crate) struct Output {
 ///
 /// `force` wipes the spec's work folder and passes `--clean`. Otherwise the work folder is kept,
 /// `invalidate` having already dropped PyInstaller's `.toc` files where its cache can't be trusted.
-pub(crate) fn run(python: &Path, spec_name: &str, spec: &Path, dir: &SpecDir, force: bool) -> Result<Output> {
+pub(crate) fn run(
+    python: &Path,
+    spec_name: &str,
+    spec: &Path,
+    dir: &SpecDir,
+    force: bool,
+    env: &[(String, Option<String>)],
+) -> Result<Output> {
     if force {
         remove_dir(&dir.work())?;
     }
@@ -52,6 +59,13 @@ pub(crate) fn run(python: &Path, spec_name: &str, spec: &Path, dir: &SpecDir, fo
         .env("PYTHONHASHSEED", "0")
         // Never write __pycache__ into the user's sources.
         .env("PYTHONDONTWRITEBYTECODE", "1");
+    // Exactly the values the fingerprint holds (library paths without cargo's own folders).
+    for (k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
     let log = dir.log();
     let status = match run_logged(&mut cmd, &log, None)? {
         Ended::Exited(status) => status,

@@ -130,7 +130,14 @@ fn build(shared: &Shared, plan: &Plan) -> Result<State> {
     let spec_path = shared.project.path(&plan.spec);
     let mut before = shared.project.clone();
     for attempt in 0.. {
-        let output = crate::pyinstaller::run(shared.python, &plan.spec, &spec_path, dir, shared.force && attempt == 0)?;
+        let output = crate::pyinstaller::run(
+            shared.python,
+            &plan.spec,
+            &spec_path,
+            dir,
+            shared.force && attempt == 0,
+            &shared.context.env,
+        )?;
         let records: Vec<String> =
             output.records.iter().filter_map(|p| before.relative(p)).filter(|r| before.files.contains_key(r)).collect();
         let inputs = fingerprint::inputs(&before, &plan.spec, Some(&records));

@@ -1,0 +1,3 @@
+fn main() {
+    pyinstaller_build::build();
+}

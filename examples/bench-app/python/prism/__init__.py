@@ -1,0 +1,2 @@
+"""The app's own package, shared by both sidecars."""
+VERSION = "0.4.0"

@@ -1,0 +1,384 @@
+//! The crate against the shell-script baseline and PyInstaller's own cache, side by side.
+//!
+//! `cargo run --release --example bench [-- --runs N]`
+//!
+//! Builds its own venv (pinned PyInstaller, pandas, numpy) and a copy of `examples/bench-app`
+//! under `target/bench/`, then measures each scenario alternating the two contenders
+//! (A B A B ...), and prints a markdown table (also written to `target/bench/results.json`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+const SPECS: [&str; 2] = ["prism_headless.spec", "prism_worker.spec"];
+
+struct Bench {
+    dir: PathBuf,
+    app: PathBuf,
+    venv: PathBuf,
+    target: PathBuf,
+    edits: u32,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Sample {
+    secs: f64,
+    peak_mb: f64,
+}
+
+struct Row {
+    scenario: String,
+    baseline_label: String,
+    baseline: Vec<Sample>,
+    krate: Vec<Sample>,
+}
+
+fn main() {
+    let runs = std::env::args().skip_while(|a| a != "--runs").nth(1).map_or(3, |n| n.parse().expect("--runs N"));
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = crate_dir.join("target/bench");
+    let mut b = Bench { app: dir.join("app"), venv: dir.join("venv"), target: dir.join("target"), dir, edits: 0 };
+    b.setup(crate_dir);
+    let mut rows = Vec::new();
+
+    eprintln!("== clean builds");
+    rows.push(b.compare(
+        "clean build (both specs)",
+        "script: `pyinstaller --clean` per spec",
+        runs,
+        |b| b.baseline(true),
+        |b| {
+            // A new value each run, so cargo reruns the build script.
+            let force = format!("run-{}", b.next_edit());
+            b.cargo(&[("PYINSTALLER_BUILD_FORCE", &force)])
+        },
+    ));
+
+    eprintln!("== no change");
+    b.cargo(&[]);
+    b.baseline(false);
+    rows.push(b.compare(
+        "no change",
+        "PyInstaller's cache: `pyinstaller` per spec",
+        runs,
+        |b| b.baseline(false),
+        |b| b.cargo(&[]),
+    ));
+    rows.push(b.compare(
+        "every .py touched, none changed",
+        "PyInstaller's cache",
+        runs,
+        |b| {
+            b.touch_all();
+            b.baseline(false)
+        },
+        |b| {
+            b.touch_all();
+            b.cargo(&[])
+        },
+    ));
+    let script = b.build_script_command();
+    rows.push(b.compare(
+        "  build script alone, after touch",
+        "PyInstaller's cache",
+        runs,
+        |b| {
+            b.touch_all();
+            b.baseline(false)
+        },
+        |b| {
+            b.touch_all();
+            let mut sh = Command::new("sh");
+            sh.arg("-c").arg(&script).env("VIRTUAL_ENV", &b.venv).stdout(Stdio::null());
+            time(|| run(&mut sh))
+        },
+    ));
+
+    for (label, file) in [
+        ("edit: module only the pandas sidecar imports", "prism/tables.py"),
+        ("edit: entry script (pandas sidecar)", "prism_headless.py"),
+        ("edit: module both import", "prism/core.py"),
+    ] {
+        eprintln!("== {label}");
+        rows.push(b.compare(
+            label,
+            "PyInstaller's cache",
+            runs,
+            |b| {
+                b.edit(file);
+                b.baseline(false)
+            },
+            |b| {
+                b.edit(file);
+                b.cargo(&[])
+            },
+        ));
+    }
+
+    eprintln!("== branch switch back");
+    let file = "prism/tables.py";
+    rows.push(b.compare(
+        "branch switch back (edit, build, revert, build)",
+        "PyInstaller's cache",
+        runs,
+        |b| {
+            let old = b.edit(file);
+            b.baseline(false);
+            b.write(file, &old);
+            b.baseline(false)
+        },
+        |b| {
+            let old = b.edit(file);
+            b.cargo(&[]);
+            b.write(file, &old);
+            b.cargo(&[])
+        },
+    ));
+
+    b.report(&rows, runs);
+}
+
+impl Bench {
+    fn setup(&mut self, crate_dir: &Path) {
+        if !self.venv.join("bin/python").exists() {
+            eprintln!("== creating {} (pinned PyInstaller, pandas, numpy)", self.venv.display());
+            run(Command::new("python3").arg("-m").arg("venv").arg(&self.venv));
+            run(Command::new(self.venv.join("bin/pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+                .arg(crate_dir.join("examples/bench-app/requirements.txt")));
+        }
+        let _ = fs::remove_dir_all(&self.app);
+        copy_dir(&crate_dir.join("examples/bench-app"), &self.app);
+        let manifest = fs::read_to_string(self.app.join("Cargo.toml.in"))
+            .unwrap()
+            .replace("@CRATE@", &crate_dir.display().to_string());
+        fs::write(self.app.join("Cargo.toml"), manifest).unwrap();
+        fs::copy(crate_dir.join("Cargo.lock"), self.app.join("Cargo.lock")).unwrap();
+        eprintln!("== compiling the bench app and building its sidecars once");
+        self.cargo(&[]);
+    }
+
+    /// Runs A and B alternately, `runs` times each.
+    fn compare(
+        &mut self,
+        scenario: &str,
+        baseline_label: &str,
+        runs: usize,
+        mut a: impl FnMut(&mut Bench) -> Sample,
+        mut b: impl FnMut(&mut Bench) -> Sample,
+    ) -> Row {
+        let mut row =
+            Row { scenario: scenario.into(), baseline_label: baseline_label.into(), baseline: vec![], krate: vec![] };
+        for i in 0..runs {
+            row.baseline.push(a(self));
+            row.krate.push(b(self));
+            eprintln!("  run {}: baseline {:.2} s, crate {:.2} s", i + 1, row.baseline[i].secs, row.krate[i].secs);
+        }
+        row
+    }
+
+    /// `cargo build` of the bench app.
+    fn cargo(&self, env: &[(&str, &str)]) -> Sample {
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.arg("build")
+            .current_dir(&self.app)
+            .env("CARGO_TARGET_DIR", &self.target)
+            .env("VIRTUAL_ENV", &self.venv)
+            .envs(env.iter().copied())
+            .stderr(Stdio::null());
+        measured(cmd)
+    }
+
+    /// The shell script teams run today: each spec in turn, with PyInstaller's own cache
+    /// (`clean = false`) or without it (`--clean`, what the script does).
+    fn baseline(&self, clean: bool) -> Sample {
+        let script = SPECS
+            .iter()
+            .map(|s| {
+                let c = if clean { "--clean " } else { "" };
+                format!("'{}' -m PyInstaller {c}--noconfirm --log-level WARN --workpath ../baseline/build --distpath ../baseline/dist {s}", self.venv.join("bin/python").display())
+            })
+            .collect::<Vec<_>>()
+            .join(" && ");
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(format!("set -e; {script}")).current_dir(self.app.join("python")).stderr(Stdio::null());
+        measured(cmd)
+    }
+
+    fn next_edit(&mut self) -> u32 {
+        self.edits += 1;
+        self.edits
+    }
+
+    /// A real change to `file` (a new module-level name); returns the previous content.
+    fn edit(&mut self, file: &str) -> String {
+        let n = self.next_edit();
+        let path = self.app.join("python").join(file);
+        let old = fs::read_to_string(&path).unwrap();
+        fs::write(&path, format!("{old}\nBENCH_EDIT_{n} = {n}\n")).unwrap();
+        old
+    }
+
+    fn write(&self, file: &str, text: &str) {
+        fs::write(self.app.join("python").join(file), text).unwrap();
+    }
+
+    fn touch_all(&self) {
+        let now = SystemTime::now();
+        for f in ["prism/__init__.py", "prism/core.py", "prism/tables.py", "prism_headless.py", "prism_worker.py"] {
+            fs::File::options().append(true).open(self.app.join("python").join(f)).unwrap().set_modified(now).unwrap();
+        }
+    }
+
+    /// The exact command cargo runs the app's build script with, to time it alone.
+    fn build_script_command(&self) -> String {
+        self.touch_all();
+        let out = Command::new(env!("CARGO"))
+            .args(["build", "-vv"])
+            .current_dir(&self.app)
+            .env("CARGO_TARGET_DIR", &self.target)
+            .env("VIRTUAL_ENV", &self.venv)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr);
+        let line = text.lines().find(|l| l.contains("build-script-build`")).expect("cargo -vv shows the build script");
+        line.trim().trim_start_matches("Running `").trim_end_matches('`').to_string()
+    }
+
+    fn report(&self, rows: &[Row], runs: usize) {
+        let python = self.venv.join("bin/python");
+        let versions = String::from_utf8(
+            Command::new(&python)
+                .arg("-c")
+                .arg("import sys, PyInstaller, pandas, numpy; print(sys.version.split()[0], PyInstaller.__version__, pandas.__version__, numpy.__version__)")
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let v: Vec<&str> = versions.split_whitespace().collect();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut md = format!(
+            "{cores} cores; Python {}, PyInstaller {}, pandas {}, numpy {}; median (min–max) of {runs} runs, alternating.\n\n\
+             | scenario | baseline | baseline s | crate s | ratio | peak MB baseline / crate |\n|---|---|---|---|---|---|\n",
+            v[0], v[1], v[2], v[3]
+        );
+        let mut json = Vec::new();
+        for r in rows {
+            let (b, c) = (stats(&r.baseline), stats(&r.krate));
+            let (bm, cm) = (
+                median(r.baseline.iter().map(|s| s.peak_mb).collect()),
+                median(r.krate.iter().map(|s| s.peak_mb).collect()),
+            );
+            md += &format!(
+                "| {} | {} | {:.2} ({:.2}–{:.2}) | {:.2} ({:.2}–{:.2}) | {:.1}× | {:.0} / {:.0} |\n",
+                r.scenario,
+                r.baseline_label,
+                b.0,
+                b.1,
+                b.2,
+                c.0,
+                c.1,
+                c.2,
+                b.0 / c.0,
+                bm,
+                cm
+            );
+            json.push(serde_json::json!({
+                "scenario": r.scenario, "baseline": r.baseline_label,
+                "baseline_secs": r.baseline.iter().map(|s| s.secs).collect::<Vec<_>>(),
+                "crate_secs": r.krate.iter().map(|s| s.secs).collect::<Vec<_>>(),
+                "baseline_peak_mb": r.baseline.iter().map(|s| s.peak_mb).collect::<Vec<_>>(),
+                "crate_peak_mb": r.krate.iter().map(|s| s.peak_mb).collect::<Vec<_>>(),
+                "ratio": b.0 / c.0,
+            }));
+        }
+        println!("{md}");
+        let out = serde_json::json!({
+            "cores": cores, "python": v[0], "pyinstaller": v[1], "pandas": v[2], "numpy": v[3], "runs": runs,
+            "rows": json, "markdown": md,
+        });
+        fs::write(self.dir.join("results.json"), serde_json::to_string_pretty(&out).unwrap()).unwrap();
+        eprintln!("written to {}", self.dir.join("results.json").display());
+    }
+}
+
+/// Wall time and the peak of the summed resident memory of the command's whole process group.
+fn measured(mut cmd: Command) -> Sample {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0).stdout(Stdio::null());
+    let start = Instant::now();
+    let mut child = cmd.spawn().unwrap();
+    let pgid = child.id();
+    let done = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (done, peak) = (done.clone(), peak.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                peak.fetch_max(group_rss_kb(pgid), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let status = child.wait().unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    done.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    assert!(status.success(), "{cmd:?} failed");
+    Sample { secs, peak_mb: peak.load(Ordering::Relaxed) as f64 / 1024.0 }
+}
+
+fn group_rss_kb(pgid: u32) -> u64 {
+    let mut total = 0;
+    for e in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(stat) = fs::read_to_string(e.path().join("stat")) else { continue };
+        // Fields after the `(comm)`: state ppid pgrp ...
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.get(2).and_then(|p| p.parse::<u32>().ok()) == Some(pgid) {
+            let statm = fs::read_to_string(e.path().join("statm")).unwrap_or_default();
+            let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+            total += pages * 4;
+        }
+    }
+    total
+}
+
+fn time(f: impl FnOnce()) -> Sample {
+    let start = Instant::now();
+    f();
+    Sample { secs: start.elapsed().as_secs_f64(), peak_mb: 0.0 }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    if v.is_empty() {
+        0.0
+    } else {
+        v[v.len() / 2]
+    }
+}
+
+fn stats(samples: &[Sample]) -> (f64, f64, f64) {
+    let v: Vec<f64> = samples.iter().map(|s| s.secs).collect();
+    (median(v.clone()), v.iter().cloned().fold(f64::INFINITY, f64::min), v.iter().cloned().fold(0.0, f64::max))
+}
+
+fn run(cmd: &mut Command) {
+    assert!(cmd.status().unwrap().success(), "{cmd:?} failed");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}

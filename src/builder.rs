@@ -28,6 +28,7 @@ pub struct Build {
     pub(crate) smoke_test: Option<Vec<String>>,
     pub(crate) smoke_test_timeout: Option<Duration>,
     pub(crate) python: Option<PathBuf>,
+    pub(crate) requirements: Option<PathBuf>,
     pub(crate) jobs: Option<usize>,
     pub(crate) env: Vec<String>,
     pub(crate) cache_dir: Option<PathBuf>,
@@ -97,6 +98,7 @@ impl Build {
                 "smoke-test" => build.smoke_test = Some(strings()?),
                 "smoke-test-timeout" => build.smoke_test_timeout = Some(Duration::from_secs(positive()? as u64)),
                 "python" => build.python = Some(string()?.into()),
+                "requirements" => build.requirements = Some(string()?.into()),
                 "jobs" => build.jobs = Some(positive()? as usize),
                 "env" => build.env = strings()?,
                 "cache-dir" => build.cache_dir = Some(string()?.into()),
@@ -179,6 +181,19 @@ impl Build {
     /// ```
     pub fn python(&mut self, python: impl AsRef<Path>) -> &mut Build {
         self.python = Some(python.as_ref().to_path_buf());
+        self
+    }
+
+    /// A requirements file (or a `pyproject.toml` with `[project] dependencies`), relative to
+    /// python-dir, PyInstaller among them. The crate then creates and uses its own virtual
+    /// environment from it (with `uv` when on `PATH`, else `venv` + `pip`), based on the
+    /// discovered interpreter, kept until the file changes.
+    ///
+    /// ```
+    /// pyinstaller_build::Build::new().requirements("requirements.txt");
+    /// ```
+    pub fn requirements(&mut self, file: impl AsRef<Path>) -> &mut Build {
+        self.requirements = Some(file.as_ref().to_path_buf());
         self
     }
 
@@ -297,7 +312,7 @@ mod tests {
     fn reads_every_key() {
         let b = manifest(
             "[package.metadata.pyinstaller-build]\npython-dir = \"py\"\nspecs = [\"a.spec\"]\nbinaries-dir = \"bin\"\n\
-             smoke-test = [\"--version\"]\nsmoke-test-timeout = 5\npython = \"venv/bin/python\"\njobs = 2\nenv = [\"FLAVOR\"]\ncache-dir = \"c\"\n",
+             smoke-test = [\"--version\"]\nsmoke-test-timeout = 5\npython = \"venv/bin/python\"\nrequirements = \"req.txt\"\njobs = 2\nenv = [\"FLAVOR\"]\ncache-dir = \"c\"\n",
         )
         .unwrap();
         assert_eq!(b.python_dir.as_deref(), Some(Path::new("py")));
@@ -306,6 +321,7 @@ mod tests {
         assert_eq!(b.smoke_test.as_deref(), Some(&["--version".to_string()][..]));
         assert_eq!(b.smoke_test_timeout, Some(Duration::from_secs(5)));
         assert_eq!(b.python.as_deref(), Some(Path::new("venv/bin/python")));
+        assert_eq!(b.requirements.as_deref(), Some(Path::new("req.txt")));
         assert_eq!(b.jobs, Some(2));
         assert_eq!(b.env, ["FLAVOR"]);
         assert_eq!(b.cache_dir.as_deref(), Some(Path::new("c")));

@@ -15,6 +15,7 @@
 //! smoke-test = ["--version"]              # run each fresh binary with these args; must exit 0
 //! smoke-test-timeout = 60                 # seconds
 //! python = ".venv/bin/python"             # default: discovered (below)
+//! requirements = "requirements.txt"       # the crate creates and owns the environment (below)
 //! jobs = 2                                # most specs built at once; default: cargo's -j
 //! env = ["APP_FLAVOR"]                    # extra env vars your specs read
 //! cache-dir = "target/pyinstaller-build"  # the crate's work folder
@@ -38,6 +39,20 @@
 //! PyInstaller runs as `<python> -m PyInstaller`, the first of: env `PYINSTALLER_BUILD_PYTHON`;
 //! the `python` key; `$VIRTUAL_ENV`; `<python-dir>/.venv`; `<package>/.venv`; `python3`, then
 //! `python`, on `PATH`. It must have PyInstaller installed (`<python> -m pip install pyinstaller`).
+//!
+//! # The managed environment
+//!
+//! With `requirements` set (a requirements file, or a `pyproject.toml` with
+//! `[project] dependencies`, relative to python-dir; PyInstaller among them), the interpreter found
+//! above is only the *base*: the crate creates a virtual environment from it and installs the
+//! requirements, with `uv` when it is on `PATH` (much faster), else `python -m venv` and `pip`.
+//! The environment lives in `<cache>/envs/env-<hash>/`, keyed by the base interpreter and the
+//! requirements' content, and is shared by every profile and spec: a changed file gets a fresh
+//! environment (and rebuilt sidecars); an unchanged one is reused without running anything. It is
+//! marked ready only after the install succeeded, so an interrupted install is redone. Its output
+//! goes to `env-<hash>.log`. With `CARGO_NET_OFFLINE=true` an existing environment is used and a
+//! missing one is an error; nothing touches the network. (`cargo --offline` is not visible to build
+//! scripts; set the variable.)
 //!
 //! # When a spec is rebuilt
 //!
@@ -80,6 +95,7 @@
 //! | `PYINSTALLER_BUILD_FORCE=1` | wipe each spec's PyInstaller work folder and build with `--clean` |
 //! | `PYINSTALLER_BUILD_PYTHON` | the interpreter to use |
 //! | `PYINSTALLER_BUILD_CACHE_DIR` | the crate's work folder |
+//! | `CARGO_NET_OFFLINE=true` | with `requirements`: never install, use the existing environment |
 //!
 //! For rust-analyzer, which runs build scripts on load and on save, set the skip switch in its
 //! settings: `"rust-analyzer.cargo.extraEnv": { "PYINSTALLER_BUILD_SKIP": "1" }` (and give it its
@@ -91,6 +107,7 @@
 //! * `<binaries-dir>/<name>-<target>[.exe]`: the sidecars; `<binaries-dir>/.pyinstaller-build.lock`.
 //! * `<target-dir>/pyinstaller-build/<python-dir>-<hash>/<spec>/`: PyInstaller's work and dist
 //!   folders, `build.log` (its full output), `smoke.log`. Shared by debug and release builds.
+//! * `<target-dir>/pyinstaller-build/envs/`: managed environments, with their install logs.
 //! * `$OUT_DIR/pyinstaller-build/`: what this profile installed, and `report.json`.
 //!
 //! Nothing is written into python-dir.
@@ -133,6 +150,7 @@ mod pyinstaller;
 mod report;
 mod spec;
 mod toolchain;
+mod venv;
 mod workdir;
 
 pub use builder::Build;
@@ -207,7 +225,26 @@ impl Build {
         let project = project::Project::scan(&python_dir, &skip)?;
         let specs = project.specs(&self.specs)?;
         let project_cache = workdir::project_cache(&cache_root, &python_dir);
-        let python = toolchain::discover(&cargo, self.python.as_deref(), &python_dir, &env.manifest_dir)?;
+        let mut python = toolchain::discover(&cargo, self.python.as_deref(), &python_dir, &env.manifest_dir)?;
+        if let Some(requirements) = &self.requirements {
+            let start = std::time::Instant::now();
+            let request = venv::Request {
+                base: &python,
+                requirements: &python_dir.join(requirements),
+                envs_dir: &cache_root.join("envs"),
+                offline: cargo.flag("CARGO_NET_OFFLINE"),
+                uv: which::which("uv").ok(),
+            };
+            let (managed, created) = venv::ensure(&request)?;
+            if created {
+                let secs = start.elapsed().as_secs_f64();
+                cargo.warning(&format!(
+                    "pyinstaller-build: created the Python environment {} in {secs:.1} s",
+                    managed.display()
+                ));
+            }
+            python = managed;
+        }
         let toolchain = toolchain::probe(&python, &project_cache)?;
         let context = fingerprint::Context {
             toolchain: toolchain.fingerprint(),

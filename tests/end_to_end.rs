@@ -29,8 +29,14 @@ impl Output {
 }
 
 impl App {
-    /// A copy of `tests/fixtures/sidecars`, with `extra` added to its metadata table.
+    /// A copy of `tests/fixtures/sidecars` in its managed environment (`requirements`), with
+    /// `extra` added to its metadata table.
     fn new(extra: &str) -> App {
+        App::unmanaged(&format!("requirements = \"requirements.txt\"\n{extra}"))
+    }
+
+    /// The fixture with whatever interpreter the crate discovers.
+    fn unmanaged(extra: &str) -> App {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("app");
         let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -114,7 +120,7 @@ fn builds_once_then_only_what_an_edit_touched() {
     let first = app.build(&[]);
     assert_eq!(app.run("headless"), "headless hello True");
     assert_eq!(app.run("worker"), "worker hello 1");
-    let warnings = first.warnings();
+    let warnings: Vec<&str> = first.warnings().into_iter().filter(|w| w.contains(": built ")).collect();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(warnings.iter().any(|w| w.contains("built headless in")), "{warnings:?}");
 
@@ -214,7 +220,7 @@ fn a_missing_interpreter_or_python_dir_is_explained() {
 #[test]
 fn a_killed_build_is_never_taken_as_done() {
     // A fake PyInstaller that takes 3 s, so the build can be killed while it runs.
-    let app = App::new("specs = [\"worker.spec\"]");
+    let app = App::unmanaged("specs = [\"worker.spec\"]");
     let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake-pyinstaller");
     let log = app.root.join("runs.jsonl");
     let python = app.root.join("fake-python");
@@ -259,4 +265,26 @@ fn a_killed_build_is_never_taken_as_done() {
     let (orphan, next) = (&runs[0], &runs[1]);
     assert!(next["start"].as_f64() >= orphan["end"].as_f64(), "the next build waited for the orphan: {runs:?}");
     assert!(app.run("worker").starts_with("worker"));
+}
+
+#[test]
+fn a_changed_requirements_file_gets_a_new_environment() {
+    let app = App::new("specs = [\"worker.spec\"]");
+    app.build(&[]);
+    let before = fs::read(app.binary("worker")).unwrap();
+    let requirements = fs::read_to_string(app.root.join("python/requirements.txt")).unwrap();
+
+    // Offline, a requirements file never installed cannot be: a clear error, nothing touched.
+    app.write("requirements.txt", &format!("{requirements}# offline edit\n"));
+    let out = app.cargo(&[], &[("CARGO_NET_OFFLINE", "true")]);
+    assert!(!out.ok);
+    assert!(out.stderr.contains("offline (CARGO_NET_OFFLINE is set) and no environment exists yet"), "{}", out.stderr);
+    assert_eq!(fs::read(app.binary("worker")).unwrap(), before);
+
+    // Online: a fresh environment, and the sidecar rebuilt in it.
+    let out = app.build(&[]);
+    let warnings = out.warnings();
+    assert!(warnings.iter().any(|w| w.contains("created the Python environment")), "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("built worker in")), "{warnings:?}");
+    assert_eq!(app.run("worker"), "worker hello 1");
 }

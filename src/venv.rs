@@ -1,0 +1,272 @@
+//! The managed virtual environment: with `requirements` set, the crate creates and owns the
+//! environment PyInstaller runs in, as cargo owns Rust dependencies.
+//!
+//! One environment per (base interpreter, requirements content), kept in the stable cache folder
+//! and shared by every profile and spec. It is created next to its final place and marked ready
+//! only after the install succeeded, so an interrupted install is never used: the next build
+//! deletes it and starts again.
+
+use crate::error::{log_tail, Error, ErrorKind, IoContext, Result};
+use crate::process::{command_line, run_logged, Ended};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const READY: &str = ".pyinstaller-build-ready";
+
+/// How to create an environment.
+pub(crate) struct Request<'a> {
+    /// The interpreter the environment is based on.
+    pub base: &'a Path,
+    /// `requirements.txt`-style file, or a `pyproject.toml` with `[project] dependencies`.
+    pub requirements: &'a Path,
+    /// `<cache>/envs`.
+    pub envs_dir: &'a Path,
+    /// Never touch the network: use an existing environment or fail.
+    pub offline: bool,
+    /// Create with `uv` (much faster) instead of `venv` + `pip`.
+    pub uv: Option<PathBuf>,
+}
+
+/// Returns the environment's interpreter, and whether it had to be created.
+pub(crate) fn ensure(req: &Request) -> Result<(PathBuf, bool)> {
+    let requirements = requirement_lines(req.requirements)?;
+    let key = key(req.base, &requirements);
+    let dir = req.envs_dir.join(format!("env-{}", &key[..16]));
+    let python = python_in(&dir);
+    if dir.join(READY).is_file() {
+        return Ok((python, false));
+    }
+    fs::create_dir_all(req.envs_dir).at("could not create", req.envs_dir)?;
+    let lock_path = dir.with_extension("lock");
+    let lock = fs::OpenOptions::new().create(true).append(true).open(&lock_path).at("could not open", &lock_path)?;
+    lock.lock().at("could not lock", &lock_path)?;
+    // Another build may have finished it while this one waited.
+    if dir.join(READY).is_file() {
+        return Ok((python, false));
+    }
+    if req.offline {
+        return Err(Error::new(
+            ErrorKind::PyInstallerMissing,
+            format!(
+                "pyinstaller-build: offline (CARGO_NET_OFFLINE is set) and no environment exists yet for `{}`.\n\
+                 Fix: build once with network access so the crate can install it, or unset CARGO_NET_OFFLINE.",
+                req.requirements.display()
+            ),
+        ));
+    }
+    // Whatever is there was interrupted: never half-use it.
+    if dir.exists() {
+        fs::remove_dir_all(&dir).at("could not remove the unfinished environment", &dir)?;
+    }
+    let list = req.envs_dir.join(format!("env-{}.requirements.txt", &key[..16]));
+    fs::write(&list, requirements.join("\n") + "\n").at("could not write", &list)?;
+    let log = dir.with_extension("log");
+    let steps: Vec<Command> = match &req.uv {
+        Some(uv) => vec![
+            command(uv, &["venv", "--quiet", "--python"], &[req.base, &dir]),
+            command(uv, &["pip", "install", "--python"], &[&python, Path::new("-r"), &list]),
+        ],
+        None => vec![
+            command(req.base, &["-m", "venv"], &[&dir]),
+            command(&python, &["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r"], &[&list]),
+        ],
+    };
+    for mut step in steps {
+        let ok = matches!(run_logged(&mut step, &log, None)?, Ended::Exited(s) if s.success());
+        if !ok {
+            let _ = fs::remove_dir_all(&dir);
+            return Err(Error::new(
+                ErrorKind::PyInstallerMissing,
+                format!(
+                    "pyinstaller-build: could not create the Python environment for `{}`.\n\
+                     Command: {}\nLast lines of its log ({}):\n{}\
+                     Fix the requirements (PyInstaller must be among them), or check the network; the next build retries.",
+                    req.requirements.display(),
+                    command_line(&step),
+                    log.display(),
+                    log_tail(&log, 20)
+                ),
+            ));
+        }
+    }
+    fs::write(dir.join(READY), requirements.join("\n")).at("could not mark ready", &dir)?;
+    Ok((python, true))
+}
+
+fn command(program: &Path, args: &[&str], paths: &[&Path]) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.args(args).args(paths).env("PYTHONDONTWRITEBYTECODE", "1");
+    cmd
+}
+
+/// The requirements as pip lines: the file itself, or `[project] dependencies` of a pyproject.
+fn requirement_lines(path: &Path) -> Result<Vec<String>> {
+    let text = fs::read_to_string(path).map_err(|e| {
+        Error::new(
+            ErrorKind::Config,
+            format!("pyinstaller-build: cannot read the requirements file `{}`: {e}. Fix the `requirements` setting (relative to python-dir).", path.display()),
+        )
+    })?;
+    if path.file_name().is_some_and(|n| n == "pyproject.toml") {
+        let doc: toml::Table = text
+            .parse()
+            .map_err(|e| Error::new(ErrorKind::Config, format!("pyinstaller-build: `{}`: {e}", path.display())))?;
+        let deps = doc.get("project").and_then(|p| p.get("dependencies")).and_then(|d| d.as_array());
+        let deps: Option<Vec<String>> = deps.and_then(|a| a.iter().map(|v| v.as_str().map(str::to_string)).collect());
+        return deps.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                format!("pyinstaller-build: `{}` has no `[project] dependencies` array of strings.", path.display()),
+            )
+        });
+    }
+    Ok(text.lines().map(str::to_string).collect())
+}
+
+/// The base interpreter's identity without starting it (its path, the binary it resolves to
+/// with size and mtime: a new Python version is a new binary) and the requirements.
+fn key(base: &Path, requirements: &[String]) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(base.as_os_str().as_encoded_bytes());
+    if let Ok(real) = fs::canonicalize(base) {
+        h.update(real.as_os_str().as_encoded_bytes());
+        if let Ok(m) = fs::metadata(&real) {
+            h.update(&m.len().to_le_bytes());
+            h.update(format!("{:?}", m.modified().ok()).as_bytes());
+        }
+    }
+    for line in requirements {
+        h.update(&(line.len() as u64).to_le_bytes()).update(line.as_bytes());
+    }
+    h.finalize().to_hex().to_string()
+}
+
+fn python_in(env: &Path) -> PathBuf {
+    if cfg!(windows) {
+        env.join("Scripts").join("python.exe")
+    } else {
+        env.join("bin").join("python")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A fake base interpreter: `-m venv DIR` makes DIR/bin/python (itself); `-m pip install -r F`
+    /// records F's content in the env, or fails if the content says FAIL.
+    fn fake_python(dir: &Path, calls: &Path) -> PathBuf {
+        let path = dir.join("fake-python");
+        fs::write(
+            &path,
+            format!("#!/bin/sh\necho \"$0 $*\" >> '{}'\n", calls.display())
+                + r#"
+if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; exit 0; fi
+if [ "$1 $2 $3" = "-m pip install" ]; then
+  eval "f=\${$#}"; grep -q FAIL "$f" && { echo "ERROR: No matching distribution"; exit 1; }
+  cp "$f" "$(dirname "$0")/../installed.txt"; exit 0
+fi
+exit 2
+"#,
+        )
+        .unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    struct Setup {
+        _tmp: tempfile::TempDir,
+        base: PathBuf,
+        reqs: PathBuf,
+        envs: PathBuf,
+        calls: PathBuf,
+    }
+
+    fn setup(requirements: &str) -> Setup {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("a/b");
+        fs::create_dir_all(&root).unwrap();
+        let calls = tmp.path().join("calls.log");
+        let base = fake_python(&root, &calls);
+        let reqs = tmp.path().join("requirements.txt");
+        fs::write(&reqs, requirements).unwrap();
+        let envs = root.join("envs");
+        Setup { _tmp: tmp, base, reqs, envs, calls }
+    }
+
+    fn ensure_with(s: &Setup, offline: bool) -> Result<PathBuf> {
+        ensure(&Request { base: &s.base, requirements: &s.reqs, envs_dir: &s.envs, offline, uv: None }).map(|(p, _)| p)
+    }
+
+    fn calls(s: &Setup) -> usize {
+        fs::read_to_string(&s.calls).unwrap_or_default().lines().count()
+    }
+
+    #[test]
+    fn creates_once_then_reuses_without_running_anything() {
+        let s = setup("pyinstaller==6.22.3\n");
+        let python = ensure_with(&s, false).unwrap();
+        assert!(python.ends_with("bin/python") && python.is_file());
+        assert_eq!(
+            fs::read_to_string(python.parent().unwrap().parent().unwrap().join("installed.txt")).unwrap(),
+            "pyinstaller==6.22.3\n"
+        );
+        assert_eq!(calls(&s), 2, "venv + pip install");
+        assert_eq!(ensure_with(&s, false).unwrap(), python);
+        assert_eq!(ensure_with(&s, true).unwrap(), python, "offline uses the existing environment");
+        assert_eq!(calls(&s), 2, "reused: nothing ran");
+        // A changed requirements file gets a fresh environment.
+        fs::write(&s.reqs, "pyinstaller==6.22.2\n").unwrap();
+        assert_ne!(ensure_with(&s, false).unwrap(), python);
+    }
+
+    #[test]
+    fn an_interrupted_environment_is_never_used() {
+        let s = setup("pyinstaller\n");
+        let python = ensure_with(&s, false).unwrap();
+        let env = python.parent().unwrap().parent().unwrap().to_path_buf();
+        // As if the install had been killed before it finished: no ready marker.
+        fs::remove_file(env.join(READY)).unwrap();
+        fs::write(env.join("half-installed"), "").unwrap();
+        assert_eq!(ensure_with(&s, false).unwrap(), python);
+        assert!(!env.join("half-installed").exists(), "recreated from scratch");
+        assert_eq!(calls(&s), 4);
+    }
+
+    #[test]
+    fn a_failed_install_shows_the_log_and_is_retried() {
+        let s = setup("FAIL-nonexistent-package\n");
+        let err = ensure_with(&s, false).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("No matching distribution") && msg.contains(".log") && msg.contains("requirements.txt"),
+            "{msg}"
+        );
+        fs::write(&s.reqs, "pyinstaller\n").unwrap();
+        assert!(ensure_with(&s, false).is_ok());
+    }
+
+    #[test]
+    fn offline_without_an_environment_says_so() {
+        let s = setup("pyinstaller\n");
+        let err = ensure_with(&s, true).unwrap_err();
+        assert!(err.to_string().contains("CARGO_NET_OFFLINE"), "{err}");
+        assert_eq!(calls(&s), 0, "never touched the network");
+    }
+
+    #[test]
+    fn pyproject_dependencies_are_the_requirements() {
+        let s = setup("");
+        let pyproject = s.reqs.with_file_name("pyproject.toml");
+        fs::write(&pyproject, "[project]\nname = \"app\"\ndependencies = [\"pyinstaller==6.22.3\", \"packaging\"]\n")
+            .unwrap();
+        let (python, created) =
+            ensure(&Request { base: &s.base, requirements: &pyproject, envs_dir: &s.envs, offline: false, uv: None })
+                .unwrap();
+        assert!(created);
+        let installed = fs::read_to_string(python.parent().unwrap().parent().unwrap().join("installed.txt")).unwrap();
+        assert_eq!(installed, "pyinstaller==6.22.3\npackaging\n");
+    }
+}

@@ -1,6 +1,8 @@
 """Run PyInstaller for one spec under a lock, then record what it packaged.
 
-argv: <lock file> <records json> <pyinstaller args...>
+argv: <lock file> <records json> <audit json or -> <audit threshold bytes> <project dir> <pyinstaller args...>
+env PYINSTALLER_BUILD_EXTRA_EXCLUDES: comma-separated modules added to every Analysis' excludes
+(the audit's verify mode; the user's spec is never edited).
 
 The lock is taken here, by the process that does the work, so a PyInstaller left running after
 cargo was killed still holds it and the next build waits for it instead of sharing its work folder.
@@ -13,11 +15,14 @@ import sys
 # module named like a stdlib one (json.py) would shadow it inside this helper and PyInstaller.
 sys.path[:] = [p for p in sys.path if p not in ("", ".")]
 
+# @AUDIT@ (build-support/audit.py is inserted here)
+
 import glob
 import json
 import os
 
-lock_path, records_path, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+lock_path, records_path, audit_path, threshold, project_dir = sys.argv[1:6]
+args = sys.argv[6:]
 lock = open(lock_path, "a+b")
 if os.name == "nt":
     import msvcrt
@@ -28,6 +33,22 @@ else:
     import fcntl
 
     fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+
+extra_excludes = [e for e in os.environ.get("PYINSTALLER_BUILD_EXTRA_EXCLUDES", "").split(",") if e]
+if extra_excludes:
+    import inspect
+
+    from PyInstaller.building import build_main
+
+    original = build_main.Analysis.__init__
+    signature = inspect.signature(original)
+
+    def with_excludes(*a, **kw):
+        bound = signature.bind(*a, **kw)
+        bound.arguments["excludes"] = list(bound.arguments.get("excludes") or []) + extra_excludes
+        original(*bound.args, **bound.kwargs)
+
+    build_main.Analysis.__init__ = with_excludes
 
 from PyInstaller.__main__ import run  # noqa: E402
 
@@ -49,3 +70,15 @@ for toc in glob.glob(os.path.join(workpath, "*", "Analysis-*.toc")):
         sources.add(os.path.abspath(script))
 with open(records_path, "w") as f:
     json.dump(sorted(sources), f)
+
+distpath = args[args.index("--distpath") + 1]
+built = [os.path.join(distpath, n) for n in os.listdir(distpath)]
+if audit_path != "-" and len(built) == 1 and os.path.isfile(built[0]):
+    tocs = sorted(glob.glob(os.path.join(workpath, "*", "Analysis-00.toc")))
+    guts = dict(zip(names, load_py_data_struct(tocs[0]))) if tocs else {}
+    try:
+        result = audit(built[0], os.path.dirname(tocs[0]) if tocs else workpath, project_dir, guts, int(threshold))
+    except Exception as e:  # the audit is advice: it never fails a build
+        result = {"error": "%s: %s" % (type(e).__name__, e)}
+    with open(audit_path, "w") as f:
+        json.dump(result, f)

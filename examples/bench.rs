@@ -150,11 +150,22 @@ impl Bench {
                 .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
                 .arg(crate_dir.join("examples/bench-app/requirements.txt")));
         }
+        // A snapshot of the crate: edits to the working tree while the bench runs don't leak in.
+        let snapshot = self.dir.join("crate");
+        let _ = fs::remove_dir_all(&snapshot);
+        for part in ["src", "build-support"] {
+            copy_dir(&crate_dir.join(part), &snapshot.join(part));
+        }
+        let manifest = fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
+        let package = manifest.split("[workspace]").next().unwrap();
+        fs::write(snapshot.join("Cargo.toml"), format!("{package}\n[workspace]\n")).unwrap();
+        fs::copy(crate_dir.join("README.md"), snapshot.join("README.md")).unwrap();
         let _ = fs::remove_dir_all(&self.app);
         copy_dir(&crate_dir.join("examples/bench-app"), &self.app);
         let manifest = fs::read_to_string(self.app.join("Cargo.toml.in"))
             .unwrap()
-            .replace("@CRATE@", &crate_dir.display().to_string());
+            .replace("@CRATE@", &snapshot.display().to_string())
+            .replace("@EXTRA@", "");
         fs::write(self.app.join("Cargo.toml"), manifest).unwrap();
         fs::copy(crate_dir.join("Cargo.lock"), self.app.join("Cargo.lock")).unwrap();
         eprintln!("== compiling the bench app and building its sidecars once");
@@ -188,7 +199,7 @@ impl Bench {
             .env("CARGO_TARGET_DIR", &self.target)
             .env("VIRTUAL_ENV", &self.venv)
             .envs(env.iter().copied())
-            .stderr(Stdio::null());
+            .stderr(fs::File::create(self.dir.join("last-cargo.log")).unwrap());
         measured(cmd)
     }
 
@@ -328,7 +339,7 @@ fn measured(mut cmd: Command) -> Sample {
     let secs = start.elapsed().as_secs_f64();
     done.store(true, Ordering::Relaxed);
     sampler.join().unwrap();
-    assert!(status.success(), "{cmd:?} failed");
+    assert!(status.success(), "{cmd:?} failed (cargo's output: target/bench/last-cargo.log)");
     Sample { secs, peak_mb: peak.load(Ordering::Relaxed) as f64 / 1024.0 }
 }
 

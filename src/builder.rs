@@ -32,6 +32,7 @@ pub struct Build {
     pub(crate) jobs: Option<usize>,
     pub(crate) env: Vec<String>,
     pub(crate) cache_dir: Option<PathBuf>,
+    pub(crate) audit_threshold: Option<u64>,
     pub(crate) manifest_dir: Option<PathBuf>,
     pub(crate) out_dir: Option<PathBuf>,
     pub(crate) target: Option<String>,
@@ -102,6 +103,7 @@ impl Build {
                 "jobs" => build.jobs = Some(positive()? as usize),
                 "env" => build.env = strings()?,
                 "cache-dir" => build.cache_dir = Some(string()?.into()),
+                "audit-threshold" => build.audit_threshold = Some(positive()? as u64),
                 _ => {
                     return Err(bad(format!(
                         "unknown key `{key}` in [package.metadata.pyinstaller-build]; known keys: {}",
@@ -231,6 +233,17 @@ impl Build {
     /// ```
     pub fn cache_dir(&mut self, dir: impl AsRef<Path>) -> &mut Build {
         self.cache_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// The audit flags packages at least this many bytes (compressed, in the binary) that no
+    /// project module imports (default 1 000 000).
+    ///
+    /// ```
+    /// pyinstaller_build::Build::new().audit_threshold(200_000);
+    /// ```
+    pub fn audit_threshold(&mut self, bytes: u64) -> &mut Build {
+        self.audit_threshold = Some(bytes);
         self
     }
 

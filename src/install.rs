@@ -8,17 +8,25 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-/// Runs the binary with the smoke-test arguments; it must exit 0 within `timeout`.
-pub(crate) fn smoke_test(spec: &str, binary: &Path, args: &[String], timeout: Duration, log: &Path) -> Result<()> {
+/// Runs the binary with the smoke-test arguments: `None` when it exited 0 within `timeout`,
+/// else why not.
+pub(crate) fn smoke_run(binary: &Path, args: &[String], timeout: Duration, log: &Path) -> Result<Option<String>> {
     let mut cmd = Command::new(binary);
     cmd.args(args).current_dir(binary.parent().unwrap_or(Path::new(".")));
-    let failure = match run_logged(&mut cmd, log, Some(timeout))? {
-        Ended::Exited(status) if status.success() => return Ok(()),
-        Ended::Exited(status) => format!("exited with {status}"),
+    Ok(match run_logged(&mut cmd, log, Some(timeout))? {
+        Ended::Exited(status) if status.success() => None,
+        Ended::Exited(status) => Some(format!("exited with {status}")),
         Ended::TimedOut => {
-            format!("did not finish within {} s (set `smoke-test-timeout` to allow more)", timeout.as_secs())
+            Some(format!("did not finish within {} s (set `smoke-test-timeout` to allow more)", timeout.as_secs()))
         }
-    };
+    })
+}
+
+/// The smoke test as a build step: a failure is an error naming the spec, command and output.
+pub(crate) fn smoke_test(spec: &str, binary: &Path, args: &[String], timeout: Duration, log: &Path) -> Result<()> {
+    let Some(failure) = smoke_run(binary, args, timeout, log)? else { return Ok(()) };
+    let mut cmd = Command::new(binary);
+    cmd.args(args);
     Err(Error::new(
         ErrorKind::SmokeTestFailed,
         format!(

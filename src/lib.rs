@@ -19,6 +19,7 @@
 //! jobs = 2                                # most specs built at once; default: cargo's -j
 //! env = ["APP_FLAVOR"]                    # extra env vars your specs read
 //! cache-dir = "target/pyinstaller-build"  # the crate's work folder
+//! audit-threshold = 1000000               # bytes; see "The audit"
 //! ```
 //!
 //! ```no_run
@@ -87,6 +88,25 @@
 //! noticed at the next build that reruns the script for another reason; the fingerprint then sees
 //! it.
 //!
+//! # The audit: what makes a sidecar big
+//!
+//! After every real build the crate reads PyInstaller's own records (the binary's archive and the
+//! PYZ inside it, the Analysis TOC, the `xref` file) and lists, per top-level package: the
+//! compressed bytes it adds (modules, extension modules, shared libraries, data), whether a
+//! project module imports it, and the import chain that pulled it in (project module → ... →
+//! package). Candidates to exclude are packages of at least `audit-threshold` bytes (default
+//! 1 MB) that no project module imports, usual suspects a headless sidecar rarely needs
+//! (`tkinter`, `unittest`, `pydoc`, ...) and bundled test suites; what the spec already excludes
+//! is respected. The table is `<cache>/<python-dir>-<hash>/<spec>/audit.md` (JSON beside it, and in
+//! [`SpecReport::audit`]). One `cargo:warning` per spec appears when a *new* candidate does.
+//!
+//! `PYINSTALLER_BUILD_AUDIT=verify` proves which candidates are safe to drop: the spec is built
+//! again in scratch folders, once with each candidate added to `excludes` (the spec file is never
+//! edited: the crate adds them to `Analysis(...)` at build time), each result must build and pass
+//! the smoke test, then once with all safe ones together. The table then shows each exclude's
+//! size and build-time savings and the `excludes=[...]` line to paste into the spec; the installed
+//! sidecar is untouched. It needs a `smoke-test`, and runs once per fingerprint.
+//!
 //! # Environment variables
 //!
 //! | Variable | Effect |
@@ -95,6 +115,7 @@
 //! | `PYINSTALLER_BUILD_FORCE=1` | wipe each spec's PyInstaller work folder and build with `--clean` |
 //! | `PYINSTALLER_BUILD_PYTHON` | the interpreter to use |
 //! | `PYINSTALLER_BUILD_CACHE_DIR` | the crate's work folder |
+//! | `PYINSTALLER_BUILD_AUDIT=verify` | prove which audit candidates can be excluded (above) |
 //! | `CARGO_NET_OFFLINE=true` | with `requirements`: never install, use the existing environment |
 //!
 //! For rust-analyzer, which runs build scripts on load and on save, set the skip switch in its
@@ -138,6 +159,7 @@
 // The examples are build scripts, whose `fn main` is the point.
 #![allow(clippy::needless_doctest_main)]
 
+mod audit;
 mod builder;
 mod cargo;
 mod error;
@@ -153,6 +175,7 @@ mod toolchain;
 mod venv;
 mod workdir;
 
+pub use audit::{Audit, ExcludeResult, Package, Verification};
 pub use builder::Build;
 pub use error::{Error, ErrorKind, Result};
 pub use report::{Outcome, Report, SpecReport};
@@ -273,6 +296,8 @@ impl Build {
             smoke_test: self.smoke_test.clone(),
             smoke_test_timeout: self.smoke_test_timeout.unwrap_or(Duration::from_secs(60)),
             force,
+            audit_threshold: self.audit_threshold.unwrap_or(1_000_000),
+            audit_verify: cargo.env("PYINSTALLER_BUILD_AUDIT").is_some_and(|v| v == "verify"),
             package_name: cargo_env("CARGO_PKG_NAME").map(|n| n.to_string_lossy().into_owned()),
             skip,
         };
@@ -318,6 +343,7 @@ fn finish(
                     )),
                     Outcome::UpToDate => {}
                 }
+                audit_warnings(cargo, &spec);
                 report.specs.push(spec);
             }
             Err(e) => errors.push(e),
@@ -334,6 +360,32 @@ fn finish(
             }
             Err(first)
         }
+    }
+}
+
+/// One line when an audit finds new candidates, and one with what verify mode proved.
+fn audit_warnings(cargo: &Cargo, spec: &SpecReport) {
+    let Some(audit) = &spec.audit else { return };
+    let mb = |b: f64| b / 1e6;
+    if !spec.new_candidates.is_empty() {
+        let total: u64 = audit.candidates().map(|p| p.bytes).sum();
+        cargo.warning(&format!(
+            "pyinstaller-build: {}: {} could likely be excluded ({:.1} MB of candidates in all; verify with PYINSTALLER_BUILD_AUDIT=verify); see {}",
+            spec.name,
+            spec.new_candidates.join(", "),
+            mb(total as f64),
+            spec.audit_table.display()
+        ));
+    }
+    if let Some(v) = audit.verified.as_ref().filter(|v| v.fingerprint == spec.fingerprint) {
+        cargo.warning(&format!(
+            "pyinstaller-build: {}: verified `{}` saves {:.1} MB and {:.1} s per build; see {}",
+            spec.name,
+            v.excludes_line,
+            mb(v.combined_bytes_saved as f64),
+            v.combined_secs_saved,
+            spec.audit_table.display()
+        ));
     }
 }
 

@@ -8,6 +8,27 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const RUNNER: &str = include_str!("../build-support/run_pyinstaller.py");
+const AUDIT: &str = include_str!("../build-support/audit.py");
+
+/// One PyInstaller run.
+#[derive(Clone, Copy)]
+pub(crate) struct Invocation<'a> {
+    pub python: &'a Path,
+    /// The spec as the user names it (`worker.spec`), for messages.
+    pub spec_name: &'a str,
+    pub spec: &'a Path,
+    pub dir: &'a SpecDir,
+    /// Wipe the work folder and pass `--clean`.
+    pub force: bool,
+    /// The environment variables the fingerprint holds, with their values.
+    pub env: &'a [(String, Option<String>)],
+    /// python-dir, to tell project modules from the rest in the audit.
+    pub project_dir: &'a Path,
+    /// Packages at least this big that no project module imports are audit candidates.
+    pub audit_threshold: u64,
+    /// Modules added to the spec's `excludes` (the audit's verify mode).
+    pub extra_excludes: &'a [String],
+}
 
 /// What a successful PyInstaller run left behind.
 pub(crate) struct Output {
@@ -17,18 +38,13 @@ pub(crate) struct Output {
     pub records: Vec<PathBuf>,
 }
 
-/// Runs `<python> -m PyInstaller` (through the runner, which holds the spec's lock) on `spec`.
+/// Runs `<python> -m PyInstaller` (through the runner, which holds the spec's lock) on the spec,
+/// then writes its records and audit into the spec's folder.
 ///
-/// `force` wipes the spec's work folder and passes `--clean`. Otherwise the work folder is kept,
-/// `invalidate` having already dropped PyInstaller's `.toc` files where its cache can't be trusted.
-pub(crate) fn run(
-    python: &Path,
-    spec_name: &str,
-    spec: &Path,
-    dir: &SpecDir,
-    force: bool,
-    env: &[(String, Option<String>)],
-) -> Result<Output> {
+/// Unless forced, the work folder is kept, `invalidate_pyinstaller_cache` having already dropped
+/// PyInstaller's `.toc` files where its cache can't be trusted.
+pub(crate) fn run(inv: &Invocation) -> Result<Output> {
+    let Invocation { python, spec_name, spec, dir, force, env, .. } = *inv;
     if force {
         remove_dir(&dir.work())?;
     }
@@ -38,11 +54,15 @@ pub(crate) fn run(
         fs::create_dir_all(&d).at("could not create", &d)?;
     }
     let _ = fs::remove_file(dir.records());
+    let _ = fs::remove_file(dir.audit());
     let mut cmd = Command::new(python);
     cmd.arg("-c")
-        .arg(RUNNER)
+        .arg(RUNNER.replace("# @AUDIT@ (build-support/audit.py is inserted here)", AUDIT))
         .arg(dir.lock())
         .arg(dir.records())
+        .arg(dir.audit())
+        .arg(inv.audit_threshold.to_string())
+        .arg(inv.project_dir)
         .arg("--noconfirm")
         .arg("--workpath")
         .arg(dir.work())
@@ -59,6 +79,9 @@ pub(crate) fn run(
         .env("PYTHONHASHSEED", "0")
         // Never write __pycache__ into the user's sources.
         .env("PYTHONDONTWRITEBYTECODE", "1");
+    if !inv.extra_excludes.is_empty() {
+        cmd.env("PYINSTALLER_BUILD_EXTRA_EXCLUDES", inv.extra_excludes.join(","));
+    }
     // Exactly the values the fingerprint holds (library paths without cargo's own folders).
     for (k, v) in env {
         match v {

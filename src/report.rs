@@ -39,6 +39,13 @@ pub struct SpecReport {
     pub fingerprint: String,
     /// PyInstaller's full output for the last build of this spec.
     pub log: PathBuf,
+    /// What the binary is made of (from the spec's last real build), and what could be excluded.
+    pub audit: Option<crate::Audit>,
+    /// Where the audit is, as a table.
+    pub audit_table: PathBuf,
+    /// Audit candidates that appeared with this build.
+    #[serde(skip)]
+    pub(crate) new_candidates: Vec<String>,
 }
 
 /// What was done for a spec.

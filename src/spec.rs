@@ -1,9 +1,11 @@
 //! One spec: decide what it needs (nothing, a reinstall, a build), then do it.
 
+use crate::audit;
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fingerprint::{self, Context};
 use crate::install;
 use crate::project::{hash_file, spec_stem, Project};
+use crate::pyinstaller::Invocation;
 use crate::report::{Outcome, SpecReport};
 use crate::workdir::{hex, now_secs, SpecDir, State};
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,9 @@ pub(crate) struct Shared<'a> {
     pub smoke_test: Option<Vec<String>>,
     pub smoke_test_timeout: Duration,
     pub force: bool,
+    pub audit_threshold: u64,
+    /// `PYINSTALLER_BUILD_AUDIT=verify`.
+    pub audit_verify: bool,
     pub package_name: Option<String>,
     /// Folders the crate writes to, skipped when rescanning the project.
     pub skip: Vec<PathBuf>,
@@ -85,18 +90,35 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
 /// PyInstaller run) no state behind, so the next build retries from scratch for this spec.
 pub(crate) fn execute(shared: &Shared, plan: Plan) -> Result<SpecReport> {
     let start = Instant::now();
-    let report = |name: String, installed: PathBuf, outcome, fingerprint: String| SpecReport {
-        spec: plan.spec.clone(),
-        name,
-        outcome,
-        duration: start.elapsed(),
-        installed,
-        fingerprint,
-        log: plan.dir.log(),
+    let previous_audit = audit::read(&plan.dir);
+    let report = |name: String, installed: PathBuf, outcome, fingerprint: String| -> Result<SpecReport> {
+        let mut audit = audit::read(&plan.dir);
+        let new_candidates = match (&outcome, &audit) {
+            (Outcome::Built, Some(a)) => audit::new_candidates(previous_audit.as_ref(), a),
+            _ => vec![],
+        };
+        if let Some(a) = audit.as_mut().filter(|_| shared.audit_verify) {
+            verify(shared, &plan, &fingerprint, a)?;
+        }
+        if let Some(a) = &audit {
+            audit::save(&plan.dir, &plan.spec, a)?;
+        }
+        Ok(SpecReport {
+            spec: plan.spec.clone(),
+            name,
+            outcome,
+            duration: start.elapsed(),
+            installed,
+            fingerprint,
+            log: plan.dir.log(),
+            audit,
+            audit_table: plan.dir.audit_table(),
+            new_candidates,
+        })
     };
     let state = match &plan.action {
         Action::UpToDate { name, installed } => {
-            return Ok(report(name.clone(), installed.clone(), Outcome::UpToDate, plan.fingerprint.clone()));
+            return report(name.clone(), installed.clone(), Outcome::UpToDate, plan.fingerprint.clone());
         }
         Action::Restore => plan.state.clone().expect("restore needs a state"),
         Action::Build => build(shared, &plan)?,
@@ -110,7 +132,40 @@ pub(crate) fn execute(shared: &Shared, plan: Plan) -> Result<SpecReport> {
         // Another profile installed these very bytes: only this profile's stamp was missing.
         _ => Outcome::UpToDate,
     };
-    Ok(report(name, installed, outcome, state.fingerprint))
+    report(name, installed, outcome, state.fingerprint)
+}
+
+/// Verify mode: proves which candidates can be excluded, once per fingerprint.
+fn verify(shared: &Shared, plan: &Plan, fingerprint: &str, audit: &mut audit::Audit) -> Result<()> {
+    if audit.verified.as_ref().is_some_and(|v| v.fingerprint == fingerprint) || audit.candidates().next().is_none() {
+        return Ok(());
+    }
+    let Some(args) = &shared.smoke_test else {
+        return Err(Error::new(
+            ErrorKind::Config,
+            "pyinstaller-build: PYINSTALLER_BUILD_AUDIT=verify needs a `smoke-test`: without one nothing proves an exclude is safe.",
+        ));
+    };
+    let smoke = |binary: &Path, log: &Path| install::smoke_run(binary, args, shared.smoke_test_timeout, log);
+    let spec_path = shared.project.path(&plan.spec);
+    let mut verified = audit::verify(&invocation(shared, plan, &spec_path, &plan.dir), audit, &smoke)?;
+    verified.fingerprint = fingerprint.to_string();
+    audit.verified = Some(verified);
+    Ok(())
+}
+
+fn invocation<'a>(shared: &'a Shared, plan: &'a Plan, spec_path: &'a Path, dir: &'a SpecDir) -> Invocation<'a> {
+    Invocation {
+        python: shared.python,
+        spec_name: &plan.spec,
+        spec: spec_path,
+        dir,
+        force: false,
+        env: &shared.context.env,
+        project_dir: &shared.project.root,
+        audit_threshold: shared.audit_threshold,
+        extra_excludes: &[],
+    }
 }
 
 /// Runs PyInstaller until it ran on inputs that did not change under it (at most twice), smoke
@@ -130,14 +185,8 @@ fn build(shared: &Shared, plan: &Plan) -> Result<State> {
     let spec_path = shared.project.path(&plan.spec);
     let mut before = shared.project.clone();
     for attempt in 0.. {
-        let output = crate::pyinstaller::run(
-            shared.python,
-            &plan.spec,
-            &spec_path,
-            dir,
-            shared.force && attempt == 0,
-            &shared.context.env,
-        )?;
+        let inv = Invocation { force: shared.force && attempt == 0, ..invocation(shared, plan, &spec_path, dir) };
+        let output = crate::pyinstaller::run(&inv)?;
         let records: Vec<String> =
             output.records.iter().filter_map(|p| before.relative(p)).filter(|r| before.files.contains_key(r)).collect();
         let inputs = fingerprint::inputs(&before, &plan.spec, Some(&records));

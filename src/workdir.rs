@@ -8,6 +8,8 @@
 //!     <spec>/config/                                PYINSTALLER_CONFIG_DIR (bincache), per spec
 //!     <spec>/build.log, smoke.log                   the last run's full output
 //!     <spec>/records.json                           the files PyInstaller packaged
+//!     <spec>/audit.json, audit.md                   what the binary is made of (audit.rs)
+//!     <spec>/verify/                                scratch builds of the audit's verify mode
 //!     <spec>/state.json                             what work/ and dist/ were last built from
 //!     <spec>/lock                                   held by the process running PyInstaller
 //! <binaries-dir>/.pyinstaller-build.lock            one build of this project at a time
@@ -52,6 +54,14 @@ impl SpecDir {
     }
     pub(crate) fn records(&self) -> PathBuf {
         self.root.join("records.json")
+    }
+    /// What the last build's binary is made of (written by the runner; see audit.rs).
+    pub(crate) fn audit(&self) -> PathBuf {
+        self.root.join("audit.json")
+    }
+    /// The audit as a table for people.
+    pub(crate) fn audit_table(&self) -> PathBuf {
+        self.root.join("audit.md")
     }
     fn state_file(&self) -> PathBuf {
         self.root.join("state.json")

@@ -37,10 +37,15 @@ impl App {
 
     /// The fixture with whatever interpreter the crate discovers.
     fn unmanaged(extra: &str) -> App {
+        App::from("tests/fixtures/sidecars", extra)
+    }
+
+    /// A copy of the fixture crate at `fixture` (relative to this crate).
+    fn from(fixture: &str, extra: &str) -> App {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("app");
         let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        copy_dir(&crate_dir.join("tests/fixtures/sidecars"), &root);
+        copy_dir(&crate_dir.join(fixture), &root);
         let manifest = fs::read_to_string(root.join("Cargo.toml.in"))
             .unwrap()
             .replace("@CRATE@", &crate_dir.display().to_string())
@@ -86,7 +91,11 @@ impl App {
     }
 
     fn run(&self, name: &str) -> String {
-        let out = Command::new(self.binary(name)).output().unwrap();
+        self.run_with(name, &[])
+    }
+
+    fn run_with(&self, name: &str, args: &[&str]) -> String {
+        let out = Command::new(self.binary(name)).args(args).output().unwrap();
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
@@ -102,6 +111,8 @@ fn host_triple() -> String {
     text.lines().find_map(|l| l.strip_prefix("host: ")).unwrap().to_string()
 }
 
+/// Copies a fixture, filling each `@BLOB@` with random hex (incompressible enough to weigh
+/// ~0.3 MB in a binary; generated here so the repository stays small).
 fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for e in fs::read_dir(from).unwrap() {
@@ -109,9 +120,65 @@ fn copy_dir(from: &Path, to: &Path) {
         if e.file_type().unwrap().is_dir() {
             copy_dir(&e.path(), &to.join(e.file_name()));
         } else {
-            fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            let text = fs::read(e.path()).unwrap();
+            if String::from_utf8_lossy(&text).contains("\"@BLOB@\"") {
+                let seed = to.join(e.file_name()).to_string_lossy().len() as u64 + text.len() as u64;
+                let blob = String::from_utf8(text).unwrap().replace("@BLOB@", &random_hex(300_000, seed));
+                fs::write(to.join(e.file_name()), blob).unwrap();
+            } else {
+                fs::write(to.join(e.file_name()), text).unwrap();
+            }
         }
     }
+}
+
+fn random_hex(bytes: usize, seed: u64) -> String {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..bytes)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            format!("{:02x}", x as u8)
+        })
+        .collect()
+}
+
+/// The crate's cache folder for the app's project.
+fn audit_of_dir(app: &App) -> PathBuf {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-target/pyinstaller-build");
+    let python_dir = app.root.join("python").canonicalize().unwrap();
+    let project = fs::read_dir(&target)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("python-") && {
+                let hash = blake3::hash(python_dir.as_os_str().as_encoded_bytes()).to_hex();
+                name.ends_with(&hash[..12])
+            }
+        })
+        .expect("the project's cache folder");
+    project
+}
+
+/// The audit the crate wrote for a spec.
+fn audit_of(app: &App, spec: &str) -> pyinstaller_build::Audit {
+    serde_json::from_slice(&fs::read(audit_of_dir(app).join(spec).join("audit.json")).unwrap()).unwrap()
+}
+
+/// The sizes of every package add up to the archive PyInstaller wrote (its `.pkg`), give or take
+/// the archive's own index.
+fn assert_sizes_add_up(audit: &pyinstaller_build::Audit, pkg: &Path) {
+    let counted: u64 = audit
+        .packages
+        .iter()
+        .filter(|p| p.package != "(bootloader, archive index)" && !p.package.contains(".test"))
+        .map(|p| p.bytes)
+        .sum();
+    let pkg = fs::metadata(pkg).unwrap().len();
+    let off = (counted as f64 - pkg as f64).abs() / pkg as f64;
+    assert!(off < 0.03, "packages add up to {counted} bytes, the archive is {pkg} ({:.1}% off)", off * 100.0);
 }
 
 #[test]
@@ -287,4 +354,71 @@ fn a_changed_requirements_file_gets_a_new_environment() {
     assert!(warnings.iter().any(|w| w.contains("created the Python environment")), "{warnings:?}");
     assert!(warnings.iter().any(|w| w.contains("built worker in")), "{warnings:?}");
     assert_eq!(app.run("worker"), "worker hello 1");
+}
+
+#[test]
+fn the_audit_accounts_for_the_binary_and_verify_proves_which_excludes_are_safe() {
+    let app = App::from("tests/fixtures/audit", "");
+    let first = app.build(&[]);
+    let warning = first.warnings().into_iter().find(|w| w.contains("could likely be excluded")).map(str::to_string);
+    let warning = warning.unwrap_or_else(|| panic!("no audit warning:\n{}", first.stderr));
+    assert!(
+        warning.contains("needed_blob") && warning.contains("optional_blob") && warning.contains("audit.md"),
+        "{warning}"
+    );
+    let audit = audit_of(&app, "app");
+    let find =
+        |name: &str| audit.packages.iter().find(|p| p.package == name).unwrap_or_else(|| panic!("{name}: {audit:#?}"));
+    // Imported by the project: never suggested, however big.
+    let facade = find("facade");
+    assert!(facade.imported_by_project && facade.suggestion.is_none() && facade.bytes > 250_000, "{facade:?}");
+    for blob in ["needed_blob", "optional_blob"] {
+        let p = find(blob);
+        assert!(!p.imported_by_project && p.suggestion.is_some() && p.bytes > 250_000, "{p:?}");
+        assert_eq!(p.chain.first().map(String::as_str), Some("app.py"), "{p:?}");
+        assert!(p.chain.contains(&"facade".to_string()) && p.chain.last() == Some(&blob.to_string()), "{p:?}");
+    }
+    let cache = audit_of_dir(&app);
+    assert_sizes_add_up(&audit, &cache.join("app/work/app/app.pkg"));
+
+    // Same candidates after a rebuild: nothing new to say.
+    app.write("app.py", &(fs::read_to_string(app.root.join("python/app.py")).unwrap() + "# edited\n"));
+    let again = app.build(&[]);
+    assert!(again.warnings().iter().any(|w| w.contains("built app")), "{}", again.stderr);
+    assert!(!again.warnings().iter().any(|w| w.contains("could likely be excluded")), "{}", again.stderr);
+
+    // Verify mode: scratch builds prove one exclude safe and reject the one the app needs.
+    let installed = fs::read(app.binary("app")).unwrap();
+    let out = app.cargo(&[], &[("PYINSTALLER_BUILD_AUDIT", "verify")]);
+    assert!(out.ok, "{}", out.stderr);
+    assert!(out.warnings().iter().any(|w| w.contains("verified `excludes=['optional_blob'],`")), "{}", out.stderr);
+    let verified = audit_of(&app, "app").verified.expect("verified");
+    let result = |name: &str| verified.results.iter().find(|r| r.package == name).unwrap().clone();
+    let optional = result("optional_blob");
+    assert!(optional.safe && optional.bytes_saved > 250_000, "{optional:?}");
+    let needed = result("needed_blob");
+    assert!(!needed.safe && needed.failure.as_deref().unwrap_or("").contains("smoke test failed"), "{needed:?}");
+    assert!(verified.combined_ok && verified.combined_bytes_saved > 250_000, "{verified:?}");
+    assert_eq!(fs::read(app.binary("app")).unwrap(), installed, "verify never replaces the installed binary");
+    assert!(
+        fs::read_to_string(app.root.join("python/app.spec")).unwrap().contains("excludes=[]"),
+        "the spec is untouched"
+    );
+}
+
+#[test]
+fn the_audit_of_a_pandas_sidecar() {
+    let app =
+        App::from("examples/bench-app", "requirements = \"../requirements.txt\"\nspecs = [\"prism_headless.spec\"]");
+    app.build(&[]);
+    assert_eq!(
+        app.run_with("prism_headless", &["1", "2", "3"]),
+        r#"{"kind": "summary", "payload": {"mean": 2.0, "std": 0.816496580927726}}"#
+    );
+    let audit = audit_of(&app, "prism_headless");
+    for direct in ["pandas", "numpy"] {
+        let p = audit.packages.iter().find(|p| p.package == direct).unwrap();
+        assert!(p.imported_by_project && p.suggestion.is_none() && p.bytes > 1_000_000, "{p:?}");
+    }
+    assert_sizes_add_up(&audit, &audit_of_dir(&app).join("prism_headless/work/prism_headless/prism_headless.pkg"));
 }

@@ -1,0 +1,230 @@
+//! Which packages make a sidecar big, which of them the project never imports, and (in verify
+//! mode) which can really be excluded and what that saves.
+//!
+//! The facts come from PyInstaller's own records after each real build (`build-support/audit.py`
+//! reads the binary's archive, the PYZ inside it, the Analysis TOC and the xref file); this module
+//! keeps them, tells the user when a new candidate appears, and runs the verification builds.
+
+use crate::error::{IoContext, Result};
+use crate::install;
+use crate::pyinstaller::{self, Invocation};
+use crate::workdir::SpecDir;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// What a spec's binary is made of, per top-level package.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Audit {
+    /// Size of the executable.
+    pub binary_bytes: u64,
+    /// Sum of the compressed entries of its archive (everything but the bootloader and index).
+    pub archive_bytes: u64,
+    /// Packages at least this big that no project module imports are candidates.
+    pub threshold: u64,
+    /// What the spec already excludes.
+    pub excludes: Vec<String>,
+    /// Every top-level package (and test suite), biggest first. Names in parentheses are the
+    /// Python runtime and PyInstaller's own parts.
+    pub packages: Vec<Package>,
+    /// The result of `PYINSTALLER_BUILD_AUDIT=verify`, when it ran.
+    pub verified: Option<Verification>,
+}
+
+/// One top-level package in a binary.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Package {
+    /// `pandas`, `numpy.tests`, `(python runtime)`...
+    pub package: String,
+    /// Compressed bytes it adds: modules, extension modules, shared libraries, data.
+    pub bytes: u64,
+    /// Part of the standard library.
+    pub stdlib: bool,
+    /// Some project module imports it (anywhere, also inside a function).
+    pub imported_by_project: bool,
+    /// The shortest import chain that pulled it in: project module → ... → package.
+    pub chain: Vec<String>,
+    /// Why it could be excluded, if it is a candidate.
+    pub suggestion: Option<String>,
+}
+
+/// What verify mode found: each candidate excluded on its own, then all safe ones together.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Verification {
+    /// The fingerprint of the build that was verified (verify mode does not repeat itself).
+    pub fingerprint: String,
+    /// The binary's size and build time without extra excludes (a clean scratch build).
+    pub baseline_bytes: u64,
+    /// Seconds of that build.
+    pub baseline_secs: f64,
+    /// One result per candidate.
+    pub results: Vec<ExcludeResult>,
+    /// All safe excludes together still build and pass the smoke test.
+    pub combined_ok: bool,
+    /// Size and build-time saved by all safe excludes together.
+    pub combined_bytes_saved: i64,
+    /// Seconds saved by all safe excludes together.
+    pub combined_secs_saved: f64,
+    /// The line to paste into the spec's `Analysis(...)`.
+    pub excludes_line: String,
+}
+
+/// One candidate, excluded on its own.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ExcludeResult {
+    /// The excluded module.
+    pub package: String,
+    /// The build succeeded and the smoke test passed.
+    pub safe: bool,
+    /// Binary bytes saved (negative if it grew).
+    pub bytes_saved: i64,
+    /// Build seconds saved.
+    pub secs_saved: f64,
+    /// Why it is not safe.
+    pub failure: Option<String>,
+}
+
+impl Audit {
+    /// The candidates: packages with a suggestion.
+    ///
+    /// ```
+    /// let audit = pyinstaller_build::Audit::default();
+    /// assert_eq!(audit.candidates().count(), 0);
+    /// ```
+    pub fn candidates(&self) -> impl Iterator<Item = &Package> {
+        self.packages.iter().filter(|p| p.suggestion.is_some())
+    }
+}
+
+/// The audit of the spec's last real build, if there is one.
+pub(crate) fn read(dir: &SpecDir) -> Option<Audit> {
+    serde_json::from_slice(&fs::read(dir.audit()).ok()?).ok()
+}
+
+/// Candidates in `new` that were not in `old`.
+pub(crate) fn new_candidates(old: Option<&Audit>, new: &Audit) -> Vec<String> {
+    let known: BTreeSet<&str> = old.map(|a| a.candidates().map(|p| p.package.as_str()).collect()).unwrap_or_default();
+    new.candidates().map(|p| p.package.clone()).filter(|p| !known.contains(p.as_str())).collect()
+}
+
+/// Saves the audit (with the verification, if any) as JSON and as a table.
+pub(crate) fn save(dir: &SpecDir, spec: &str, audit: &Audit) -> Result<()> {
+    install::write_atomic(&dir.audit(), &serde_json::to_vec_pretty(audit).expect("serializable"), false)?;
+    install::write_atomic(&dir.audit_table(), table(spec, audit).as_bytes(), false)
+}
+
+/// The audit as markdown.
+pub(crate) fn table(spec: &str, audit: &Audit) -> String {
+    let mb = |b: f64| format!("{:.2}", b / 1e6);
+    let mut t = format!(
+        "# {spec}: {} MB binary, {} MB of archive entries\n\n| package | MB | imported by project? | pulled in by | suggestion |\n|---|---|---|---|---|\n",
+        mb(audit.binary_bytes as f64),
+        mb(audit.archive_bytes as f64)
+    );
+    for p in &audit.packages {
+        t += &format!(
+            "| {}{} | {} | {} | {} | {} |\n",
+            p.package,
+            if p.stdlib { " (stdlib)" } else { "" },
+            mb(p.bytes as f64),
+            if p.imported_by_project { "yes" } else { "no" },
+            p.chain.join(" → "),
+            p.suggestion.as_deref().unwrap_or("")
+        );
+    }
+    if let Some(v) = &audit.verified {
+        t += &format!(
+            "\n## Verified (PYINSTALLER_BUILD_AUDIT=verify)\n\nBaseline: {} MB, {:.1} s.\n\n| exclude | safe? | MB saved | build s saved | why not |\n|---|---|---|---|---|\n",
+            mb(v.baseline_bytes as f64),
+            v.baseline_secs
+        );
+        for r in &v.results {
+            t += &format!(
+                "| {} | {} | {} | {:.1} | {} |\n",
+                r.package,
+                if r.safe { "yes" } else { "no" },
+                mb(r.bytes_saved as f64),
+                r.secs_saved,
+                r.failure.as_deref().unwrap_or("")
+            );
+        }
+        t += &format!(
+            "\nAll safe excludes together: {}, {} MB and {:.1} s saved.\n\n```python\n{}\n```\n",
+            if v.combined_ok { "build and smoke test pass" } else { "FAIL (see the verify logs)" },
+            mb(v.combined_bytes_saved as f64),
+            v.combined_secs_saved,
+            v.excludes_line
+        );
+    }
+    t
+}
+
+/// Builds the spec again in scratch folders, once per candidate excluded, then with every safe
+/// one; each result must build and pass the smoke test. The user's spec is never touched.
+pub(crate) fn verify(
+    base: &Invocation,
+    audit: &Audit,
+    smoke: &dyn Fn(&Path, &Path) -> Result<Option<String>>,
+) -> Result<Verification> {
+    let scratch = base.dir.root.join("verify");
+    let attempt = |name: &str, excludes: &[String]| -> Result<std::result::Result<(u64, Duration), String>> {
+        let dir = SpecDir::new(&scratch, name);
+        if dir.root.exists() {
+            fs::remove_dir_all(&dir.root).at("could not clear", &dir.root)?;
+        }
+        fs::create_dir_all(&dir.root).at("could not create", &dir.root)?;
+        let start = Instant::now();
+        let inv = Invocation { dir: &dir, force: false, extra_excludes: excludes, ..*base };
+        let output = match pyinstaller::run(&inv) {
+            Ok(o) => o,
+            Err(e) => return Ok(Err(format!("build failed: {}", e.to_string().lines().next().unwrap_or_default()))),
+        };
+        let elapsed = start.elapsed();
+        if let Some(why) = smoke(&output.binary, &dir.smoke_log())? {
+            return Ok(Err(format!("smoke test failed: {why}")));
+        }
+        let size = fs::metadata(&output.binary).at("could not stat", &output.binary)?.len();
+        Ok(Ok((size, elapsed)))
+    };
+    let (baseline_bytes, baseline_time) = attempt("baseline", &[])?.map_err(|e| {
+        crate::Error::new(
+            crate::ErrorKind::BuildFailed,
+            format!("pyinstaller-build: the audit's baseline build of `{}` failed: {e}", base.spec_name),
+        )
+    })?;
+    let mut v = Verification { baseline_bytes, baseline_secs: baseline_time.as_secs_f64(), ..Verification::default() };
+    for candidate in audit.candidates() {
+        let result = attempt("candidate", std::slice::from_ref(&candidate.package))?;
+        v.results.push(match result {
+            Ok((size, time)) => ExcludeResult {
+                package: candidate.package.clone(),
+                safe: true,
+                bytes_saved: baseline_bytes as i64 - size as i64,
+                secs_saved: (baseline_time.as_secs_f64() - time.as_secs_f64()),
+                failure: None,
+            },
+            Err(why) => {
+                ExcludeResult { package: candidate.package.clone(), failure: Some(why), ..ExcludeResult::default() }
+            }
+        });
+    }
+    let safe: Vec<String> = v.results.iter().filter(|r| r.safe).map(|r| r.package.clone()).collect();
+    let all: Vec<String> = audit.excludes.iter().cloned().chain(safe.iter().cloned()).collect();
+    v.excludes_line = format!("excludes={all:?},").replace('"', "'");
+    if !safe.is_empty() {
+        if let Ok((size, time)) = attempt("combined", &safe)? {
+            v.combined_ok = true;
+            v.combined_bytes_saved = baseline_bytes as i64 - size as i64;
+            v.combined_secs_saved = baseline_time.as_secs_f64() - time.as_secs_f64();
+        }
+    } else {
+        v.combined_ok = true;
+    }
+    Ok(v)
+}

@@ -97,10 +97,12 @@ pub(crate) fn execute(shared: &Shared, plan: Plan) -> Result<SpecReport> {
             (Outcome::Built, Some(a)) => audit::new_candidates(previous_audit.as_ref(), a),
             _ => vec![],
         };
+        // Saved only when something new was learnt: an up-to-date spec writes nothing.
+        let mut learnt = outcome == Outcome::Built;
         if let Some(a) = audit.as_mut().filter(|_| shared.audit_verify) {
-            verify(shared, &plan, &fingerprint, a)?;
+            learnt |= verify(shared, &plan, &fingerprint, a)?;
         }
-        if let Some(a) = &audit {
+        if let Some(a) = audit.as_ref().filter(|_| learnt) {
             audit::save(&plan.dir, &plan.spec, a)?;
         }
         Ok(SpecReport {
@@ -135,10 +137,10 @@ pub(crate) fn execute(shared: &Shared, plan: Plan) -> Result<SpecReport> {
     report(name, installed, outcome, state.fingerprint)
 }
 
-/// Verify mode: proves which candidates can be excluded, once per fingerprint.
-fn verify(shared: &Shared, plan: &Plan, fingerprint: &str, audit: &mut audit::Audit) -> Result<()> {
+/// Verify mode: proves which candidates can be excluded, once per fingerprint. Says whether it ran.
+fn verify(shared: &Shared, plan: &Plan, fingerprint: &str, audit: &mut audit::Audit) -> Result<bool> {
     if audit.verified.as_ref().is_some_and(|v| v.fingerprint == fingerprint) || audit.candidates().next().is_none() {
-        return Ok(());
+        return Ok(false);
     }
     let Some(args) = &shared.smoke_test else {
         return Err(Error::new(
@@ -151,7 +153,7 @@ fn verify(shared: &Shared, plan: &Plan, fingerprint: &str, audit: &mut audit::Au
     let mut verified = audit::verify(&invocation(shared, plan, &spec_path, &plan.dir), audit, &smoke)?;
     verified.fingerprint = fingerprint.to_string();
     audit.verified = Some(verified);
-    Ok(())
+    Ok(true)
 }
 
 fn invocation<'a>(shared: &'a Shared, plan: &'a Plan, spec_path: &'a Path, dir: &'a SpecDir) -> Invocation<'a> {

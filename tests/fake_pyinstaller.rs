@@ -57,6 +57,8 @@ fn nothing_runs_and_nothing_is_written_when_nothing_changed() {
     let f = two_specs();
     f.build("debug").try_compile().unwrap();
     f.take_runs();
+    let written = || support::files_with_mtimes(&[f.root.join("binaries"), f.tmp.path().join("target/pyinstaller-build")]);
+    let before = written();
     let mtime = fs::metadata(f.installed("worker")).unwrap().modified().unwrap();
     // Touching without changing is not a change.
     let src = f.root.join("python/shared.py");
@@ -66,6 +68,7 @@ fn nothing_runs_and_nothing_is_written_when_nothing_changed() {
     assert!(f.take_runs().is_empty());
     assert!(f.warnings().is_empty(), "quiet when nothing happened: {:?}", f.warnings());
     assert_eq!(fs::metadata(f.installed("worker")).unwrap().modified().unwrap(), mtime);
+    assert_eq!(written(), before, "nothing written to the binaries or the crate's folders");
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
 
 pub const TRIPLE: &str = "x86_64-unknown-linux-gnu";
 
@@ -102,6 +103,26 @@ impl Fixture {
 /// A spec the fake understands: entry `<name>.py`, plus the project modules it "imports".
 pub fn spec(name: &str, modules: &[&str]) -> String {
     format!("# modules: {}\na = Analysis(['{name}.py'])\nexe = EXE(a.scripts, name='{name}')\n", modules.join(" "))
+}
+
+/// Every file under `dirs` with its mtime, to see what a build wrote.
+pub fn files_with_mtimes(dirs: &[PathBuf]) -> Vec<(PathBuf, SystemTime)> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, SystemTime)>) {
+        for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let meta = e.metadata().unwrap();
+            if meta.is_dir() {
+                walk(&e.path(), out);
+            } else {
+                out.push((e.path(), meta.modified().unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for d in dirs {
+        walk(d, &mut out);
+    }
+    out.sort();
+    out
 }
 
 pub fn make_executable(path: &Path) {

@@ -7,6 +7,7 @@ use crate::install;
 use crate::project::{hash_file, spec_stem, Project};
 use crate::pyinstaller::Invocation;
 use crate::report::{Outcome, SpecReport};
+use crate::store::{self, Store};
 use crate::workdir::{hex, now_secs, SpecDir, State};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -26,6 +27,7 @@ pub(crate) struct Shared<'a> {
     pub smoke_test: Option<Vec<String>>,
     pub smoke_test_timeout: Duration,
     pub force: bool,
+    pub store: Store,
     pub audit_threshold: u64,
     /// `PYINSTALLER_BUILD_AUDIT=verify`.
     pub audit_verify: bool,
@@ -55,8 +57,15 @@ pub(crate) struct Plan {
 }
 
 pub(crate) enum Action {
-    UpToDate { name: String, installed: PathBuf },
-    Restore,
+    UpToDate {
+        name: String,
+        installed: PathBuf,
+    },
+    /// Built before from these very inputs: reinstall from the store.
+    Restore {
+        binary: PathBuf,
+        entry: store::Entry,
+    },
     Build,
 }
 
@@ -75,11 +84,8 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
             && same_hash(&s.installed, &s.binary_hash)
     }) {
         Action::UpToDate { name: stamp.name, installed: stamp.installed }
-    } else if state
-        .as_ref()
-        .is_some_and(|s| s.fingerprint == fingerprint && same_hash(&dir.dist().join(&s.binary), &s.binary_hash))
-    {
-        Action::Restore
+    } else if let Some((binary, entry)) = shared.store.get(&fingerprint) {
+        Action::Restore { binary, entry }
     } else {
         Action::Build
     };
@@ -118,23 +124,28 @@ pub(crate) fn execute(shared: &Shared, plan: Plan) -> Result<SpecReport> {
             new_candidates,
         })
     };
-    let state = match &plan.action {
+    let (fingerprint, binary, entry) = match &plan.action {
         Action::UpToDate { name, installed } => {
             return report(name.clone(), installed.clone(), Outcome::UpToDate, plan.fingerprint.clone());
         }
-        Action::Restore => plan.state.clone().expect("restore needs a state"),
-        Action::Build => build(shared, &plan)?,
+        Action::Restore { binary, entry } => (plan.fingerprint.clone(), binary.clone(), entry.clone()),
+        Action::Build => {
+            let state = build(shared, &plan)?;
+            let binary = plan.dir.dist().join(&state.binary);
+            let entry = store::Entry { file_name: state.binary, binary_hash: state.binary_hash };
+            shared.store.put(&state.fingerprint, &binary, &entry)?;
+            (state.fingerprint, binary, entry)
+        }
     };
-    let name = exe_name(&state.binary);
-    let binary = plan.dir.dist().join(&state.binary);
-    let (installed, wrote) = finish(shared, &plan.spec, &binary, &name, &state)?;
+    let name = exe_name(&entry.file_name);
+    let (installed, wrote) = finish(shared, &plan.spec, &binary, &name, &fingerprint, &entry.binary_hash)?;
     let outcome = match plan.action {
         Action::Build => Outcome::Built,
         _ if wrote => Outcome::Restored,
         // Another profile installed these very bytes: only this profile's stamp was missing.
         _ => Outcome::UpToDate,
     };
-    report(name, installed, outcome, state.fingerprint)
+    report(name, installed, outcome, fingerprint)
 }
 
 /// Verify mode: proves which candidates can be excluded, once per fingerprint. Says whether it ran.
@@ -236,7 +247,14 @@ fn build(shared: &Shared, plan: &Plan) -> Result<State> {
 }
 
 /// Installs the binary and records what this profile now has; says whether it wrote the binary.
-fn finish(shared: &Shared, spec: &str, binary: &Path, name: &str, state: &State) -> Result<(PathBuf, bool)> {
+fn finish(
+    shared: &Shared,
+    spec: &str,
+    binary: &Path,
+    name: &str,
+    fingerprint: &str,
+    binary_hash: &str,
+) -> Result<(PathBuf, bool)> {
     if shared.package_name.as_deref() == Some(name) {
         return Err(Error::new(
             ErrorKind::Config,
@@ -246,10 +264,10 @@ fn finish(shared: &Shared, spec: &str, binary: &Path, name: &str, state: &State)
     let installed = installed_path(shared, name);
     let wrote = install::install(binary, &installed)?;
     let stamp = Stamp {
-        fingerprint: state.fingerprint.clone(),
+        fingerprint: fingerprint.to_string(),
         name: name.to_string(),
         installed: installed.clone(),
-        binary_hash: state.binary_hash.clone(),
+        binary_hash: binary_hash.to_string(),
     };
     install::write_atomic(&stamp_path(shared, spec), &serde_json::to_vec_pretty(&stamp).expect("serializable"), false)?;
     Ok((installed, wrote))

@@ -57,7 +57,8 @@ fn nothing_runs_and_nothing_is_written_when_nothing_changed() {
     let f = two_specs();
     f.build("debug").try_compile().unwrap();
     f.take_runs();
-    let written = || support::files_with_mtimes(&[f.root.join("binaries"), f.tmp.path().join("target/pyinstaller-build")]);
+    let written =
+        || support::files_with_mtimes(&[f.root.join("binaries"), f.tmp.path().join("target/pyinstaller-build")]);
     let before = written();
     let mtime = fs::metadata(f.installed("worker")).unwrap().modified().unwrap();
     // Touching without changing is not a change.
@@ -160,10 +161,42 @@ fn profiles_share_the_work_but_never_keep_each_others_binary() {
     f.write("worker_only.py", "Y = 2\n");
     f.build("release").try_compile().unwrap();
     assert!(f.run("worker").contains("Y = 2"));
+    f.take_runs();
     f.write("worker_only.py", "Y = 1\n");
     let report = f.build("debug").try_compile().unwrap();
-    assert_eq!(report.specs[1].outcome, Outcome::Built);
+    // Built before from these very inputs: reinstalled from the store, no PyInstaller.
+    assert_eq!(report.specs[1].outcome, Outcome::Restored);
+    assert!(f.take_runs().is_empty());
     assert!(f.run("worker").contains("Y = 1"), "{}", f.run("worker"));
+    assert!(f.warnings().iter().any(|w| w.contains("reinstalled worker")), "{:?}", f.warnings());
+}
+
+#[test]
+fn switching_back_rebuilds_when_the_binary_store_is_off() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    f.build("debug").binary_cache_mb(0).try_compile().unwrap();
+    f.write("worker_only.py", "Y = 2\n");
+    f.build("debug").binary_cache_mb(0).try_compile().unwrap();
+    f.take_runs();
+    f.write("worker_only.py", "Y = 1\n");
+    let report = f.build("debug").binary_cache_mb(0).try_compile().unwrap();
+    assert_eq!(report.specs[1].outcome, Outcome::Built);
+    assert_eq!(f.take_runs(), ["worker"]);
+    assert!(f.run("worker").contains("Y = 1"));
+}
+
+#[test]
+fn the_compression_level_is_passed_and_fingerprinted() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    f.build("debug").try_compile().unwrap();
+    let levels = |f: &Fixture| f.runs().iter().map(|r| r["zlib_level"].clone()).collect::<Vec<_>>();
+    assert_eq!(levels(&f), ["1", "1"], "debug builds default to level 1");
+    f.take_runs();
+    let c = pyinstaller_build::Compression { debug: Some(0), release: None };
+    f.build("debug").compression(c).try_compile().unwrap();
+    assert_eq!(levels(&f), ["0", "0"], "a new level rebuilds");
 }
 
 #[test]

@@ -21,6 +21,7 @@ def run(args):
         "cwd": os.getcwd(),
         "hashseed": os.environ.get("PYTHONHASHSEED"),
         "config_dir": os.environ.get("PYINSTALLER_CONFIG_DIR"),
+        "zlib_level": os.environ.get("PYINSTALLER_ZLIB_COMPRESSION_LEVEL"),
     }
     open(os.environ["FAKE_PYINSTALLER_LOG"] + ".started", "a").close()
     m = re.search(r"# sleep: ([0-9.]+)", text)

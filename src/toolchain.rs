@@ -179,20 +179,23 @@ pub(crate) fn probe(python: &Path, cache_dir: &Path) -> Result<Toolchain> {
     Ok(toolchain)
 }
 
-/// Identifies an interpreter without starting it: its path, the binary it resolves to (a venv's
-/// `python` is a symlink) with size and mtime, and the venv's `pyvenv.cfg`.
-fn probe_key(python: &Path) -> String {
-    let mut h = blake3::Hasher::new();
+/// Identifies an interpreter without starting it: its path, and the binary it resolves to (a
+/// venv's `python` is a symlink) with size and mtime: a new Python version is a new binary.
+pub(crate) fn hash_interpreter(h: &mut blake3::Hasher, python: &Path) {
     h.update(python.as_os_str().as_encoded_bytes());
     if let Ok(real) = fs::canonicalize(python) {
         h.update(real.as_os_str().as_encoded_bytes());
         if let Ok(m) = fs::metadata(&real) {
             h.update(&m.len().to_le_bytes());
-            if let Ok(t) = m.modified() {
-                h.update(format!("{t:?}").as_bytes());
-            }
+            h.update(format!("{:?}", m.modified().ok()).as_bytes());
         }
     }
+}
+
+/// The interpreter's identity and its venv's `pyvenv.cfg`.
+fn probe_key(python: &Path) -> String {
+    let mut h = blake3::Hasher::new();
+    hash_interpreter(&mut h, python);
     if let Some(venv) = python.parent().and_then(Path::parent) {
         h.update(&fs::read(venv.join("pyvenv.cfg")).unwrap_or_default());
     }

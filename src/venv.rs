@@ -124,18 +124,10 @@ fn requirement_lines(path: &Path) -> Result<Vec<String>> {
     Ok(text.lines().map(str::to_string).collect())
 }
 
-/// The base interpreter's identity without starting it (its path, the binary it resolves to
-/// with size and mtime: a new Python version is a new binary) and the requirements.
+/// The base interpreter's identity (without starting it) and the requirements.
 fn key(base: &Path, requirements: &[String]) -> String {
     let mut h = blake3::Hasher::new();
-    h.update(base.as_os_str().as_encoded_bytes());
-    if let Ok(real) = fs::canonicalize(base) {
-        h.update(real.as_os_str().as_encoded_bytes());
-        if let Ok(m) = fs::metadata(&real) {
-            h.update(&m.len().to_le_bytes());
-            h.update(format!("{:?}", m.modified().ok()).as_bytes());
-        }
-    }
+    crate::toolchain::hash_interpreter(&mut h, base);
     for line in requirements {
         h.update(&(line.len() as u64).to_le_bytes()).update(line.as_bytes());
     }

@@ -2,6 +2,8 @@
 //! PyInstaller (from the interpreter the crate discovers: `$VIRTUAL_ENV`, or `python3` on PATH),
 //! real binaries, run and checked.
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -288,19 +290,8 @@ fn a_missing_interpreter_or_python_dir_is_explained() {
 fn a_killed_build_is_never_taken_as_done() {
     // A fake PyInstaller that takes 3 s, so the build can be killed while it runs.
     let app = App::unmanaged("specs = [\"worker.spec\"]");
-    let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake-pyinstaller");
     let log = app.root.join("runs.jsonl");
-    let python = app.root.join("fake-python");
-    fs::write(
-        &python,
-        format!(
-            "#!/bin/sh\nFAKE_PYINSTALLER_LOG='{}' PYTHONPATH='{}' exec python3 \"$@\"\n",
-            log.display(),
-            fake.display()
-        ),
-    )
-    .unwrap();
-    Command::new("chmod").arg("+x").arg(&python).status().unwrap();
+    let python = support::fake_python(&app.root, &log);
     let env = [("PYINSTALLER_BUILD_PYTHON", python.to_str().unwrap()), ("FAKE_PYINSTALLER_SLEEP", "3")];
 
     let _one = CARGO.lock().unwrap_or_else(|e| e.into_inner());

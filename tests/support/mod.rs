@@ -30,18 +30,7 @@ impl Fixture {
         fs::create_dir_all(root.join("python")).unwrap();
         fs::write(root.join("Cargo.toml"), "[package]\nname = \"app\"\n").unwrap();
         let log = tmp.path().join("pyinstaller-runs.jsonl");
-        let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake-pyinstaller");
-        let python = tmp.path().join("python-with-fake-pyinstaller");
-        fs::write(
-            &python,
-            format!(
-                "#!/bin/sh\nFAKE_PYINSTALLER_LOG='{}' PYTHONPATH='{}' exec python3 \"$@\"\n",
-                log.display(),
-                fake.display()
-            ),
-        )
-        .unwrap();
-        make_executable(&python);
+        let python = fake_python(tmp.path(), &log);
         let f = Fixture { tmp, root, python, log, lines: Arc::default() };
         for (path, text) in files {
             f.write(path, text);
@@ -98,6 +87,21 @@ impl Fixture {
     pub fn warnings(&self) -> Vec<String> {
         self.cargo_lines().into_iter().filter(|l| l.starts_with("cargo:warning=")).collect()
     }
+}
+
+/// An interpreter script in `dir` that runs python3 with the fake PyInstaller first on its path,
+/// logging each run to `log`.
+pub fn fake_python(dir: &Path, log: &Path) -> PathBuf {
+    let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fake-pyinstaller");
+    let python = dir.join("python-with-fake-pyinstaller");
+    let script = format!(
+        "#!/bin/sh\nFAKE_PYINSTALLER_LOG='{}' PYTHONPATH='{}' exec python3 \"$@\"\n",
+        log.display(),
+        fake.display()
+    );
+    fs::write(&python, script).unwrap();
+    make_executable(&python);
+    python
 }
 
 /// A spec the fake understands: entry `<name>.py`, plus the project modules it "imports".

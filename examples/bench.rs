@@ -285,7 +285,7 @@ impl Bench {
                 median(r.krate.iter().map(|s| s.peak_mb).collect()),
             );
             md += &format!(
-                "| {} | {} | {:.2} ({:.2}–{:.2}) | {:.2} ({:.2}–{:.2}) | {:.1}× | {:.0} / {:.0} |\n",
+                "| {} | {} | {:.2} ({:.2}–{:.2}) | {:.2} ({:.2}–{:.2}) | {:.1}× | {} / {} |\n",
                 r.scenario,
                 r.baseline_label,
                 b.0,
@@ -295,8 +295,8 @@ impl Bench {
                 c.1,
                 c.2,
                 b.0 / c.0,
-                bm,
-                cm
+                mb(bm),
+                mb(cm)
             );
             json.push(serde_json::json!({
                 "scenario": r.scenario, "baseline": r.baseline_label,
@@ -357,6 +357,15 @@ fn group_rss_kb(pgid: u32) -> u64 {
         }
     }
     total
+}
+
+/// Peak memory, or a dash where it was not sampled (the build script timed on its own).
+fn mb(peak: f64) -> String {
+    if peak == 0.0 {
+        "–".into()
+    } else {
+        format!("{peak:.0}")
+    }
 }
 
 fn time(f: impl FnOnce()) -> Sample {

@@ -259,44 +259,9 @@ impl Build {
         let project = project::Project::scan(&python_dir, &skip)?;
         let specs = project.specs(&self.specs)?;
         let project_cache = workdir::project_cache(&cache_root, &python_dir);
-        let mut python = toolchain::discover(&cargo, self.python.as_deref(), &python_dir, &env.manifest_dir)?;
-        if let Some(requirements) = &self.requirements {
-            let start = std::time::Instant::now();
-            let request = venv::Request {
-                base: &python,
-                requirements: &python_dir.join(requirements),
-                envs_dir: &cache_root.join("envs"),
-                offline: cargo.flag("CARGO_NET_OFFLINE"),
-                uv: which::which("uv").ok(),
-            };
-            let (managed, created) = venv::ensure(&request)?;
-            if created {
-                let secs = start.elapsed().as_secs_f64();
-                cargo.warning(&format!(
-                    "pyinstaller-build: created the Python environment {} in {secs:.1} s",
-                    managed.display()
-                ));
-            }
-            python = managed;
-        }
+        let python = self.interpreter(&cargo, &env, &python_dir, &cache_root)?;
         let toolchain = toolchain::probe(&python, &project_cache)?;
-        let context = fingerprint::Context {
-            toolchain: toolchain.fingerprint(),
-            target: env.target.clone(),
-            env: fingerprint::PYINSTALLER_ENV
-                .iter()
-                .copied()
-                .chain(self.env.iter().map(String::as_str))
-                .map(|k| {
-                    let mut v = cargo.env(k).map(|v| v.to_string_lossy().into_owned());
-                    if k == "PYINSTALLER_ZLIB_COMPRESSION_LEVEL" && v.is_none() {
-                        v = self.compression.unwrap_or_default().level(env.release).map(|l| l.to_string());
-                    }
-                    (k.to_string(), fingerprint::without_cargo_dirs(k, v, &env.cargo_dirs()))
-                })
-                .collect(),
-            settings: format!("{:?}", self.smoke_test),
-        };
+        let context = self.context(&cargo, &env, &toolchain);
         let force = cargo.flag("PYINSTALLER_BUILD_FORCE");
         let _lock = lock_project(&binaries_dir)?;
         let shared = spec::Shared {
@@ -324,6 +289,49 @@ impl Build {
         let limit = self.jobs.unwrap_or(env.jobs);
         let results = jobs::run_all(plans, limit, |plan| spec::execute(&shared, plan));
         finish(&cargo, &shared, &toolchain, &env, results)
+    }
+}
+
+impl Build {
+    /// The interpreter PyInstaller runs with: discovered, or the managed environment built on it.
+    fn interpreter(&self, cargo: &Cargo, env: &BuildEnv, python_dir: &Path, cache_root: &Path) -> Result<PathBuf> {
+        let python = toolchain::discover(cargo, self.python.as_deref(), python_dir, &env.manifest_dir)?;
+        let Some(requirements) = &self.requirements else { return Ok(python) };
+        let start = std::time::Instant::now();
+        let request = venv::Request {
+            base: &python,
+            requirements: &python_dir.join(requirements),
+            envs_dir: &cache_root.join("envs"),
+            offline: cargo.flag("CARGO_NET_OFFLINE"),
+            uv: which::which("uv").ok(),
+        };
+        let (managed, created) = venv::ensure(&request)?;
+        if created {
+            let secs = start.elapsed().as_secs_f64();
+            cargo.warning(&format!(
+                "pyinstaller-build: created the Python environment {} in {secs:.1} s",
+                managed.display()
+            ));
+        }
+        Ok(managed)
+    }
+
+    /// Everything but the project's files that a binary depends on.
+    fn context(&self, cargo: &Cargo, env: &BuildEnv, toolchain: &toolchain::Toolchain) -> fingerprint::Context {
+        let vars = fingerprint::PYINSTALLER_ENV.iter().copied().chain(self.env.iter().map(String::as_str));
+        let value = |k: &str| {
+            let mut v = cargo.env(k).map(|v| v.to_string_lossy().into_owned());
+            if k == "PYINSTALLER_ZLIB_COMPRESSION_LEVEL" && v.is_none() {
+                v = self.compression.unwrap_or_default().level(env.release).map(|l| l.to_string());
+            }
+            fingerprint::without_cargo_dirs(k, v, &env.cargo_dirs())
+        };
+        fingerprint::Context {
+            toolchain: toolchain.fingerprint(),
+            target: env.target.clone(),
+            env: vars.map(|k| (k.to_string(), value(k))).collect(),
+            settings: format!("{:?}", self.smoke_test),
+        }
     }
 }
 

@@ -93,8 +93,12 @@ def _chain(graph, sources, package):
     return []
 
 
-def audit(exe, workdir, project_dir, guts, threshold):
+def audit(exe, workdir, project_dir, guts):
     from PyInstaller.archive.readers import CArchiveReader
+    from PyInstaller.compat import PY3_BASE_MODULES
+
+    # What Python and PyInstaller's own importer need to start: never worth suggesting.
+    core = set(PY3_BASE_MODULES) | {"importlib", "zipimport", "struct"}
 
     pkg = CArchiveReader(exe)
     sizes = collections.Counter()
@@ -143,26 +147,25 @@ def audit(exe, workdir, project_dir, guts, threshold):
             "stdlib": package in stdlib,
             "imported_by_project": imported,
             "chain": [] if runtime or imported else _chain(graph, project_modules, package),
-            "suggestion": None,
+            "kind": "suspect" if package in USUAL_SUSPECTS else "package",
+            # The crate decides on suggestions (it knows the threshold); this says what may be.
+            "excludable": not runtime
+            and not imported
+            and package not in core
+            and package not in excludes
+            and package not in project_tops,
         }
-        if not runtime and not imported and package not in excludes and package not in project_tops:
-            if package in USUAL_SUSPECTS:
-                entry["suggestion"] = "exclude: rarely needed by a headless sidecar"
-            elif size >= threshold:
-                entry["suggestion"] = "exclude if unused: no project module imports it"
         packages.append(entry)
     for package, size in tests.most_common():
         top = package.split(".")[0]
-        if size >= threshold / 4 and package not in excludes and top not in direct:
-            packages.append({
-                "package": package, "bytes": size, "stdlib": False, "imported_by_project": False,
-                "chain": _chain(graph, project_modules, top), "suggestion": "exclude: a test suite",
-                "part_of": top,
-            })
+        packages.append({
+            "package": package, "bytes": size, "stdlib": False, "imported_by_project": False,
+            "chain": _chain(graph, project_modules, top), "kind": "tests",
+            "excludable": package not in excludes and top not in direct,
+        })
     return {
         "binary_bytes": binary_bytes,
         "archive_bytes": archive_bytes,
-        "threshold": threshold,
         "excludes": sorted(excludes),
         "packages": packages,
     }

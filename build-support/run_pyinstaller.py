@@ -1,6 +1,6 @@
 """Run PyInstaller for one spec under a lock, then record what it packaged.
 
-argv: <lock file> <records json> <audit json or -> <audit threshold bytes> <project dir> <pyinstaller args...>
+argv: <lock file> <records json> <audit json or -> <project dir> <pyinstaller args...>
 env PYINSTALLER_BUILD_EXTRA_EXCLUDES: comma-separated modules added to every Analysis' excludes
 (the audit's verify mode; the user's spec is never edited).
 
@@ -21,8 +21,8 @@ import glob
 import json
 import os
 
-lock_path, records_path, audit_path, threshold, project_dir = sys.argv[1:6]
-args = sys.argv[6:]
+lock_path, records_path, audit_path, project_dir = sys.argv[1:5]
+args = sys.argv[5:]
 lock = open(lock_path, "a+b")
 if os.name == "nt":
     import msvcrt
@@ -77,7 +77,7 @@ if audit_path != "-" and len(built) == 1 and os.path.isfile(built[0]):
     tocs = sorted(glob.glob(os.path.join(workpath, "*", "Analysis-00.toc")))
     guts = dict(zip(names, load_py_data_struct(tocs[0]))) if tocs else {}
     try:
-        result = audit(built[0], os.path.dirname(tocs[0]) if tocs else workpath, project_dir, guts, int(threshold))
+        result = audit(built[0], os.path.dirname(tocs[0]) if tocs else workpath, project_dir, guts)
     except Exception as e:  # the audit is advice: it never fails a build
         result = {"error": "%s: %s" % (type(e).__name__, e)}
     with open(audit_path, "w") as f:

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 /// What a spec's binary is made of, per top-level package.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct Audit {
     /// Size of the executable.
@@ -36,6 +37,7 @@ pub struct Audit {
 
 /// One top-level package in a binary.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct Package {
     /// `pandas`, `numpy.tests`, `(python runtime)`...
@@ -50,6 +52,10 @@ pub struct Package {
     pub chain: Vec<String>,
     /// Why it could be excluded, if it is a candidate.
     pub suggestion: Option<String>,
+    /// `package`, `suspect` (rarely needed by a headless sidecar) or `tests` (a bundled test suite).
+    pub kind: String,
+    /// Not part of Python or PyInstaller, not imported by the project, not already excluded.
+    pub excludable: bool,
 }
 
 /// What verify mode found: each candidate excluded on its own, then all safe ones together.
@@ -105,6 +111,26 @@ impl Audit {
 /// The audit of the spec's last real build, if there is one.
 pub(crate) fn read(dir: &SpecDir) -> Option<Audit> {
     serde_json::from_slice(&fs::read(dir.audit()).ok()?).ok()
+}
+
+impl Audit {
+    /// Marks the candidates for `threshold`; says whether that changed anything (a new threshold
+    /// needs no rebuild: the sizes are known).
+    pub(crate) fn apply_threshold(&mut self, threshold: u64) -> bool {
+        let before: Vec<Option<String>> = self.packages.iter().map(|p| p.suggestion.clone()).collect();
+        self.threshold = threshold;
+        for p in &mut self.packages {
+            p.suggestion = match p.kind.as_str() {
+                _ if !p.excludable => None,
+                "suspect" => Some("exclude: rarely needed by a headless sidecar"),
+                "tests" if p.bytes >= threshold / 4 => Some("exclude: a bundled test suite"),
+                "package" if p.bytes >= threshold => Some("exclude if unused: no project module imports it"),
+                _ => None,
+            }
+            .map(str::to_string);
+        }
+        self.packages.iter().map(|p| &p.suggestion).ne(before.iter())
+    }
 }
 
 /// Candidates in `new` that were not in `old`.
@@ -227,4 +253,36 @@ pub(crate) fn verify(
         v.combined_ok = true;
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(name: &str, bytes: u64, kind: &str, excludable: bool) -> Package {
+        Package { package: name.into(), bytes, kind: kind.into(), excludable, ..Package::default() }
+    }
+
+    #[test]
+    fn the_threshold_picks_candidates_without_a_rebuild() {
+        let mut audit = Audit {
+            packages: vec![
+                package("numpy", 9_000_000, "package", false),
+                package("matplotlib", 4_000_000, "package", true),
+                package("email", 180_000, "package", true),
+                package("tkinter", 10_000, "suspect", true),
+                package("numpy.tests", 300_000, "tests", true),
+                package("(python runtime)", 9_000_000, "package", false),
+            ],
+            ..Audit::default()
+        };
+        assert!(audit.apply_threshold(1_000_000));
+        let names = |a: &Audit| a.candidates().map(|p| p.package.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&audit), ["matplotlib", "tkinter", "numpy.tests"]);
+        assert!(!audit.apply_threshold(1_000_000), "same threshold: nothing new");
+        let old = audit.clone();
+        assert!(audit.apply_threshold(100_000));
+        assert_eq!(names(&audit), ["matplotlib", "email", "tkinter", "numpy.tests"]);
+        assert_eq!(new_candidates(Some(&old), &audit), ["email"]);
+    }
 }

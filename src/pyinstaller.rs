@@ -24,8 +24,6 @@ pub(crate) struct Invocation<'a> {
     pub env: &'a [(String, Option<String>)],
     /// python-dir, to tell project modules from the rest in the audit.
     pub project_dir: &'a Path,
-    /// Packages at least this big that no project module imports are audit candidates.
-    pub audit_threshold: u64,
     /// Modules added to the spec's `excludes` (the audit's verify mode).
     pub extra_excludes: &'a [String],
 }
@@ -61,7 +59,6 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
         .arg(dir.lock())
         .arg(dir.records())
         .arg(dir.audit())
-        .arg(inv.audit_threshold.to_string())
         .arg(inv.project_dir)
         .arg("--noconfirm")
         .arg("--workpath")

@@ -99,12 +99,15 @@ pub(crate) fn execute(shared: &Shared, plan: Plan) -> Result<SpecReport> {
     let previous_audit = audit::read(&plan.dir);
     let report = |name: String, installed: PathBuf, outcome, fingerprint: String| -> Result<SpecReport> {
         let mut audit = audit::read(&plan.dir);
-        let new_candidates = match (&outcome, &audit) {
-            (Outcome::Built, Some(a)) => audit::new_candidates(previous_audit.as_ref(), a),
-            _ => vec![],
-        };
         // Saved only when something new was learnt: an up-to-date spec writes nothing.
         let mut learnt = outcome == Outcome::Built;
+        if let Some(a) = audit.as_mut() {
+            learnt |= a.apply_threshold(shared.audit_threshold);
+        }
+        let new_candidates = match &audit {
+            Some(a) if learnt => audit::new_candidates(previous_audit.as_ref(), a),
+            _ => vec![],
+        };
         if let Some(a) = audit.as_mut().filter(|_| shared.audit_verify) {
             learnt |= verify(shared, &plan, &fingerprint, a)?;
         }
@@ -176,7 +179,6 @@ fn invocation<'a>(shared: &'a Shared, plan: &'a Plan, spec_path: &'a Path, dir: 
         force: false,
         env: &shared.context.env,
         project_dir: &shared.project.root,
-        audit_threshold: shared.audit_threshold,
         extra_excludes: &[],
     }
 }

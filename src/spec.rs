@@ -98,22 +98,7 @@ pub(crate) fn execute(shared: &Shared, plan: Plan) -> Result<SpecReport> {
     let start = Instant::now();
     let previous_audit = audit::read(&plan.dir);
     let report = |name: String, installed: PathBuf, outcome, fingerprint: String| -> Result<SpecReport> {
-        let mut audit = audit::read(&plan.dir);
-        // Saved only when something new was learnt: an up-to-date spec writes nothing.
-        let mut learnt = outcome == Outcome::Built;
-        if let Some(a) = audit.as_mut() {
-            learnt |= a.apply_threshold(shared.audit_threshold);
-        }
-        let new_candidates = match &audit {
-            Some(a) if learnt => audit::new_candidates(previous_audit.as_ref(), a),
-            _ => vec![],
-        };
-        if let Some(a) = audit.as_mut().filter(|_| shared.audit_verify) {
-            learnt |= verify(shared, &plan, &fingerprint, a)?;
-        }
-        if let Some(a) = audit.as_ref().filter(|_| learnt) {
-            audit::save(&plan.dir, &plan.spec, a)?;
-        }
+        let (audit, new_candidates) = audit(shared, &plan, outcome, &fingerprint, previous_audit.as_ref())?;
         Ok(SpecReport {
             spec: plan.spec.clone(),
             name,
@@ -149,6 +134,29 @@ pub(crate) fn execute(shared: &Shared, plan: Plan) -> Result<SpecReport> {
         _ => Outcome::UpToDate,
     };
     report(name, installed, outcome, fingerprint)
+}
+
+/// The spec's audit with the current threshold (and verify mode's results), and the candidates
+/// that are new since `previous`. Saved only when something new was learnt: an up-to-date spec
+/// writes nothing.
+fn audit(
+    shared: &Shared,
+    plan: &Plan,
+    outcome: Outcome,
+    fingerprint: &str,
+    previous: Option<&audit::Audit>,
+) -> Result<(Option<audit::Audit>, Vec<String>)> {
+    let Some(mut audit) = audit::read(&plan.dir) else { return Ok((None, vec![])) };
+    let mut learnt = outcome == Outcome::Built;
+    learnt |= audit.apply_threshold(shared.audit_threshold);
+    let new_candidates = if learnt { audit::new_candidates(previous, &audit) } else { vec![] };
+    if shared.audit_verify {
+        learnt |= verify(shared, plan, fingerprint, &mut audit)?;
+    }
+    if learnt {
+        audit::save(&plan.dir, &plan.spec, &audit)?;
+    }
+    Ok((Some(audit), new_candidates))
 }
 
 /// Verify mode: proves which candidates can be excluded, once per fingerprint. Says whether it ran.

@@ -159,8 +159,9 @@
 //!
 //! # Troubleshooting
 //!
-//! * Why did it rebuild? Each build's `build.log` starts with the command; `report.json` in
-//!   `OUT_DIR` has each spec's fingerprint.
+//! * Why did it rebuild? The `built ...` warning says (`worker.py changed`, `the toolchain,
+//!   environment, settings or set of files changed`, ...), as does [`SpecReport::reason`];
+//!   `build.log` starts with the exact command; `report.json` in `OUT_DIR` has each fingerprint.
 //! * A stale PyInstaller cache (say, after editing PyInstaller's own files): build once with
 //!   `PYINSTALLER_BUILD_FORCE=1`.
 //! * Add `binaries/` to `.taurignore` so `tauri dev` does not restart when a sidecar is installed.
@@ -358,9 +359,10 @@ fn finish(
                 cargo.rerun_if_changed(&spec.installed);
                 match spec.outcome {
                     Outcome::Built => cargo.warning(&format!(
-                        "pyinstaller-build: built {} in {:.1} s (log: {})",
+                        "pyinstaller-build: built {} in {:.1} s ({}; log: {})",
                         spec.name,
                         spec.duration.as_secs_f64(),
+                        spec.reason,
                         spec.log.display()
                     )),
                     Outcome::Restored => cargo.warning(&format!(

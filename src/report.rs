@@ -43,6 +43,8 @@ pub struct SpecReport {
     pub audit: Option<crate::Audit>,
     /// Where the audit is, as a table.
     pub audit_table: PathBuf,
+    /// Why it was built or reinstalled (`worker.py changed`); empty when up to date.
+    pub reason: String,
     /// Audit candidates that appeared with this build.
     #[serde(skip)]
     pub(crate) new_candidates: Vec<String>,

@@ -54,6 +54,8 @@ pub(crate) struct Plan {
     context: String,
     pub fingerprint: String,
     pub action: Action,
+    /// Why it is built (for the warning and the report).
+    reason: String,
 }
 
 pub(crate) enum Action {
@@ -89,7 +91,29 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     } else {
         Action::Build
     };
-    Ok(Plan { spec: spec.to_string(), dir, state, inputs, context, fingerprint, action })
+    let reason = reason(shared, state.as_ref(), &context, &inputs);
+    Ok(Plan { spec: spec.to_string(), dir, state, inputs, context, fingerprint, action, reason })
+}
+
+/// What changed since the spec's last build, in a few words: users first ask "why did it rebuild?".
+fn reason(shared: &Shared, state: Option<&State>, context: &str, inputs: &BTreeSet<String>) -> String {
+    let Some(state) = state.filter(|_| !shared.force) else {
+        return if shared.force { "PYINSTALLER_BUILD_FORCE is set" } else { "no previous successful build" }.into();
+    };
+    if state.context != context {
+        return "the toolchain, environment, settings or set of files changed".into();
+    }
+    let changed: Vec<&str> = inputs
+        .iter()
+        .filter(|i| state.files.get(*i) != shared.project.files.get(*i).map(hex).as_ref())
+        .map(String::as_str)
+        .collect();
+    match changed.as_slice() {
+        [] => "the installed binary is missing or was changed".into(),
+        [one] => format!("{one} changed"),
+        [a, b] => format!("{a} and {b} changed"),
+        [a, b, rest @ ..] => format!("{a}, {b} and {} more changed", rest.len()),
+    }
 }
 
 /// Carries out the plan. A failure leaves the installed binary, the stamp and (for a failed
@@ -109,6 +133,7 @@ pub(crate) fn execute(shared: &Shared, plan: Plan) -> Result<SpecReport> {
             log: plan.dir.log(),
             audit,
             audit_table: plan.dir.audit_table(),
+            reason: if outcome == Outcome::UpToDate { String::new() } else { plan.reason.clone() },
             new_candidates,
         })
     };

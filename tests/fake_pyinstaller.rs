@@ -46,6 +46,7 @@ fn first_build_builds_every_spec_and_installs_where_tauri_looks() {
     let warnings = f.warnings();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(warnings[0].starts_with("cargo:warning=pyinstaller-build: built headless in "), "{warnings:?}");
+    assert!(warnings[0].contains("(no previous successful build; log: "), "{warnings:?}");
     let json = fs::read_to_string(f.tmp.path().join("target/debug/out/pyinstaller-build/report.json")).unwrap();
     let json: pyinstaller_build::Report = serde_json::from_str(&json).unwrap();
     assert_eq!(json.specs[1].fingerprint, report.specs[1].fingerprint);
@@ -83,6 +84,8 @@ fn an_edit_rebuilds_only_the_specs_that_packaged_the_file() {
     assert_eq!(outcomes(&report), [("headless".into(), Outcome::UpToDate), ("worker".into(), Outcome::Built)]);
     assert_eq!(f.take_runs(), ["worker"]);
     assert!(f.run("worker").contains("Y = 2"));
+    assert_eq!(report.specs[1].reason, "worker_only.py changed");
+    assert!(f.warnings()[0].contains("(worker_only.py changed; log: "), "{:?}", f.warnings());
     f.write("shared.py", "X = 2\n");
     f.build("debug").try_compile().unwrap();
     let mut runs = f.take_runs();
@@ -413,4 +416,5 @@ fn a_changed_toolchain_environment_rebuilds() {
     let runs = f.runs();
     assert_eq!(runs.len(), 2);
     assert!(runs.iter().all(|r| r["toc_existed"] == false), "PyInstaller does not track env: cache dropped");
+    assert!(f.warnings()[0].contains("the toolchain, environment, settings or set of files changed"));
 }

@@ -413,3 +413,15 @@ fn the_audit_of_a_pandas_sidecar() {
     }
     assert_sizes_add_up(&audit, &audit_of_dir(&app).join("prism_headless/work/prism_headless/prism_headless.pkg"));
 }
+
+#[test]
+fn two_clean_builds_of_the_same_sources_are_byte_identical() {
+    let app = App::new("specs = [\"worker.spec\"]");
+    app.build(&[]);
+    let (first, mtime) = (fs::read(app.binary("worker")).unwrap(), app.mtime("worker"));
+    // Wipes PyInstaller's work folder and builds with --clean: PYTHONHASHSEED=0 makes it reproducible.
+    let out = app.cargo(&[], &[("PYINSTALLER_BUILD_FORCE", "1")]);
+    assert!(out.ok && out.warnings().iter().any(|w| w.contains("built worker in")), "{}", out.stderr);
+    assert_eq!(fs::read(app.binary("worker")).unwrap(), first, "a clean rebuild gives the same bytes");
+    assert_eq!(app.mtime("worker"), mtime, "same bytes: the installed sidecar was not rewritten");
+}

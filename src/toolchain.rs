@@ -49,12 +49,11 @@ pub(crate) fn discover(
 ) -> Result<PathBuf> {
     let mut tried = Vec::new();
     if let Some(p) = cargo.env("PYINSTALLER_BUILD_PYTHON") {
-        let p = manifest_dir.join(p);
-        return explicit(p, "PYINSTALLER_BUILD_PYTHON");
+        return explicit(Path::new(&p), manifest_dir, "PYINSTALLER_BUILD_PYTHON");
     }
     tried.push("env PYINSTALLER_BUILD_PYTHON: not set".to_string());
     if let Some(p) = configured {
-        return explicit(manifest_dir.join(p), "the `python` setting");
+        return explicit(p, manifest_dir, "the `python` setting");
     }
     tried.push("`python` key in [package.metadata.pyinstaller-build]: not set".to_string());
     let venvs = [
@@ -93,12 +92,16 @@ pub(crate) fn discover(
     ))
 }
 
-fn explicit(python: PathBuf, source: &str) -> Result<PathBuf> {
+/// A path relative to the package, or a bare name (`python3.12`) looked up on `PATH`.
+fn explicit(given: &Path, manifest_dir: &Path, source: &str) -> Result<PathBuf> {
+    let python = manifest_dir.join(given);
     if python.is_file() {
         return Ok(python);
     }
-    if let Ok(found) = which::which(&python) {
-        return Ok(found);
+    if given.components().count() == 1 {
+        if let Ok(found) = which::which(given) {
+            return Ok(found);
+        }
     }
     Err(Error::new(
         ErrorKind::InterpreterNotFound,
@@ -243,4 +246,24 @@ pub(crate) fn watched_files(toolchain: &Toolchain) -> Vec<PathBuf> {
     }
     files.sort();
     files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_explicit_interpreter_is_a_path_or_a_name_on_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let venv = tmp.path().join(".venv/bin");
+        fs::create_dir_all(&venv).unwrap();
+        fs::write(venv.join("python"), "").unwrap();
+        let found = explicit(Path::new(".venv/bin/python"), tmp.path(), "the `python` setting").unwrap();
+        assert_eq!(found, tmp.path().join(".venv/bin/python"));
+        // `sh` stands in for a bare interpreter name: looked up on PATH.
+        assert!(explicit(Path::new("sh"), tmp.path(), "the `python` setting").unwrap().is_absolute());
+        let err = explicit(Path::new("no-such-python-3.99"), tmp.path(), "the `python` setting").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InterpreterNotFound);
+        assert!(err.to_string().contains("the `python` setting names the interpreter"), "{err}");
+    }
 }

@@ -71,10 +71,7 @@ fn main() {
         "every .py touched, none changed",
         "PyInstaller's cache",
         runs,
-        |b| {
-            b.touch_all();
-            b.baseline(false)
-        },
+        Bench::baseline_after_touch,
         |b| {
             b.touch_all();
             b.cargo(&[])
@@ -85,10 +82,7 @@ fn main() {
         "  build script alone, after touch",
         "PyInstaller's cache",
         runs,
-        |b| {
-            b.touch_all();
-            b.baseline(false)
-        },
+        Bench::baseline_after_touch,
         |b| {
             b.touch_all();
             let mut sh = Command::new("sh");
@@ -217,6 +211,11 @@ impl Bench {
         let mut cmd = Command::new("sh");
         cmd.arg("-c").arg(format!("set -e; {script}")).current_dir(self.app.join("python")).stderr(Stdio::null());
         measured(cmd)
+    }
+
+    fn baseline_after_touch(&mut self) -> Sample {
+        self.touch_all();
+        self.baseline(false)
     }
 
     fn next_edit(&mut self) -> u32 {

@@ -37,7 +37,7 @@ pub(crate) fn smoke_test(spec: &str, binary: &Path, args: &[String], timeout: Du
              [package.metadata.pyinstaller-build].",
             command_line(&cmd),
             log.display(),
-            log_tail(&log.to_path_buf(), 20)
+            log_tail(log, 20)
         ),
     ))
 }

@@ -60,7 +60,7 @@ impl Fixture {
 
     /// Every fake PyInstaller run so far, as JSON objects.
     pub fn runs(&self) -> Vec<serde_json::Value> {
-        fs::read_to_string(&self.log).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        runs_in(&self.log)
     }
 
     /// The names of the specs PyInstaller ran for, in order, then forgets them.
@@ -87,6 +87,11 @@ impl Fixture {
     pub fn warnings(&self) -> Vec<String> {
         self.cargo_lines().into_iter().filter(|l| l.starts_with("cargo:warning=")).collect()
     }
+}
+
+/// The runs the fake PyInstaller logged to `log`, as JSON objects.
+pub fn runs_in(log: &Path) -> Vec<serde_json::Value> {
+    fs::read_to_string(log).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 /// An interpreter script in `dir` that runs python3 with the fake PyInstaller first on its path,

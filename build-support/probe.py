@@ -39,6 +39,8 @@ json.dump(
         "version": sys.version,
         "platform": sysconfig.get_platform(),
         "prefix": sys.prefix,
+        # Where the interpreter's own files live: recorded files elsewhere are the project's own.
+        "prefixes": sorted({os.path.abspath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}),
         "site_dirs": site_dirs,
         "pyinstaller": pyinstaller_version(),
     },

@@ -97,10 +97,21 @@ pub(crate) fn inputs(project: &Project, spec: &str, records: Option<&[String]>) 
 }
 
 /// Hash of everything but file contents.
-pub(crate) fn context_hash(ctx: &Context, project: &Project, spec: &str, inputs: &BTreeSet<String>) -> String {
+///
+/// `external` is [`external_digest`] of the files the spec packaged from outside python-dir and
+/// the toolchain (a `pathex` folder, system libraries): PyInstaller's cache does not notice their
+/// changes either, so they belong here.
+pub(crate) fn context_hash(
+    ctx: &Context,
+    project: &Project,
+    spec: &str,
+    inputs: &BTreeSet<String>,
+    external: &str,
+) -> String {
     let mut h = Framed::new();
     h.field("version", VERSION);
     h.field("spec", spec);
+    h.field("external", external);
     h.field("target", &ctx.target);
     h.field("toolchain", &ctx.toolchain);
     for (k, v) in &ctx.env {
@@ -117,6 +128,19 @@ pub(crate) fn context_hash(ctx: &Context, project: &Project, spec: &str, inputs:
     }
     for i in inputs {
         h.field("input", i);
+    }
+    h.finish()
+}
+
+/// The content of files outside the project, by absolute path (missing ones count as changed).
+pub(crate) fn external_digest(files: &[std::path::PathBuf]) -> String {
+    let mut h = Framed::new();
+    for f in files {
+        h.bytes("file", f.as_os_str().as_encoded_bytes());
+        match crate::project::hash_file(f) {
+            Ok(hash) => h.bytes("hash", &hash),
+            Err(_) => h.field("hash", "\0missing"),
+        }
     }
     h.finish()
 }
@@ -204,7 +228,7 @@ mod tests {
         let base = project(&[("a.spec", 1), ("a.py", 3), ("b.py", 4)]);
         let fp = |p: &Project, c: &Context| {
             let i = inputs(p, "a.spec", Some(&["a.py".to_string()]));
-            fingerprint(&context_hash(c, p, "a.spec", &i), p, &i)
+            fingerprint(&context_hash(c, p, "a.spec", &i, ""), p, &i)
         };
         let f0 = fp(&base, &ctx());
         assert_eq!(f0, fp(&base, &ctx()));

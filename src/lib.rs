@@ -269,6 +269,7 @@ impl Build {
             project: &project,
             context: &context,
             python: &python,
+            toolchain: &toolchain,
             project_cache,
             binaries_dir,
             stamps_dir: env.out_dir.join("pyinstaller-build"),
@@ -351,6 +352,9 @@ fn finish(
     for path in toolchain::watched_files(toolchain) {
         cargo.rerun_if_changed(&path);
     }
+    for path in external_inputs(shared) {
+        cargo.rerun_if_changed(&path);
+    }
     let mut report = Report::default();
     let mut errors = Vec::new();
     for result in results {
@@ -415,6 +419,13 @@ fn audit_warnings(cargo: &Cargo, spec: &SpecReport) {
             spec.audit_table.display()
         ));
     }
+}
+
+/// Existing files the specs packaged from outside python-dir and the toolchain.
+fn external_inputs(shared: &spec::Shared) -> std::collections::BTreeSet<PathBuf> {
+    let specs = std::fs::read_dir(&shared.project_cache).into_iter().flatten().flatten();
+    let states = specs.filter_map(|e| workdir::SpecDir { root: e.path() }.read_state());
+    states.flat_map(|s| s.external).filter(|p| p.is_file()).collect()
 }
 
 /// Files, and whole folders where cargo's recursive scan would meet nothing the crate ignores.

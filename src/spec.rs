@@ -20,6 +20,7 @@ pub(crate) struct Shared<'a> {
     pub project: &'a Project,
     pub context: &'a Context,
     pub python: &'a Path,
+    pub toolchain: &'a crate::toolchain::Toolchain,
     pub project_cache: PathBuf,
     pub binaries_dir: PathBuf,
     pub stamps_dir: PathBuf,
@@ -75,7 +76,8 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     let dir = SpecDir::new(&shared.project_cache, &spec_stem(spec));
     let state = dir.read_state();
     let inputs = fingerprint::inputs(shared.project, spec, state.as_ref().map(|s| &s.records[..]));
-    let context = fingerprint::context_hash(shared.context, shared.project, spec, &inputs);
+    let external = fingerprint::external_digest(state.as_ref().map_or(&[][..], |s| &s.external[..]));
+    let context = fingerprint::context_hash(shared.context, shared.project, spec, &inputs, &external);
     let fingerprint = fingerprint::fingerprint(&context, shared.project, &inputs);
     let stamp: Option<Stamp> = fs::read(stamp_path(shared, spec)).ok().and_then(|b| serde_json::from_slice(&b).ok());
     let action = if shared.force {
@@ -171,7 +173,9 @@ fn audit(
     fingerprint: &str,
     previous: Option<&audit::Audit>,
 ) -> Result<(Option<audit::Audit>, Vec<String>)> {
-    let Some(mut audit) = audit::read(&plan.dir) else { return Ok((None, vec![])) };
+    // Only a real build writes a new audit; otherwise the one read before is still current.
+    let current = if outcome == Outcome::Built { audit::read(&plan.dir) } else { previous.cloned() };
+    let Some(mut audit) = current else { return Ok((None, vec![])) };
     let mut learnt = outcome == Outcome::Built;
     learnt |= audit.apply_threshold(shared.audit_threshold);
     let new_candidates = if learnt { audit::new_candidates(previous, &audit) } else { vec![] };
@@ -241,7 +245,7 @@ fn build(shared: &Shared, plan: &Plan) -> Result<State> {
         let after = Project::scan(&before.root, &shared.skip)?;
         let all: BTreeSet<String> = inputs.union(&plan.inputs).cloned().collect();
         let seen = |p: &Project| {
-            fingerprint::fingerprint(&fingerprint::context_hash(shared.context, p, &plan.spec, &all), p, &all)
+            fingerprint::fingerprint(&fingerprint::context_hash(shared.context, p, &plan.spec, &all, ""), p, &all)
         };
         if seen(&before) != seen(&after) {
             // Edited while PyInstaller ran: its cache may hold a mix, and its mtime checks
@@ -265,11 +269,20 @@ fn build(shared: &Shared, plan: &Plan) -> Result<State> {
         if let Some(args) = &shared.smoke_test {
             install::smoke_test(&plan.spec, &output.binary, args, shared.smoke_test_timeout, &dir.smoke_log())?;
         }
-        let context = fingerprint::context_hash(shared.context, &before, &plan.spec, &inputs);
+        let external: Vec<PathBuf> = output
+            .records
+            .iter()
+            .filter(|p| before.relative(p).is_none() && !shared.toolchain.owns(p))
+            .filter(|p| !shared.skip.iter().any(|s| p.starts_with(s)))
+            .cloned()
+            .collect();
+        let digest = fingerprint::external_digest(&external);
+        let context = fingerprint::context_hash(shared.context, &before, &plan.spec, &inputs, &digest);
         let state = State {
             fingerprint: fingerprint::fingerprint(&context, &before, &inputs),
             context,
             records,
+            external,
             files: before.files.iter().map(|(k, v)| (k.clone(), hex(v))).collect(),
             finished: now_secs(),
             binary_hash: hex(&hash_file(&output.binary)?),

@@ -21,6 +21,8 @@ pub(crate) struct Toolchain {
     pub version: String,
     pub platform: String,
     pub site_dirs: Vec<PathBuf>,
+    /// `sys.prefix`, `sys.base_prefix` and the exec prefixes: the interpreter's own files.
+    pub prefixes: Vec<PathBuf>,
     pub pyinstaller: Option<String>,
     /// blake3 of the installed distributions: changes on any `pip install`/`uninstall`/`-U`.
     pub site_hash: String,
@@ -37,6 +39,14 @@ impl Toolchain {
             self.pyinstaller.as_deref().unwrap_or("-"),
             self.site_hash
         )
+    }
+}
+
+impl Toolchain {
+    /// Whether `path` belongs to the interpreter or its installed packages (the toolchain part of
+    /// the fingerprint covers those), rather than to the project.
+    pub(crate) fn owns(&self, path: &Path) -> bool {
+        self.prefixes.iter().chain(&self.site_dirs).any(|d| path.starts_with(d))
     }
 }
 
@@ -125,7 +135,7 @@ fn venv_python(venv: &Path) -> PathBuf {
 /// Asks the interpreter about itself, or reuses its last answer when nothing it depends on moved.
 pub(crate) fn probe(python: &Path, cache_dir: &Path) -> Result<Toolchain> {
     let key = probe_key(python);
-    let cache_file = cache_dir.join(format!("probe-{}.json", &key[..16]));
+    let cache_file = cache_dir.join(format!("probe-v2-{}.json", &key[..16]));
     if let Some(cached) = fs::read(&cache_file).ok().and_then(|b| serde_json::from_slice::<Toolchain>(&b).ok()) {
         if cached.python == python && site_hash(&cached.site_dirs) == cached.site_hash {
             return Ok(cached);
@@ -143,6 +153,7 @@ pub(crate) fn probe(python: &Path, cache_dir: &Path) -> Result<Toolchain> {
         version: String,
         platform: String,
         site_dirs: Vec<PathBuf>,
+        prefixes: Vec<PathBuf>,
         pyinstaller: Option<String>,
     }
     let answer: Answer = serde_json::from_slice(&output.stdout).map_err(|_| {
@@ -162,6 +173,7 @@ pub(crate) fn probe(python: &Path, cache_dir: &Path) -> Result<Toolchain> {
         version: answer.version,
         platform: answer.platform,
         site_dirs: answer.site_dirs,
+        prefixes: answer.prefixes,
         pyinstaller: answer.pyinstaller,
     };
     if toolchain.pyinstaller.is_none() {

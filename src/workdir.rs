@@ -118,6 +118,9 @@ pub(crate) struct State {
     pub context: String,
     /// Project files the spec packaged (relative to python-dir).
     pub records: Vec<String>,
+    /// Files it packaged from outside python-dir and the toolchain (absolute).
+    #[serde(default)]
+    pub external: Vec<PathBuf>,
     /// Hash of every project file when PyInstaller started.
     pub files: BTreeMap<String, String>,
     /// Whole seconds since the epoch when PyInstaller finished: its `.toc` files are no newer.

@@ -53,6 +53,9 @@ impl App {
             .replace("@CRATE@", &crate_dir.display().to_string())
             .replace("@EXTRA@", extra);
         fs::write(root.join("Cargo.toml"), manifest).unwrap();
+        // An input of every spec, unique to this copy: its first build really builds, never
+        // satisfied from the binary store an earlier run left in the shared target folder.
+        fs::write(root.join("python/fixture-id.txt"), root.display().to_string()).unwrap();
         // The crate's own lock file: same dependency versions, no registry lookup.
         fs::copy(crate_dir.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
         App { _tmp: tmp, root }
@@ -317,8 +320,7 @@ fn a_killed_build_is_never_taken_as_done() {
 
     let out = app.cargo(&[], &env);
     assert!(out.ok, "{}", out.stderr);
-    let runs: Vec<serde_json::Value> =
-        fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let runs = support::runs_in(&log);
     assert_eq!(runs.len(), 2, "the killed run was not taken as done: {runs:?}");
     let (orphan, next) = (&runs[0], &runs[1]);
     assert!(next["start"].as_f64() >= orphan["end"].as_f64(), "the next build waited for the orphan: {runs:?}");
@@ -333,7 +335,8 @@ fn a_changed_requirements_file_gets_a_new_environment() {
     let requirements = fs::read_to_string(app.root.join("python/requirements.txt")).unwrap();
 
     // Offline, a requirements file never installed cannot be: a clear error, nothing touched.
-    app.write("requirements.txt", &format!("{requirements}# offline edit\n"));
+    // Unique per run: the managed environments live in the target folder all runs share.
+    app.write("requirements.txt", &format!("{requirements}# offline edit in {}\n", app.root.display()));
     let out = app.cargo(&[], &[("CARGO_NET_OFFLINE", "true")]);
     assert!(!out.ok);
     assert!(out.stderr.contains("offline (CARGO_NET_OFFLINE is set) and no environment exists yet"), "{}", out.stderr);

@@ -418,3 +418,25 @@ fn a_changed_toolchain_environment_rebuilds() {
     assert!(runs.iter().all(|r| r["toc_existed"] == false), "PyInstaller does not track env: cache dropped");
     assert!(f.warnings()[0].contains("the toolchain, environment, settings or set of files changed"));
 }
+
+#[test]
+fn a_module_packaged_from_outside_python_dir_is_an_input() {
+    let _env = ENV.read().unwrap();
+    let f = Fixture::new(&[("app.spec", &spec("app", &["../vendor/lib.py"])), ("app.py", "import lib\n")]);
+    let vendor = f.root.join("vendor/lib.py");
+    fs::create_dir_all(vendor.parent().unwrap()).unwrap();
+    fs::write(&vendor, "V = 1\n").unwrap();
+    f.build("debug").try_compile().unwrap();
+    assert!(f.run("app").contains("V = 1"));
+    let watched = format!("cargo:rerun-if-changed={}", vendor.canonicalize().unwrap().display());
+    assert!(f.cargo_lines().contains(&watched), "{:#?}", f.cargo_lines());
+    f.take_runs();
+    f.build("debug").try_compile().unwrap();
+    assert!(f.take_runs().is_empty(), "unchanged: nothing runs");
+    // PyInstaller's cache would not notice (same second, or an old mtime): the crate does.
+    fs::write(&vendor, "V = 2\n").unwrap();
+    let report = f.build("debug").try_compile().unwrap();
+    assert_eq!(report.specs[0].outcome, Outcome::Built);
+    assert_eq!(f.runs()[0]["toc_existed"], false, "PyInstaller's cache was dropped");
+    assert!(f.run("app").contains("V = 2"));
+}

@@ -62,6 +62,8 @@
 //! Each spec has a blake3 fingerprint of: the spec; the project files it packaged (read from
 //! PyInstaller's own Analysis records after its first build; every `.py` under python-dir before
 //! that); every other file under python-dir except the other specs (configs, hooks, data, icons);
+//! every file it packaged from outside python-dir and the interpreter's own folders (a `pathex`
+//! folder, system libraries found by `ldd`), by content;
 //! the list of `.py` files and folders under python-dir (a new module can shadow an import); the
 //! interpreter (path, version, platform), PyInstaller's version and the installed distributions
 //! (each `*.dist-info/RECORD`, so `pip install -U` rebuilds); `TARGET`; the smoke-test arguments;

@@ -1,6 +1,6 @@
 """Run PyInstaller for one spec under a lock, then record what it packaged.
 
-argv: <lock file> <records json> <audit json or -> <project dir> <pyinstaller args...>
+argv: <lock file> <records json> <audit json or -> <project dir> <snapshot dir or -> <pyinstaller args...>
 env PYINSTALLER_BUILD_EXTRA_EXCLUDES: comma-separated modules added to every Analysis' excludes
 (the audit's verify mode; the user's spec is never edited).
 
@@ -17,12 +17,14 @@ sys.path[:] = [p for p in sys.path if p not in ("", ".")]
 
 # @AUDIT@ (build-support/audit.py is inserted here)
 
+# @FASTPATH@ (build-support/fastpath.py is inserted here)
+
 import glob
 import json
 import os
 
-lock_path, records_path, audit_path, project_dir = sys.argv[1:5]
-args = sys.argv[5:]
+lock_path, records_path, audit_path, project_dir, snapshot_dir = sys.argv[1:6]
+args = sys.argv[6:]
 lock = open(lock_path, "a+b")
 if os.name == "nt":
     import msvcrt
@@ -82,3 +84,6 @@ if audit_path != "-" and len(built) == 1 and os.path.isfile(built[0]):
         result = {"error": "%s: %s" % (type(e).__name__, e)}
     with open(audit_path, "w") as f:
         json.dump(result, f)
+
+if snapshot_dir != "-":
+    snapshot(workpath, distpath, project_dir, snapshot_dir)

@@ -172,10 +172,12 @@
 // The examples are build scripts, whose `fn main` is the point.
 #![allow(clippy::needless_doctest_main)]
 
+mod archive;
 mod audit;
 mod builder;
 mod cargo;
 mod error;
+mod fastpath;
 mod fingerprint;
 mod install;
 mod jobs;
@@ -365,11 +367,19 @@ fn finish(
                 cargo.rerun_if_changed(&spec.installed);
                 match spec.outcome {
                     Outcome::Built => cargo.warning(&format!(
-                        "pyinstaller-build: built {} in {:.1} s ({}; log: {})",
+                        "pyinstaller-build: built {} in {:.1} s ({}{}; log: {})",
                         spec.name,
                         spec.duration.as_secs_f64(),
                         spec.reason,
+                        spec.fast_path_refused.as_ref().map(|r| format!("; no fast path: {r}")).unwrap_or_default(),
                         spec.log.display()
+                    )),
+                    Outcome::FastPath => cargo.warning(&format!(
+                        "pyinstaller-build: rebuilt {} in {:.1} s by the fast path ({}; changed modules rewritten \
+                         into the last full build, no PyInstaller run)",
+                        spec.name,
+                        spec.duration.as_secs_f64(),
+                        spec.reason,
                     )),
                     Outcome::Restored => cargo.warning(&format!(
                         "pyinstaller-build: reinstalled {} (built before from these very inputs; no PyInstaller run)",

@@ -9,6 +9,7 @@ use std::process::Command;
 
 const RUNNER: &str = include_str!("../build-support/run_pyinstaller.py");
 const AUDIT: &str = include_str!("../build-support/audit.py");
+const SNAPSHOT_MARKER: &str = "# @FASTPATH@ (build-support/fastpath.py is inserted here)";
 
 /// One PyInstaller run.
 #[derive(Clone, Copy)]
@@ -26,6 +27,8 @@ pub(crate) struct Invocation<'a> {
     pub project_dir: &'a Path,
     /// Modules added to the spec's `excludes` (the audit's verify mode).
     pub extra_excludes: &'a [String],
+    /// Snapshot the build for the fast path (fastpath.rs).
+    pub snapshot: bool,
 }
 
 /// What a successful PyInstaller run left behind.
@@ -55,11 +58,16 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
     let _ = fs::remove_file(dir.audit());
     let mut cmd = Command::new(python);
     cmd.arg("-c")
-        .arg(RUNNER.replace("# @AUDIT@ (build-support/audit.py is inserted here)", AUDIT))
+        .arg(
+            RUNNER
+                .replace("# @AUDIT@ (build-support/audit.py is inserted here)", AUDIT)
+                .replace(SNAPSHOT_MARKER, crate::fastpath::HELPER),
+        )
         .arg(dir.lock())
         .arg(dir.records())
         .arg(dir.audit())
         .arg(inv.project_dir)
+        .arg(if inv.snapshot { dir.fastpath().into_os_string() } else { "-".into() })
         .arg("--noconfirm")
         .arg("--workpath")
         .arg(dir.work())

@@ -45,6 +45,10 @@ pub struct SpecReport {
     pub audit_table: PathBuf,
     /// Why it was built or reinstalled (`worker.py changed`); empty when up to date.
     pub reason: String,
+    /// When PyInstaller ran although a previous build existed: why the fast path was refused
+    /// (`stats.py's imports or global names changed`).
+    #[serde(default)]
+    pub fast_path_refused: Option<String>,
     /// Audit candidates that appeared with this build.
     #[serde(skip)]
     pub(crate) new_candidates: Vec<String>,
@@ -62,6 +66,10 @@ pub enum Outcome {
     Restored,
     /// PyInstaller ran, the smoke test passed and the binary was installed.
     Built,
+    /// Only project module bodies changed: their entries were recompiled and rewritten into the
+    /// last full build's archive without running PyInstaller, the smoke test passed and the
+    /// binary was installed. It is byte-identical to what PyInstaller would have built.
+    FastPath,
 }
 
 mod secs {

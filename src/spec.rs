@@ -2,6 +2,7 @@
 
 use crate::audit;
 use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::fastpath;
 use crate::fingerprint::{self, Context};
 use crate::install;
 use crate::project::{hash_file, spec_stem, Project};
@@ -57,6 +58,8 @@ pub(crate) struct Plan {
     pub action: Action,
     /// Why it is built (for the warning and the report).
     reason: String,
+    /// Why the fast path was not taken, when it was considered.
+    refused: Option<String>,
 }
 
 pub(crate) enum Action {
@@ -69,6 +72,8 @@ pub(crate) enum Action {
         binary: PathBuf,
         entry: store::Entry,
     },
+    /// Only project module bodies changed: rewrite them into the last full build's archive.
+    FastPath(Vec<fastpath::Module>),
     Build,
 }
 
@@ -94,7 +99,20 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
         Action::Build
     };
     let reason = reason(shared, state.as_ref(), &context, &inputs);
-    Ok(Plan { spec: spec.to_string(), dir, state, inputs, context, fingerprint, action, reason })
+    let mut refused = None;
+    let action = match (action, &state) {
+        (Action::Build, Some(state)) if !shared.force => {
+            match fastpath::check(&dir, state, &context, shared.project, &inputs) {
+                Ok(changed) => Action::FastPath(changed),
+                Err(why) => {
+                    refused = Some(why);
+                    Action::Build
+                }
+            }
+        }
+        (action, _) => action,
+    };
+    Ok(Plan { spec: spec.to_string(), dir, state, inputs, context, fingerprint, action, reason, refused })
 }
 
 /// What changed since the spec's last build, in a few words: users first ask "why did it rebuild?".
@@ -120,8 +138,18 @@ fn reason(shared: &Shared, state: Option<&State>, context: &str, inputs: &BTreeS
 
 /// Carries out the plan. A failure leaves the installed binary, the stamp and (for a failed
 /// PyInstaller run) no state behind, so the next build retries from scratch for this spec.
-pub(crate) fn execute(shared: &Shared, plan: Plan) -> Result<SpecReport> {
+pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
     let start = Instant::now();
+    let mut fast_binary = None;
+    if let Action::FastPath(changed) = &plan.action {
+        match fast(shared, &plan, changed)? {
+            Ok(binary) => fast_binary = Some(binary),
+            Err(why) => {
+                plan.action = Action::Build;
+                plan.refused = Some(why);
+            }
+        }
+    }
     let previous_audit = audit::read(&plan.dir);
     let report = |name: String, installed: PathBuf, outcome, fingerprint: String| -> Result<SpecReport> {
         let (audit, new_candidates) = audit(shared, &plan, outcome, &fingerprint, previous_audit.as_ref())?;
@@ -136,6 +164,7 @@ pub(crate) fn execute(shared: &Shared, plan: Plan) -> Result<SpecReport> {
             audit,
             audit_table: plan.dir.audit_table(),
             reason: if outcome == Outcome::UpToDate { String::new() } else { plan.reason.clone() },
+            fast_path_refused: if outcome == Outcome::Built { plan.refused.clone() } else { None },
             new_candidates,
         })
     };
@@ -144,6 +173,13 @@ pub(crate) fn execute(shared: &Shared, plan: Plan) -> Result<SpecReport> {
             return report(name.clone(), installed.clone(), Outcome::UpToDate, plan.fingerprint.clone());
         }
         Action::Restore { binary, entry } => (plan.fingerprint.clone(), binary.clone(), entry.clone()),
+        Action::FastPath(_) => {
+            let binary = fast_binary.take().expect("set above");
+            let file_name = plan.state.as_ref().map(|s| s.binary.clone()).unwrap_or_default();
+            let entry = store::Entry { file_name, binary_hash: hex(&hash_file(&binary)?) };
+            shared.store.put(&plan.fingerprint, &binary, &entry)?;
+            (plan.fingerprint.clone(), binary, entry)
+        }
         Action::Build => {
             let state = build(shared, &plan)?;
             let binary = plan.dir.dist().join(&state.binary);
@@ -156,6 +192,7 @@ pub(crate) fn execute(shared: &Shared, plan: Plan) -> Result<SpecReport> {
     let (installed, wrote) = finish(shared, &plan.spec, &binary, &name, &fingerprint, &entry.binary_hash)?;
     let outcome = match plan.action {
         Action::Build => Outcome::Built,
+        Action::FastPath(_) => Outcome::FastPath,
         _ if wrote => Outcome::Restored,
         // Another profile installed these very bytes: only this profile's stamp was missing.
         _ => Outcome::UpToDate,
@@ -217,7 +254,26 @@ fn invocation<'a>(shared: &'a Shared, plan: &'a Plan, spec_path: &'a Path, dir: 
         env: &shared.context.env,
         project_dir: &shared.project.root,
         extra_excludes: &[],
+        snapshot: true,
     }
+}
+
+/// The fast path, smoke-tested: the new binary, or why it was refused (the caller then builds).
+fn fast(shared: &Shared, plan: &Plan, changed: &[fastpath::Module]) -> Result<std::result::Result<PathBuf, String>> {
+    let dir = &plan.dir;
+    let Some(state) = &plan.state else { return Ok(Err("no previous full build".into())) };
+    // The same lock as a stock build: an orphaned PyInstaller may still be rewriting the snapshot.
+    let lock = fs::OpenOptions::new().create(true).append(true).open(dir.lock()).at("could not open", &dir.lock())?;
+    lock.lock().at("could not lock", &dir.lock())?;
+    let binary = match fastpath::run(dir, shared.python, &shared.context.env, shared.project, changed, &state.binary) {
+        Ok(binary) => binary,
+        Err(why) => return Ok(Err(why)),
+    };
+    drop(lock);
+    if let Some(args) = &shared.smoke_test {
+        install::smoke_test(&plan.spec, &binary, args, shared.smoke_test_timeout, &dir.smoke_log())?;
+    }
+    Ok(Ok(binary))
 }
 
 /// Runs PyInstaller until it ran on inputs that did not change under it (at most twice), smoke
@@ -234,6 +290,7 @@ fn build(shared: &Shared, plan: &Plan) -> Result<State> {
         dir.invalidate_pyinstaller_cache()?;
     }
     dir.clear_state()?;
+    fastpath::clear(dir).at("could not remove", &dir.fastpath())?;
     let spec_path = shared.project.path(&plan.spec);
     let mut before = shared.project.clone();
     for attempt in 0.. {
@@ -269,6 +326,7 @@ fn build(shared: &Shared, plan: &Plan) -> Result<State> {
         if let Some(args) = &shared.smoke_test {
             install::smoke_test(&plan.spec, &output.binary, args, shared.smoke_test_timeout, &dir.smoke_log())?;
         }
+        fastpath::after_build(dir, &output.binary);
         let external: Vec<PathBuf> = output
             .records
             .iter()

@@ -10,6 +10,7 @@
 //!     <spec>/records.json                           the files PyInstaller packaged
 //!     <spec>/audit.json, audit.md                   what the binary is made of (audit.rs)
 //!     <spec>/verify/                                scratch builds of the audit's verify mode
+//!     <spec>/fastpath/                              the last stock build's snapshot (fastpath.rs)
 //!     <spec>/state.json                             what work/ and dist/ were last built from
 //!     <spec>/lock                                   held by the process running PyInstaller
 //! <binaries-dir>/.pyinstaller-build.lock            one build of this project at a time
@@ -62,6 +63,10 @@ impl SpecDir {
     /// The audit as a table for people.
     pub(crate) fn audit_table(&self) -> PathBuf {
         self.root.join("audit.md")
+    }
+    /// The snapshot of the last stock build, for the fast path (fastpath.rs).
+    pub(crate) fn fastpath(&self) -> PathBuf {
+        self.root.join("fastpath")
     }
     fn state_file(&self) -> PathBuf {
         self.root.join("state.json")

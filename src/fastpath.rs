@@ -1,0 +1,295 @@
+//! The fast path: after an edit that only changes project module bodies, rewrite the changed
+//! entries into the last full build's archive instead of running PyInstaller again.
+//!
+//! A module's contents reach a onefile binary only through its own archive entry and what
+//! PyInstaller's Analysis derives from it (its imports and their flags, its global names, and for
+//! modules using ctypes or metadata APIs their constant call arguments). When that *analysis
+//! fingerprint* is unchanged, and nothing else changed, a stock build would produce the same
+//! archive except for the changed entries. So the crate:
+//!
+//! 1. snapshots every stock build (`build-support/fastpath.py`, in the build's interpreter): the
+//!    PKG, the bootloader, each project module's entry and fingerprint, and the size and mtime of
+//!    every other file the analysis used;
+//! 2. self-tests the snapshot: re-deriving *every* project module and rewriting the archive and
+//!    executable must reproduce PyInstaller's bytes exactly, or the fast path is off for it;
+//! 3. on a later build, takes the fast path only when [`check`] finds every condition met, then
+//!    [`run`] compiles the changed modules, checks their fingerprints, and rewrites the archive.
+//!
+//! The snapshot is never modified, so each fast path is relative to the last full build. Anything
+//! unexpected refuses the fast path with a reason, and the build runs PyInstaller as usual.
+
+use crate::archive::{Pkg, Pyz};
+use crate::project::{hash_file, Project};
+use crate::workdir::{hex, SpecDir, State};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub(crate) const HELPER: &str = include_str!("../build-support/fastpath.py");
+
+/// What the helper records after a stock build, checked by the self-test.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Snapshot {
+    /// Why the fast path cannot apply to this build, if it cannot.
+    pub disabled: Option<String>,
+    pub modules: Vec<Module>,
+    /// `(path, size, mtime_ns)` of every non-project file the analysis used.
+    pub others: Vec<(PathBuf, u64, u128)>,
+}
+
+/// A project module in the archive.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Module {
+    /// Relative to python-dir.
+    pub path: String,
+    /// `pyz` (a module in the PYZ) or `script` (an entry script in the PKG).
+    pub kind: String,
+    /// Module name, or the script's PKG entry name.
+    pub name: String,
+    /// Whether a script's PKG entry is compressed.
+    #[serde(default)]
+    pub compress: bool,
+    /// A hook targets it or a package above it.
+    #[serde(default)]
+    pub hooked: bool,
+    #[serde(flatten)]
+    pub derived: Derived,
+}
+
+/// A module compiled by the helper: its analysis fingerprint and archive entry, or why not.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Derived {
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// The entry's bytes, hex (dropped from the checked snapshot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+    /// A script's uncompressed length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Derived {
+    fn blob(&self, name: &str) -> Result<Vec<u8>, String> {
+        let hex = self.blob.as_deref().ok_or_else(|| format!("no entry was derived for {name}"))?;
+        (0..hex.len() / 2)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The snapshot of the last stock build, checked: `disabled` says why it can't be used.
+fn read(dir: &SpecDir) -> Option<Snapshot> {
+    serde_json::from_slice(&fs::read(dir.fastpath().join("fastpath.json")).ok()?).ok()
+}
+
+/// Forgets the snapshot, before a stock build replaces what it describes.
+pub(crate) fn clear(dir: &SpecDir) -> std::io::Result<()> {
+    match fs::remove_dir_all(dir.fastpath()) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// After a successful stock build of `binary`: runs the self-test on the helper's snapshot and
+/// keeps the result. Never fails the build: a snapshot that cannot be checked is disabled.
+pub(crate) fn after_build(dir: &SpecDir, binary: &Path) {
+    let raw = dir.fastpath().join("snapshot.json");
+    let mut snapshot: Snapshot = match fs::read(&raw).map(|b| serde_json::from_slice(&b)) {
+        Ok(Ok(s)) => s,
+        _ => Snapshot { disabled: Some("the build left no snapshot".into()), ..Snapshot::default() },
+    };
+    if snapshot.disabled.is_none() {
+        if let Err(why) = self_test(dir, &snapshot, binary) {
+            snapshot.disabled = Some(format!("the snapshot's self-test failed: {why}"));
+        }
+    }
+    let _ = fs::remove_file(&raw);
+    let _ = crate::install::write_atomic(
+        &dir.fastpath().join("fastpath.json"),
+        &serde_json::to_vec(&snapshot).expect("serializable"),
+        false,
+    );
+}
+
+/// Re-derives every project module and rebuilds the archive and executable from them: the result
+/// must be PyInstaller's, byte for byte.
+fn self_test(dir: &SpecDir, snapshot: &Snapshot, binary: &Path) -> Result<(), String> {
+    if let Some(m) = snapshot.modules.iter().find(|m| m.derived.error.is_some()) {
+        return Err(m.derived.error.clone().unwrap_or_default());
+    }
+    let base = fs::read(dir.fastpath().join("base.pkg")).map_err(|e| e.to_string())?;
+    let rebuilt = rewrite(&base, &snapshot.modules)?;
+    if rebuilt != base {
+        return Err("the rewritten PKG differs from PyInstaller's".into());
+    }
+    let name = binary.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let exe = assemble(dir, &rebuilt, &format!("self-test-{name}"))?;
+    let same = fs::read(&exe).map_err(|e| e.to_string())? == fs::read(binary).map_err(|e| e.to_string())?;
+    let _ = fs::remove_file(&exe);
+    if !same {
+        return Err("the re-embedded executable differs from PyInstaller's".into());
+    }
+    Ok(())
+}
+
+/// Whether the fast path applies to the current sources: the project modules to rewrite, or why
+/// not. `state` and the snapshot describe the last stock build.
+pub(crate) fn check(
+    dir: &SpecDir,
+    state: &State,
+    context: &str,
+    project: &Project,
+    inputs: &BTreeSet<String>,
+) -> Result<Vec<Module>, String> {
+    let snapshot = read(dir).ok_or("the last full build left no snapshot")?;
+    if let Some(why) = snapshot.disabled {
+        return Err(why);
+    }
+    if state.context != context || !state.files.keys().eq(project.files.keys()) {
+        return Err("the toolchain, environment, settings or set of files changed".into());
+    }
+    let mut changed = Vec::new();
+    for rel in inputs.iter().filter(|i| state.files.get(*i) != project.files.get(*i).map(hex).as_ref()) {
+        let Some(module) = snapshot.modules.iter().find(|m| &m.path == rel) else {
+            return Err(format!("{rel} changed and is not a module in the archive"));
+        };
+        if module.hooked {
+            return Err(format!("a hook targets {}", module.name));
+        }
+        changed.push(module.clone());
+    }
+    if changed.is_empty() {
+        return Err("no project module changed".into());
+    }
+    for (path, size, mtime) in &snapshot.others {
+        if stat(path) != Some((*size, *mtime)) {
+            return Err(format!("{} changed", path.display()));
+        }
+    }
+    Ok(changed)
+}
+
+fn stat(path: &Path) -> Option<(u64, u128)> {
+    let m = fs::metadata(path).ok()?;
+    let mtime = m.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos();
+    Some((m.len(), mtime))
+}
+
+/// Compiles the changed modules in `python` and rewrites them into the snapshot's archive; returns
+/// the new executable (in the fast path's own folder), or why the fast path was refused.
+pub(crate) fn run(
+    dir: &SpecDir,
+    python: &Path,
+    env: &[(String, Option<String>)],
+    project: &Project,
+    changed: &[Module],
+    binary_name: &str,
+) -> Result<PathBuf, String> {
+    let out = dir.fastpath().join("out");
+    fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let request: Vec<serde_json::Value> = changed
+        .iter()
+        .map(|m| {
+            serde_json::json!({"path": project.path(&m.path), "kind": m.kind, "name": m.name, "compress": m.compress})
+        })
+        .collect();
+    let (request_path, answer_path) = (out.join("request.json"), out.join("derived.json"));
+    fs::write(&request_path, serde_json::to_vec(&request).expect("serializable")).map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(python);
+    cmd.arg("-c").arg(HELPER).arg("--fastpath-derive").arg(&request_path).arg(&answer_path);
+    // Our own folder, so no project module shadows the helper's imports.
+    cmd.current_dir(&out).env("PYTHONHASHSEED", "0").env("PYTHONDONTWRITEBYTECODE", "1");
+    for (k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let output = cmd.output().map_err(|e| format!("could not run {}: {e}", python.display()))?;
+    if !output.status.success() {
+        return Err(format!("the helper failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+    }
+    let derived: Vec<Derived> = fs::read(&answer_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|d: &Vec<Derived>| d.len() == changed.len())
+        .ok_or("the helper gave no answer")?;
+    let mut modules = Vec::new();
+    for (module, derived) in changed.iter().zip(derived) {
+        if let Some(error) = derived.error {
+            return Err(error);
+        }
+        if derived.fingerprint != module.derived.fingerprint {
+            return Err(format!("{}'s imports or global names changed", module.path));
+        }
+        modules.push(Module { derived, ..module.clone() });
+    }
+    // Compiled from what the fingerprint was taken of, or not at all.
+    for m in changed {
+        if hash_file(&project.path(&m.path)).ok().as_ref() != project.files.get(&m.path) {
+            return Err(format!("{} changed during the fast path", m.path));
+        }
+    }
+    let base = fs::read(dir.fastpath().join("base.pkg")).map_err(|e| e.to_string())?;
+    assemble(dir, &rewrite(&base, &modules)?, binary_name)
+}
+
+/// The base PKG with these modules' entries replaced.
+fn rewrite(base: &[u8], modules: &[Module]) -> Result<Vec<u8>, String> {
+    let pkg = Pkg::parse(base)?;
+    let blobs: Vec<(&Module, Vec<u8>)> =
+        modules.iter().map(|m| m.derived.blob(&m.name).map(|b| (m, b))).collect::<Result<_, _>>()?;
+    let pyz_entry = pkg.entries.iter().find(|e| e.typecode == b'z' && !e.compressed).ok_or("the PKG has no PYZ")?;
+    let pyz = Pyz::parse(pyz_entry.blob)?;
+    let mut in_pyz = HashMap::new();
+    let mut in_pkg = HashMap::new();
+    for (m, blob) in &blobs {
+        if m.kind == "pyz" {
+            pyz.modules.iter().find(|e| e.name == m.name).ok_or_else(|| format!("{} is not in the PYZ", m.name))?;
+            in_pyz.insert(m.name.as_str(), &blob[..]);
+        } else {
+            let e =
+                pkg.entries.iter().find(|e| e.name == m.name).ok_or_else(|| format!("{} is not in the PKG", m.name))?;
+            let length = if e.compressed { m.derived.length.ok_or("no script length")? } else { blob.len() as u32 };
+            in_pkg.insert(m.name.as_str(), (&blob[..], length));
+        }
+    }
+    let new_pyz = pyz.rewrite(&in_pyz);
+    in_pkg.insert(pyz_entry.name.as_str(), (&new_pyz[..], new_pyz.len() as u32));
+    Ok(pkg.rewrite(&in_pkg))
+}
+
+/// The executable as PyInstaller makes it on Linux: the bootloader with the PKG in an ELF section
+/// named `pydata` (so it survives `strip`), written to `out/<name>` through a rename.
+fn assemble(dir: &SpecDir, pkg: &[u8], name: &str) -> Result<PathBuf, String> {
+    let out = dir.fastpath().join("out");
+    fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let (pkg_path, tmp, exe) = (out.join(format!("{name}.pkg")), out.join(format!("{name}.tmp")), out.join(name));
+    fs::write(&pkg_path, pkg).map_err(|e| e.to_string())?;
+    fs::copy(dir.fastpath().join("bootloader"), &tmp).map_err(|e| e.to_string())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+    }
+    let mut section = std::ffi::OsString::from("pydata=");
+    section.push(&pkg_path);
+    let status = Command::new("objcopy")
+        .arg("--add-section")
+        .arg(section)
+        .arg(&tmp)
+        .output()
+        .map_err(|e| format!("could not run objcopy: {e}"))?;
+    let _ = fs::remove_file(&pkg_path);
+    if !status.status.success() {
+        return Err(format!("objcopy failed: {}", String::from_utf8_lossy(&status.stderr).trim()));
+    }
+    fs::rename(&tmp, &exe).map_err(|e| e.to_string())?;
+    Ok(exe)
+}

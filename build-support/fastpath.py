@@ -2,14 +2,15 @@
 
 Two uses, both inside the interpreter and PyInstaller that build the spec:
 
-* `snapshot(...)`, called by the runner right after a stock build: records the spec's project
-  modules with their analysis fingerprint and archive entry, the files the analysis used, and
-  copies the PKG and bootloader, so the crate can later rewrite only what an edit changed.
+* `snapshot(...)`, called by the runner right after a stock build: lists the spec's project
+  modules and the files the analysis used, and copies the PKG and bootloader, so the crate can
+  later rewrite only what an edit changed.
 * `python -c <this file> --fastpath-derive <request.json> <out.json>`: compiles the given modules
   into their archive entries, with their analysis fingerprints.
 
-An entry is produced by PyInstaller's own writer methods on an in-memory file, so its bytes are
-exactly what a stock build writes; the crate's self-test checks that on every snapshot anyway.
+An entry is produced by PyInstaller's own writer methods on an in-memory file. Deriving always
+runs in a fresh process, never in the build's: a spec may patch PyInstaller in-process (a
+compression level, say), and the crate's self-test must see what the fast path will produce.
 """
 import ast
 import hashlib
@@ -159,7 +160,6 @@ def _snapshot(workpath, distpath, project, out_dir, result):
             modules.append({"path": path, "kind": "script", "name": name, "compress": bool(entries[name][3])})
     for m in modules:
         m["hooked"] = hooked(m["name"], hook_dirs) if m["kind"] == "pyz" else False
-        m.update(derive(m))
         m["path"] = os.path.relpath(os.path.realpath(m["path"]), project)
     result["modules"] = modules
     used = set()

@@ -77,6 +77,12 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
+
+    /// The same error with a line of context added.
+    pub(crate) fn note(mut self, note: &str) -> Error {
+        self.message = format!("{}\n{note}", self.message.trim_end());
+        self
+    }
 }
 
 impl fmt::Display for Error {

@@ -37,6 +37,9 @@ pub(crate) struct Snapshot {
     pub modules: Vec<Module>,
     /// `(path, size, mtime_ns)` of every non-project file the analysis used.
     pub others: Vec<(PathBuf, u64, u128)>,
+    /// blake3 of the base PKG and bootloader once self-tested: the fast path reads nothing else.
+    #[serde(default)]
+    pub base_hash: Option<String>,
 }
 
 /// A project module in the archive.
@@ -96,18 +99,28 @@ pub(crate) fn clear(dir: &SpecDir) -> std::io::Result<()> {
     }
 }
 
-/// After a successful stock build of `binary`: runs the self-test on the helper's snapshot and
-/// keeps the result. Never fails the build: a snapshot that cannot be checked is disabled.
-pub(crate) fn after_build(dir: &SpecDir, binary: &Path) {
+/// The interpreter and environment of the spec's builds.
+pub(crate) struct Python<'a> {
+    pub python: &'a Path,
+    pub env: &'a [(String, Option<String>)],
+}
+
+/// After a successful stock build of `binary`: self-tests the helper's snapshot and keeps the
+/// result. Never fails the build: a snapshot that cannot be checked is disabled.
+pub(crate) fn after_build(dir: &SpecDir, binary: &Path, python: &Python, project: &Project) {
     let raw = dir.fastpath().join("snapshot.json");
     let mut snapshot: Snapshot = match fs::read(&raw).map(|b| serde_json::from_slice(&b)) {
         Ok(Ok(s)) => s,
         _ => Snapshot { disabled: Some("the build left no snapshot".into()), ..Snapshot::default() },
     };
     if snapshot.disabled.is_none() {
-        if let Err(why) = self_test(dir, &snapshot, binary) {
-            snapshot.disabled = Some(format!("the snapshot's self-test failed: {why}"));
+        match self_test(dir, &mut snapshot, binary, python, project) {
+            Ok(hash) => snapshot.base_hash = Some(hash),
+            Err(why) => snapshot.disabled = Some(format!("the snapshot's self-test failed: {why}")),
         }
+    }
+    for m in &mut snapshot.modules {
+        m.derived.blob = None;
     }
     let _ = fs::remove_file(&raw);
     let _ = crate::install::write_atomic(
@@ -117,11 +130,21 @@ pub(crate) fn after_build(dir: &SpecDir, binary: &Path) {
     );
 }
 
-/// Re-derives every project module and rebuilds the archive and executable from them: the result
-/// must be PyInstaller's, byte for byte.
-fn self_test(dir: &SpecDir, snapshot: &Snapshot, binary: &Path) -> Result<(), String> {
-    if let Some(m) = snapshot.modules.iter().find(|m| m.derived.error.is_some()) {
-        return Err(m.derived.error.clone().unwrap_or_default());
+/// Derives every project module as the fast path would, and rebuilds the archive and executable
+/// from them: the result must be PyInstaller's, byte for byte. Returns the base's hash.
+fn self_test(
+    dir: &SpecDir,
+    snapshot: &mut Snapshot,
+    binary: &Path,
+    python: &Python,
+    project: &Project,
+) -> Result<String, String> {
+    let derived = derive(dir, python, project, &snapshot.modules)?;
+    for (m, d) in snapshot.modules.iter_mut().zip(derived) {
+        if let Some(error) = &d.error {
+            return Err(error.clone());
+        }
+        m.derived = d;
     }
     let base = fs::read(dir.fastpath().join("base.pkg")).map_err(|e| e.to_string())?;
     let rebuilt = rewrite(&base, &snapshot.modules)?;
@@ -135,7 +158,46 @@ fn self_test(dir: &SpecDir, snapshot: &Snapshot, binary: &Path) -> Result<(), St
     if !same {
         return Err("the re-embedded executable differs from PyInstaller's".into());
     }
-    Ok(())
+    base_hash(dir, &base)
+}
+
+fn base_hash(dir: &SpecDir, base: &[u8]) -> Result<String, String> {
+    let bootloader = fs::read(dir.fastpath().join("bootloader")).map_err(|e| e.to_string())?;
+    Ok(blake3::Hasher::new().update(base).update(&bootloader).finalize().to_hex().to_string())
+}
+
+/// Runs the helper on these modules in a fresh interpreter.
+fn derive(dir: &SpecDir, python: &Python, project: &Project, modules: &[Module]) -> Result<Vec<Derived>, String> {
+    let out = dir.fastpath().join("out");
+    fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let request: Vec<serde_json::Value> = modules
+        .iter()
+        .map(|m| {
+            serde_json::json!({"path": project.path(&m.path), "kind": m.kind, "name": m.name, "compress": m.compress})
+        })
+        .collect();
+    let (request_path, answer_path) = (out.join("request.json"), out.join("derived.json"));
+    fs::write(&request_path, serde_json::to_vec(&request).expect("serializable")).map_err(|e| e.to_string())?;
+    let _ = fs::remove_file(&answer_path);
+    let mut cmd = Command::new(python.python);
+    cmd.arg("-c").arg(HELPER).arg("--fastpath-derive").arg(&request_path).arg(&answer_path);
+    // Our own folder, so no project module shadows the helper's imports; the build's environment.
+    cmd.current_dir(&out).env("PYTHONHASHSEED", "0").env("PYTHONDONTWRITEBYTECODE", "1");
+    for (k, v) in python.env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let output = cmd.output().map_err(|e| format!("could not run {}: {e}", python.python.display()))?;
+    if !output.status.success() {
+        return Err(format!("the helper failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+    }
+    fs::read(&answer_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|d: &Vec<Derived>| d.len() == modules.len())
+        .ok_or_else(|| "the helper gave no answer".into())
 }
 
 /// Whether the fast path applies to the current sources: the project modules to rewrite, or why
@@ -185,41 +247,12 @@ fn stat(path: &Path) -> Option<(u64, u128)> {
 /// the new executable (in the fast path's own folder), or why the fast path was refused.
 pub(crate) fn run(
     dir: &SpecDir,
-    python: &Path,
-    env: &[(String, Option<String>)],
+    python: &Python,
     project: &Project,
     changed: &[Module],
     binary_name: &str,
 ) -> Result<PathBuf, String> {
-    let out = dir.fastpath().join("out");
-    fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    let request: Vec<serde_json::Value> = changed
-        .iter()
-        .map(|m| {
-            serde_json::json!({"path": project.path(&m.path), "kind": m.kind, "name": m.name, "compress": m.compress})
-        })
-        .collect();
-    let (request_path, answer_path) = (out.join("request.json"), out.join("derived.json"));
-    fs::write(&request_path, serde_json::to_vec(&request).expect("serializable")).map_err(|e| e.to_string())?;
-    let mut cmd = Command::new(python);
-    cmd.arg("-c").arg(HELPER).arg("--fastpath-derive").arg(&request_path).arg(&answer_path);
-    // Our own folder, so no project module shadows the helper's imports.
-    cmd.current_dir(&out).env("PYTHONHASHSEED", "0").env("PYTHONDONTWRITEBYTECODE", "1");
-    for (k, v) in env {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    let output = cmd.output().map_err(|e| format!("could not run {}: {e}", python.display()))?;
-    if !output.status.success() {
-        return Err(format!("the helper failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
-    }
-    let derived: Vec<Derived> = fs::read(&answer_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .filter(|d: &Vec<Derived>| d.len() == changed.len())
-        .ok_or("the helper gave no answer")?;
+    let derived = derive(dir, python, project, changed)?;
     let mut modules = Vec::new();
     for (module, derived) in changed.iter().zip(derived) {
         if let Some(error) = derived.error {
@@ -237,6 +270,10 @@ pub(crate) fn run(
         }
     }
     let base = fs::read(dir.fastpath().join("base.pkg")).map_err(|e| e.to_string())?;
+    let expected = read(dir).and_then(|s| s.base_hash);
+    if expected.is_none() || expected != base_hash(dir, &base).ok() {
+        return Err("the snapshot was modified after its self-test".into());
+    }
     assemble(dir, &rewrite(&base, &modules)?, binary_name)
 }
 

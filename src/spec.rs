@@ -181,7 +181,10 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             (plan.fingerprint.clone(), binary, entry)
         }
         Action::Build => {
-            let state = build(shared, &plan)?;
+            let state = build(shared, &plan).map_err(|e| match &plan.refused {
+                Some(why) => e.note(&format!("(PyInstaller ran because the fast path was refused: {why}.)")),
+                None => e,
+            })?;
             let binary = plan.dir.dist().join(&state.binary);
             let entry = store::Entry { file_name: state.binary, binary_hash: state.binary_hash };
             shared.store.put(&state.fingerprint, &binary, &entry)?;
@@ -265,7 +268,8 @@ fn fast(shared: &Shared, plan: &Plan, changed: &[fastpath::Module]) -> Result<st
     // The same lock as a stock build: an orphaned PyInstaller may still be rewriting the snapshot.
     let lock = fs::OpenOptions::new().create(true).append(true).open(dir.lock()).at("could not open", &dir.lock())?;
     lock.lock().at("could not lock", &dir.lock())?;
-    let binary = match fastpath::run(dir, shared.python, &shared.context.env, shared.project, changed, &state.binary) {
+    let python = fastpath::Python { python: shared.python, env: &shared.context.env };
+    let binary = match fastpath::run(dir, &python, shared.project, changed, &state.binary) {
         Ok(binary) => binary,
         Err(why) => return Ok(Err(why)),
     };
@@ -326,7 +330,8 @@ fn build(shared: &Shared, plan: &Plan) -> Result<State> {
         if let Some(args) = &shared.smoke_test {
             install::smoke_test(&plan.spec, &output.binary, args, shared.smoke_test_timeout, &dir.smoke_log())?;
         }
-        fastpath::after_build(dir, &output.binary);
+        let python = fastpath::Python { python: shared.python, env: &shared.context.env };
+        fastpath::after_build(dir, &output.binary, &python, &before);
         let external: Vec<PathBuf> = output
             .records
             .iter()

@@ -27,6 +27,8 @@ struct Bench {
 struct Sample {
     secs: f64,
     peak_mb: f64,
+    /// Of `secs`, the time the crate's smoke tests took (from its report).
+    smoke_secs: f64,
 }
 
 struct Row {
@@ -92,9 +94,9 @@ fn main() {
     ));
 
     for (label, file) in [
-        ("edit: module only the pandas sidecar imports", "prism/tables.py"),
-        ("edit: entry script (pandas sidecar)", "prism_headless.py"),
-        ("edit: module both import", "prism/core.py"),
+        ("edit: body of a module only the pandas sidecar imports", "prism/tables.py"),
+        ("edit: body of the entry script (pandas sidecar)", "prism_headless.py"),
+        ("edit: body of a module both import", "prism/core.py"),
     ] {
         eprintln!("== {label}");
         rows.push(b.compare(
@@ -111,6 +113,21 @@ fn main() {
             },
         ));
     }
+
+    eprintln!("== edit: new module-level name");
+    rows.push(b.compare(
+        "edit: new module-level name (no fast path)",
+        "PyInstaller's cache",
+        runs,
+        |b| {
+            b.add_name("prism/tables.py");
+            b.baseline(false)
+        },
+        |b| {
+            b.add_name("prism/tables.py");
+            b.cargo(&[])
+        },
+    ));
 
     eprintln!("== branch switch back");
     let file = "prism/tables.py";
@@ -194,7 +211,26 @@ impl Bench {
             .env("VIRTUAL_ENV", &self.venv)
             .envs(env.iter().copied())
             .stderr(fs::File::create(self.dir.join("last-cargo.log")).unwrap());
-        measured(cmd)
+        let start = SystemTime::now();
+        let mut sample = measured(cmd);
+        sample.smoke_secs = self.smoke_secs_since(start);
+        sample
+    }
+
+    /// The smoke tests' time in the crate's report, if the build script wrote one after `start`.
+    fn smoke_secs_since(&self, start: SystemTime) -> f64 {
+        let reports = fs::read_dir(self.target.join("debug/build")).into_iter().flatten().flatten().filter_map(|e| {
+            let report = e.path().join("out/pyinstaller-build/report.json");
+            let mtime = fs::metadata(&report).and_then(|m| m.modified()).ok()?;
+            (mtime >= start).then_some(report)
+        });
+        let mut secs = 0.0;
+        for report in reports {
+            let json: serde_json::Value = serde_json::from_slice(&fs::read(report).unwrap()).unwrap();
+            secs +=
+                json["specs"].as_array().into_iter().flatten().filter_map(|s| s["smoke_test"].as_f64()).sum::<f64>();
+        }
+        secs
     }
 
     /// The shell script teams run today: each spec in turn, with PyInstaller's own cache
@@ -223,13 +259,24 @@ impl Bench {
         self.edits
     }
 
-    /// A real change to `file` (a new module-level name); returns the previous content.
+    /// A real change to the body of `file` (a new value for its `REVISION`); returns the
+    /// previous content.
     fn edit(&mut self, file: &str) -> String {
         let n = self.next_edit();
         let path = self.app.join("python").join(file);
         let old = fs::read_to_string(&path).unwrap();
-        fs::write(&path, format!("{old}\nBENCH_EDIT_{n} = {n}\n")).unwrap();
+        let line = old.lines().find(|l| l.starts_with("REVISION = ")).expect("a REVISION line");
+        let value = line.split_whitespace().nth(2).unwrap();
+        fs::write(&path, old.replacen(line, &line.replacen(value, &n.to_string(), 1), 1)).unwrap();
         old
+    }
+
+    /// A change PyInstaller's analysis sees (a new module-level name): no fast path applies.
+    fn add_name(&mut self, file: &str) {
+        let n = self.next_edit();
+        let path = self.app.join("python").join(file);
+        let old = fs::read_to_string(&path).unwrap();
+        fs::write(&path, format!("{old}\nBENCH_NAME_{n} = {n}\n")).unwrap();
     }
 
     fn write(&self, file: &str, text: &str) {
@@ -273,7 +320,7 @@ impl Bench {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut md = format!(
             "{cores} cores; Python {}, PyInstaller {}, pandas {}, numpy {}; median (min–max) of {runs} runs, alternating.\n\n\
-             | scenario | baseline | baseline s | crate s | ratio | peak MB baseline / crate |\n|---|---|---|---|---|---|\n",
+             | scenario | baseline | baseline s | crate s | ratio | crate's smoke tests s | peak MB baseline / crate |\n|---|---|---|---|---|---|---|\n",
             v[0], v[1], v[2], v[3]
         );
         let mut json = Vec::new();
@@ -284,7 +331,7 @@ impl Bench {
                 median(r.krate.iter().map(|s| s.peak_mb).collect()),
             );
             md += &format!(
-                "| {} | {} | {:.2} ({:.2}–{:.2}) | {:.2} ({:.2}–{:.2}) | {:.1}× | {} / {} |\n",
+                "| {} | {} | {:.2} ({:.2}–{:.2}) | {:.2} ({:.2}–{:.2}) | {:.1}× | {:.2} | {} / {} |\n",
                 r.scenario,
                 r.baseline_label,
                 b.0,
@@ -294,6 +341,7 @@ impl Bench {
                 c.1,
                 c.2,
                 b.0 / c.0,
+                median(r.krate.iter().map(|s| s.smoke_secs).collect()),
                 mb(bm),
                 mb(cm)
             );
@@ -303,6 +351,7 @@ impl Bench {
                 "crate_secs": r.krate.iter().map(|s| s.secs).collect::<Vec<_>>(),
                 "baseline_peak_mb": r.baseline.iter().map(|s| s.peak_mb).collect::<Vec<_>>(),
                 "crate_peak_mb": r.krate.iter().map(|s| s.peak_mb).collect::<Vec<_>>(),
+                "crate_smoke_test_secs": r.krate.iter().map(|s| s.smoke_secs).collect::<Vec<_>>(),
                 "ratio": b.0 / c.0,
             }));
         }
@@ -339,7 +388,7 @@ fn measured(mut cmd: Command) -> Sample {
     done.store(true, Ordering::Relaxed);
     sampler.join().unwrap();
     assert!(status.success(), "{cmd:?} failed (cargo's output: target/bench/last-cargo.log)");
-    Sample { secs, peak_mb: peak.load(Ordering::Relaxed) as f64 / 1024.0 }
+    Sample { secs, peak_mb: peak.load(Ordering::Relaxed) as f64 / 1024.0, smoke_secs: 0.0 }
 }
 
 fn group_rss_kb(pgid: u32) -> u64 {
@@ -370,7 +419,7 @@ fn mb(peak: f64) -> String {
 fn time(f: impl FnOnce()) -> Sample {
     let start = Instant::now();
     f();
-    Sample { secs: start.elapsed().as_secs_f64(), peak_mb: 0.0 }
+    Sample { secs: start.elapsed().as_secs_f64(), peak_mb: 0.0, smoke_secs: 0.0 }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -252,7 +252,19 @@ pub(crate) fn run(
     changed: &[Module],
     binary_name: &str,
 ) -> Result<PathBuf, String> {
-    let derived = derive(dir, python, project, changed)?;
+    // The interpreter compiles while the base is read and checked.
+    let (derived, base) = std::thread::scope(|s| {
+        let derived = s.spawn(|| derive(dir, python, project, changed));
+        let base = fs::read(dir.fastpath().join("base.pkg")).map_err(|e| e.to_string()).and_then(|base| {
+            let expected = read(dir).and_then(|s| s.base_hash);
+            match expected.is_some() && expected == base_hash(dir, &base).ok() {
+                true => Ok(base),
+                false => Err("the snapshot was modified after its self-test".to_string()),
+            }
+        });
+        (derived.join().unwrap_or_else(|_| Err("the helper thread panicked".into())), base)
+    });
+    let (derived, base) = (derived?, base?);
     let mut modules = Vec::new();
     for (module, derived) in changed.iter().zip(derived) {
         if let Some(error) = derived.error {
@@ -268,11 +280,6 @@ pub(crate) fn run(
         if hash_file(&project.path(&m.path)).ok().as_ref() != project.files.get(&m.path) {
             return Err(format!("{} changed during the fast path", m.path));
         }
-    }
-    let base = fs::read(dir.fastpath().join("base.pkg")).map_err(|e| e.to_string())?;
-    let expected = read(dir).and_then(|s| s.base_hash);
-    if expected.is_none() || expected != base_hash(dir, &base).ok() {
-        return Err("the snapshot was modified after its self-test".into());
     }
     assemble(dir, &rewrite(&base, &modules)?, binary_name)
 }

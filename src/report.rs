@@ -45,6 +45,9 @@ pub struct SpecReport {
     pub audit_table: PathBuf,
     /// Why it was built or reinstalled (`worker.py changed`); empty when up to date.
     pub reason: String,
+    /// Time the smoke test took (part of `duration`; zero when none ran).
+    #[serde(with = "secs", default)]
+    pub smoke_test: Duration,
     /// When PyInstaller ran although a previous build existed: why the fast path was refused
     /// (`stats.py's imports or global names changed`).
     #[serde(default)]

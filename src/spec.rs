@@ -141,9 +141,13 @@ fn reason(shared: &Shared, state: Option<&State>, context: &str, inputs: &BTreeS
 pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
     let start = Instant::now();
     let mut fast_binary = None;
+    let smoke = std::cell::Cell::new(Duration::ZERO);
     if let Action::FastPath(changed) = &plan.action {
         match fast(shared, &plan, changed)? {
-            Ok(binary) => fast_binary = Some(binary),
+            Ok((binary, took)) => {
+                fast_binary = Some(binary);
+                smoke.set(took);
+            }
             Err(why) => {
                 plan.action = Action::Build;
                 plan.refused = Some(why);
@@ -164,6 +168,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             audit,
             audit_table: plan.dir.audit_table(),
             reason: if outcome == Outcome::UpToDate { String::new() } else { plan.reason.clone() },
+            smoke_test: smoke.get(),
             fast_path_refused: if outcome == Outcome::Built { plan.refused.clone() } else { None },
             new_candidates,
         })
@@ -181,10 +186,11 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             (plan.fingerprint.clone(), binary, entry)
         }
         Action::Build => {
-            let state = build(shared, &plan).map_err(|e| match &plan.refused {
+            let (state, took) = build(shared, &plan).map_err(|e| match &plan.refused {
                 Some(why) => e.note(&format!("(PyInstaller ran because the fast path was refused: {why}.)")),
                 None => e,
             })?;
+            smoke.set(took);
             let binary = plan.dir.dist().join(&state.binary);
             let entry = store::Entry { file_name: state.binary, binary_hash: state.binary_hash };
             shared.store.put(&state.fingerprint, &binary, &entry)?;
@@ -261,8 +267,13 @@ fn invocation<'a>(shared: &'a Shared, plan: &'a Plan, spec_path: &'a Path, dir: 
     }
 }
 
-/// The fast path, smoke-tested: the new binary, or why it was refused (the caller then builds).
-fn fast(shared: &Shared, plan: &Plan, changed: &[fastpath::Module]) -> Result<std::result::Result<PathBuf, String>> {
+/// The fast path, smoke-tested: the new binary and the smoke test's time, or why it was refused
+/// (the caller then builds).
+fn fast(
+    shared: &Shared,
+    plan: &Plan,
+    changed: &[fastpath::Module],
+) -> Result<std::result::Result<(PathBuf, Duration), String>> {
     let dir = &plan.dir;
     let Some(state) = &plan.state else { return Ok(Err("no previous full build".into())) };
     // The same lock as a stock build: an orphaned PyInstaller may still be rewriting the snapshot.
@@ -274,15 +285,22 @@ fn fast(shared: &Shared, plan: &Plan, changed: &[fastpath::Module]) -> Result<st
         Err(why) => return Ok(Err(why)),
     };
     drop(lock);
+    let smoke = smoke_test(shared, plan, &binary)?;
+    Ok(Ok((binary, smoke)))
+}
+
+/// Runs the smoke test, if there is one; returns the time it took.
+fn smoke_test(shared: &Shared, plan: &Plan, binary: &Path) -> Result<Duration> {
+    let start = Instant::now();
     if let Some(args) = &shared.smoke_test {
-        install::smoke_test(&plan.spec, &binary, args, shared.smoke_test_timeout, &dir.smoke_log())?;
+        install::smoke_test(&plan.spec, binary, args, shared.smoke_test_timeout, &plan.dir.smoke_log())?;
     }
-    Ok(Ok(binary))
+    Ok(start.elapsed())
 }
 
 /// Runs PyInstaller until it ran on inputs that did not change under it (at most twice), smoke
-/// tests the result and records the state. Returns the state.
-fn build(shared: &Shared, plan: &Plan) -> Result<State> {
+/// tests the result and records the state. Returns the state and the smoke test's time.
+fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
     let dir = &plan.dir;
     fs::create_dir_all(&dir.root).at("could not create", &dir.root)?;
     // A PyInstaller orphaned by a killed cargo still holds this lock: wait for it to finish.
@@ -327,9 +345,7 @@ fn build(shared: &Shared, plan: &Plan) -> Result<State> {
             continue;
         }
         let binary_name = output.binary.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        if let Some(args) = &shared.smoke_test {
-            install::smoke_test(&plan.spec, &output.binary, args, shared.smoke_test_timeout, &dir.smoke_log())?;
-        }
+        let smoke = smoke_test(shared, plan, &output.binary)?;
         let python = fastpath::Python { python: shared.python, env: &shared.context.env };
         fastpath::after_build(dir, &output.binary, &python, &before);
         let external: Vec<PathBuf> = output
@@ -352,7 +368,7 @@ fn build(shared: &Shared, plan: &Plan) -> Result<State> {
             binary: binary_name,
         };
         dir.write_state(&state)?;
-        return Ok(state);
+        return Ok((state, smoke));
     }
     unreachable!()
 }

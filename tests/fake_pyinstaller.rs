@@ -85,7 +85,14 @@ fn an_edit_rebuilds_only_the_specs_that_packaged_the_file() {
     assert_eq!(f.take_runs(), ["worker"]);
     assert!(f.run("worker").contains("Y = 2"));
     assert_eq!(report.specs[1].reason, "worker_only.py changed");
-    assert!(f.warnings()[0].contains("(worker_only.py changed; log: "), "{:?}", f.warnings());
+    // The fake leaves no archive to snapshot, so the warning also says why no fast path applied.
+    let snapshot = report.specs[1].fast_path_refused.as_deref().unwrap_or_default();
+    assert!(snapshot.starts_with("the snapshot failed"), "{snapshot}");
+    assert!(
+        f.warnings()[0].contains("(worker_only.py changed; no fast path: the snapshot failed"),
+        "{:?}",
+        f.warnings()
+    );
     f.write("shared.py", "X = 2\n");
     f.build("debug").try_compile().unwrap();
     let mut runs = f.take_runs();

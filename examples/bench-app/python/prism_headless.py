@@ -10,3 +10,5 @@ if __name__ == "__main__":
         print(f"prism_headless {VERSION}")
         sys.exit(0)
     print(envelope("summary", summarize(parse_numbers(sys.argv[1:]))))
+
+REVISION = 0  # the benchmark changes this value: an edit of a module body

@@ -417,15 +417,20 @@ fn finish(
                         spec.name,
                         spec.duration.as_secs_f64(),
                         spec.reason,
-                        spec.fast_path_refused.as_ref().map(|r| format!("; no fast path: {r}")).unwrap_or_default(),
+                        spec.fast_path_refused
+                            .as_ref()
+                            .filter(|r| **r != spec.reason)
+                            .map(|r| format!("; no fast path: {r}"))
+                            .unwrap_or_default(),
                         spec.log.display()
                     )),
                     Outcome::FastPath => cargo.warning(&format!(
-                        "pyinstaller-build: rebuilt {} in {:.1} s by the fast path ({}; changed modules rewritten \
-                         into the last full build, no PyInstaller run)",
+                        "pyinstaller-build: rebuilt {} in {:.1} s by the fast path, without PyInstaller ({} since \
+                         its last PyInstaller build; smoke test {:.1} s)",
                         spec.name,
                         spec.duration.as_secs_f64(),
                         spec.reason,
+                        spec.smoke_test.as_secs_f64(),
                     )),
                     Outcome::Restored => cargo.warning(&format!(
                         "pyinstaller-build: reinstalled {} (built before from these very inputs; no PyInstaller run)",

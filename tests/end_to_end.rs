@@ -514,6 +514,7 @@ fn the_fast_path_refuses_what_it_cannot_prove_and_pyinstaller_builds_it() {
         &[],
         changed,
     );
+    step("a new import", &|a| a.write("worker_only.py", "import json\n"), &[], changed);
     step("a new module-level global", &|a| a.write("worker_only.py", "EXTRA = 1\n"), &[], changed);
     let files_changed = "the toolchain, environment, settings or set of files changed";
     step("a new file", &|a| a.write("notes.txt", "new\n"), &[], files_changed);

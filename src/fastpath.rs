@@ -191,7 +191,9 @@ fn derive(dir: &SpecDir, python: &Python, project: &Project, modules: &[Module])
     }
     let output = cmd.output().map_err(|e| format!("could not run {}: {e}", python.python.display()))?;
     if !output.status.success() {
-        return Err(format!("the helper failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+        // The exception's last line: the reason ends up in a one-line warning.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!("the helper failed: {}", stderr.trim().lines().last().unwrap_or_default()));
     }
     fs::read(&answer_path)
         .ok()
@@ -332,7 +334,8 @@ fn assemble(dir: &SpecDir, pkg: &[u8], name: &str) -> Result<PathBuf, String> {
         .map_err(|e| format!("could not run objcopy: {e}"))?;
     let _ = fs::remove_file(&pkg_path);
     if !status.status.success() {
-        return Err(format!("objcopy failed: {}", String::from_utf8_lossy(&status.stderr).trim()));
+        let stderr = String::from_utf8_lossy(&status.stderr);
+        return Err(format!("objcopy failed: {}", stderr.trim().lines().last().unwrap_or_default()));
     }
     fs::rename(&tmp, &exe).map_err(|e| e.to_string())?;
     Ok(exe)

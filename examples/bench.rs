@@ -189,6 +189,9 @@ impl Bench {
         fs::write(snapshot.join("Cargo.toml"), format!("{package}\n[workspace]\n")).unwrap();
         fs::copy(crate_dir.join("README.md"), snapshot.join("README.md")).unwrap();
         let _ = fs::remove_dir_all(&self.app);
+        // The crate's cache (its binary store above all) from an earlier run: the same edits would
+        // be reinstalled from it instead of built.
+        let _ = fs::remove_dir_all(self.target.join("pyinstaller-build"));
         copy_dir(&crate_dir.join("examples/bench-app"), &self.app);
         let manifest = fs::read_to_string(self.app.join("Cargo.toml.in"))
             .unwrap()

@@ -99,35 +99,13 @@ fn main() {
         ("edit: body of a module both import", "prism/core.py"),
     ] {
         eprintln!("== {label}");
-        rows.push(b.compare(
-            label,
-            "PyInstaller's cache",
-            runs,
-            |b| {
-                b.edit(file);
-                b.baseline(false)
-            },
-            |b| {
-                b.edit(file);
-                b.cargo(&[])
-            },
-        ));
+        rows.push(b.after_each(label, runs, |b| {
+            b.edit(file);
+        }));
     }
 
     eprintln!("== edit: new module-level name");
-    rows.push(b.compare(
-        "edit: new module-level name (no fast path)",
-        "PyInstaller's cache",
-        runs,
-        |b| {
-            b.add_name("prism/tables.py");
-            b.baseline(false)
-        },
-        |b| {
-            b.add_name("prism/tables.py");
-            b.cargo(&[])
-        },
-    ));
+    rows.push(b.after_each("edit: new module-level name (no fast path)", runs, |b| b.add_name("prism/tables.py")));
 
     eprintln!("== branch switch back");
     let file = "prism/tables.py";
@@ -152,17 +130,11 @@ fn main() {
     // The baseline never smoke-tests: the like-for-like figure for the crate is without one.
     eprintln!("== edit without smoke test");
     b.without_smoke_test();
-    rows.push(b.compare(
+    rows.push(b.after_each(
         "edit: body of a module only the pandas sidecar imports, no smoke test (like the baseline)",
-        "PyInstaller's cache",
         runs,
         |b| {
             b.edit(file);
-            b.baseline(false)
-        },
-        |b| {
-            b.edit(file);
-            b.cargo(&[])
         },
     ));
 
@@ -220,6 +192,20 @@ impl Bench {
             eprintln!("  run {}: baseline {:.2} s, crate {:.2} s", i + 1, row.baseline[i].secs, row.krate[i].secs);
         }
         row
+    }
+
+    /// Before each run of either contender, `change`; then PyInstaller with its own cache against
+    /// the crate.
+    fn after_each(&mut self, scenario: &str, runs: usize, change: impl Fn(&mut Bench)) -> Row {
+        let baseline = |b: &mut Bench| {
+            change(b);
+            b.baseline(false)
+        };
+        let krate = |b: &mut Bench| {
+            change(b);
+            b.cargo(&[])
+        };
+        self.compare(scenario, "PyInstaller's cache", runs, baseline, krate)
     }
 
     /// `cargo build` of the bench app.

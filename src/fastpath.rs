@@ -91,12 +91,11 @@ fn read(dir: &SpecDir) -> Option<Snapshot> {
     serde_json::from_slice(&fs::read(dir.fastpath().join("fastpath.json")).ok()?).ok()
 }
 
-/// Forgets the snapshot, before a stock build replaces what it describes.
-pub(crate) fn clear(dir: &SpecDir) -> std::io::Result<()> {
-    match fs::remove_dir_all(dir.fastpath()) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
+/// What a fast path rewrites: the changed modules, and the self-tested base's hash.
+#[derive(Clone, Debug)]
+pub(crate) struct Changes {
+    pub modules: Vec<Module>,
+    base_hash: String,
 }
 
 /// The interpreter and environment of the spec's builds.
@@ -181,19 +180,12 @@ fn derive(dir: &SpecDir, python: &Python, project: &Project, modules: &[Module])
     let _ = fs::remove_file(&answer_path);
     let mut cmd = Command::new(python.python);
     cmd.arg("-c").arg(HELPER).arg("--fastpath-derive").arg(&request_path).arg(&answer_path);
-    // Our own folder, so no project module shadows the helper's imports; the build's environment.
-    cmd.current_dir(&out).env("PYTHONHASHSEED", "0").env("PYTHONDONTWRITEBYTECODE", "1");
-    for (k, v) in python.env {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
+    // Our own folder, so no project module shadows the helper's imports.
+    cmd.current_dir(&out);
+    crate::pyinstaller::build_env(&mut cmd, python.env);
     let output = cmd.output().map_err(|e| format!("could not run {}: {e}", python.python.display()))?;
     if !output.status.success() {
-        // The exception's last line: the reason ends up in a one-line warning.
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(format!("the helper failed: {}", stderr.trim().lines().last().unwrap_or_default()));
+        return Err(format!("the helper failed: {}", last_line(&output.stderr)));
     }
     fs::read(&answer_path)
         .ok()
@@ -202,19 +194,20 @@ fn derive(dir: &SpecDir, python: &Python, project: &Project, modules: &[Module])
         .ok_or_else(|| "the helper gave no answer".into())
 }
 
-/// Whether the fast path applies to the current sources: the project modules to rewrite, or why
-/// not. `state` and the snapshot describe the last stock build.
+/// Whether the fast path applies to the current sources: what to rewrite, or why not. `state` and
+/// the snapshot describe the last stock build.
 pub(crate) fn check(
     dir: &SpecDir,
     state: &State,
     context: &str,
     project: &Project,
     inputs: &BTreeSet<String>,
-) -> Result<Vec<Module>, String> {
+) -> Result<Changes, String> {
     let snapshot = read(dir).ok_or("the last full build left no snapshot")?;
     if let Some(why) = snapshot.disabled {
         return Err(why);
     }
+    let base_hash = snapshot.base_hash.ok_or("the snapshot was not self-tested")?;
     if state.context != context || !state.files.keys().eq(project.files.keys()) {
         return Err("the toolchain, environment, settings or set of files changed".into());
     }
@@ -236,7 +229,7 @@ pub(crate) fn check(
             return Err(format!("{} changed", path.display()));
         }
     }
-    Ok(changed)
+    Ok(Changes { modules: changed, base_hash })
 }
 
 fn stat(path: &Path) -> Option<(u64, u128)> {
@@ -251,19 +244,20 @@ pub(crate) fn run(
     dir: &SpecDir,
     python: &Python,
     project: &Project,
-    changed: &[Module],
+    changes: &Changes,
     binary_name: &str,
 ) -> Result<PathBuf, String> {
+    let changed = &changes.modules;
     // The interpreter compiles while the base is read and checked.
     let (derived, base) = std::thread::scope(|s| {
         let derived = s.spawn(|| derive(dir, python, project, changed));
-        let base = fs::read(dir.fastpath().join("base.pkg")).map_err(|e| e.to_string()).and_then(|base| {
-            let expected = read(dir).and_then(|s| s.base_hash);
-            match expected.is_some() && expected == base_hash(dir, &base).ok() {
-                true => Ok(base),
-                false => Err("the snapshot was modified after its self-test".to_string()),
-            }
-        });
+        let base =
+            fs::read(dir.fastpath().join("base.pkg")).map_err(|e| e.to_string()).and_then(|base| {
+                match base_hash(dir, &base).ok().as_ref() == Some(&changes.base_hash) {
+                    true => Ok(base),
+                    false => Err("the snapshot was modified after its self-test".to_string()),
+                }
+            });
         (derived.join().unwrap_or_else(|_| Err("the helper thread panicked".into())), base)
     });
     let (derived, base) = (derived?, base?);
@@ -278,7 +272,7 @@ pub(crate) fn run(
         modules.push(Module { derived, ..module.clone() });
     }
     // Compiled from what the fingerprint was taken of, or not at all.
-    for m in changed {
+    for m in changed.iter() {
         if hash_file(&project.path(&m.path)).ok().as_ref() != project.files.get(&m.path) {
             return Err(format!("{} changed during the fast path", m.path));
         }
@@ -334,9 +328,13 @@ fn assemble(dir: &SpecDir, pkg: &[u8], name: &str) -> Result<PathBuf, String> {
         .map_err(|e| format!("could not run objcopy: {e}"))?;
     let _ = fs::remove_file(&pkg_path);
     if !status.status.success() {
-        let stderr = String::from_utf8_lossy(&status.stderr);
-        return Err(format!("objcopy failed: {}", stderr.trim().lines().last().unwrap_or_default()));
+        return Err(format!("objcopy failed: {}", last_line(&status.stderr)));
     }
     fs::rename(&tmp, &exe).map_err(|e| e.to_string())?;
     Ok(exe)
+}
+
+/// A failed command's last line of output (the exception, say): a refusal is a one-line warning.
+fn last_line(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr).trim().lines().last().unwrap_or_default().to_string()
 }

@@ -9,6 +9,7 @@ use std::process::Command;
 
 const RUNNER: &str = include_str!("../build-support/run_pyinstaller.py");
 const AUDIT: &str = include_str!("../build-support/audit.py");
+const AUDIT_MARKER: &str = "# @AUDIT@ (build-support/audit.py is inserted here)";
 const SNAPSHOT_MARKER: &str = "# @FASTPATH@ (build-support/fastpath.py is inserted here)";
 
 /// One PyInstaller run.
@@ -58,11 +59,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
     let _ = fs::remove_file(dir.audit());
     let mut cmd = Command::new(python);
     cmd.arg("-c")
-        .arg(
-            RUNNER
-                .replace("# @AUDIT@ (build-support/audit.py is inserted here)", AUDIT)
-                .replace(SNAPSHOT_MARKER, crate::fastpath::HELPER),
-        )
+        .arg(RUNNER.replace(AUDIT_MARKER, AUDIT).replace(SNAPSHOT_MARKER, crate::fastpath::HELPER))
         .arg(dir.lock())
         .arg(dir.records())
         .arg(dir.audit())
@@ -79,21 +76,11 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
     cmd.arg(spec)
         // Specs may read the cwd: pin it to the spec's folder.
         .current_dir(spec.parent().unwrap_or(Path::new(".")))
-        .env("PYINSTALLER_CONFIG_DIR", dir.config())
-        // Reproducible output (stable TOC order, stable bytecode) and a stable guts cache.
-        .env("PYTHONHASHSEED", "0")
-        // Never write __pycache__ into the user's sources.
-        .env("PYTHONDONTWRITEBYTECODE", "1");
+        .env("PYINSTALLER_CONFIG_DIR", dir.config());
     if !inv.extra_excludes.is_empty() {
         cmd.env("PYINSTALLER_BUILD_EXTRA_EXCLUDES", inv.extra_excludes.join(","));
     }
-    // Exactly the values the fingerprint holds (library paths without cargo's own folders).
-    for (k, v) in env {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
+    build_env(&mut cmd, env);
     let log = dir.log();
     let status = match run_logged(&mut cmd, &log, None)? {
         Ended::Exited(status) => status,
@@ -130,6 +117,22 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
     Ok(Output { binary: find_binary(spec_name, &dir.dist())?, records })
 }
 
+/// The environment every Python process of a build runs in: PyInstaller and the fast path's
+/// helper alike, so both write the same bytes.
+pub(crate) fn build_env(cmd: &mut Command, env: &[(String, Option<String>)]) {
+    // Reproducible output (stable TOC order, stable bytecode) and a stable guts cache.
+    cmd.env("PYTHONHASHSEED", "0");
+    // Never write __pycache__ into the user's sources.
+    cmd.env("PYTHONDONTWRITEBYTECODE", "1");
+    // Exactly the values the fingerprint holds (library paths without cargo's own folders).
+    for (k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+}
+
 /// The one executable a onefile spec leaves in dist/.
 fn find_binary(spec_name: &str, dist: &Path) -> Result<PathBuf> {
     let entries: Vec<PathBuf> =
@@ -152,7 +155,8 @@ fn find_binary(spec_name: &str, dist: &Path) -> Result<PathBuf> {
     }
 }
 
-fn remove_dir(dir: &Path) -> Result<()> {
+/// Removes a folder and what it holds; a missing folder is fine.
+pub(crate) fn remove_dir(dir: &Path) -> Result<()> {
     match fs::remove_dir_all(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).at("could not remove", dir),
         _ => Ok(()),

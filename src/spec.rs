@@ -38,6 +38,13 @@ pub(crate) struct Shared<'a> {
     pub skip: Vec<PathBuf>,
 }
 
+impl Shared<'_> {
+    /// The interpreter and environment the fast path's helper runs in: the build's own.
+    fn python(&self) -> fastpath::Python<'_> {
+        fastpath::Python { python: self.python, env: &self.context.env }
+    }
+}
+
 /// What this profile installed for a spec, kept in `OUT_DIR`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Stamp {
@@ -73,7 +80,7 @@ pub(crate) enum Action {
         entry: store::Entry,
     },
     /// Only project module bodies changed: rewrite them into the last full build's archive.
-    FastPath(Vec<fastpath::Module>),
+    FastPath(fastpath::Changes),
     Build,
 }
 
@@ -272,15 +279,13 @@ fn invocation<'a>(shared: &'a Shared, plan: &'a Plan, spec_path: &'a Path, dir: 
 fn fast(
     shared: &Shared,
     plan: &Plan,
-    changed: &[fastpath::Module],
+    changes: &fastpath::Changes,
 ) -> Result<std::result::Result<(PathBuf, Duration), String>> {
     let dir = &plan.dir;
     let Some(state) = &plan.state else { return Ok(Err("no previous full build".into())) };
-    // The same lock as a stock build: an orphaned PyInstaller may still be rewriting the snapshot.
-    let lock = fs::OpenOptions::new().create(true).append(true).open(dir.lock()).at("could not open", &dir.lock())?;
-    lock.lock().at("could not lock", &dir.lock())?;
-    let python = fastpath::Python { python: shared.python, env: &shared.context.env };
-    let binary = match fastpath::run(dir, &python, shared.project, changed, &state.binary) {
+    // Held throughout: an orphaned PyInstaller may still be rewriting the snapshot.
+    let lock = dir.wait_for_lock()?;
+    let binary = match fastpath::run(dir, &shared.python(), shared.project, changes, &state.binary) {
         Ok(binary) => binary,
         Err(why) => return Ok(Err(why)),
     };
@@ -303,16 +308,15 @@ fn smoke_test(shared: &Shared, plan: &Plan, binary: &Path) -> Result<Duration> {
 fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
     let dir = &plan.dir;
     fs::create_dir_all(&dir.root).at("could not create", &dir.root)?;
-    // A PyInstaller orphaned by a killed cargo still holds this lock: wait for it to finish.
-    let lock = fs::OpenOptions::new().create(true).append(true).open(dir.lock()).at("could not open", &dir.lock())?;
-    lock.lock().at("could not lock", &dir.lock())?;
-    drop(lock);
+    // An orphaned PyInstaller still using this spec's folders: wait for it to finish.
+    drop(dir.wait_for_lock()?);
     let trusted = plan.state.as_ref().is_some_and(|s| s.pyinstaller_would_notice(&plan.context, shared.project));
     if !trusted {
         dir.invalidate_pyinstaller_cache()?;
     }
     dir.clear_state()?;
-    fastpath::clear(dir).at("could not remove", &dir.fastpath())?;
+    // Forgotten before PyInstaller replaces what it describes.
+    crate::pyinstaller::remove_dir(&dir.fastpath())?;
     let spec_path = shared.project.path(&plan.spec);
     let mut before = shared.project.clone();
     for attempt in 0.. {
@@ -346,8 +350,7 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
         }
         let binary_name = output.binary.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let smoke = smoke_test(shared, plan, &output.binary)?;
-        let python = fastpath::Python { python: shared.python, env: &shared.context.env };
-        fastpath::after_build(dir, &output.binary, &python, &before);
+        fastpath::after_build(dir, &output.binary, &shared.python(), &before);
         let external: Vec<PathBuf> = output
             .records
             .iter()

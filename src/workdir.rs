@@ -75,6 +75,15 @@ impl SpecDir {
         self.root.join("lock")
     }
 
+    /// Takes the spec's lock, waiting for whoever holds it: a PyInstaller orphaned by a killed
+    /// cargo holds it until it exits. Released when the file is dropped.
+    pub(crate) fn wait_for_lock(&self) -> Result<fs::File> {
+        let path = self.lock();
+        let lock = fs::OpenOptions::new().create(true).append(true).open(&path).at("could not open", &path)?;
+        lock.lock().at("could not lock", &path)?;
+        Ok(lock)
+    }
+
     pub(crate) fn read_state(&self) -> Option<State> {
         serde_json::from_slice(&fs::read(self.state_file()).ok()?).ok()
     }

@@ -3,8 +3,8 @@
 Two uses, both inside the interpreter and PyInstaller that build the spec:
 
 * `snapshot(...)`, called by the runner right after a stock build: lists the spec's project
-  modules and the files the analysis used, and copies the PKG and bootloader, so the crate can
-  later rewrite only what an edit changed.
+  modules and the files the analysis used, and copies the bootloader, so the crate can later
+  rewrite only what an edit changed (it copies the executable itself).
 * `python -c <this file> --fastpath-derive <request.json> <out.json>`: compiles the given modules
   into their archive entries, with their analysis fingerprints.
 
@@ -137,7 +137,6 @@ def _snapshot(workpath, distpath, project, out_dir, result):
         return "dist holds %d entries" % len(built)
     pkg_path = os.path.join(work, os.path.basename(pkg["name"]))
     bootloader = exe["exefiles"][0][1]
-    shutil.copyfile(pkg_path, os.path.join(out_dir, "base.pkg"))
     shutil.copyfile(bootloader, os.path.join(out_dir, "bootloader"))
     entries = CArchiveReader(pkg_path).toc
 

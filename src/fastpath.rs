@@ -8,8 +8,8 @@
 //! archive except for the changed entries. So the crate:
 //!
 //! 1. snapshots every stock build (`build-support/fastpath.py`, in the build's interpreter): the
-//!    PKG, the bootloader, each project module's entry and fingerprint, and the size and mtime of
-//!    every other file the analysis used;
+//!    executable, the bootloader, each project module's entry and fingerprint, and the size and
+//!    mtime of every other file the analysis used;
 //! 2. self-tests the snapshot: re-deriving *every* project module and rewriting the archive and
 //!    executable must reproduce PyInstaller's bytes exactly, or the fast path is off for it;
 //! 3. on a later build, takes the fast path only when [`check`] finds every condition met, then
@@ -19,6 +19,7 @@
 //! unexpected refuses the fast path with a reason, and the build runs PyInstaller as usual.
 
 use crate::archive::{Pkg, Pyz};
+use crate::elf::Onefile;
 use crate::project::{hash_file, Project};
 use crate::workdir::{hex, SpecDir, State};
 use serde::{Deserialize, Serialize};
@@ -37,7 +38,7 @@ pub(crate) struct Snapshot {
     pub modules: Vec<Module>,
     /// `(path, size, mtime_ns)` of every non-project file the analysis used.
     pub others: Vec<(PathBuf, u64, u128)>,
-    /// blake3 of the base PKG and bootloader once self-tested: the fast path reads nothing else.
+    /// blake3 of the base executable once self-tested: the fast path reads nothing else.
     #[serde(default)]
     pub base_hash: Option<String>,
 }
@@ -98,6 +99,12 @@ pub(crate) struct Changes {
     base_hash: String,
 }
 
+/// A fast path's executable, in the fast path's own folder.
+pub(crate) struct Output {
+    pub path: PathBuf,
+    pub hash: blake3::Hash,
+}
+
 /// The interpreter and environment of the spec's builds.
 pub(crate) struct Python<'a> {
     pub python: &'a Path,
@@ -112,8 +119,12 @@ pub(crate) fn after_build(dir: &SpecDir, binary: &Path, python: &Python, project
         Ok(Ok(s)) => s,
         _ => Snapshot { disabled: Some("the build left no snapshot".into()), ..Snapshot::default() },
     };
+    // A copy: PyInstaller may later rewrite the file in dist in place.
+    if let Err(e) = fs::copy(binary, dir.fastpath().join("base")) {
+        snapshot.disabled = Some(format!("could not copy the executable: {e}"));
+    }
     if snapshot.disabled.is_none() {
-        match self_test(dir, &mut snapshot, binary, python, project) {
+        match self_test(dir, &mut snapshot, python, project) {
             Ok(hash) => snapshot.base_hash = Some(hash),
             Err(why) => snapshot.disabled = Some(format!("the snapshot's self-test failed: {why}")),
         }
@@ -129,15 +140,10 @@ pub(crate) fn after_build(dir: &SpecDir, binary: &Path, python: &Python, project
     );
 }
 
-/// Derives every project module as the fast path would, and rebuilds the archive and executable
-/// from them: the result must be PyInstaller's, byte for byte. Returns the base's hash.
-fn self_test(
-    dir: &SpecDir,
-    snapshot: &mut Snapshot,
-    binary: &Path,
-    python: &Python,
-    project: &Project,
-) -> Result<String, String> {
+/// Derives every project module as the fast path would and rewrites the archive from them, which
+/// must give PyInstaller's bytes; then checks that swapping the archive in the executable gives
+/// objcopy's bytes for every alignment. Returns the base's hash.
+fn self_test(dir: &SpecDir, snapshot: &mut Snapshot, python: &Python, project: &Project) -> Result<String, String> {
     let derived = derive(dir, python, project, &snapshot.modules)?;
     for (m, d) in snapshot.modules.iter_mut().zip(derived) {
         if let Some(error) = &d.error {
@@ -145,24 +151,44 @@ fn self_test(
         }
         m.derived = d;
     }
-    let base = fs::read(dir.fastpath().join("base.pkg")).map_err(|e| e.to_string())?;
-    let rebuilt = rewrite(&base, &snapshot.modules)?;
-    if rebuilt != base {
+    let base = fs::read(dir.fastpath().join("base")).map_err(|e| e.to_string())?;
+    let exe = Onefile::parse(&base)?;
+    if rewrite(exe.pkg(), &snapshot.modules)? != exe.pkg() {
         return Err("the rewritten PKG differs from PyInstaller's".into());
     }
-    let name = binary.file_name().unwrap_or_default().to_string_lossy().into_owned();
-    let exe = assemble(dir, &rebuilt, &format!("self-test-{name}"))?;
-    let same = fs::read(&exe).map_err(|e| e.to_string())? == fs::read(binary).map_err(|e| e.to_string())?;
-    let _ = fs::remove_file(&exe);
-    if !same {
-        return Err("the re-embedded executable differs from PyInstaller's".into());
+    // objcopy's layout depends on the PKG's length alone: one PKG of each length modulo the
+    // header table's alignment shows the executable is the bootloader plus the PKG, nothing else.
+    let bootloader = dir.fastpath().join("bootloader");
+    let out = dir.fastpath().join("out");
+    for len in 1..=8 {
+        let pkg = vec![len as u8; len];
+        if objcopy(&bootloader, &pkg, &out)? != exe.with_pkg(&pkg) {
+            return Err(format!("the executable differs from objcopy's with a PKG of {len} bytes"));
+        }
     }
-    base_hash(dir, &base)
+    Ok(blake3::hash(&base).to_hex().to_string())
 }
 
-fn base_hash(dir: &SpecDir, base: &[u8]) -> Result<String, String> {
-    let bootloader = fs::read(dir.fastpath().join("bootloader")).map_err(|e| e.to_string())?;
-    Ok(blake3::Hasher::new().update(base).update(&bootloader).finalize().to_hex().to_string())
+/// What PyInstaller does on Linux: the bootloader with `pkg` added as the `pydata` section.
+fn objcopy(bootloader: &Path, pkg: &[u8], out: &Path) -> Result<Vec<u8>, String> {
+    fs::create_dir_all(out).map_err(|e| e.to_string())?;
+    let (pkg_path, exe) = (out.join("self-test.pkg"), out.join("self-test"));
+    fs::write(&pkg_path, pkg).map_err(|e| e.to_string())?;
+    fs::copy(bootloader, &exe).map_err(|e| e.to_string())?;
+    let mut section = std::ffi::OsString::from("pydata=");
+    section.push(&pkg_path);
+    let output = Command::new("objcopy")
+        .arg("--add-section")
+        .arg(section)
+        .arg(&exe)
+        .output()
+        .map_err(|e| format!("could not run objcopy: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("objcopy failed: {}", last_line(&output.stderr)));
+    }
+    let bytes = fs::read(&exe).map_err(|e| e.to_string());
+    let _ = (fs::remove_file(&exe), fs::remove_file(&pkg_path));
+    bytes
 }
 
 /// Runs the helper on these modules in a fresh interpreter.
@@ -239,21 +265,21 @@ fn stat(path: &Path) -> Option<(u64, u128)> {
 }
 
 /// Compiles the changed modules in `python` and rewrites them into the snapshot's archive; returns
-/// the new executable (in the fast path's own folder), or why the fast path was refused.
+/// the new executable, or why the fast path was refused.
 pub(crate) fn run(
     dir: &SpecDir,
     python: &Python,
     project: &Project,
     changes: &Changes,
     binary_name: &str,
-) -> Result<PathBuf, String> {
+) -> Result<Output, String> {
     let changed = &changes.modules;
     // The interpreter compiles while the base is read and checked.
     let (derived, base) = std::thread::scope(|s| {
         let derived = s.spawn(|| derive(dir, python, project, changed));
         let base =
-            fs::read(dir.fastpath().join("base.pkg")).map_err(|e| e.to_string()).and_then(|base| {
-                match base_hash(dir, &base).ok().as_ref() == Some(&changes.base_hash) {
+            fs::read(dir.fastpath().join("base")).map_err(|e| e.to_string()).and_then(|base| {
+                match blake3::hash(&base).to_hex().as_str() == changes.base_hash {
                     true => Ok(base),
                     false => Err("the snapshot was modified after its self-test".to_string()),
                 }
@@ -277,7 +303,8 @@ pub(crate) fn run(
             return Err(format!("{} changed during the fast path", m.path));
         }
     }
-    assemble(dir, &rewrite(&base, &modules)?, binary_name)
+    let base = Onefile::parse(&base)?;
+    write_executable(dir, &base.with_pkg(&rewrite(base.pkg(), &modules)?), binary_name)
 }
 
 /// The base PKG with these modules' entries replaced.
@@ -305,33 +332,23 @@ fn rewrite(base: &[u8], modules: &[Module]) -> Result<Vec<u8>, String> {
     Ok(pkg.rewrite(&in_pkg))
 }
 
-/// The executable as PyInstaller makes it on Linux: the bootloader with the PKG in an ELF section
-/// named `pydata` (so it survives `strip`), written to `out/<name>` through a rename.
-fn assemble(dir: &SpecDir, pkg: &[u8], name: &str) -> Result<PathBuf, String> {
+/// Writes `out/<name>` through a rename, hashing the bytes meanwhile.
+fn write_executable(dir: &SpecDir, bytes: &[u8], name: &str) -> Result<Output, String> {
     let out = dir.fastpath().join("out");
-    fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    let (pkg_path, tmp, exe) = (out.join(format!("{name}.pkg")), out.join(format!("{name}.tmp")), out.join(name));
-    fs::write(&pkg_path, pkg).map_err(|e| e.to_string())?;
-    fs::copy(dir.fastpath().join("bootloader"), &tmp).map_err(|e| e.to_string())?;
+    let (tmp, exe) = (out.join(format!("{name}.tmp")), out.join(name));
+    let (hash, written) = std::thread::scope(|s| {
+        let hash = s.spawn(|| blake3::hash(bytes));
+        let written = fs::create_dir_all(&out).and_then(|_| fs::write(&tmp, bytes));
+        (hash.join().expect("blake3 does not panic"), written)
+    });
+    written.map_err(|e| e.to_string())?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
     }
-    let mut section = std::ffi::OsString::from("pydata=");
-    section.push(&pkg_path);
-    let status = Command::new("objcopy")
-        .arg("--add-section")
-        .arg(section)
-        .arg(&tmp)
-        .output()
-        .map_err(|e| format!("could not run objcopy: {e}"))?;
-    let _ = fs::remove_file(&pkg_path);
-    if !status.status.success() {
-        return Err(format!("objcopy failed: {}", last_line(&status.stderr)));
-    }
     fs::rename(&tmp, &exe).map_err(|e| e.to_string())?;
-    Ok(exe)
+    Ok(Output { path: exe, hash })
 }
 
 /// A failed command's last line of output (the exception, say): a refusal is a one-line warning.

@@ -42,9 +42,12 @@ pub(crate) fn smoke_test(spec: &str, binary: &Path, args: &[String], timeout: Du
     ))
 }
 
-/// Copies `src` to `dest` unless `dest` already holds the same bytes; returns whether it wrote.
-pub(crate) fn install(src: &Path, dest: &Path) -> Result<bool> {
-    if dest.is_file() && crate::project::hash_file(dest)? == crate::project::hash_file(src)? {
+/// Copies `src`, whose blake3 is `src_hash`, to `dest` unless `dest` already holds the same
+/// bytes; returns whether it wrote.
+pub(crate) fn install(src: &Path, src_hash: &str, dest: &Path) -> Result<bool> {
+    let same_size =
+        fs::metadata(dest).is_ok_and(|d| fs::metadata(src).is_ok_and(|s| d.is_file() && d.len() == s.len()));
+    if same_size && crate::workdir::hex(&crate::project::hash_file(dest)?) == src_hash {
         return Ok(false);
     }
     let bytes = fs::read(src).at("could not read", src)?;

@@ -106,13 +106,14 @@
 //! every module the app imports (about 20 s for pandas and numpy on two cores) and a new archive.
 //! Yet an edit that only changes what a module *does* changes one compressed entry in the archive
 //! and nothing else. So after every PyInstaller build the crate keeps a snapshot of it
-//! (`<spec>/fastpath/`: the archive, the bootloader, each project module's entry and *analysis
+//! (`<spec>/fastpath/`: the executable, the bootloader, each project module's entry and *analysis
 //! fingerprint*, the size and mtime of every other file the analysis used), and when the next
 //! change qualifies it recompiles only the changed modules, in the build's own interpreter and with
-//! PyInstaller's own writer, copies every other entry byte for byte, and re-embeds the archive in
-//! the bootloader exactly as PyInstaller does on Linux (`objcopy --add-section pydata=...`). The
-//! binary is then smoke-tested and installed like any other; it is byte-identical to what
-//! PyInstaller would have built (the end-to-end tests compare them).
+//! PyInstaller's own writer, copies every other entry byte for byte, and swaps the new archive
+//! into the executable's `pydata` section, laid out exactly as PyInstaller's
+//! `objcopy --add-section pydata=...` lays it out on Linux. The binary is then smoke-tested and
+//! installed like any other; it is byte-identical to what PyInstaller would have built (the
+//! end-to-end tests compare them).
 //!
 //! A module's *analysis fingerprint* is what PyInstaller derives from its contents, computed with
 //! PyInstaller's own module-graph scanner: its imports with their flags (conditional, in a
@@ -126,10 +127,11 @@
 //! * the spec was built by PyInstaller before, on Linux, as a single onefile `Analysis`/`PYZ`/
 //!   `EXE` without `noarchive`, optimization, strip or UPX, and its snapshot passed its
 //!   **self-test**: right after the build, every project module's entry re-derived by the fast
-//!   path's writer, in a fresh interpreter, and the archive and executable rebuilt from them, must
-//!   equal PyInstaller's byte for byte (a PyInstaller version that writes differently, or a spec
-//!   that patches PyInstaller, fails it);
-//! * the snapshot is unmodified since its self-test (its archive and bootloader are hashed);
+//!   path's writer, in a fresh interpreter, and the archive rebuilt from them, must equal
+//!   PyInstaller's byte for byte (a PyInstaller version that writes differently, or a spec that
+//!   patches PyInstaller, fails it), and swapping archives of every length modulo 8 into the
+//!   executable must give what `objcopy` makes of the bootloader and the same archive;
+//! * the snapshot is unmodified since its self-test (the executable is hashed);
 //! * the toolchain, installed packages, environment variables, settings (compression level
 //!   included) and the set of files and folders under python-dir are unchanged;
 //! * every changed file is a project module in the archive's PYZ, or an entry script, that no
@@ -222,6 +224,7 @@ mod archive;
 mod audit;
 mod builder;
 mod cargo;
+mod elf;
 mod error;
 mod fastpath;
 mod fingerprint;

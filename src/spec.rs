@@ -186,10 +186,11 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
         }
         Action::Restore { binary, entry } => (plan.fingerprint.clone(), binary.clone(), entry.clone()),
         Action::FastPath(_) => {
-            let binary = fast_binary.take().expect("set above");
+            let fresh: fastpath::Output = fast_binary.take().expect("set above");
             let file_name = plan.state.as_ref().map(|s| s.binary.clone()).unwrap_or_default();
-            let entry = store::Entry { file_name, binary_hash: hex(&hash_file(&binary)?) };
-            shared.store.put(&plan.fingerprint, &binary, &entry)?;
+            let entry = store::Entry { file_name, binary_hash: fresh.hash.to_hex().to_string() };
+            // The fast path's output is ours: moved, not copied.
+            let binary = shared.store.put(&plan.fingerprint, &fresh.path, &entry, true)?;
             (plan.fingerprint.clone(), binary, entry)
         }
         Action::Build => {
@@ -200,7 +201,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             smoke.set(took);
             let binary = plan.dir.dist().join(&state.binary);
             let entry = store::Entry { file_name: state.binary, binary_hash: state.binary_hash };
-            shared.store.put(&state.fingerprint, &binary, &entry)?;
+            shared.store.put(&state.fingerprint, &binary, &entry, false)?;
             (state.fingerprint, binary, entry)
         }
     };
@@ -280,7 +281,7 @@ fn fast(
     shared: &Shared,
     plan: &Plan,
     changes: &fastpath::Changes,
-) -> Result<std::result::Result<(PathBuf, Duration), String>> {
+) -> Result<std::result::Result<(fastpath::Output, Duration), String>> {
     let dir = &plan.dir;
     let Some(state) = &plan.state else { return Ok(Err("no previous full build".into())) };
     // Held throughout: an orphaned PyInstaller may still be rewriting the snapshot.
@@ -290,7 +291,7 @@ fn fast(
         Err(why) => return Ok(Err(why)),
     };
     drop(lock);
-    let smoke = smoke_test(shared, plan, &binary)?;
+    let smoke = smoke_test(shared, plan, &binary.path)?;
     Ok(Ok((binary, smoke)))
 }
 
@@ -392,7 +393,7 @@ fn finish(
         ));
     }
     let installed = installed_path(shared, name);
-    let wrote = install::install(binary, &installed)?;
+    let wrote = install::install(binary, binary_hash, &installed)?;
     let stamp = Stamp {
         fingerprint: fingerprint.to_string(),
         name: name.to_string(),

@@ -46,23 +46,32 @@ impl Store {
         Some((binary, entry))
     }
 
-    /// Keeps `binary` under `fingerprint`, then trims the store to its limit.
-    pub(crate) fn put(&self, fingerprint: &str, binary: &Path, entry: &Entry) -> Result<()> {
+    /// Keeps `binary` under `fingerprint`, then trims the store to its limit, never evicting
+    /// this entry. With `take`, the file is moved in when it can be. Returns where the binary is
+    /// now.
+    pub(crate) fn put(&self, fingerprint: &str, binary: &Path, entry: &Entry, take: bool) -> Result<PathBuf> {
         if self.limit == 0 {
-            return Ok(());
+            return Ok(binary.to_path_buf());
         }
         let dir = self.dir.join(fingerprint);
-        let bytes = fs::read(binary).at("could not read", binary)?;
-        write_atomic(&dir.join("binary"), &bytes, true)?;
+        let stored = dir.join("binary");
+        fs::create_dir_all(&dir).at("could not create", &dir)?;
+        // A rename fails across file systems (a `cache-dir` elsewhere): copy then.
+        if !(take && fs::rename(binary, &stored).is_ok()) {
+            let bytes = fs::read(binary).at("could not read", binary)?;
+            write_atomic(&stored, &bytes, true)?;
+        }
         // Written last: an entry without it is never read.
         write_atomic(&dir.join("entry.json"), &serde_json::to_vec(entry).expect("serializable"), false)?;
-        self.evict()
+        self.evict(&dir)?;
+        Ok(stored)
     }
 
-    fn evict(&self) -> Result<()> {
+    fn evict(&self, keep: &Path) -> Result<()> {
         let mut entries: Vec<(SystemTime, u64, PathBuf)> = fs::read_dir(&self.dir)
             .at("could not list", &self.dir)?
             .filter_map(|e| e.ok())
+            .filter(|e| e.path() != keep)
             .filter_map(|e| {
                 let used = fs::metadata(e.path().join("entry.json")).and_then(|m| m.modified()).ok()?;
                 let size = fs::metadata(e.path().join("binary")).map(|m| m.len()).unwrap_or(0);
@@ -70,7 +79,8 @@ impl Store {
             })
             .collect();
         entries.sort();
-        let mut total: u64 = entries.iter().map(|e| e.1).sum();
+        let kept = fs::metadata(keep.join("binary")).map(|m| m.len()).unwrap_or(0);
+        let mut total: u64 = kept + entries.iter().map(|e| e.1).sum::<u64>();
         for (_, size, path) in entries {
             if total <= self.limit {
                 break;
@@ -101,8 +111,8 @@ mod tests {
             p
         };
         let (a, b, c) = (bin("a", 1), bin("b", 2), bin("c", 3));
-        store.put("fa", &a, &entry_for(&a)).unwrap();
-        store.put("fb", &b, &entry_for(&b)).unwrap();
+        store.put("fa", &a, &entry_for(&a), false).unwrap();
+        store.put("fb", &b, &entry_for(&b), false).unwrap();
         let old = SystemTime::now() - Duration::from_secs(60);
         for (fp, age) in [("fa", old), ("fb", old + Duration::from_secs(1))] {
             fs::File::options()
@@ -113,7 +123,9 @@ mod tests {
                 .unwrap();
         }
         assert!(store.get("fa").is_some(), "a hit makes fa the most recently used");
-        store.put("fc", &c, &entry_for(&c)).unwrap();
+        let entry = entry_for(&c);
+        assert_eq!(store.put("fc", &c, &entry, true).unwrap(), store.dir.join("fc").join("binary"));
+        assert!(!c.exists(), "taken: moved into the store");
         assert!(store.get("fb").is_none(), "fb was least recently used: evicted");
         assert_eq!(fs::read(store.get("fa").unwrap().0).unwrap(), vec![1; 100]);
         assert!(store.get("fc").is_some());
@@ -121,5 +133,12 @@ mod tests {
         fs::write(store.dir.join("fc").join("binary"), b"tampered").unwrap();
         assert!(store.get("fc").is_none());
         assert!(Store { dir: store.dir.clone(), limit: 0 }.get("fa").is_none(), "limit 0 disables the store");
+        // An entry larger than the limit is still kept until the next put: it is about to be
+        // installed from there.
+        let tiny = Store { dir: store.dir.clone(), limit: 50 };
+        let d = bin("d", 4);
+        let entry = entry_for(&d);
+        assert_eq!(fs::read(tiny.put("fd", &d, &entry, true).unwrap()).unwrap(), vec![4; 100]);
+        assert!(tiny.get("fa").is_none() && tiny.get("fc").is_none());
     }
 }

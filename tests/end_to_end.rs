@@ -540,7 +540,7 @@ fn the_fast_path_refuses_what_it_cannot_prove_and_pyinstaller_builds_it() {
     step(
         "a tampered snapshot",
         &|a| {
-            let base = fast_path_dir(a, "worker").join("base.pkg");
+            let base = fast_path_dir(a, "worker").join("base");
             let mut bytes = fs::read(&base).unwrap();
             bytes[100] ^= 0xff;
             fs::write(&base, bytes).unwrap();

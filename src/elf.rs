@@ -90,28 +90,44 @@ impl<'a> Onefile<'a> {
 
     /// This executable with `pkg` in place of its PKG: what objcopy would make of the same
     /// bootloader and `pkg`.
-    pub(crate) fn with_pkg(&self, pkg: &[u8]) -> Vec<u8> {
+    pub(crate) fn with_pkg<'b>(&'b self, pkg: &'b [u8]) -> Swapped<'b> {
         let b = self.bytes;
         let delta = pkg.len() as i64 - self.pydata.len() as i64;
         let shift = |x: usize| (x as i64 + delta) as usize;
-        let data_end = shift(self.data_end);
-        let shoff = data_end.next_multiple_of(TABLE_ALIGN);
-        let mut out = Vec::with_capacity(shoff + (b.len() - self.shoff));
-        out.extend_from_slice(&b[..self.pydata.start]);
-        out.extend_from_slice(pkg);
-        out.extend_from_slice(&b[self.pydata.end..self.data_end]);
-        out.resize(shoff, 0);
-        out.extend_from_slice(&b[self.shoff..]);
-        out[0x28..0x30].copy_from_slice(&(shoff as u64).to_le_bytes());
-        let table = |h: usize| shoff + (h - self.shoff);
-        let size_at = table(self.pydata_header) + 32;
-        out[size_at..size_at + 8].copy_from_slice(&(pkg.len() as u64).to_le_bytes());
+        let shoff = shift(self.data_end).next_multiple_of(TABLE_ALIGN);
+        let mut head: [u8; 64] = b[..64].try_into().expect("checked by parse");
+        head[0x28..0x30].copy_from_slice(&(shoff as u64).to_le_bytes());
+        // The header table's padding, then the table.
+        let mut tail = vec![0; shoff - shift(self.data_end)];
+        let table = tail.len();
+        tail.extend_from_slice(&b[self.shoff..]);
+        let mut put = |h: usize, field: usize, value: usize| {
+            let at = table + (h - self.shoff) + field;
+            tail[at..at + 8].copy_from_slice(&(value as u64).to_le_bytes());
+        };
+        put(self.pydata_header, 32, pkg.len());
         for &h in &self.after {
-            let at = table(h) + 24;
-            let off = u64::from_le_bytes(out[at..at + 8].try_into().expect("8 bytes"));
-            out[at..at + 8].copy_from_slice(&(shift(off as usize) as u64).to_le_bytes());
+            put(h, 24, shift(u64_at(b, h + 24).expect("checked by parse") as usize));
         }
-        out
+        Swapped { head, parts: [&b[64..self.pydata.start], pkg, &b[self.pydata.end..self.data_end]], tail }
+    }
+}
+
+/// A new executable, as the pieces to write one after the other: nothing of the base is copied
+/// in memory.
+pub(crate) struct Swapped<'b> {
+    head: [u8; 64],
+    parts: [&'b [u8]; 3],
+    tail: Vec<u8>,
+}
+
+impl Swapped<'_> {
+    pub(crate) fn pieces(&self) -> impl Iterator<Item = &[u8]> {
+        std::iter::once(&self.head[..]).chain(self.parts.iter().copied()).chain(std::iter::once(&self.tail[..]))
+    }
+
+    pub(crate) fn to_vec(&self) -> Vec<u8> {
+        self.pieces().flatten().copied().collect()
     }
 }
 
@@ -163,10 +179,10 @@ mod tests {
         let base = objcopy(&elf, &[7; 100], tmp.path());
         let onefile = Onefile::parse(&base).unwrap();
         assert_eq!(onefile.pkg(), &[7; 100]);
-        assert_eq!(onefile.with_pkg(&[7; 100]), base);
+        assert_eq!(onefile.with_pkg(&[7; 100]).to_vec(), base);
         for len in [0, 1, 2, 3, 5, 8, 13, 99, 101, 4096] {
             let pkg: Vec<u8> = (0..len).map(|i| i as u8).collect();
-            assert_eq!(onefile.with_pkg(&pkg), objcopy(&elf, &pkg, tmp.path()), "a PKG of {len} bytes");
+            assert_eq!(onefile.with_pkg(&pkg).to_vec(), objcopy(&elf, &pkg, tmp.path()), "a PKG of {len} bytes");
         }
         assert!(Onefile::parse(&std::fs::read(&elf).unwrap()).is_err(), "no pydata section");
     }

@@ -19,7 +19,7 @@
 //! unexpected refuses the fast path with a reason, and the build runs PyInstaller as usual.
 
 use crate::archive::{Pkg, Pyz};
-use crate::elf::Onefile;
+use crate::elf::{Onefile, Swapped};
 use crate::project::{hash_file, Project};
 use crate::workdir::{hex, SpecDir, State};
 use serde::{Deserialize, Serialize};
@@ -162,7 +162,7 @@ fn self_test(dir: &SpecDir, snapshot: &mut Snapshot, python: &Python, project: &
     let out = dir.fastpath().join("out");
     for len in 1..=8 {
         let pkg = vec![len as u8; len];
-        if objcopy(&bootloader, &pkg, &out)? != exe.with_pkg(&pkg) {
+        if objcopy(&bootloader, &pkg, &out)? != exe.with_pkg(&pkg).to_vec() {
             return Err(format!("the executable differs from objcopy's with a PKG of {len} bytes"));
         }
     }
@@ -304,7 +304,8 @@ pub(crate) fn run(
         }
     }
     let base = Onefile::parse(&base)?;
-    write_executable(dir, &base.with_pkg(&rewrite(base.pkg(), &modules)?), binary_name)
+    let pkg = rewrite(base.pkg(), &modules)?;
+    write_executable(dir, &base.with_pkg(&pkg), binary_name)
 }
 
 /// The base PKG with these modules' entries replaced.
@@ -333,12 +334,21 @@ fn rewrite(base: &[u8], modules: &[Module]) -> Result<Vec<u8>, String> {
 }
 
 /// Writes `out/<name>` through a rename, hashing the bytes meanwhile.
-fn write_executable(dir: &SpecDir, bytes: &[u8], name: &str) -> Result<Output, String> {
+fn write_executable(dir: &SpecDir, exe: &Swapped, name: &str) -> Result<Output, String> {
     let out = dir.fastpath().join("out");
-    let (tmp, exe) = (out.join(format!("{name}.tmp")), out.join(name));
+    let (tmp, path) = (out.join(format!("{name}.tmp")), out.join(name));
     let (hash, written) = std::thread::scope(|s| {
-        let hash = s.spawn(|| blake3::hash(bytes));
-        let written = fs::create_dir_all(&out).and_then(|_| fs::write(&tmp, bytes));
+        let hash = s.spawn(|| {
+            let mut hasher = blake3::Hasher::new();
+            for piece in exe.pieces() {
+                hasher.update(piece);
+            }
+            hasher.finalize()
+        });
+        let written = fs::create_dir_all(&out).and_then(|_| {
+            let mut file = fs::File::create(&tmp)?;
+            exe.pieces().try_for_each(|p| std::io::Write::write_all(&mut file, p))
+        });
         (hash.join().expect("blake3 does not panic"), written)
     });
     written.map_err(|e| e.to_string())?;
@@ -347,8 +357,8 @@ fn write_executable(dir: &SpecDir, bytes: &[u8], name: &str) -> Result<Output, S
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
     }
-    fs::rename(&tmp, &exe).map_err(|e| e.to_string())?;
-    Ok(Output { path: exe, hash })
+    fs::rename(&tmp, &path).map_err(|e| e.to_string())?;
+    Ok(Output { path, hash })
 }
 
 /// A failed command's last line of output (the exception, say): a refusal is a one-line warning.

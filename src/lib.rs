@@ -429,11 +429,14 @@ fn finish(
                     )),
                     Outcome::FastPath => cargo.warning(&format!(
                         "pyinstaller-build: rebuilt {} in {:.1} s by the fast path, without PyInstaller ({} since \
-                         its last PyInstaller build; smoke test {:.1} s)",
+                         its last PyInstaller build{})",
                         spec.name,
                         spec.duration.as_secs_f64(),
                         spec.reason,
-                        spec.smoke_test.as_secs_f64(),
+                        match shared.smoke_test {
+                            Some(_) => format!("; smoke test {:.1} s", spec.smoke_test.as_secs_f64()),
+                            None => String::new(),
+                        },
                     )),
                     Outcome::Restored => cargo.warning(&format!(
                         "pyinstaller-build: reinstalled {} (built before from these very inputs; no PyInstaller run)",

@@ -201,7 +201,8 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             smoke.set(took);
             let binary = plan.dir.dist().join(&state.binary);
             let entry = store::Entry { file_name: state.binary, binary_hash: state.binary_hash };
-            shared.store.put(&state.fingerprint, &binary, &entry, false)?;
+            // Installed from the store's copy when there is one: PyInstaller rewrites dist.
+            let binary = shared.store.put(&state.fingerprint, &binary, &entry, false)?;
             (state.fingerprint, binary, entry)
         }
     };
@@ -393,7 +394,7 @@ fn finish(
         ));
     }
     let installed = installed_path(shared, name);
-    let wrote = install::install(binary, binary_hash, &installed)?;
+    let wrote = install::install(binary, binary_hash, &installed, shared.store.holds(binary))?;
     let stamp = Stamp {
         fingerprint: fingerprint.to_string(),
         name: name.to_string(),

@@ -67,6 +67,11 @@ impl Store {
         Ok(stored)
     }
 
+    /// Whether `path` is in the store: a file written once, never in place.
+    pub(crate) fn holds(&self, path: &Path) -> bool {
+        path.starts_with(&self.dir)
+    }
+
     fn evict(&self, keep: &Path) -> Result<()> {
         let mut entries: Vec<(SystemTime, u64, PathBuf)> = fs::read_dir(&self.dir)
             .at("could not list", &self.dir)?

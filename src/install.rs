@@ -104,3 +104,37 @@ pub(crate) fn write_atomic(dest: &Path, bytes: &[u8], executable: bool) -> Resul
         Error::io("could not replace", dest, e)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::hash_file;
+    use crate::workdir::hex;
+
+    #[test]
+    fn installs_only_changed_bytes_by_copy_or_by_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (src, dest) = (tmp.path().join("src"), tmp.path().join("bin").join("app"));
+        fs::write(&src, b"first").unwrap();
+        let hash = hex(&hash_file(&src).unwrap());
+        assert!(install(&src, &hash, &dest, false).unwrap(), "a missing binary is written");
+        assert!(!install(&src, &hash, &dest, true).unwrap(), "the same bytes are left alone");
+        assert_eq!(fs::read(&dest).unwrap(), b"first");
+
+        let stored = tmp.path().join("stored");
+        fs::write(&stored, b"second").unwrap();
+        let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+        fs::File::options().append(true).open(&stored).unwrap().set_modified(old).unwrap();
+        assert!(install(&stored, &hex(&hash_file(&stored).unwrap()), &dest, true).unwrap());
+        assert_eq!(fs::read(&dest).unwrap(), b"second");
+        let modified = fs::metadata(&dest).unwrap().modified().unwrap();
+        assert!(modified > old + Duration::from_secs(3000), "a linked binary looks new, as a copy would");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            assert_eq!(fs::metadata(&dest).unwrap().nlink(), 2, "linked, not copied");
+        }
+        let leftovers = fs::read_dir(dest.parent().unwrap()).unwrap().count();
+        assert_eq!(leftovers, 1, "no temp file is left behind");
+    }
+}

@@ -19,7 +19,7 @@
 //! unexpected refuses the fast path with a reason, and the build runs PyInstaller as usual.
 
 use crate::archive::{Pkg, Pyz};
-use crate::elf::{Onefile, Swapped};
+use crate::elf::Onefile;
 use crate::project::{hash_file, Project};
 use crate::workdir::{hex, SpecDir, State};
 use serde::{Deserialize, Serialize};
@@ -99,10 +99,31 @@ pub(crate) struct Changes {
     base_hash: String,
 }
 
-/// A fast path's executable, in the fast path's own folder.
+/// A fast path's executable, in a folder of its own that goes when this is dropped.
 pub(crate) struct Output {
     pub path: PathBuf,
     pub hash: blake3::Hash,
+    _scratch: Scratch,
+}
+
+/// A folder of the spec's `fastpath/out/` for one process's use, removed on drop: two builds
+/// sharing a spec folder (two crates with one python-dir) never see each other's files.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(dir: &SpecDir) -> Result<Scratch, String> {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = dir.fastpath().join("out").join(format!("{}-{n}", std::process::id()));
+        fs::create_dir_all(&path).map_err(|e| format!("could not create {}: {e}", path.display()))?;
+        Ok(Scratch(path))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
 }
 
 /// The interpreter and environment of the spec's builds.
@@ -119,9 +140,11 @@ pub(crate) fn after_build(dir: &SpecDir, binary: &Path, python: &Python, project
         Ok(Ok(s)) => s,
         _ => Snapshot { disabled: Some("the build left no snapshot".into()), ..Snapshot::default() },
     };
-    // A copy: PyInstaller may later rewrite the file in dist in place.
-    if let Err(e) = fs::copy(binary, dir.fastpath().join("base")) {
-        snapshot.disabled = Some(format!("could not copy the executable: {e}"));
+    if snapshot.disabled.is_none() {
+        // A copy: PyInstaller may later rewrite the file in dist in place.
+        if let Err(e) = fs::copy(binary, dir.fastpath().join("base")) {
+            snapshot.disabled = Some(format!("could not copy the executable: {e}"));
+        }
     }
     if snapshot.disabled.is_none() {
         match self_test(dir, &mut snapshot, python, project) {
@@ -144,7 +167,8 @@ pub(crate) fn after_build(dir: &SpecDir, binary: &Path, python: &Python, project
 /// must give PyInstaller's bytes; then checks that swapping the archive in the executable gives
 /// objcopy's bytes for every alignment. Returns the base's hash.
 fn self_test(dir: &SpecDir, snapshot: &mut Snapshot, python: &Python, project: &Project) -> Result<String, String> {
-    let derived = derive(dir, python, project, &snapshot.modules)?;
+    let scratch = Scratch::new(dir)?;
+    let derived = derive(&scratch, python, project, &snapshot.modules)?;
     for (m, d) in snapshot.modules.iter_mut().zip(derived) {
         if let Some(error) = &d.error {
             return Err(error.clone());
@@ -159,42 +183,18 @@ fn self_test(dir: &SpecDir, snapshot: &mut Snapshot, python: &Python, project: &
     // objcopy's layout depends on the PKG's length alone: one PKG of each length modulo the
     // header table's alignment shows the executable is the bootloader plus the PKG, nothing else.
     let bootloader = dir.fastpath().join("bootloader");
-    let out = dir.fastpath().join("out");
     for len in 1..=8 {
         let pkg = vec![len as u8; len];
-        if objcopy(&bootloader, &pkg, &out)? != exe.with_pkg(&pkg).to_vec() {
+        if crate::elf::objcopy(&bootloader, &pkg, &scratch.0)? != exe.with_pkg(&pkg).to_vec() {
             return Err(format!("the executable differs from objcopy's with a PKG of {len} bytes"));
         }
     }
     Ok(blake3::hash(&base).to_hex().to_string())
 }
 
-/// What PyInstaller does on Linux: the bootloader with `pkg` added as the `pydata` section.
-fn objcopy(bootloader: &Path, pkg: &[u8], out: &Path) -> Result<Vec<u8>, String> {
-    fs::create_dir_all(out).map_err(|e| e.to_string())?;
-    let (pkg_path, exe) = (out.join("self-test.pkg"), out.join("self-test"));
-    fs::write(&pkg_path, pkg).map_err(|e| e.to_string())?;
-    fs::copy(bootloader, &exe).map_err(|e| e.to_string())?;
-    let mut section = std::ffi::OsString::from("pydata=");
-    section.push(&pkg_path);
-    let output = Command::new("objcopy")
-        .arg("--add-section")
-        .arg(section)
-        .arg(&exe)
-        .output()
-        .map_err(|e| format!("could not run objcopy: {e}"))?;
-    if !output.status.success() {
-        return Err(format!("objcopy failed: {}", last_line(&output.stderr)));
-    }
-    let bytes = fs::read(&exe).map_err(|e| e.to_string());
-    let _ = (fs::remove_file(&exe), fs::remove_file(&pkg_path));
-    bytes
-}
-
 /// Runs the helper on these modules in a fresh interpreter.
-fn derive(dir: &SpecDir, python: &Python, project: &Project, modules: &[Module]) -> Result<Vec<Derived>, String> {
-    let out = dir.fastpath().join("out");
-    fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+fn derive(scratch: &Scratch, python: &Python, project: &Project, modules: &[Module]) -> Result<Vec<Derived>, String> {
+    let out = &scratch.0;
     let request: Vec<serde_json::Value> = modules
         .iter()
         .map(|m| {
@@ -207,7 +207,7 @@ fn derive(dir: &SpecDir, python: &Python, project: &Project, modules: &[Module])
     let mut cmd = Command::new(python.python);
     cmd.arg("-c").arg(HELPER).arg("--fastpath-derive").arg(&request_path).arg(&answer_path);
     // Our own folder, so no project module shadows the helper's imports.
-    cmd.current_dir(&out);
+    cmd.current_dir(out);
     crate::pyinstaller::build_env(&mut cmd, python.env);
     let output = cmd.output().map_err(|e| format!("could not run {}: {e}", python.python.display()))?;
     if !output.status.success() {
@@ -274,9 +274,10 @@ pub(crate) fn run(
     binary_name: &str,
 ) -> Result<Output, String> {
     let changed = &changes.modules;
+    let scratch = Scratch::new(dir)?;
     // The interpreter compiles while the base is read and checked.
     let (derived, base) = std::thread::scope(|s| {
-        let derived = s.spawn(|| derive(dir, python, project, changed));
+        let derived = s.spawn(|| derive(&scratch, python, project, changed));
         let base =
             fs::read(dir.fastpath().join("base")).map_err(|e| e.to_string()).and_then(|base| {
                 match blake3::hash(&base).to_hex().as_str() == changes.base_hash {
@@ -305,7 +306,9 @@ pub(crate) fn run(
     }
     let base = Onefile::parse(&base)?;
     let pkg = rewrite(base.pkg(), &modules)?;
-    write_executable(dir, &base.with_pkg(&pkg), binary_name)
+    let path = scratch.0.join(binary_name);
+    let hash = base.with_pkg(&pkg).write(&path).map_err(|e| format!("could not write {}: {e}", path.display()))?;
+    Ok(Output { path, hash, _scratch: scratch })
 }
 
 /// The base PKG with these modules' entries replaced.
@@ -333,35 +336,7 @@ fn rewrite(base: &[u8], modules: &[Module]) -> Result<Vec<u8>, String> {
     Ok(pkg.rewrite(&in_pkg))
 }
 
-/// Writes `out/<name>` through a rename, hashing the bytes meanwhile.
-fn write_executable(dir: &SpecDir, exe: &Swapped, name: &str) -> Result<Output, String> {
-    let out = dir.fastpath().join("out");
-    let (tmp, path) = (out.join(format!("{name}.tmp")), out.join(name));
-    let (hash, written) = std::thread::scope(|s| {
-        let hash = s.spawn(|| {
-            let mut hasher = blake3::Hasher::new();
-            for piece in exe.pieces() {
-                hasher.update(piece);
-            }
-            hasher.finalize()
-        });
-        let written = fs::create_dir_all(&out).and_then(|_| {
-            let mut file = fs::File::create(&tmp)?;
-            exe.pieces().try_for_each(|p| std::io::Write::write_all(&mut file, p))
-        });
-        (hash.join().expect("blake3 does not panic"), written)
-    });
-    written.map_err(|e| e.to_string())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
-    }
-    fs::rename(&tmp, &path).map_err(|e| e.to_string())?;
-    Ok(Output { path, hash })
-}
-
 /// A failed command's last line of output (the exception, say): a refusal is a one-line warning.
-fn last_line(stderr: &[u8]) -> String {
+pub(crate) fn last_line(stderr: &[u8]) -> String {
     String::from_utf8_lossy(stderr).trim().lines().last().unwrap_or_default().to_string()
 }

@@ -43,15 +43,16 @@ pub(crate) fn smoke_test(spec: &str, binary: &Path, args: &[String], timeout: Du
 }
 
 /// Copies `src`, whose blake3 is `src_hash`, to `dest` unless `dest` already holds the same
-/// bytes; returns whether it wrote. With `link`, `src` is a file nobody rewrites in place (the
-/// store's), so a hard link to it is as good as a copy, and 50 MB cheaper.
+/// bytes; returns whether it wrote. With `link`, `src` is the store's copy, which the crate never
+/// rewrites in place and hash-checks before reusing, so on Unix a hard link to it is as good as a
+/// copy, and 50 MB cheaper. (On Windows a running sidecar would pin the store's entry.)
 pub(crate) fn install(src: &Path, src_hash: &str, dest: &Path, link: bool) -> Result<bool> {
-    let same_size =
-        fs::metadata(dest).is_ok_and(|d| fs::metadata(src).is_ok_and(|s| d.is_file() && d.len() == s.len()));
-    if same_size && crate::workdir::hex(&crate::project::hash_file(dest)?) == src_hash {
+    let dest_len = fs::metadata(dest).ok().filter(|m| m.is_file()).map(|m| m.len());
+    let src_len = fs::metadata(src).at("could not read", src)?.len();
+    if dest_len == Some(src_len) && crate::workdir::hex(&crate::project::hash_file(dest)?) == src_hash {
         return Ok(false);
     }
-    if link && link_atomic(src, dest).is_ok() {
+    if cfg!(unix) && link && link_atomic(src, dest).is_ok() {
         return Ok(true);
     }
     let bytes = fs::read(src).at("could not read", src)?;
@@ -60,14 +61,20 @@ pub(crate) fn install(src: &Path, src_hash: &str, dest: &Path, link: bool) -> Re
 }
 
 /// Hard-links `src` to `dest` through a temp name and a rename. The link gets a fresh mtime, as a
-/// copy would: tools that watch `dest` see a new binary.
+/// copy would (tools that watch `dest` see a new binary), and mode 755, whatever a `chmod` of an
+/// earlier link did.
 fn link_atomic(src: &Path, dest: &Path) -> std::io::Result<()> {
     let tmp = temp_path(dest);
     fs::hard_link(src, &tmp)?;
     let done = fs::File::options()
         .append(true)
         .open(&tmp)
-        .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+        .and_then(|f| {
+            f.set_modified(std::time::SystemTime::now())?;
+            #[cfg(unix)]
+            f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+            Ok(())
+        })
         .and_then(|_| fs::rename(&tmp, dest));
     if done.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -133,6 +140,7 @@ mod tests {
         {
             use std::os::unix::fs::MetadataExt;
             assert_eq!(fs::metadata(&dest).unwrap().nlink(), 2, "linked, not copied");
+            assert_eq!(fs::metadata(&dest).unwrap().mode() & 0o777, 0o755, "executable, whatever it was");
         }
         let leftovers = fs::read_dir(dest.parent().unwrap()).unwrap().count();
         assert_eq!(leftovers, 1, "no temp file is left behind");

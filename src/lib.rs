@@ -78,7 +78,10 @@
 //! crate's binary store (`<cache>/binaries/<fingerprint>/`, least recently used evicted beyond
 //! `binary-cache-mb`) without PyInstaller. When only project module bodies changed, the fast path
 //! (below) rewrites them into the last build's archive. Otherwise PyInstaller runs. Either way the
-//! binary is smoke-tested, then copied into place atomically, and only if its bytes differ.
+//! binary is smoke-tested, then put into place atomically, and only if its bytes differ: on Unix
+//! as a hard link to the store's copy when it can be (the crate never rewrites a stored file in
+//! place, and checks its hash before reusing it, so a tool that edits the sidecar in place costs
+//! a rebuild, never a wrong binary), else as a copy.
 //!
 //! PyInstaller runs with `PYTHONHASHSEED=0` (reproducible output) and, in debug builds, with
 //! `PYINSTALLER_ZLIB_COMPRESSION_LEVEL=1`: archive compression is most of a large onefile build's
@@ -449,6 +452,11 @@ fn finish(
             }
             Err(e) => errors.push(e),
         }
+    }
+    // Only now: until every spec is installed, any stored entry may be one being installed.
+    let keep: Vec<&str> = report.specs.iter().map(|s| s.fingerprint.as_str()).collect();
+    if let Err(e) = shared.store.trim(&keep) {
+        cargo.warning(&format!("pyinstaller-build: the binary store was not trimmed: {e}"));
     }
     let json = serde_json::to_vec_pretty(&report).expect("serializable");
     install::write_atomic(&shared.stamps_dir.join("report.json"), &json, false)?;

@@ -186,7 +186,8 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
         }
         Action::Restore { binary, entry } => (plan.fingerprint.clone(), binary.clone(), entry.clone()),
         Action::FastPath(_) => {
-            let fresh: fastpath::Output = fast_binary.take().expect("set above");
+            // Borrowed: its folder must outlive the install when the store is off.
+            let fresh: &fastpath::Output = fast_binary.as_ref().expect("set above");
             let file_name = plan.state.as_ref().map(|s| s.binary.clone()).unwrap_or_default();
             let entry = store::Entry { file_name, binary_hash: fresh.hash.to_hex().to_string() };
             // The fast path's output is ours: moved, not copied.

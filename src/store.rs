@@ -46,9 +46,9 @@ impl Store {
         Some((binary, entry))
     }
 
-    /// Keeps `binary` under `fingerprint`, then trims the store to its limit, never evicting
-    /// this entry. With `take`, the file is moved in when it can be. Returns where the binary is
-    /// now.
+    /// Keeps `binary` under `fingerprint`; with `take`, moves it in when it can. Returns where
+    /// the binary is now. [`Store::trim`] runs once every spec is installed: until then another
+    /// spec may be installing from an entry.
     pub(crate) fn put(&self, fingerprint: &str, binary: &Path, entry: &Entry, take: bool) -> Result<PathBuf> {
         if self.limit == 0 {
             return Ok(binary.to_path_buf());
@@ -63,30 +63,35 @@ impl Store {
         }
         // Written last: an entry without it is never read.
         write_atomic(&dir.join("entry.json"), &serde_json::to_vec(entry).expect("serializable"), false)?;
-        self.evict(&dir)?;
         Ok(stored)
     }
 
-    /// Whether `path` is in the store: a file written once, never in place.
+    /// Whether `path` is in the store: a file never rewritten in place, whose hash is checked
+    /// before it is reused.
     pub(crate) fn holds(&self, path: &Path) -> bool {
         path.starts_with(&self.dir)
     }
 
-    fn evict(&self, keep: &Path) -> Result<()> {
+    /// Evicts the least recently used entries beyond the limit, never those of `keep` (what
+    /// this build installed).
+    pub(crate) fn trim(&self, keep: &[&str]) -> Result<()> {
+        if self.limit == 0 || !self.dir.is_dir() {
+            return Ok(());
+        }
         let mut entries: Vec<(SystemTime, u64, PathBuf)> = fs::read_dir(&self.dir)
             .at("could not list", &self.dir)?
             .filter_map(|e| e.ok())
-            .filter(|e| e.path() != keep)
-            .filter_map(|e| {
-                let used = fs::metadata(e.path().join("entry.json")).and_then(|m| m.modified()).ok()?;
+            .map(|e| {
+                // An entry a crash left without its entry.json is never read: oldest of all.
+                let used = fs::metadata(e.path().join("entry.json")).and_then(|m| m.modified());
                 let size = fs::metadata(e.path().join("binary")).map(|m| m.len()).unwrap_or(0);
-                Some((used, size, e.path()))
+                (used.unwrap_or(SystemTime::UNIX_EPOCH), size, e.path())
             })
             .collect();
         entries.sort();
-        let kept = fs::metadata(keep.join("binary")).map(|m| m.len()).unwrap_or(0);
-        let mut total: u64 = kept + entries.iter().map(|e| e.1).sum::<u64>();
-        for (_, size, path) in entries {
+        let mut total: u64 = entries.iter().map(|e| e.1).sum::<u64>();
+        let kept = |path: &Path| keep.iter().any(|k| path.file_name().is_some_and(|n| n == *k));
+        for (_, size, path) in entries.into_iter().filter(|e| !kept(&e.2)) {
             if total <= self.limit {
                 break;
             }
@@ -118,6 +123,7 @@ mod tests {
         let (a, b, c) = (bin("a", 1), bin("b", 2), bin("c", 3));
         store.put("fa", &a, &entry_for(&a), false).unwrap();
         store.put("fb", &b, &entry_for(&b), false).unwrap();
+        store.trim(&["fb"]).unwrap();
         let old = SystemTime::now() - Duration::from_secs(60);
         for (fp, age) in [("fa", old), ("fb", old + Duration::from_secs(1))] {
             fs::File::options()
@@ -131,6 +137,7 @@ mod tests {
         let entry = entry_for(&c);
         assert_eq!(store.put("fc", &c, &entry, true).unwrap(), store.dir.join("fc").join("binary"));
         assert!(!c.exists(), "taken: moved into the store");
+        store.trim(&["fc"]).unwrap();
         assert!(store.get("fb").is_none(), "fb was least recently used: evicted");
         assert_eq!(fs::read(store.get("fa").unwrap().0).unwrap(), vec![1; 100]);
         assert!(store.get("fc").is_some());
@@ -143,7 +150,11 @@ mod tests {
         let tiny = Store { dir: store.dir.clone(), limit: 50 };
         let d = bin("d", 4);
         let entry = entry_for(&d);
-        assert_eq!(fs::read(tiny.put("fd", &d, &entry, true).unwrap()).unwrap(), vec![4; 100]);
+        let stored = tiny.put("fd", &d, &entry, true).unwrap();
+        fs::create_dir_all(store.dir.join("crashed")).unwrap();
+        tiny.trim(&["fd"]).unwrap();
+        assert_eq!(fs::read(stored).unwrap(), vec![4; 100]);
         assert!(tiny.get("fa").is_none() && tiny.get("fc").is_none());
+        assert!(!store.dir.join("crashed").exists(), "an entry without entry.json goes first");
     }
 }

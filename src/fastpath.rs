@@ -112,9 +112,7 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(dir: &SpecDir) -> Result<Scratch, String> {
-        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = dir.fastpath().join("out").join(format!("{}-{n}", std::process::id()));
+        let path = dir.fastpath().join("out").join(crate::install::unique());
         fs::create_dir_all(&path).map_err(|e| format!("could not create {}: {e}", path.display()))?;
         Ok(Scratch(path))
     }
@@ -203,7 +201,6 @@ fn derive(scratch: &Scratch, python: &Python, project: &Project, modules: &[Modu
         .collect();
     let (request_path, answer_path) = (out.join("request.json"), out.join("derived.json"));
     fs::write(&request_path, serde_json::to_vec(&request).expect("serializable")).map_err(|e| e.to_string())?;
-    let _ = fs::remove_file(&answer_path);
     let mut cmd = Command::new(python.python);
     cmd.arg("-c").arg(HELPER).arg("--fastpath-derive").arg(&request_path).arg(&answer_path);
     // Our own folder, so no project module shadows the helper's imports.

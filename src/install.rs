@@ -82,14 +82,19 @@ fn link_atomic(src: &Path, dest: &Path) -> std::io::Result<()> {
     done
 }
 
-/// A temp name next to `dest`, unique per process and per call: two builds (or threads) may
-/// write the same file at once.
+/// A temp name next to `dest`.
 fn temp_path(dest: &Path) -> std::path::PathBuf {
     let dir = dest.parent().unwrap_or(Path::new("."));
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    dir.join(format!(".{name}.{}.tmp", unique()))
+}
+
+/// `<pid>-<n>`, unique per process and per call: two builds (or threads) may write the same
+/// file or folder at once.
+pub(crate) fn unique() -> String {
     static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()))
+    format!("{}-{n}", std::process::id())
 }
 
 /// Writes through a temp file in the same folder and a rename, so readers see the old file or

@@ -145,8 +145,7 @@ mod tests {
         fs::write(store.dir.join("fc").join("binary"), b"tampered").unwrap();
         assert!(store.get("fc").is_none());
         assert!(Store { dir: store.dir.clone(), limit: 0 }.get("fa").is_none(), "limit 0 disables the store");
-        // An entry larger than the limit is still kept until the next put: it is about to be
-        // installed from there.
+        // An entry larger than the limit survives the trim of the build that installed it.
         let tiny = Store { dir: store.dir.clone(), limit: 50 };
         let d = bin("d", 4);
         let entry = entry_for(&d);

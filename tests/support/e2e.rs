@@ -1,0 +1,188 @@
+//! End-to-end helpers: a copy of a fixture crate built by real cargo with real PyInstaller.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+/// One cargo at a time: they share a target folder (its lock would serialize them anyway).
+pub static CARGO: Mutex<()> = Mutex::new(());
+
+pub struct App {
+    pub _tmp: tempfile::TempDir,
+    pub root: PathBuf,
+}
+
+pub struct Output {
+    pub ok: bool,
+    pub stderr: String,
+}
+
+impl Output {
+    /// The crate's `cargo:warning` lines, as cargo shows them.
+    pub fn warnings(&self) -> Vec<&str> {
+        self.stderr.lines().filter(|l| l.contains("pyinstaller-build:") && l.starts_with("warning")).collect()
+    }
+}
+
+impl App {
+    /// A copy of `tests/fixtures/sidecars` in its managed environment (`requirements`), with
+    /// `extra` added to its metadata table.
+    pub fn new(extra: &str) -> App {
+        App::unmanaged(&format!("requirements = \"requirements.txt\"\n{extra}"))
+    }
+
+    /// The fixture with whatever interpreter the crate discovers.
+    pub fn unmanaged(extra: &str) -> App {
+        App::from("tests/fixtures/sidecars", extra)
+    }
+
+    /// A copy of the fixture crate at `fixture` (relative to this crate).
+    pub fn from(fixture: &str, extra: &str) -> App {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("app");
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        copy_dir(&crate_dir.join(fixture), &root);
+        let manifest = fs::read_to_string(root.join("Cargo.toml.in"))
+            .unwrap()
+            .replace("@CRATE@", &crate_dir.display().to_string())
+            .replace("@EXTRA@", extra);
+        fs::write(root.join("Cargo.toml"), manifest).unwrap();
+        // An input of every spec, unique to this copy: its first build really builds, never
+        // satisfied from the binary store an earlier run left in the shared target folder.
+        fs::write(root.join("python/fixture-id.txt"), root.display().to_string()).unwrap();
+        // The crate's own lock file: same dependency versions, no registry lookup.
+        fs::copy(crate_dir.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
+        App { _tmp: tmp, root }
+    }
+
+    pub fn cargo(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let _one = CARGO.lock().unwrap_or_else(|e| e.into_inner());
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-target");
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.arg("build").args(args).current_dir(&self.root).env("CARGO_TARGET_DIR", target);
+        for var in [
+            "PYINSTALLER_BUILD_SKIP",
+            "PYINSTALLER_BUILD_FORCE",
+            "PYINSTALLER_BUILD_PYTHON",
+            "PYINSTALLER_BUILD_CACHE_DIR",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.envs(env.iter().copied());
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        Output { ok: out.status.success(), stderr }
+    }
+
+    pub fn build(&self, args: &[&str]) -> Output {
+        let out = self.cargo(args, &[]);
+        assert!(out.ok, "cargo build {args:?} failed:\n{}", out.stderr);
+        out
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        fs::write(self.root.join("python").join(rel), text).unwrap();
+    }
+
+    pub fn binary(&self, name: &str) -> PathBuf {
+        let triple = host_triple();
+        self.root.join("binaries").join(format!("{name}-{triple}"))
+    }
+
+    pub fn run(&self, name: &str) -> String {
+        self.run_with(name, &[])
+    }
+
+    pub fn run_with(&self, name: &str, args: &[&str]) -> String {
+        let out = Command::new(self.binary(name)).args(args).output().unwrap();
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    pub fn mtime(&self, name: &str) -> SystemTime {
+        fs::metadata(self.binary(name)).unwrap().modified().unwrap()
+    }
+}
+
+pub fn host_triple() -> String {
+    let out = Command::new("rustc").arg("-vV").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines().find_map(|l| l.strip_prefix("host: ")).unwrap().to_string()
+}
+
+/// Copies a fixture, filling each `@BLOB@` with random hex (incompressible enough to weigh
+/// ~0.3 MB in a binary; generated here so the repository stays small).
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            let text = fs::read(e.path()).unwrap();
+            if String::from_utf8_lossy(&text).contains("\"@BLOB@\"") {
+                let seed = to.join(e.file_name()).to_string_lossy().len() as u64 + text.len() as u64;
+                let blob = String::from_utf8(text).unwrap().replace("@BLOB@", &random_hex(300_000, seed));
+                fs::write(to.join(e.file_name()), blob).unwrap();
+            } else {
+                fs::write(to.join(e.file_name()), text).unwrap();
+            }
+        }
+    }
+}
+
+pub fn random_hex(bytes: usize, seed: u64) -> String {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..bytes)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            format!("{:02x}", x as u8)
+        })
+        .collect()
+}
+
+/// The crate's cache folder for the app's project.
+pub fn audit_of_dir(app: &App) -> PathBuf {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-target/pyinstaller-build");
+    let python_dir = app.root.join("python").canonicalize().unwrap();
+    let project = fs::read_dir(&target)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("python-") && {
+                let hash = blake3::hash(python_dir.as_os_str().as_encoded_bytes()).to_hex();
+                name.ends_with(&hash[..12])
+            }
+        })
+        .expect("the project's cache folder");
+    project
+}
+
+/// The audit the crate wrote for a spec.
+pub fn audit_of(app: &App, spec: &str) -> pyinstaller_build::Audit {
+    serde_json::from_slice(&fs::read(audit_of_dir(app).join(spec).join("audit.json")).unwrap()).unwrap()
+}
+
+/// The sizes of every package add up to the archive PyInstaller wrote (its `.pkg`), give or take
+/// the archive's own index.
+pub fn assert_sizes_add_up(audit: &pyinstaller_build::Audit, pkg: &Path) {
+    let counted: u64 = audit
+        .packages
+        .iter()
+        .filter(|p| p.package != "(bootloader, archive index)" && !p.package.contains(".test"))
+        .map(|p| p.bytes)
+        .sum();
+    let pkg = fs::metadata(pkg).unwrap().len();
+    let off = (counted as f64 - pkg as f64).abs() / pkg as f64;
+    assert!(off < 0.03, "packages add up to {counted} bytes, the archive is {pkg} ({:.1}% off)", off * 100.0);
+}
+
+/// The fast path's snapshot folder for a spec.
+pub fn fast_path_dir(app: &App, spec: &str) -> PathBuf {
+    audit_of_dir(app).join(spec).join("fastpath")
+}

@@ -143,6 +143,7 @@ pub mod e2e;
 
 /// Whether a test whose `what` is missing may skip: yes on a user's machine (with a message on
 /// stderr), never in CI, where `PYINSTALLER_BUILD_TESTS_REQUIRE_ALL=1` turns the skip into a failure.
+#[allow(clippy::disallowed_methods)] // a test setting, not a build input
 pub fn may_skip(what: &str, fix: &str) -> bool {
     if std::env::var_os("PYINSTALLER_BUILD_TESTS_REQUIRE_ALL").is_some_and(|v| v == "1") {
         panic!("{what} is missing and PYINSTALLER_BUILD_TESTS_REQUIRE_ALL=1 forbids skipping; {fix}");

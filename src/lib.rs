@@ -226,6 +226,7 @@
 mod archive;
 mod audit;
 mod builder;
+mod cache;
 mod cargo;
 mod elf;
 mod error;
@@ -238,7 +239,6 @@ mod project;
 mod pyinstaller;
 mod report;
 mod spec;
-mod store;
 mod toolchain;
 mod venv;
 mod workdir;
@@ -333,7 +333,7 @@ impl Build {
             smoke_test: self.smoke_test.clone(),
             smoke_test_timeout: self.smoke_test_timeout.unwrap_or(Duration::from_secs(60)),
             force,
-            store: store::Store {
+            store: cache::Store {
                 dir: cache_root.join("binaries"),
                 limit: self.binary_cache_mb.unwrap_or(1024) * 1_000_000,
             },

@@ -1,6 +1,7 @@
 //! One spec: decide what it needs (nothing, a reinstall, a build), then do it.
 
 use crate::audit;
+use crate::cache::{self, Store};
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fastpath;
 use crate::fingerprint::{self, Context};
@@ -8,7 +9,6 @@ use crate::install;
 use crate::project::{hash_file, spec_stem, Project};
 use crate::pyinstaller::Invocation;
 use crate::report::{Outcome, SpecReport};
-use crate::store::{self, Store};
 use crate::workdir::{hex, now_secs, SpecDir, State};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -77,7 +77,7 @@ pub(crate) enum Action {
     /// Built before from these very inputs: reinstall from the store.
     Restore {
         binary: PathBuf,
-        entry: store::Entry,
+        entry: cache::Entry,
     },
     /// Only project module bodies changed: rewrite them into the last full build's archive.
     FastPath(fastpath::Changes),
@@ -189,7 +189,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             // Borrowed: its folder must outlive the install when the store is off.
             let fresh: &fastpath::Output = fast_binary.as_ref().expect("set above");
             let file_name = plan.state.as_ref().map(|s| s.binary.clone()).unwrap_or_default();
-            let entry = store::Entry { file_name, binary_hash: fresh.hash.to_hex().to_string() };
+            let entry = cache::Entry { file_name, binary_hash: fresh.hash.to_hex().to_string() };
             // The fast path's output is ours: moved, not copied.
             let binary = shared.store.put(&plan.fingerprint, &fresh.path, &entry, true)?;
             (plan.fingerprint.clone(), binary, entry)
@@ -201,7 +201,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             })?;
             smoke.set(took);
             let binary = plan.dir.dist().join(&state.binary);
-            let entry = store::Entry { file_name: state.binary, binary_hash: state.binary_hash };
+            let entry = cache::Entry { file_name: state.binary, binary_hash: state.binary_hash };
             // Installed from the store's copy when there is one: PyInstaller rewrites dist.
             let binary = shared.store.put(&state.fingerprint, &binary, &entry, false)?;
             (state.fingerprint, binary, entry)

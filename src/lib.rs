@@ -170,17 +170,40 @@
 //!
 //! | Variable | Effect |
 //! |---|---|
-//! | `PYINSTALLER_BUILD_SKIP=1` | build nothing, print one warning (also when `DOCS_RS` is set) |
+//! | `PYINSTALLER_BUILD_SKIP=1` | build nothing; placeholders stand in for missing sidecars (below) |
 //! | `PYINSTALLER_BUILD_FORCE=1` | wipe each spec's PyInstaller work folder and build with `--clean` |
 //! | `PYINSTALLER_BUILD_PYTHON` | the interpreter to use |
 //! | `PYINSTALLER_BUILD_CACHE_DIR` | the crate's work folder |
 //! | `PYINSTALLER_BUILD_AUDIT=verify` | prove which audit candidates can be excluded (above) |
 //! | `CARGO_NET_OFFLINE=true` | with `requirements`: never install, use the existing environment |
 //!
+//! With `DOCS_RS` set nothing is built or written.
+//!
+//! # Skipping: rust-analyzer, lint jobs, checks for other platforms
+//!
 //! For rust-analyzer, which runs build scripts on load and on save, set the skip switch in its
 //! settings: `"rust-analyzer.cargo.extraEnv": { "PYINSTALLER_BUILD_SKIP": "1" }` (and give it its
 //! own target folder, `"rust-analyzer.cargo.targetDir": true`, so its runs do not alternate with
-//! yours).
+//! yours). CI lint jobs (`cargo clippy`) and `cargo check --target <other platform>` set it too.
+//!
+//! `tauri_build::build()` fails when an `externalBin` file is missing, so a skipped build puts a
+//! **placeholder** where each sidecar that is not installed belongs (`TARGET` decides the name,
+//! so a check for another platform gets `<name>-x86_64-pc-windows-msvc.exe`, say). Run, a
+//! placeholder prints `<name>: this is a pyinstaller-build placeholder, not the sidecar ...` and
+//! exits 1. On Windows it is the same text, not a program: starting it fails (Windows reports it
+//! is not a valid application). A placeholder is never stored or stamped, so the next build
+//! without the switch builds and replaces it; a file already at the path (a real sidecar, or an
+//! earlier placeholder) is never touched, and a real build installing at the same moment wins.
+//! The [`Report`] lists each spec as [`Outcome::Placeholder`] or [`Outcome::Skipped`].
+//!
+//! The names come without running Python: from the `name='...'` string literal of the spec's one
+//! `EXE(...)` call, else from the spec's last build in the crate's cache. A spec whose name is
+//! computed (`name=NAME`) and that was never built gets no placeholder, and a warning says so.
+//!
+//! **A release build never gets a placeholder.** With the switch set in a release build (cargo's
+//! `PROFILE` is `release`) or under `tauri build` (the `tauri` crate's `DEP_TAURI_DEV` is
+//! `false`), a sidecar that is missing or a placeholder is an error naming each one, so a bundle
+//! never ships a placeholder. A release build whose sidecars are all real may skip.
 //!
 //! # Where files go
 //!
@@ -206,7 +229,8 @@
 //! # Targets
 //!
 //! PyInstaller does not cross-compile: a `TARGET` other than `HOST` is an error, except Android
-//! and iOS targets, for which the crate does nothing.
+//! and iOS targets, for which the crate does nothing, and with `PYINSTALLER_BUILD_SKIP` (a check
+//! for another platform gets that platform's placeholders).
 //!
 //! # Troubleshooting
 //!
@@ -238,6 +262,7 @@ mod process;
 mod project;
 mod pyinstaller;
 mod report;
+mod skip;
 mod spec;
 mod toolchain;
 mod venv;
@@ -293,15 +318,17 @@ impl Build {
     pub fn try_compile(&self) -> Result<Report> {
         jobs::jobserver();
         let cargo = Cargo { capture: self.capture.clone() };
-        if cargo.flag("PYINSTALLER_BUILD_SKIP") || cargo.env("DOCS_RS").is_some() {
-            cargo.warning(
-                "pyinstaller-build: skipped (PYINSTALLER_BUILD_SKIP or DOCS_RS is set); sidecars were not built",
-            );
+        let skip = cargo.flag("PYINSTALLER_BUILD_SKIP");
+        if cargo.env("DOCS_RS").is_some() {
+            cargo.warning("pyinstaller-build: skipped (DOCS_RS is set); sidecars were not built");
             return Ok(Report::default());
         }
         let env = BuildEnv::new(self)?;
         if env.target_os_is_mobile() {
             return Ok(Report::default());
+        }
+        if skip {
+            return self.skipped(&cargo, &env);
         }
         env.check_not_cross()?;
         let python_dir = env.manifest_dir.join(self.python_dir.as_deref().unwrap_or(Path::new("python")));
@@ -351,6 +378,50 @@ impl Build {
 }
 
 impl Build {
+    /// `PYINSTALLER_BUILD_SKIP`: nothing is built; missing sidecars get placeholders (skip.rs).
+    fn skipped(&self, cargo: &Cargo, env: &BuildEnv) -> Result<Report> {
+        let python_dir = env.manifest_dir.join(self.python_dir.as_deref().unwrap_or(Path::new("python")));
+        let python_dir = python_dir.canonicalize().unwrap_or(python_dir);
+        let binaries_dir = env.manifest_dir.join(self.binaries_dir.as_deref().unwrap_or(Path::new("binaries")));
+        let cache_root = match cargo.env("PYINSTALLER_BUILD_CACHE_DIR").map(PathBuf::from).or(self.cache_dir.clone()) {
+            Some(dir) => env.manifest_dir.join(dir),
+            None => workdir::default_cache_root(&env.out_dir, &env.manifest_dir),
+        };
+        let release = env.release || cargo_env("DEP_TAURI_DEV").is_some_and(|v| v == "false");
+        let request = skip::Request {
+            python_dir: &python_dir,
+            specs: &self.specs,
+            project_cache: &workdir::project_cache(&cache_root, &python_dir),
+            binaries_dir: &binaries_dir,
+            target: &env.target,
+            release,
+        };
+        let (sidecars, unnamed) = skip::run(&request)?;
+        let placeholders: Vec<&str> = sidecars.iter().filter(|s| s.placeholder).map(|s| s.name.as_str()).collect();
+        cargo.warning(&match placeholders.as_slice() {
+            [] => "pyinstaller-build: skipped (PYINSTALLER_BUILD_SKIP is set); sidecars were not built".to_string(),
+            names => format!(
+                "pyinstaller-build: skipped (PYINSTALLER_BUILD_SKIP is set); placeholders stand in for {} (they \
+                 exit 1 when run; the next build without PYINSTALLER_BUILD_SKIP replaces them)",
+                names.join(", ")
+            ),
+        });
+        for message in unnamed {
+            cargo.warning(&message);
+        }
+        let mut report = Report::default();
+        for s in sidecars {
+            let spec_path = python_dir.join(&s.spec);
+            cargo.rerun_if_changed(&spec_path);
+            cargo.rerun_if_changed(&s.installed);
+            report.specs.push(SpecReport {
+                outcome: if s.placeholder { Outcome::Placeholder } else { Outcome::Skipped },
+                ..SpecReport::new(s.spec, s.name, s.installed)
+            });
+        }
+        Ok(report)
+    }
+
     /// The interpreter PyInstaller runs with: discovered, or the managed environment built on it.
     fn interpreter(&self, cargo: &Cargo, env: &BuildEnv, python_dir: &Path, cache_root: &Path) -> Result<PathBuf> {
         let python = toolchain::discover(cargo, self.python.as_deref(), python_dir, &env.manifest_dir)?;
@@ -445,7 +516,7 @@ fn finish(
                         "pyinstaller-build: reinstalled {} (built before from these very inputs; no PyInstaller run)",
                         spec.name
                     )),
-                    Outcome::UpToDate => {}
+                    Outcome::UpToDate | Outcome::Skipped | Outcome::Placeholder => {}
                 }
                 audit_warnings(cargo, &spec);
                 report.specs.push(spec);

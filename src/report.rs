@@ -15,8 +15,9 @@ use std::time::Duration;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Report {
-    /// One entry per spec, in spec order. Empty when building was switched off or not possible
-    /// for the target (see the crate docs).
+    /// One entry per spec, in spec order. Empty when building was not possible for the target
+    /// or `DOCS_RS` is set (see the crate docs); with `PYINSTALLER_BUILD_SKIP`, one
+    /// [`Outcome::Skipped`] or [`Outcome::Placeholder`] entry per spec whose name is known.
     pub specs: Vec<SpecReport>,
 }
 
@@ -73,6 +74,35 @@ pub enum Outcome {
     /// last full build's archive without running PyInstaller, the smoke test passed and the
     /// binary was installed. It is byte-identical to what PyInstaller would have built.
     FastPath,
+    /// `PYINSTALLER_BUILD_SKIP` was set: nothing was built, and the sidecar installed earlier was
+    /// left as it was.
+    Skipped,
+    /// `PYINSTALLER_BUILD_SKIP` was set and no sidecar was installed: a placeholder stands at
+    /// `installed` (written by this or an earlier skipped build) so that `tauri_build::build()`
+    /// finds a file. Run, it prints that it was skipped and exits 1; the next build without the
+    /// switch replaces it.
+    Placeholder,
+}
+
+impl SpecReport {
+    /// A spec that was not built: only its name and path are known.
+    pub(crate) fn new(spec: String, name: String, installed: PathBuf) -> SpecReport {
+        SpecReport {
+            spec,
+            name,
+            outcome: Outcome::Skipped,
+            duration: Duration::ZERO,
+            installed,
+            fingerprint: String::new(),
+            log: PathBuf::new(),
+            audit: None,
+            audit_table: PathBuf::new(),
+            reason: String::new(),
+            smoke_test: Duration::ZERO,
+            fast_path_refused: None,
+            new_candidates: Vec::new(),
+        }
+    }
 }
 
 mod secs {

@@ -381,9 +381,11 @@ impl Bench {
 }
 
 /// Wall time and the peak of the summed resident memory of the command's whole process group.
+/// (Memory is read from `/proc`: elsewhere the peak shows as 0.)
 fn measured(mut cmd: Command) -> Sample {
-    use std::os::unix::process::CommandExt;
-    cmd.process_group(0).stdout(Stdio::null());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    cmd.stdout(Stdio::null());
     let start = Instant::now();
     let mut child = cmd.spawn().unwrap();
     let pgid = child.id();

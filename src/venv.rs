@@ -142,7 +142,8 @@ fn python_in(env: &Path) -> PathBuf {
     }
 }
 
-#[cfg(test)]
+// The fake interpreter is a shell script.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;

@@ -1,46 +1,9 @@
-//! Smoke-testing a fresh binary and putting it where Tauri looks, atomically and only when its
-//! bytes changed (an unchanged sidecar keeps its mtime, so tauri-build and `tauri dev` stay quiet).
+//! Putting a fresh binary where Tauri looks, atomically and only when its bytes changed (an
+//! unchanged sidecar keeps its mtime, so tauri-build and `tauri dev` stay quiet).
 
-use crate::error::{log_tail, Error, ErrorKind, IoContext, Result};
-use crate::process::{command_line, run_logged, Ended};
+use crate::error::{Error, IoContext, Result};
 use std::fs;
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
-
-/// Runs the binary with the smoke-test arguments: `None` when it exited 0 within `timeout`,
-/// else why not.
-pub(crate) fn smoke_run(binary: &Path, args: &[String], timeout: Duration, log: &Path) -> Result<Option<String>> {
-    let mut cmd = Command::new(binary);
-    cmd.args(args).current_dir(binary.parent().unwrap_or(Path::new(".")));
-    Ok(match run_logged(&mut cmd, log, Some(timeout))? {
-        Ended::Exited(status) if status.success() => None,
-        Ended::Exited(status) => Some(format!("exited with {status}")),
-        Ended::TimedOut => {
-            Some(format!("did not finish within {} s (set `smoke-test-timeout` to allow more)", timeout.as_secs()))
-        }
-    })
-}
-
-/// The smoke test as a build step: a failure is an error naming the spec, command and output.
-pub(crate) fn smoke_test(spec: &str, binary: &Path, args: &[String], timeout: Duration, log: &Path) -> Result<()> {
-    let Some(failure) = smoke_run(binary, args, timeout, log)? else { return Ok(()) };
-    let mut cmd = Command::new(binary);
-    cmd.args(args);
-    Err(Error::new(
-        ErrorKind::SmokeTestFailed,
-        format!(
-            "pyinstaller-build: the smoke test of `{spec}` failed: `{}` {failure}.\n\
-             Its output ({}):\n{}\
-             The previously installed binary, if any, was left in place.\n\
-             Fix: make the program succeed with these arguments, or change `smoke-test` in \
-             [package.metadata.pyinstaller-build].",
-            command_line(&cmd),
-            log.display(),
-            log_tail(log, 20)
-        ),
-    ))
-}
 
 /// Copies `src`, whose blake3 is `src_hash`, to `dest` unless `dest` already holds the same
 /// bytes; returns whether it wrote. With `link`, `src` is the store's copy, which the crate never
@@ -122,6 +85,7 @@ mod tests {
     use super::*;
     use crate::project::hash_file;
     use crate::workdir::hex;
+    use std::time::Duration;
 
     #[test]
     fn installs_only_changed_bytes_by_copy_or_by_link() {

@@ -258,20 +258,23 @@ mod fastpath;
 mod fingerprint;
 mod install;
 mod jobs;
+mod makespec;
 mod process;
 mod project;
 mod pyinstaller;
 mod report;
 mod skip;
+mod smoke;
 mod spec;
 mod toolchain;
 mod venv;
 mod workdir;
 
 pub use audit::{Audit, ExcludeResult, Package, Verification};
-pub use builder::{Build, Compression};
+pub use builder::{Build, Compression, Sidecar};
 pub use error::{Error, ErrorKind, Result};
 pub use report::{Outcome, Report, SpecReport};
+pub use smoke::SmokeTest;
 
 use cargo::{cargo_env, Cargo};
 use std::path::{Path, PathBuf};
@@ -341,13 +344,18 @@ impl Build {
         let skip = vec![cache_root.clone(), binaries_dir.clone()];
 
         let project = project::Project::scan(&python_dir, &skip)?;
-        let specs = project.specs(&self.specs)?;
+        let mut specs = match project.specs(&self.specs) {
+            // Sidecars without spec files need none.
+            Err(e) if e.kind() == ErrorKind::NoSpecs && self.specs.is_empty() && !self.sidecars.is_empty() => vec![],
+            other => other?,
+        };
         let project_cache = workdir::project_cache(&cache_root, &python_dir);
         let python = self.interpreter(&cargo, &env, &python_dir, &cache_root)?;
         let toolchain = toolchain::probe(&python, &project_cache)?;
         let context = self.context(&cargo, &env, &toolchain);
         let force = cargo.flag("PYINSTALLER_BUILD_FORCE");
         let _lock = lock_project(&binaries_dir)?;
+        let generated = self.generate_specs(&mut specs, &python_dir, &python, &toolchain, &project_cache)?;
         let shared = spec::Shared {
             project: &project,
             context: &context,
@@ -359,6 +367,7 @@ impl Build {
             target: env.target.clone(),
             smoke_test: self.smoke_test.clone(),
             smoke_test_timeout: self.smoke_test_timeout.unwrap_or(Duration::from_secs(60)),
+            generated,
             force,
             store: cache::Store {
                 dir: cache_root.join("binaries"),
@@ -422,11 +431,57 @@ impl Build {
         Ok(report)
     }
 
+    /// Writes the spec of every sidecar without a spec file (PyInstaller's own writer, into the
+    /// cache) and adds it to `specs`.
+    fn generate_specs(
+        &self,
+        specs: &mut Vec<String>,
+        python_dir: &Path,
+        python: &Path,
+        toolchain: &toolchain::Toolchain,
+        project_cache: &Path,
+    ) -> Result<std::collections::BTreeMap<String, (makespec::Generated, Option<SmokeTest>)>> {
+        let mut generated = std::collections::BTreeMap::new();
+        for (name, sidecar) in &self.sidecars {
+            let bad_name = name.is_empty() || name.starts_with('.') || name.contains(['/', '\\', ':']);
+            if bad_name {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!("pyinstaller-build: `{name}` cannot name a sidecar (it becomes a file name); use letters, digits, `-` and `_`."),
+                ));
+            }
+            if let Some(spec) = specs.iter().find(|s| project::spec_stem(s) == *name) {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "pyinstaller-build: the sidecar `{name}` and the spec `{spec}` share a name; their work folders would collide.\n\
+                         Fix: rename the sidecar in [package.metadata.pyinstaller-build.sidecars], or build it from the spec only."
+                    ),
+                ));
+            }
+            let g = makespec::generate(&makespec::Request {
+                name,
+                script: &sidecar.script,
+                options: &sidecar.options,
+                python_dir,
+                python,
+                toolchain,
+                dir: project_cache.join(name),
+            })?;
+            let id = g.spec.to_string_lossy().into_owned();
+            specs.push(id.clone());
+            generated.insert(id, (g, sidecar.smoke_test.clone()));
+        }
+        Ok(generated)
+    }
+
     /// The interpreter PyInstaller runs with: discovered, or the managed environment built on it.
     fn interpreter(&self, cargo: &Cargo, env: &BuildEnv, python_dir: &Path, cache_root: &Path) -> Result<PathBuf> {
         let python = toolchain::discover(cargo, self.python.as_deref(), python_dir, &env.manifest_dir)?;
         let Some(requirements) = &self.requirements else { return Ok(python) };
         let start = std::time::Instant::now();
+        // Watched wherever it is: outside python-dir no other rule covers it.
+        cargo.rerun_if_changed(&python_dir.join(requirements));
         let request = venv::Request {
             base: &python,
             requirements: &python_dir.join(requirements),

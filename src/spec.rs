@@ -6,12 +6,14 @@ use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fastpath;
 use crate::fingerprint::{self, Context};
 use crate::install;
+use crate::makespec::Generated;
 use crate::project::{hash_file, spec_stem, Project};
 use crate::pyinstaller::Invocation;
 use crate::report::{Outcome, SpecReport};
+use crate::smoke::{self, SmokeTest};
 use crate::workdir::{hex, now_secs, SpecDir, State};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -26,8 +28,12 @@ pub(crate) struct Shared<'a> {
     pub binaries_dir: PathBuf,
     pub stamps_dir: PathBuf,
     pub target: String,
-    pub smoke_test: Option<Vec<String>>,
+    /// The top-level smoke test.
+    pub smoke_test: Option<SmokeTest>,
     pub smoke_test_timeout: Duration,
+    /// The sidecars without a spec file, by the path of their generated spec, with their own
+    /// smoke test.
+    pub generated: BTreeMap<String, (Generated, Option<SmokeTest>)>,
     pub force: bool,
     pub store: Store,
     pub audit_threshold: u64,
@@ -43,6 +49,31 @@ impl Shared<'_> {
     fn python(&self) -> fastpath::Python<'_> {
         fastpath::Python { python: self.python, env: &self.context.env }
     }
+
+    /// The smoke test of a spec: its sidecar's own, else the top-level one.
+    fn smoke_test(&self, spec: &str) -> Option<&SmokeTest> {
+        match self.generated.get(spec) {
+            Some((_, Some(own))) => Some(own),
+            _ => self.smoke_test.as_ref(),
+        }
+    }
+
+    /// How messages name a spec: `worker.spec`, or `main` for a sidecar without one.
+    pub(crate) fn label(&self, spec: &str) -> String {
+        match self.generated.get(spec) {
+            Some((g, _)) => g.name.clone(),
+            None => spec.to_string(),
+        }
+    }
+
+    /// What a generated spec was made from (and its own smoke test): part of its context, as
+    /// the spec file's content is for a spec in python-dir.
+    fn generated_digest(&self, spec: &str) -> String {
+        match self.generated.get(spec) {
+            Some((g, smoke)) => format!("generated {} {smoke:?}", g.digest),
+            None => String::new(),
+        }
+    }
 }
 
 /// What this profile installed for a spec, kept in `OUT_DIR`.
@@ -57,6 +88,8 @@ struct Stamp {
 /// A spec with its fingerprint and what to do about it.
 pub(crate) struct Plan {
     pub spec: String,
+    /// How messages name it.
+    label: String,
     dir: SpecDir,
     state: Option<State>,
     inputs: BTreeSet<String>,
@@ -88,7 +121,8 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     let dir = SpecDir::new(&shared.project_cache, &spec_stem(spec));
     let state = dir.read_state();
     let inputs = fingerprint::inputs(shared.project, spec, state.as_ref().map(|s| &s.records[..]));
-    let external = fingerprint::external_digest(state.as_ref().map_or(&[][..], |s| &s.external[..]));
+    let external = fingerprint::external_digest(state.as_ref().map_or(&[][..], |s| &s.external[..]))
+        + &shared.generated_digest(spec);
     let context = fingerprint::context_hash(shared.context, shared.project, spec, &inputs, &external);
     let fingerprint = fingerprint::fingerprint(&context, shared.project, &inputs);
     let stamp: Option<Stamp> = fs::read(stamp_path(shared, spec)).ok().and_then(|b| serde_json::from_slice(&b).ok());
@@ -119,7 +153,18 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
         }
         (action, _) => action,
     };
-    Ok(Plan { spec: spec.to_string(), dir, state, inputs, context, fingerprint, action, reason, refused })
+    Ok(Plan {
+        spec: spec.to_string(),
+        label: shared.label(spec),
+        dir,
+        state,
+        inputs,
+        context,
+        fingerprint,
+        action,
+        reason,
+        refused,
+    })
 }
 
 /// What changed since the spec's last build, in a few words: users first ask "why did it rebuild?".
@@ -239,7 +284,7 @@ fn audit(
         learnt |= verify(shared, plan, fingerprint, &mut audit)?;
     }
     if learnt {
-        audit::save(&plan.dir, &plan.spec, &audit)?;
+        audit::save(&plan.dir, &plan.label, &audit)?;
     }
     Ok((Some(audit), new_candidates))
 }
@@ -249,13 +294,13 @@ fn verify(shared: &Shared, plan: &Plan, fingerprint: &str, audit: &mut audit::Au
     if audit.verified.as_ref().is_some_and(|v| v.fingerprint == fingerprint) || audit.candidates().next().is_none() {
         return Ok(false);
     }
-    let Some(args) = &shared.smoke_test else {
+    let Some(test) = shared.smoke_test(&plan.spec) else {
         return Err(Error::new(
             ErrorKind::Config,
             "pyinstaller-build: PYINSTALLER_BUILD_AUDIT=verify needs a `smoke-test`: without one nothing proves an exclude is safe.",
         ));
     };
-    let smoke = |binary: &Path, log: &Path| install::smoke_run(binary, args, shared.smoke_test_timeout, log);
+    let smoke = |binary: &Path, log: &Path| smoke::run(binary, test, shared.smoke_test_timeout, log);
     let spec_path = shared.project.path(&plan.spec);
     let mut verified = audit::verify(&invocation(shared, plan, &spec_path, &plan.dir), audit, &smoke)?;
     verified.fingerprint = fingerprint.to_string();
@@ -266,7 +311,7 @@ fn verify(shared: &Shared, plan: &Plan, fingerprint: &str, audit: &mut audit::Au
 fn invocation<'a>(shared: &'a Shared, plan: &'a Plan, spec_path: &'a Path, dir: &'a SpecDir) -> Invocation<'a> {
     Invocation {
         python: shared.python,
-        spec_name: &plan.spec,
+        spec_name: &plan.label,
         spec: spec_path,
         dir,
         force: false,
@@ -300,8 +345,8 @@ fn fast(
 /// Runs the smoke test, if there is one; returns the time it took.
 fn smoke_test(shared: &Shared, plan: &Plan, binary: &Path) -> Result<Duration> {
     let start = Instant::now();
-    if let Some(args) = &shared.smoke_test {
-        install::smoke_test(&plan.spec, binary, args, shared.smoke_test_timeout, &plan.dir.smoke_log())?;
+    if let Some(test) = shared.smoke_test(&plan.spec) {
+        smoke::check(&shared.label(&plan.spec), binary, test, shared.smoke_test_timeout, &plan.dir.smoke_log())?;
     }
     Ok(start.elapsed())
 }
@@ -344,7 +389,7 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
                         "pyinstaller-build: files under `{}` changed twice while PyInstaller built `{}`; \
                          nothing was installed. Build again once they stop changing.",
                         before.root.display(),
-                        plan.spec
+                        plan.label
                     ),
                 ));
             }
@@ -361,7 +406,7 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
             .filter(|p| !shared.skip.iter().any(|s| p.starts_with(s)))
             .cloned()
             .collect();
-        let digest = fingerprint::external_digest(&external);
+        let digest = fingerprint::external_digest(&external) + &shared.generated_digest(&plan.spec);
         let context = fingerprint::context_hash(shared.context, &before, &plan.spec, &inputs, &digest);
         let state = State {
             fingerprint: fingerprint::fingerprint(&context, &before, &inputs),
@@ -391,7 +436,7 @@ fn finish(
     if shared.package_name.as_deref() == Some(name) {
         return Err(Error::new(
             ErrorKind::Config,
-            format!("pyinstaller-build: `{spec}` builds `{name}`, the Cargo package's own name; tauri-build refuses such a sidecar. Change `name=` in its EXE(...)."),
+            format!("pyinstaller-build: `{}` builds `{name}`, the Cargo package's own name; tauri-build refuses such a sidecar. Change `name=` in its EXE(...) (or the sidecar's key).", shared.label(spec)),
         ));
     }
     let installed = installed_path(shared, name);

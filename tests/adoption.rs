@@ -1,0 +1,223 @@
+//! End to end: an app adopted as it is: sidecars without a spec file, a server smoke-tested by
+//! its ready line, Python sources and requirements outside the package folder, lockfiles, an
+//! unsupported PyInstaller. Real cargo, real PyInstaller, real binaries.
+
+mod support;
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use support::e2e::*;
+
+/// A copy of `tests/fixtures/adoption/<fixture>`, shaped like a Tauri template: the package in
+/// `src-tauri/`, Python in `src/backends/`, requirements at the root.
+struct Template {
+    app: App,
+    repo: PathBuf,
+}
+
+impl Template {
+    fn new(fixture: &str, extra: &str) -> Template {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("app");
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        copy_dir(&crate_dir.join("tests/fixtures/adoption").join(fixture), &repo);
+        let root = repo.join("src-tauri");
+        let manifest = fs::read_to_string(root.join("Cargo.toml.in"))
+            .unwrap()
+            .replace("@CRATE@", &crate_dir.display().to_string())
+            .replace("@EXTRA@", extra);
+        fs::write(root.join("Cargo.toml"), manifest).unwrap();
+        // Unique to this copy, so its first build really builds (never from the binary store).
+        fs::write(repo.join("src/backends/fixture-id.txt"), repo.display().to_string()).unwrap();
+        fs::copy(crate_dir.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
+        Template { app: App { _tmp: tmp, root }, repo }
+    }
+
+    fn python(&self, rel: &str) -> PathBuf {
+        self.repo.join("src/backends").join(rel)
+    }
+
+    fn edit(&self, rel: &str, from: &str, to: &str) {
+        let text = fs::read_to_string(self.python(rel)).unwrap();
+        assert!(text.contains(from), "{rel} has no `{from}`");
+        fs::write(self.python(rel), text.replacen(from, to, 1)).unwrap();
+    }
+
+    fn binary(&self) -> PathBuf {
+        self.app.root.join("bin/api").join(format!("main-{}", host_triple()))
+    }
+
+    /// The crate's cache folder for the project (python-dir is `src/backends`).
+    fn cache(&self) -> PathBuf {
+        let python_dir = self.repo.join("src/backends").canonicalize().unwrap();
+        let hash = blake3::hash(python_dir.as_os_str().as_encoded_bytes()).to_hex();
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-target/pyinstaller-build/backends-{}", &hash[..12]))
+    }
+}
+
+/// Every file and folder under `dir`, to see that a build wrote nothing there.
+fn tree(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        out.push(e.path());
+        if e.file_type().unwrap().is_dir() {
+            out.extend(tree(&e.path()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Processes (not zombies) whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for p in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = fs::read(p.path().join("cmdline")) else { continue };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let stat = fs::read_to_string(p.path().join("stat")).unwrap_or_default();
+        let zombie = stat.rsplit_once(')').is_some_and(|(_, f)| f.trim_start().starts_with('Z'));
+        if cmdline.contains(needle) && !zombie {
+            found.push(format!("{}: {cmdline}", p.file_name().to_string_lossy()));
+        }
+    }
+    found
+}
+
+/// Starts the installed server on a free port, asks it over TCP, ends it by its stdin command.
+fn ask_server(binary: &Path) -> String {
+    let mut child = Command::new(binary)
+        .args(["--port", "0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let port: u16 = line.trim().strip_prefix("listening on ").expect(&line).parse().unwrap();
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).unwrap();
+    child.stdin.take().unwrap().write_all(b"quit\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(response.starts_with("HTTP/1.0 200"), "{response}");
+    response.rsplit("\r\n\r\n").next().unwrap().trim().to_string()
+}
+
+#[test]
+fn a_template_shaped_app_builds_its_server_sidecar_from_metadata_alone() {
+    let t = Template::new("template", "");
+    let sources = tree(&t.repo.join("src"));
+    let first = t.app.build(&[]);
+    let warnings = first.warnings();
+    assert!(warnings.iter().any(|w| w.contains("built main in")), "{}", first.stderr);
+    assert!(t.binary().is_file(), "installed into binaries-dir `bin/api`");
+    // The smoke test waited for the ready line, then stopped the bootloader and its Python child.
+    let smoke = fs::read_to_string(t.cache().join("main/smoke.log")).unwrap();
+    assert!(smoke.contains("Waiting for commands") && smoke.contains("ready; stopped it"), "{smoke}");
+    let cache = t.cache().display().to_string();
+    assert_eq!(processes_mentioning(&cache), Vec::<String>::new(), "the smoke test left processes running");
+    assert_eq!(tree(&t.repo.join("src")), sources, "nothing is written into the sources");
+    assert!(t.cache().join("main/spec/main.spec").is_file(), "the spec is generated in the cache");
+
+    // The installed sidecar serves: the bundled data file and the namespace package's module.
+    assert_eq!(ask_server(&t.binary()), "hello from static prediction=1");
+
+    // Nothing changed: quiet.
+    let again = t.app.build(&[]);
+    assert!(again.warnings().is_empty(), "{}", again.stderr);
+
+    // An edit of inference/*.py takes the fast path.
+    t.edit("inference/model.py", "prediction=1", "prediction=2");
+    let fast = t.app.build(&[]);
+    assert!(
+        fast.warnings().iter().any(|w| w.contains("rebuilt main") && w.contains("by the fast path")),
+        "{}",
+        fast.stderr
+    );
+    assert_eq!(ask_server(&t.binary()), "hello from static prediction=2");
+
+    // A server that exits early, prints nothing, or never gets ready fails its smoke test with
+    // its output shown, and the previous binary stays.
+    let good = fs::read(t.binary()).unwrap();
+    let cases = [
+        (
+            "    args = parser.parse_args()\n",
+            "    args = parser.parse_args()\n    sys.exit('port %d is taken' % args.port)\n",
+            "before printing `Waiting for commands`",
+            "port 0 is taken",
+        ),
+        (
+            "    parser = argparse.ArgumentParser()\n",
+            "    return\n    parser = argparse.ArgumentParser()\n",
+            "printed nothing",
+            "exit status: 0",
+        ),
+        (
+            "    print(\"Waiting for commands\", flush=True)\n",
+            "    threading.Event().wait()\n",
+            "did not print `Waiting for commands` within 15 s",
+            "listening on",
+        ),
+    ];
+    let main_py = fs::read_to_string(t.python("main.py")).unwrap();
+    for (from, to, why, shown) in cases {
+        fs::write(t.python("main.py"), main_py.replacen(from, to, 1)).unwrap();
+        let out = t.app.cargo(&[], &[]);
+        assert!(!out.ok, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("the smoke test of `main` failed") && out.stderr.contains(why),
+            "{why}:\n{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(shown), "the output is shown ({shown}):\n{}", out.stderr);
+        assert_eq!(fs::read(t.binary()).unwrap(), good, "the previous binary is kept");
+        assert_eq!(processes_mentioning(&cache), Vec::<String>::new(), "the failed smoke test left processes running");
+    }
+    fs::write(t.python("main.py"), &main_py).unwrap();
+    t.app.build(&[]);
+    assert_eq!(ask_server(&t.binary()), "hello from static prediction=2");
+    assert_eq!(tree(&t.repo.join("src")), sources, "nothing is written into the sources");
+}
+
+#[test]
+fn options_that_fight_the_crate_and_a_name_used_twice_are_clear_errors() {
+    let t = Template::new("template", "");
+    let manifest = fs::read_to_string(t.app.root.join("Cargo.toml")).unwrap();
+    for (option, named) in [
+        ("\"--onedir\"", "`-D/--onedir`"),
+        ("\"--distpath=out\"", "`--distpath`"),
+        ("\"-n\", \"x\"", "`-n/--name`"),
+        ("\"--clean\"", "`--clean`"),
+    ] {
+        let bad =
+            format!("[package.metadata.pyinstaller-build.sidecars.bad]\nscript = \"main.py\"\noptions = [{option}]\n");
+        fs::write(
+            t.app.root.join("Cargo.toml"),
+            manifest.replace(
+                "[package.metadata.pyinstaller-build.sidecars.main]",
+                &format!("{bad}\n[package.metadata.pyinstaller-build.sidecars.main]"),
+            ),
+        )
+        .unwrap();
+        let out = t.app.cargo(&[], &[]);
+        assert!(!out.ok);
+        assert!(
+            out.stderr.contains("sidecar `bad`")
+                && out.stderr.contains(named)
+                && out.stderr.contains("fights the crate"),
+            "{option}:\n{}",
+            out.stderr
+        );
+    }
+    assert!(!t.binary().exists(), "nothing was built");
+    fs::write(t.app.root.join("Cargo.toml"), &manifest).unwrap();
+    fs::write(t.python("main.spec"), "# a spec named like the sidecar\n").unwrap();
+    let out = t.app.cargo(&[], &[]);
+    assert!(!out.ok);
+    assert!(out.stderr.contains("the sidecar `main` and the spec `main.spec` share a name"), "{}", out.stderr);
+}

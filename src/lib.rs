@@ -14,6 +14,8 @@
 //! binaries-dir = "binaries"               # where sidecars are installed
 //! smoke-test = ["--version"]              # run each fresh binary with these args; must exit 0
 //! smoke-test-timeout = 60                 # seconds
+//! # a server: pass when it prints the text (stdout or stderr), then it is stopped
+//! # smoke-test = { args = ["--port", "0"], ready = "Application startup complete", timeout = 30 }
 //! python = ".venv/bin/python"             # default: discovered (below)
 //! requirements = "requirements.txt"       # the crate creates and owns the environment (below)
 //! jobs = 2                                # most specs built at once; default: cargo's -j
@@ -22,6 +24,11 @@
 //! audit-threshold = 1000000               # bytes; see "The audit"
 //! compression = { debug = 1 }             # zlib level per profile; release: PyInstaller's own
 //! binary-cache-mb = 1024                  # built binaries kept for instant switch-backs; 0: off
+//!
+//! [package.metadata.pyinstaller-build.sidecars.api]   # a sidecar without a spec file, named `api`
+//! script = "main.py"                                   # relative to python-dir
+//! options = ["--collect-submodules", "uvicorn"]        # PyInstaller's command-line options
+//! smoke-test = { args = ["--port", "0"], ready = "Waiting for commands" }  # this sidecar's own
 //! ```
 //!
 //! ```no_run
@@ -36,6 +43,67 @@
 //! `binaries/<name>-<target-triple>[.exe]`, the name from each spec's `EXE(name=...)`, before
 //! `tauri_build::build()` checks for them. List them in `tauri.conf.json` as
 //! `"externalBin": ["binaries/<name>"]`.
+//!
+//! # Sidecars without a spec file
+//!
+//! A table under `[package.metadata.pyinstaller-build.sidecars]` is a sidecar built from a
+//! `script` and PyInstaller's own command-line `options`, as `pyinstaller <options> <script>`
+//! run in python-dir would build it: relative paths in the options (`--add-data static:static`,
+//! `--paths`, `--icon`, hooks) mean what they meant there. The crate writes its spec with
+//! PyInstaller's own spec writer (`PyInstaller.building.makespec`, in the build's interpreter),
+//! always onefile and named after the table's key, into its cache (never into python-dir), and
+//! writes it again only when the script's name, the options, python-dir's place or the toolchain
+//! (PyInstaller's version included) change. From then on it is a spec like any other:
+//! fingerprint, fast path, audit, binary store. The binary is `<key>-<target>[.exe]`.
+//!
+//! Options that fight the crate are errors naming the option and the sidecar: `-D/--onedir` (a
+//! sidecar is one file), `-n/--name` (the key is the name), `--specpath`, `--distpath`,
+//! `--workpath`, `--clean`, `-y/--noconfirm`, `--upx-dir`, `--log-level`, and a second script.
+//! `-F/--onefile` is accepted and changes nothing. Spec files and sidecars without one mix; a
+//! sidecar named like a spec (`api` and `api.spec`) is an error. With only such sidecars,
+//! python-dir needs no `.spec` file.
+//!
+//! ## From a `pyinstaller` command line, with sources anywhere
+//!
+//! A typical Tauri + Python template builds its sidecar in a `package.json` script with
+//! `pyinstaller -c -F --clean --name main-<triple> --distpath src-tauri/bin/api src/backends/main.py`,
+//! with `requirements.txt` at the repository root and `"externalBin": ["bin/api/main"]`. As it is:
+//!
+//! ```toml
+//! # src-tauri/Cargo.toml
+//! [package.metadata.pyinstaller-build]
+//! python-dir = "../src/backends"          # relative to this Cargo.toml
+//! requirements = "../../requirements.txt" # relative to python-dir
+//! binaries-dir = "bin/api"
+//!
+//! [package.metadata.pyinstaller-build.sidecars.main]   # --name main (the triple is added)
+//! script = "main.py"
+//! options = ["-c"]                         # -F is implied; --clean and --distpath are the crate's
+//! smoke-test = { args = ["--port", "0"], ready = "Waiting for commands", timeout = 30 }
+//! ```
+//!
+//! plus `pyinstaller_build::build();` before `tauri_build::build();` in `build.rs`, and the
+//! `package.json` step goes. python-dir, the requirements file and every source under python-dir
+//! (a sibling package such as `inference/`, with or without `__init__.py`, included) are
+//! watched with `rerun-if-changed`; nothing is written into them.
+//!
+//! # Smoke tests
+//!
+//! `smoke-test = ["--version"]` runs each fresh binary with these arguments; it must exit 0
+//! within `smoke-test-timeout` (default 60 s). A sidecar that serves never exits on its own:
+//! `smoke-test = { args = [...], ready = "text", timeout = 30 }` passes as soon as `text` appears
+//! on its stdout or stderr within `timeout` seconds (default `smoke-test-timeout`). The crate then
+//! ends its whole process tree (a onefile binary is a bootloader and the Python process it
+//! starts): on Unix it runs in its own process group, which gets SIGTERM (the bootloader passes
+//! it on and removes its unpacked files), then SIGKILL after 5 s, and the test fails if anything
+//! of the group is still running; on Windows `taskkill /T /F` ends the tree (not yet exercised).
+//! Its stdin is an open pipe, as under Tauri, so a command loop on stdin keeps waiting. Its
+//! stdout is a pipe, which Python buffers (a frozen program ignores `PYTHONUNBUFFERED`): print the
+//! ready text with `flush=True` or to stderr (logging's default), or build with
+//! `--python-option u`. Exiting before the text (whatever the status), printing
+//! nothing, or a timeout fails the build with the last lines of its output; the previous binary
+//! stays. The key goes at the top level (every sidecar) or in a sidecar's table (that one).
+//! `PYINSTALLER_BUILD_AUDIT=verify` uses the same smoke test.
 //!
 //! # The interpreter
 //!
@@ -211,6 +279,8 @@
 //! * `<target-dir>/pyinstaller-build/<python-dir>-<hash>/<spec>/`: PyInstaller's work and dist
 //!   folders, `build.log` (its full output), `smoke.log`, the fast path's snapshot. Shared by
 //!   debug and release builds.
+//! * `<target-dir>/pyinstaller-build/<python-dir>-<hash>/<sidecar>/spec/`: the spec written for a
+//!   sidecar without a spec file (`makespec.log` beside it).
 //! * `<target-dir>/pyinstaller-build/envs/`: managed environments, with their install logs.
 //! * `<target-dir>/pyinstaller-build/binaries/`: the binary store.
 //! * `$OUT_DIR/pyinstaller-build/`: what this profile installed, and `report.json`.
@@ -400,6 +470,7 @@ impl Build {
         let request = skip::Request {
             python_dir: &python_dir,
             specs: &self.specs,
+            sidecars: &self.sidecars.keys().cloned().collect::<Vec<_>>(),
             project_cache: &workdir::project_cache(&cache_root, &python_dir),
             binaries_dir: &binaries_dir,
             target: &env.target,

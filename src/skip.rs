@@ -30,6 +30,8 @@ pub(crate) struct Skipped {
 pub(crate) struct Request<'a> {
     pub python_dir: &'a Path,
     pub specs: &'a [String],
+    /// The names of the sidecars without a spec file.
+    pub sidecars: &'a [String],
     pub project_cache: &'a Path,
     pub binaries_dir: &'a Path,
     pub target: &'a str,
@@ -43,11 +45,16 @@ pub(crate) struct Request<'a> {
 pub(crate) fn run(req: &Request) -> Result<(Vec<Skipped>, Vec<String>)> {
     let mut sidecars = Vec::new();
     let mut unnamed = Vec::new();
-    for spec in spec_files(req.python_dir, req.specs) {
+    let specs = spec_files(req.python_dir, req.specs).into_iter().map(|spec| {
         let text = fs::read_to_string(req.python_dir.join(&spec)).unwrap_or_default();
         let name = exe_name(&text)
             .or_else(|| SpecDir::new(req.project_cache, &spec_stem(&spec)).read_state().map(|s| s.binary))
             .map(|n| n.strip_suffix(".exe").map(str::to_string).unwrap_or(n));
+        (spec, name)
+    });
+    // A sidecar without a spec file is named by its key.
+    let sidecars_without_spec = req.sidecars.iter().map(|n| (n.clone(), Some(n.clone())));
+    for (spec, name) in specs.chain(sidecars_without_spec) {
         let Some(name) = name else {
             unnamed.push(format!(
                 "pyinstaller-build: no placeholder for `{spec}`: its EXE(name=...) is not a string literal and it was \

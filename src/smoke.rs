@@ -118,8 +118,8 @@ fn until_ready(mut cmd: Command, ready: &str, timeout: Duration, log: &Path) -> 
     writeln!(file, "$ {}", command_line(&cmd)).at("could not write", log)?;
     let file = Arc::new(Mutex::new(file));
     // A server that waits for commands on stdin keeps running while stdin is open, as under
-    // Tauri; Python's stdout is block-buffered into a pipe unless told otherwise.
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).env("PYTHONUNBUFFERED", "1");
+    // Tauri. (PYTHONUNBUFFERED would not help: a frozen program ignores PYTHON* variables.)
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn().at("could not start", Path::new(cmd.get_program()))?;

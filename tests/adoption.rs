@@ -187,6 +187,12 @@ fn a_template_shaped_app_builds_its_server_sidecar_from_metadata_alone() {
 #[test]
 fn options_that_fight_the_crate_and_a_name_used_twice_are_clear_errors() {
     let t = Template::new("template", "");
+    // Skipped, a sidecar without a spec file still gets its placeholder, named by its key.
+    let skipped = t.app.cargo(&[], &[("PYINSTALLER_BUILD_SKIP", "1")]);
+    assert!(skipped.ok, "{}", skipped.stderr);
+    assert!(String::from_utf8_lossy(&fs::read(t.binary()).unwrap()).contains("pyinstaller-build placeholder"));
+    fs::remove_file(t.binary()).unwrap();
+
     let manifest = fs::read_to_string(t.app.root.join("Cargo.toml")).unwrap();
     for (option, named) in [
         ("\"--onedir\"", "`-D/--onedir`"),

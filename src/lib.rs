@@ -109,7 +109,9 @@
 //!
 //! PyInstaller runs as `<python> -m PyInstaller`, the first of: env `PYINSTALLER_BUILD_PYTHON`;
 //! the `python` key; `$VIRTUAL_ENV`; `<python-dir>/.venv`; `<package>/.venv`; `python3`, then
-//! `python`, on `PATH`. It must have PyInstaller installed (`<python> -m pip install pyinstaller`).
+//! `python`, on `PATH`. It must have PyInstaller 6 installed (`>=6,<7`, the range the crate is
+//! tested with; `<python> -m pip install 'pyinstaller>=6,<7'`): any other version fails before
+//! anything is built, naming the version found and, with `requirements`, the line to change.
 //!
 //! # The managed environment
 //!
@@ -422,6 +424,7 @@ impl Build {
         let project_cache = workdir::project_cache(&cache_root, &python_dir);
         let python = self.interpreter(&cargo, &env, &python_dir, &cache_root)?;
         let toolchain = toolchain::probe(&python, &project_cache)?;
+        toolchain::check_supported(&toolchain, self.requirements.as_ref().map(|r| python_dir.join(r)).as_deref())?;
         let context = self.context(&cargo, &env, &toolchain);
         let force = cargo.flag("PYINSTALLER_BUILD_FORCE");
         let _lock = lock_project(&binaries_dir)?;

@@ -194,6 +194,47 @@ pub(crate) fn probe(python: &Path, cache_dir: &Path) -> Result<Toolchain> {
     Ok(toolchain)
 }
 
+/// The PyInstaller versions the crate supports: 6.x, whose spec format, archive layout and
+/// command line it is tested with.
+pub(crate) const SUPPORTED_PYINSTALLER: &str = ">=6,<7";
+
+/// Fails unless the toolchain's PyInstaller is in [`SUPPORTED_PYINSTALLER`], naming the version
+/// found and the line of `requirements` (when the crate manages the environment) to change.
+pub(crate) fn check_supported(toolchain: &Toolchain, requirements: Option<&Path>) -> Result<()> {
+    let version = toolchain.pyinstaller.as_deref().unwrap_or("?");
+    let major: Option<u64> = version.split(['.', '+', '-']).next().and_then(|m| m.parse().ok());
+    if major == Some(6) {
+        return Ok(());
+    }
+    let fix = match requirements {
+        Some(file) => {
+            let text = fs::read_to_string(file).unwrap_or_default();
+            let line = text.lines().enumerate().find(|(_, l)| {
+                let l = l.trim_start().trim_start_matches(['"', '\'']).to_ascii_lowercase();
+                l.starts_with("pyinstaller") && !l["pyinstaller".len()..].starts_with(|c: char| c == '-' || c == '_' || c.is_alphanumeric())
+            });
+            match line {
+                Some((n, l)) => format!(
+                    "change line {} of `{}` (`{}`) to `pyinstaller{SUPPORTED_PYINSTALLER}` (or pin a 6.x release, e.g. `pyinstaller==6.22.3`)",
+                    n + 1,
+                    file.display(),
+                    l.trim()
+                ),
+                None => format!("add `pyinstaller{SUPPORTED_PYINSTALLER}` to `{}`", file.display()),
+            }
+        }
+        None => format!("`{} -m pip install 'pyinstaller{SUPPORTED_PYINSTALLER}'`, or point PYINSTALLER_BUILD_PYTHON at an interpreter with PyInstaller 6", toolchain.python.display()),
+    };
+    Err(Error::new(
+        ErrorKind::PyInstallerMissing,
+        format!(
+            "pyinstaller-build: PyInstaller {version} (in `{}`) is not supported: the crate supports PyInstaller 6 \
+             (`{SUPPORTED_PYINSTALLER}`); nothing was built.\nFix: {fix}.",
+            toolchain.python.display()
+        ),
+    ))
+}
+
 /// Identifies an interpreter without starting it: its path, and the binary it resolves to (a
 /// venv's `python` is a symlink) with size and mtime: a new Python version is a new binary.
 pub(crate) fn hash_interpreter(h: &mut blake3::Hasher, python: &Path) {
@@ -263,6 +304,28 @@ pub(crate) fn watched_files(toolchain: &Toolchain) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_pyinstaller_6_is_supported_and_the_line_to_change_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let reqs = tmp.path().join("requirements.txt");
+        fs::write(&reqs, "pyinstaller-hooks-contrib==2023.8\nfastapi\nPyInstaller==5.13.0\n").unwrap();
+        let with = |v: &str| Toolchain {
+            python: "/venv/bin/python".into(),
+            version: "3.11".into(),
+            platform: "linux".into(),
+            site_dirs: vec![],
+            prefixes: vec![],
+            pyinstaller: Some(v.into()),
+            site_hash: String::new(),
+        };
+        assert!(check_supported(&with("6.22.3"), Some(&reqs)).is_ok());
+        assert!(check_supported(&with("6.0.0.dev0"), None).is_ok());
+        let e = check_supported(&with("5.13.0"), Some(&reqs)).unwrap_err().to_string();
+        assert!(e.contains("PyInstaller 5.13.0") && e.contains("line 3") && e.contains("`PyInstaller==5.13.0`"), "{e}");
+        let e = check_supported(&with("7.0.0"), None).unwrap_err().to_string();
+        assert!(e.contains("PyInstaller 7.0.0") && e.contains("pip install 'pyinstaller>=6,<7'"), "{e}");
+    }
 
     #[test]
     fn an_explicit_interpreter_is_a_path_or_a_name_on_path() {

@@ -227,3 +227,17 @@ fn options_that_fight_the_crate_and_a_name_used_twice_are_clear_errors() {
     assert!(!out.ok);
     assert!(out.stderr.contains("the sidecar `main` and the spec `main.spec` share a name"), "{}", out.stderr);
 }
+
+#[test]
+fn an_unsupported_pyinstaller_fails_before_building_naming_its_version() {
+    let _env = support::ENV.read().unwrap_or_else(|e| e.into_inner());
+    let f = support::Fixture::new(&[("worker.spec", &support::spec("worker", &[])), ("worker.py", "")]);
+    let python = f.tmp.path().join("python-with-pyinstaller-5");
+    fs::write(&python, format!("#!/bin/sh\nFAKE_PYINSTALLER_VERSION=5.13.0 exec '{}' \"$@\"\n", f.python.display()))
+        .unwrap();
+    support::make_executable(&python);
+    let err = f.build("debug").python(&python).try_compile().unwrap_err();
+    assert!(err.to_string().contains("PyInstaller 5.13.0") && err.to_string().contains(">=6,<7"), "{err}");
+    assert!(f.runs().is_empty(), "PyInstaller never ran");
+    assert!(!f.installed("worker").exists());
+}

@@ -8,4 +8,7 @@ spec's name and the content of those files. Knobs, from the spec text:
   # edit: FILE      append a line to FILE during the first run (an edit saved mid-build)
   # onedir          produce dist/<name>/<name>
 """
-__version__ = "0.0-fake"
+import os
+
+# Within the range the crate supports, unless a test asks for another.
+__version__ = os.environ.get("FAKE_PYINSTALLER_VERSION", "6.99.0+fake")

@@ -3,6 +3,7 @@
 argv: <lock file> <records json> <audit json or -> <project dir> <snapshot dir or -> <pyinstaller args...>
 env PYINSTALLER_BUILD_EXTRA_EXCLUDES: comma-separated modules added to every Analysis' excludes
 (the audit's verify mode; the user's spec is never edited).
+env PYINSTALLER_BUILD_TARGET_ARCH: the EXE's target_arch when the spec sets none (macOS).
 
 The lock is taken here, by the process that does the work, so a PyInstaller left running after
 cargo was killed still holds it and the next build waits for it instead of sharing its work folder.
@@ -51,6 +52,24 @@ if extra_excludes:
         original(*bound.args, **bound.kwargs)
 
     build_main.Analysis.__init__ = with_excludes
+
+target_arch = os.environ.get("PYINSTALLER_BUILD_TARGET_ARCH")
+if target_arch:
+    # A macOS sidecar for the other architecture (universal2 interpreter): what `--target-arch`
+    # does for a generated spec, done for the user's spec. A spec that asks for another thin
+    # architecture would build a binary that does not match its name.
+    from PyInstaller.building import build_main
+
+    original_exe = build_main.EXE.__init__
+
+    def with_target_arch(*a, **kw):
+        asked = kw.get("target_arch")
+        if asked not in (None, target_arch, "universal2"):
+            sys.exit(f"pyinstaller-build: the spec asks for EXE(target_arch={asked!r}), but TARGET needs {target_arch!r}")
+        kw["target_arch"] = asked or target_arch
+        original_exe(*a, **kw)
+
+    build_main.EXE.__init__ = with_target_arch
 
 from PyInstaller.__main__ import run  # noqa: E402
 

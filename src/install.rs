@@ -19,8 +19,59 @@ pub(crate) fn install(src: &Path, src_hash: &str, dest: &Path, link: bool) -> Re
         return Ok(true);
     }
     let bytes = fs::read(src).at("could not read", src)?;
+    remove_set_aside(dest);
     write_atomic(dest, &bytes, true)?;
     Ok(true)
+}
+
+/// Tauri's `externalBin` file name: `<name>-<target>`, with `.exe` after the triple for Windows
+/// targets (tauri-utils' `external_binaries`).
+pub(crate) fn sidecar_file_name(name: &str, target: &str) -> String {
+    let ext = if target.contains("windows") { ".exe" } else { "" };
+    format!("{name}-{target}{ext}")
+}
+
+/// Renames `tmp` over `dest`. Windows refuses to replace (or delete) an executable that is
+/// running, a sidecar under `tauri dev` say, but lets it be renamed: then the running file is
+/// moved aside to `.<name>.<unique>.old` first, and removed by a later install once it has exited.
+/// Readers see the old file or the new one, never half of one; if even the rename aside fails,
+/// the old file stays and the error says to close the program.
+fn replace(tmp: &Path, dest: &Path, rename: &dyn Fn(&Path, &Path) -> std::io::Result<()>) -> Result<()> {
+    let Err(first) = rename(tmp, dest) else { return Ok(()) };
+    let in_use = first.kind() == std::io::ErrorKind::PermissionDenied && dest.is_file();
+    let aside = dest.with_file_name(format!(".{}.{}.old", file_name(dest), unique()));
+    if !in_use || rename(dest, &aside).is_err() {
+        let _ = fs::remove_file(tmp);
+        let error = Error::io("could not replace", dest, first);
+        return Err(match in_use {
+            true => error.note("It is probably running (the app, or `tauri dev`): close it and build again."),
+            false => error,
+        });
+    }
+    rename(tmp, dest).map_err(|e| {
+        let _ = rename(&aside, dest);
+        let _ = fs::remove_file(tmp);
+        Error::io("could not replace", dest, e)
+    })?;
+    // Fails while the old program still runs; a later install retries.
+    let _ = fs::remove_file(&aside);
+    Ok(())
+}
+
+/// Removes what [`replace`] set aside for `dest` earlier, where the program has exited since.
+fn remove_set_aside(dest: &Path) {
+    let prefix = format!(".{}.", file_name(dest));
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&prefix) && name.ends_with(".old") {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// Hard-links `src` to `dest` through a temp name and a rename. The link gets a fresh mtime, as a
@@ -74,10 +125,7 @@ pub(crate) fn write_atomic(dest: &Path, bytes: &[u8], executable: bool) -> Resul
     }
     #[cfg(not(unix))]
     let _ = executable;
-    fs::rename(&tmp, dest).map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        Error::io("could not replace", dest, e)
-    })
+    replace(&tmp, dest, &|from, to| fs::rename(from, to))
 }
 
 #[cfg(test)]
@@ -85,7 +133,70 @@ mod tests {
     use super::*;
     use crate::project::hash_file;
     use crate::workdir::hex;
+    use std::cell::RefCell;
     use std::time::Duration;
+
+    /// `rename` as Windows does it while `running` holds the executable at that path: it can be
+    /// renamed, not replaced. Tracks the running program as it is renamed aside.
+    fn windows_rename<'a>(
+        running: &'a RefCell<Option<std::path::PathBuf>>,
+    ) -> impl Fn(&Path, &Path) -> std::io::Result<()> + 'a {
+        move |from, to| {
+            if running.borrow().as_deref() == Some(to) {
+                return Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+            }
+            fs::rename(from, to)?;
+            if running.borrow().as_deref() == Some(from) {
+                *running.borrow_mut() = Some(to.to_path_buf());
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_running_sidecar_is_renamed_aside_and_removed_once_it_exits() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("worker-x86_64-pc-windows-msvc.exe");
+        fs::write(&dest, b"old").unwrap();
+        let running = RefCell::new(Some(dest.clone()));
+        let rename = windows_rename(&running);
+        let new = tmp.path().join("new.tmp");
+        fs::write(&new, b"new").unwrap();
+        // While it runs, the remove of the renamed file fails too: emulate by keeping it.
+        replace(&new, &dest, &rename).unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"new", "the new sidecar is in place");
+        let aside = running.borrow().clone().unwrap();
+        assert_ne!(aside, dest, "the running program was moved aside");
+        assert!(aside.file_name().unwrap().to_string_lossy().starts_with(".worker-x86_64-pc-windows-msvc.exe."));
+        // (On Unix the remove just succeeded; on Windows it fails while the program runs.)
+        fs::write(&aside, b"old").unwrap();
+        *running.borrow_mut() = None;
+        remove_set_aside(&dest);
+        let left: Vec<_> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, [dest.file_name().unwrap()], "the set-aside file is cleaned up once it exited");
+    }
+
+    #[test]
+    fn a_sidecar_that_cannot_be_moved_is_left_whole_and_the_error_says_to_close_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("worker.exe");
+        fs::write(&dest, b"old").unwrap();
+        let tmp_file = tmp.path().join("new.tmp");
+        fs::write(&tmp_file, b"new").unwrap();
+        let locked = |_: &Path, _: &Path| Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        let err = replace(&tmp_file, &dest, &locked).unwrap_err();
+        assert!(err.to_string().contains("close it and build again"), "{err}");
+        assert_eq!(fs::read(&dest).unwrap(), b"old", "never half-written");
+        assert!(!tmp_file.exists(), "the temp file is removed");
+    }
+
+    #[test]
+    fn sidecar_names_follow_tauri() {
+        assert_eq!(sidecar_file_name("w", "x86_64-unknown-linux-gnu"), "w-x86_64-unknown-linux-gnu");
+        assert_eq!(sidecar_file_name("w", "x86_64-pc-windows-msvc"), "w-x86_64-pc-windows-msvc.exe");
+        assert_eq!(sidecar_file_name("w", "aarch64-pc-windows-gnullvm"), "w-aarch64-pc-windows-gnullvm.exe");
+        assert_eq!(sidecar_file_name("w", "universal-apple-darwin"), "w-universal-apple-darwin");
+    }
 
     #[test]
     fn installs_only_changed_bytes_by_copy_or_by_link() {

@@ -301,8 +301,27 @@
 //! # Targets
 //!
 //! PyInstaller does not cross-compile: a `TARGET` other than `HOST` is an error, except Android
-//! and iOS targets, for which the crate does nothing, and with `PYINSTALLER_BUILD_SKIP` (a check
-//! for another platform gets that platform's placeholders).
+//! and iOS targets, for which the crate does nothing, with `PYINSTALLER_BUILD_SKIP` (a check
+//! for another platform gets that platform's placeholders), and the other macOS architecture:
+//!
+//! * **macOS**: `x86_64-apple-darwin` on Apple Silicon or `aarch64-apple-darwin` on an Intel Mac
+//!   (what `tauri build --target universal-apple-darwin` asks for) builds with
+//!   `EXE(target_arch=...)` set for `TARGET` when the interpreter is universal2
+//!   (`sysconfig.get_platform()` ends in `universal2`, as with the python.org installer; your
+//!   packages then need universal2 wheels); otherwise the error names that fix. An Intel Mac
+//!   cannot run arm64 code, so it skips the smoke test of an arm64 build, and says so. Once both
+//!   `<name>-aarch64-apple-darwin` and `<name>-x86_64-apple-darwin` are installed from the same
+//!   sources (every file under python-dir, the toolchain, environment and settings), the crate
+//!   makes `<name>-universal-apple-darwin` with `lipo`, the file Tauri's bundler looks for with
+//!   that target; when one half is rebuilt alone later, the universal file is removed rather
+//!   than bundled with two different programs in it.
+//! * **Windows**: sidecars are `<name>-<target>.exe`, a venv's interpreter is
+//!   `Scripts\python.exe`. A sidecar that is running (the app under `tauri dev`) cannot be
+//!   replaced, but can be renamed: the crate renames it aside (`.<file>.<id>.old`, removed by a
+//!   later install once it has exited) and puts the new one in its place; if even that fails,
+//!   the old file stays whole and the error says to close the app. (tauri-build's own copy into
+//!   `target/<profile>/` can still fail while the app runs.) A smoke test that times out is
+//!   killed with its whole process tree (`taskkill /T`; not yet run on Windows).
 //!
 //! # Troubleshooting
 //!
@@ -330,6 +349,7 @@ mod fastpath;
 mod fingerprint;
 mod install;
 mod jobs;
+mod macos;
 mod makespec;
 mod process;
 mod project;
@@ -405,7 +425,10 @@ impl Build {
         if skip {
             return self.skipped(&cargo, &env);
         }
-        env.check_not_cross()?;
+        // A Mac builds for its other architecture too, given a universal2 interpreter (macos.rs).
+        if !macos::both_macos(&env.target, &env.host) {
+            env.check_not_cross()?;
+        }
         let python_dir = env.manifest_dir.join(self.python_dir.as_deref().unwrap_or(Path::new("python")));
         let python_dir = python_dir.canonicalize().unwrap_or(python_dir);
         let binaries_dir = env.manifest_dir.join(self.binaries_dir.as_deref().unwrap_or(Path::new("binaries")));
@@ -425,7 +448,22 @@ impl Build {
         let python = self.interpreter(&cargo, &env, &python_dir, &cache_root)?;
         let toolchain = toolchain::probe(&python, &project_cache)?;
         toolchain::check_supported(&toolchain, self.requirements.as_ref().map(|r| python_dir.join(r)).as_deref())?;
-        let context = self.context(&cargo, &env, &toolchain);
+        let target_arch = match macos::both_macos(&env.target, &env.host) {
+            true => macos::target_arch(&env.target, &env.host, &toolchain.platform, &python)?,
+            false => None,
+        };
+        let mut context = self.context(&cargo, &env, &toolchain);
+        let mut smoke_test = self.smoke_test.clone();
+        if let Some(arch) = target_arch {
+            context.env.push((pyinstaller::TARGET_ARCH_VAR.to_string(), Some(arch.to_string())));
+            // An Intel Mac cannot run arm64 code (an Apple Silicon Mac runs x86_64 through Rosetta).
+            if arch == "arm64" && env.host.starts_with("x86_64") && smoke_test.take().is_some() {
+                cargo.warning(&format!(
+                    "pyinstaller-build: no smoke test for `{}`: this Intel Mac cannot run arm64 binaries",
+                    env.target
+                ));
+            }
+        }
         let force = cargo.flag("PYINSTALLER_BUILD_FORCE");
         let _lock = lock_project(&binaries_dir)?;
         let generated = self.generate_specs(&mut specs, &python_dir, &python, &toolchain, &project_cache)?;
@@ -438,7 +476,7 @@ impl Build {
             binaries_dir,
             stamps_dir: env.out_dir.join("pyinstaller-build"),
             target: env.target.clone(),
-            smoke_test: self.smoke_test.clone(),
+            smoke_test,
             smoke_test_timeout: self.smoke_test_timeout.unwrap_or(Duration::from_secs(60)),
             generated,
             force,
@@ -654,6 +692,11 @@ fn finish(
         }
     }
     // Only now: until every spec is installed, any stored entry may be one being installed.
+    if errors.is_empty() {
+        for spec in &report.specs {
+            universal(cargo, shared, spec).unwrap_or_else(|e| errors.push(e));
+        }
+    }
     let keep: Vec<&str> = report.specs.iter().map(|s| s.fingerprint.as_str()).collect();
     if let Err(e) = shared.store.trim(&keep) {
         cargo.warning(&format!("pyinstaller-build: the binary store was not trimmed: {e}"));
@@ -670,6 +713,32 @@ fn finish(
             Err(first)
         }
     }
+}
+
+/// On macOS, `<name>-universal-apple-darwin` once both architectures are built from the same
+/// sources (macos.rs).
+fn universal(cargo: &Cargo, shared: &spec::Shared, spec: &SpecReport) -> Result<()> {
+    if !shared.target.ends_with("-apple-darwin") {
+        return Ok(());
+    }
+    let spec_dir = workdir::SpecDir::new(&shared.project_cache, &project::spec_stem(&spec.spec));
+    // Everything the fingerprint holds but TARGET, conservatively: every file under python-dir.
+    let mut h = blake3::Hasher::new();
+    let c = shared.context;
+    let env: Vec<_> = c.env.iter().filter(|(k, _)| k != pyinstaller::TARGET_ARCH_VAR).collect();
+    h.update(format!("{}\0{}\0{env:?}\0{}\0", c.toolchain, c.settings, spec.spec).as_bytes());
+    for (file, hash) in &shared.project.files {
+        h.update(file.as_bytes()).update(hash);
+    }
+    let external = spec_dir.read_state().map(|s| s.external).unwrap_or_default();
+    h.update(fingerprint::external_digest(&external).as_bytes());
+    let sources = h.finalize().to_hex().to_string();
+    let installed =
+        macos::Installed { spec_dir: &spec_dir.root, name: &spec.name, installed: &spec.installed, sources: &sources };
+    if let Some(done) = macos::universal(&installed, &shared.target, &shared.binaries_dir)? {
+        cargo.warning(&format!("pyinstaller-build: {}: {done}", spec.name));
+    }
+    Ok(())
 }
 
 /// One line when an audit finds new candidates, and one with what verify mode proved.

@@ -50,6 +50,9 @@ pub(crate) fn run_logged(cmd: &mut Command, log: &Path, timeout: Option<Duration
         if start.elapsed() >= timeout {
             #[cfg(unix)]
             let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", child.id())).status();
+            // Windows has no process groups: kill the tree (a onefile bootloader's child too).
+            #[cfg(windows)]
+            let _ = Command::new("taskkill").args(["/T", "/F", "/PID", &child.id().to_string()]).output();
             let _ = child.kill();
             let _ = child.wait();
             return Ok(Ended::TimedOut);

@@ -12,6 +12,10 @@ const AUDIT: &str = include_str!("../build-support/audit.py");
 const AUDIT_MARKER: &str = "# @AUDIT@ (build-support/audit.py is inserted here)";
 const SNAPSHOT_MARKER: &str = "# @FASTPATH@ (build-support/fastpath.py is inserted here)";
 
+/// The runner sets `EXE(target_arch=...)` from it (with a spec, PyInstaller's `--target-arch`
+/// option does nothing).
+pub(crate) const TARGET_ARCH_VAR: &str = "PYINSTALLER_BUILD_TARGET_ARCH";
+
 /// One PyInstaller run.
 #[derive(Clone, Copy)]
 pub(crate) struct Invocation<'a> {
@@ -124,6 +128,9 @@ pub(crate) fn build_env(cmd: &mut Command, env: &[(String, Option<String>)]) {
     cmd.env("PYTHONHASHSEED", "0");
     // Never write __pycache__ into the user's sources.
     cmd.env("PYTHONDONTWRITEBYTECODE", "1");
+    // Set through `env` only for a macOS build of the other architecture (macos.rs), never
+    // inherited.
+    cmd.env_remove(TARGET_ARCH_VAR);
     // Exactly the values the fingerprint holds (library paths without cargo's own folders).
     for (k, v) in env {
         match v {

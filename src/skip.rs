@@ -63,8 +63,7 @@ pub(crate) fn run(req: &Request) -> Result<(Vec<Skipped>, Vec<String>)> {
             ));
             continue;
         };
-        let ext = if req.target.contains("windows") { ".exe" } else { "" };
-        let installed = req.binaries_dir.join(format!("{name}-{}{ext}", req.target));
+        let installed = req.binaries_dir.join(crate::install::sidecar_file_name(&name, req.target));
         let placeholder = if installed.exists() { is_placeholder(&installed) } else { !req.release };
         if placeholder && !req.release {
             write_placeholder(&installed, &name)?;

@@ -453,8 +453,7 @@ fn finish(
 
 /// Tauri's externalBin name: `<name>-<target>`, `.exe` after the triple on Windows.
 fn installed_path(shared: &Shared, name: &str) -> PathBuf {
-    let ext = if shared.target.contains("windows") { ".exe" } else { "" };
-    shared.binaries_dir.join(format!("{name}-{}{ext}", shared.target))
+    shared.binaries_dir.join(install::sidecar_file_name(name, &shared.target))
 }
 
 fn stamp_path(shared: &Shared, spec: &str) -> PathBuf {

@@ -1,6 +1,9 @@
 //! Fast tests of planning, fingerprints, cargo output, parallelism, errors and locking, with a
 //! fake PyInstaller (see `tests/fake-pyinstaller`). The real path is in `tests/end_to_end.rs`.
 
+// The fake PyInstaller runs behind a `#!/bin/sh` interpreter script: Unix only.
+#![cfg(unix)]
+
 mod support;
 
 use pyinstaller_build::{ErrorKind, Outcome};

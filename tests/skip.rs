@@ -2,6 +2,9 @@
 //! never a real sidecar touched, never a placeholder in a release build. Fast, with the fake
 //! PyInstaller (`tests/fake-pyinstaller`).
 
+// The fake PyInstaller runs behind a `#!/bin/sh` interpreter script: Unix only.
+#![cfg(unix)]
+
 mod support;
 
 use pyinstaller_build::{Build, ErrorKind, Outcome, Report, Result};

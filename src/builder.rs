@@ -211,10 +211,11 @@ impl Build {
         self
     }
 
-    /// A requirements file (or a `pyproject.toml` with `[project] dependencies`), relative to
+    /// A requirements file (or a `pyproject.toml` with `[project] dependencies`, or a `uv.lock` or
+    /// `poetry.lock` beside its `pyproject.toml`: exactly the locked versions), relative to
     /// python-dir, PyInstaller among them. The crate then creates and uses its own virtual
     /// environment from it (with `uv` when on `PATH`, else `venv` + `pip`), based on the
-    /// discovered interpreter, kept until the file changes.
+    /// discovered interpreter, kept until the file (or the lockfile's pyproject.toml) changes.
     ///
     /// ```
     /// pyinstaller_build::Build::new().requirements("requirements.txt");

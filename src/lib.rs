@@ -17,7 +17,7 @@
 //! # a server: pass when it prints the text (stdout or stderr), then it is stopped
 //! # smoke-test = { args = ["--port", "0"], ready = "Application startup complete", timeout = 30 }
 //! python = ".venv/bin/python"             # default: discovered (below)
-//! requirements = "requirements.txt"       # the crate creates and owns the environment (below)
+//! requirements = "requirements.txt"       # or a uv.lock / poetry.lock; the crate owns the environment
 //! jobs = 2                                # most specs built at once; default: cargo's -j
 //! env = ["APP_FLAVOR"]                    # extra env vars your specs read
 //! cache-dir = "target/pyinstaller-build"  # the crate's work folder
@@ -125,7 +125,27 @@
 //! marked ready only after the install succeeded, so an interrupted install is redone. Its output
 //! goes to `env-<hash>.log`. With `CARGO_NET_OFFLINE=true` an existing environment is used and a
 //! missing one is an error; nothing touches the network. (`cargo --offline` is not visible to build
-//! scripts; set the variable.)
+//! scripts; set the variable.) The requirements file may live anywhere (`"../../requirements.txt"`);
+//! it is watched with `rerun-if-changed` wherever it is.
+//!
+//! ## Lockfiles
+//!
+//! `requirements` also takes a `uv.lock` or a `poetry.lock` (with its `pyproject.toml` beside it):
+//! the environment then holds exactly the locked versions. The lockfile's own tool exports it to
+//! pinned, hashed requirements (`uv export --locked --no-emit-project`, every default group, so
+//! `dev` too; `poetry export` with every non-optional group, as `poetry install` would), which are
+//! installed with `--no-deps`, so nothing else is resolved. A lockfile that no longer matches its
+//! `pyproject.toml` is the tool's error ("run `uv lock`"). The environment is keyed by the
+//! lockfile and its `pyproject.toml`: a changed lockfile gets a fresh environment and rebuilt
+//! sidecars, an unchanged one runs nothing (no tool starts).
+//!
+//! The tools: a `uv` on `PATH` is used as it is; without one the crate installs `uv==0.13.9` from
+//! PyPI into `<cache>/envs/tools/` (about 5 s, once). Poetry is always the crate's own
+//! `poetry==2.5.1` with `poetry-plugin-export==1.10.1`, installed there the same way (about 13 s
+//! with pip, once), so every machine exports alike. Neither is needed again once the environment
+//! exists; with `CARGO_NET_OFFLINE=true` and no environment yet the build fails as above, before
+//! any tool is installed. A project the lockfile installs from a local path (a workspace member)
+//! is installed by uv or pip as it says, and may write build files beside its sources.
 //!
 //! # When a spec is rebuilt
 //!
@@ -592,8 +612,10 @@ impl Build {
         let python = toolchain::discover(cargo, self.python.as_deref(), python_dir, &env.manifest_dir)?;
         let Some(requirements) = &self.requirements else { return Ok(python) };
         let start = std::time::Instant::now();
-        // Watched wherever it is: outside python-dir no other rule covers it.
-        cargo.rerun_if_changed(&python_dir.join(requirements));
+        // Watched wherever they are: outside python-dir no other rule covers them.
+        for file in venv::inputs(&python_dir.join(requirements)) {
+            cargo.rerun_if_changed(&file);
+        }
         let request = venv::Request {
             base: &python,
             requirements: &python_dir.join(requirements),

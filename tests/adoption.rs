@@ -241,3 +241,46 @@ fn an_unsupported_pyinstaller_fails_before_building_naming_its_version() {
     assert!(f.runs().is_empty(), "PyInstaller never ran");
     assert!(!f.installed("worker").exists());
 }
+
+/// The locked sidecar's output, run from the binaries folder.
+fn locked_output(app: &App) -> String {
+    app.run("locked")
+}
+
+#[test]
+fn a_uv_lock_installs_exactly_its_versions_and_only_a_changed_lock_rebuilds() {
+    let app = App::from("tests/fixtures/adoption/locked", "requirements = \"../locks/uv/uv.lock\"");
+    let first = app.build(&[]);
+    assert!(first.warnings().iter().any(|w| w.contains("built locked in")), "{}", first.stderr);
+    assert_eq!(locked_output(&app), "packaging 26.3");
+    // Unchanged: nothing runs, nothing is said.
+    let again = app.build(&[]);
+    assert!(again.warnings().is_empty(), "{}", again.stderr);
+    // The lock moves packaging to 25.0: a new environment, a rebuilt sidecar.
+    for file in ["uv.lock", "pyproject.toml"] {
+        fs::copy(app.root.join("locks/uv-changed").join(file), app.root.join("locks/uv").join(file)).unwrap();
+    }
+    let changed = app.build(&[]);
+    let warnings = changed.warnings();
+    assert!(warnings.iter().any(|w| w.contains("created the Python environment")), "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("built locked in")), "{warnings:?}");
+    assert_eq!(locked_output(&app), "packaging 25.0");
+    // A lock that no longer matches its pyproject.toml is uv's error, shown.
+    let pyproject = app.root.join("locks/uv/pyproject.toml");
+    let text = fs::read_to_string(&pyproject).unwrap();
+    fs::write(&pyproject, text.replace("packaging==25.0", "packaging==24.2")).unwrap();
+    let stale = app.cargo(&[], &[]);
+    assert!(!stale.ok);
+    assert!(stale.stderr.contains("uv could not export") && stale.stderr.contains("uv lock"), "{}", stale.stderr);
+    assert_eq!(locked_output(&app), "packaging 25.0", "the previous binary is kept");
+}
+
+#[test]
+fn a_poetry_lock_installs_exactly_its_versions() {
+    let app = App::from("tests/fixtures/adoption/locked", "requirements = \"../locks/poetry/poetry.lock\"");
+    let first = app.build(&[]);
+    assert!(first.warnings().iter().any(|w| w.contains("built locked in")), "{}", first.stderr);
+    assert_eq!(locked_output(&app), "packaging 26.3");
+    let again = app.build(&[]);
+    assert!(again.warnings().is_empty(), "{}", again.stderr);
+}

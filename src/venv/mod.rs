@@ -6,11 +6,22 @@
 //! only after the install succeeded, so an interrupted install is never used: the next build
 //! deletes it and starts again.
 
+mod lock;
+mod tools;
+
 use crate::error::{log_tail, Error, ErrorKind, IoContext, Result};
 use crate::process::{command_line, run_logged, Ended};
+use lock::{Source, Tool};
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The files the environment is made from (a lockfile's pyproject.toml too), for
+/// `rerun-if-changed`.
+pub(crate) fn inputs(requirements: &Path) -> Vec<PathBuf> {
+    Source::files(requirements)
+}
 
 const READY: &str = ".pyinstaller-build-ready";
 
@@ -30,7 +41,8 @@ pub(crate) struct Request<'a> {
 
 /// Returns the environment's interpreter, and whether it had to be created.
 pub(crate) fn ensure(req: &Request) -> Result<(PathBuf, bool)> {
-    let requirements = requirement_lines(req.requirements)?;
+    let source = Source::read(req.requirements)?;
+    let requirements = source.key_lines();
     let key = key(req.base, &requirements);
     let dir = req.envs_dir.join(format!("env-{}", &key[..16]));
     let python = python_in(&dir);
@@ -38,9 +50,7 @@ pub(crate) fn ensure(req: &Request) -> Result<(PathBuf, bool)> {
         return Ok((python, false));
     }
     fs::create_dir_all(req.envs_dir).at("could not create", req.envs_dir)?;
-    let lock_path = dir.with_extension("lock");
-    let lock = fs::OpenOptions::new().create(true).append(true).open(&lock_path).at("could not open", &lock_path)?;
-    lock.lock().at("could not lock", &lock_path)?;
+    let _lock = lock(&dir)?;
     // Another build may have finished it while this one waited.
     if dir.join(READY).is_file() {
         return Ok((python, false));
@@ -60,68 +70,88 @@ pub(crate) fn ensure(req: &Request) -> Result<(PathBuf, bool)> {
         fs::remove_dir_all(&dir).at("could not remove the unfinished environment", &dir)?;
     }
     let list = req.envs_dir.join(format!("env-{}.requirements.txt", &key[..16]));
-    fs::write(&list, requirements.join("\n") + "\n").at("could not write", &list)?;
     let log = dir.with_extension("log");
-    let steps: Vec<Command> = match &req.uv {
-        Some(uv) => vec![
-            command(uv, &["venv", "--quiet", "--python"], &[req.base, &dir]),
-            command(uv, &["pip", "install", "--python"], &[&python, Path::new("-r"), &list]),
-        ],
-        None => vec![
-            command(req.base, &["-m", "venv"], &[&dir]),
-            command(&python, &["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r"], &[&list]),
-        ],
-    };
-    for mut step in steps {
-        let ok = matches!(run_logged(&mut step, &log, None)?, Ended::Exited(s) if s.success());
-        if !ok {
-            let _ = fs::remove_dir_all(&dir);
-            return Err(Error::new(
-                ErrorKind::PyInstallerMissing,
-                format!(
-                    "pyinstaller-build: could not create the Python environment for `{}`.\n\
-                     Command: {}\nLast lines of its log ({}):\n{}\
-                     Fix the requirements (PyInstaller must be among them), or check the network; the next build retries.",
-                    req.requirements.display(),
-                    command_line(&step),
-                    log.display(),
-                    log_tail(&log, 20)
-                ),
-            ));
+    let mut uv = req.uv.clone();
+    let exact = match &source {
+        Source::Requirements(lines) => {
+            fs::write(&list, lines.join("\n") + "\n").at("could not write", &list)?;
+            false
         }
+        Source::Locked(locked) => {
+            let tool = tools::ensure(locked.tool, req.base, &req.envs_dir.join("tools"), uv.as_deref())?;
+            if locked.tool == Tool::Uv {
+                uv = Some(tool.clone());
+            }
+            locked.export(&tool, &list, &log)?;
+            true
+        }
+    };
+    // A lockfile's export is complete and pinned: nothing else may be resolved.
+    let mut args = vec![OsString::from("-r"), list.into_os_string()];
+    if exact {
+        args.push("--no-deps".into());
+    }
+    if let Err(step) = create(req.base, uv.as_deref(), &dir, &args, &log) {
+        return Err(Error::new(
+            ErrorKind::PyInstallerMissing,
+            format!(
+                "pyinstaller-build: could not create the Python environment for `{}`.\n\
+                 Command: {}\nLast lines of its log ({}):\n{}\
+                 Fix the requirements (PyInstaller must be among them), or check the network; the next build retries.",
+                req.requirements.display(),
+                step,
+                log.display(),
+                log_tail(&log, 20)
+            ),
+        ));
     }
     fs::write(dir.join(READY), requirements.join("\n")).at("could not mark ready", &dir)?;
     Ok((python, true))
 }
 
-fn command(program: &Path, args: &[&str], paths: &[&Path]) -> Command {
-    let mut cmd = Command::new(program);
-    cmd.args(args).args(paths).env("PYTHONDONTWRITEBYTECODE", "1");
-    cmd
+/// Held while an environment is created: two builds never install into one at once.
+fn lock(dir: &Path) -> Result<fs::File> {
+    let path = dir.with_extension("lock");
+    let lock = fs::OpenOptions::new().create(true).append(true).open(&path).at("could not open", &path)?;
+    lock.lock().at("could not lock", &path)?;
+    Ok(lock)
 }
 
-/// The requirements as pip lines: the file itself, or `[project] dependencies` of a pyproject.
-fn requirement_lines(path: &Path) -> Result<Vec<String>> {
-    let text = fs::read_to_string(path).map_err(|e| {
-        Error::new(
-            ErrorKind::Config,
-            format!("pyinstaller-build: cannot read the requirements file `{}`: {e}. Fix the `requirements` setting (relative to python-dir).", path.display()),
-        )
-    })?;
-    if path.file_name().is_some_and(|n| n == "pyproject.toml") {
-        let doc: toml::Table = text
-            .parse()
-            .map_err(|e| Error::new(ErrorKind::Config, format!("pyinstaller-build: `{}`: {e}", path.display())))?;
-        let deps = doc.get("project").and_then(|p| p.get("dependencies")).and_then(|d| d.as_array());
-        let deps: Option<Vec<String>> = deps.and_then(|a| a.iter().map(|v| v.as_str().map(str::to_string)).collect());
-        return deps.ok_or_else(|| {
-            Error::new(
-                ErrorKind::Config,
-                format!("pyinstaller-build: `{}` has no `[project] dependencies` array of strings.", path.display()),
-            )
-        });
+/// Creates a virtual environment at `dir` from `base` and runs `pip install <args>` in it, with
+/// `uv` when there is one (much faster), else `venv` and pip. On failure, removes `dir` and
+/// returns the command that failed (each step's log replaces the last one's).
+fn create(
+    base: &Path,
+    uv: Option<&Path>,
+    dir: &Path,
+    args: &[OsString],
+    log: &Path,
+) -> std::result::Result<(), String> {
+    let python = python_in(dir);
+    let steps: Vec<Command> = match uv {
+        Some(uv) => vec![
+            command(uv, &["venv", "--quiet", "--python"], &[base.as_os_str(), dir.as_os_str()]),
+            command(uv, &["pip", "install", "--python"], &[&[python.into_os_string()], args].concat()),
+        ],
+        None => vec![
+            command(base, &["-m", "venv"], &[dir.as_os_str()]),
+            command(&python, &["-m", "pip", "install", "--disable-pip-version-check", "--no-input"], args),
+        ],
+    };
+    for mut step in steps {
+        let ok = matches!(run_logged(&mut step, log, None), Ok(Ended::Exited(s)) if s.success());
+        if !ok {
+            let _ = fs::remove_dir_all(dir);
+            return Err(command_line(&step));
+        }
     }
-    Ok(text.lines().map(str::to_string).collect())
+    Ok(())
+}
+
+fn command(program: &Path, args: &[&str], rest: &[impl AsRef<std::ffi::OsStr>]) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.args(args).args(rest).env("PYTHONDONTWRITEBYTECODE", "1");
+    cmd
 }
 
 /// The base interpreter's identity (without starting it) and the requirements.

@@ -1,0 +1,223 @@
+//! What the environment is made from: a requirements file, a `pyproject.toml`'s dependencies, or
+//! a lockfile (`uv.lock` or `poetry.lock`, beside its `pyproject.toml`), which its own tool
+//! exports to pinned, hashed requirements, installed exactly (`--no-deps`).
+
+use crate::error::{log_tail, Error, ErrorKind, Result};
+use crate::process::{command_line, run_logged, Ended};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The requirements as given.
+pub(crate) enum Source {
+    /// pip requirement lines (a requirements file, or `[project] dependencies`).
+    Requirements(Vec<String>),
+    Locked(Locked),
+}
+
+/// A lockfile and the project it locks.
+pub(crate) struct Locked {
+    pub tool: Tool,
+    pub lock: PathBuf,
+    lock_text: String,
+    pyproject: PathBuf,
+    pyproject_text: String,
+}
+
+/// The tool whose resolver reads a lockfile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tool {
+    Uv,
+    Poetry,
+}
+
+impl Tool {
+    /// Its name, as a command and a folder.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Tool::Uv => "uv",
+            Tool::Poetry => "poetry",
+        }
+    }
+
+    /// What the crate installs from PyPI when it needs the tool: pinned, so every machine
+    /// exports a lockfile alike.
+    pub(crate) fn packages(self) -> &'static [&'static str] {
+        match self {
+            Tool::Uv => &["uv==0.13.9"],
+            // Poetry 2 exports with a plugin.
+            Tool::Poetry => &["poetry==2.5.1", "poetry-plugin-export==1.10.1"],
+        }
+    }
+}
+
+impl Source {
+    /// Reads the `requirements` setting's file.
+    pub(crate) fn read(path: &Path) -> Result<Source> {
+        let text = read(path, "the requirements file")?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tool = match name.as_str() {
+            "uv.lock" => Some(Tool::Uv),
+            "poetry.lock" => Some(Tool::Poetry),
+            _ => None,
+        };
+        if let Some(tool) = tool {
+            let pyproject = path.with_file_name("pyproject.toml");
+            let pyproject_text = read(&pyproject, &format!("the pyproject.toml beside `{name}`"))?;
+            return Ok(Source::Locked(Locked {
+                tool,
+                lock: path.to_path_buf(),
+                lock_text: text,
+                pyproject,
+                pyproject_text,
+            }));
+        }
+        if name == "pyproject.toml" {
+            return pyproject_dependencies(path, &text).map(Source::Requirements);
+        }
+        Ok(Source::Requirements(text.lines().map(str::to_string).collect()))
+    }
+
+    /// What the environment's identity is made of: the lines, or the lockfile and its project.
+    pub(crate) fn key_lines(&self) -> Vec<String> {
+        match self {
+            Source::Requirements(lines) => lines.clone(),
+            Source::Locked(l) => vec![
+                format!("\0{}", l.tool.name()),
+                l.lock_text.clone(),
+                "\0pyproject.toml".into(),
+                l.pyproject_text.clone(),
+            ],
+        }
+    }
+
+    /// The files it was read from (the lockfile's project too), for `rerun-if-changed`.
+    pub(crate) fn files(path: &Path) -> Vec<PathBuf> {
+        let mut files = vec![path.to_path_buf()];
+        if path.file_name().is_some_and(|n| n == "uv.lock" || n == "poetry.lock") {
+            files.push(path.with_file_name("pyproject.toml"));
+        }
+        files
+    }
+}
+
+impl Locked {
+    /// Writes the locked packages as pinned, hashed requirement lines to `out`, with the tool's
+    /// own resolver: `uv export --locked` (every default group, `dev` included), or
+    /// `poetry export` with every non-optional group (what `poetry install` installs). A lockfile
+    /// that no longer matches its pyproject.toml is an error from the tool.
+    pub(crate) fn export(&self, tool: &Path, out: &Path, log: &Path) -> Result<()> {
+        let dir = self.lock.parent().unwrap_or(Path::new("."));
+        let mut cmd = Command::new(tool);
+        match self.tool {
+            Tool::Uv => {
+                cmd.args(["export", "--locked", "--no-emit-project", "--format", "requirements-txt", "--quiet"])
+                    .arg("--project")
+                    .arg(dir)
+                    .arg("--output-file")
+                    .arg(out);
+            }
+            Tool::Poetry => {
+                cmd.arg("--directory").arg(dir).args(["export", "--format", "requirements.txt", "--output"]).arg(out);
+                for group in self.poetry_groups() {
+                    cmd.args(["--with", &group]);
+                }
+                // Never a virtual environment of its own in the user's home for an export.
+                cmd.env("POETRY_VIRTUALENVS_CREATE", "false");
+            }
+        }
+        cmd.env("PYTHONDONTWRITEBYTECODE", "1").current_dir(dir);
+        let ok = matches!(run_logged(&mut cmd, log, None)?, Ended::Exited(s) if s.success());
+        if ok && out.is_file() {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::PyInstallerMissing,
+            format!(
+                "pyinstaller-build: {} could not export `{}`.\nCommand: {}\nLast lines of its log ({}):\n{}\
+                 Fix: bring the lockfile up to date with `{}` beside `{}`, then build again.",
+                self.tool.name(),
+                self.lock.display(),
+                command_line(&cmd),
+                log.display(),
+                log_tail(log, 15),
+                if self.tool == Tool::Uv { "uv lock" } else { "poetry lock" },
+                self.pyproject.display()
+            ),
+        ))
+    }
+
+    /// Poetry's groups that `poetry install` installs by default: every non-optional one.
+    fn poetry_groups(&self) -> Vec<String> {
+        let doc: toml::Table = self.pyproject_text.parse().unwrap_or_default();
+        let poetry = doc.get("tool").and_then(|t| t.get("poetry"));
+        let mut groups: Vec<String> = poetry
+            .and_then(|p| p.get("group"))
+            .and_then(|g| g.as_table())
+            .map(|g| {
+                g.iter()
+                    .filter(|(_, v)| !v.get("optional").and_then(|o| o.as_bool()).unwrap_or(false))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if poetry.and_then(|p| p.get("dev-dependencies")).is_some() && !groups.iter().any(|g| g == "dev") {
+            groups.push("dev".into());
+        }
+        groups
+    }
+}
+
+fn read(path: &Path, what: &str) -> Result<String> {
+    fs::read_to_string(path).map_err(|e| {
+        Error::new(
+            ErrorKind::Config,
+            format!(
+                "pyinstaller-build: cannot read {what} `{}`: {e}. Fix the `requirements` setting (relative to python-dir).",
+                path.display()
+            ),
+        )
+    })
+}
+
+/// `[project] dependencies` of a pyproject.toml.
+fn pyproject_dependencies(path: &Path, text: &str) -> Result<Vec<String>> {
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|e| Error::new(ErrorKind::Config, format!("pyinstaller-build: `{}`: {e}", path.display())))?;
+    let deps = doc.get("project").and_then(|p| p.get("dependencies")).and_then(|d| d.as_array());
+    let deps: Option<Vec<String>> = deps.and_then(|a| a.iter().map(|v| v.as_str().map(str::to_string)).collect());
+    deps.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Config,
+            format!("pyinstaller-build: `{}` has no `[project] dependencies` array of strings.", path.display()),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lockfile_is_read_with_its_pyproject_and_poetry_installs_every_non_optional_group() {
+        let tmp = tempfile::tempdir().unwrap();
+        let lock = tmp.path().join("poetry.lock");
+        fs::write(&lock, "# locked\n").unwrap();
+        let err = Source::read(&lock).err().unwrap().to_string();
+        assert!(err.contains("the pyproject.toml beside `poetry.lock`"), "{err}");
+        fs::write(
+            tmp.path().join("pyproject.toml"),
+            "[tool.poetry.group.dev.dependencies]\npyinstaller = \"6.22.3\"\n[tool.poetry.group.docs]\noptional = true\n\
+             [tool.poetry.group.build.dependencies]\nx = \"1\"\n",
+        )
+        .unwrap();
+        let Source::Locked(locked) = Source::read(&lock).unwrap() else { panic!("a lockfile") };
+        assert_eq!(locked.tool, Tool::Poetry);
+        assert_eq!(locked.poetry_groups(), ["build", "dev"]);
+        assert_eq!(Source::files(&lock), [lock.clone(), tmp.path().join("pyproject.toml")]);
+        let before = Source::Locked(locked).key_lines();
+        fs::write(&lock, "# locked again\n").unwrap();
+        assert_ne!(Source::read(&lock).unwrap().key_lines(), before, "a changed lockfile is a new environment");
+    }
+}

@@ -1,0 +1,179 @@
+//! A Tauri v2 app (`tests/fixtures/tauri-app`) through a Tauri developer's day, with real cargo,
+//! real PyInstaller and the real Tauri CLI (npm's `@tauri-apps/cli@2`, installed into the test's
+//! target folder): `cargo check` and `cargo clippy` of a fresh clone with the skip switch, a
+//! `cargo build` whose app calls its sidecar through tauri-plugin-shell under a virtual display,
+//! and `tauri build --bundles deb` after `cargo build --release`, which must not run PyInstaller
+//! again and must bundle the fresh sidecar.
+//!
+//! Needs Tauri's system libraries, `xvfb-run`, `dpkg-deb` and `npm` (`.ci/run` installs them);
+//! without them the test says so and skips, except in CI.
+
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::e2e::App;
+
+/// One Tauri target folder for the debug run, the release build and `tauri build`: compiling
+/// Tauri is most of this test's time.
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("tauri-target")
+}
+
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `program` in the app with the shared target folder and without the crate's switches
+/// from the caller's environment, plus `env`.
+fn run(app: &App, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(program);
+    cmd.args(args).current_dir(&app.root).env("CARGO_TARGET_DIR", target_dir());
+    for var in
+        ["PYINSTALLER_BUILD_SKIP", "PYINSTALLER_BUILD_FORCE", "PYINSTALLER_BUILD_PYTHON", "PYINSTALLER_BUILD_CACHE_DIR"]
+    {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    let out = cmd.output().unwrap_or_else(|e| panic!("could not run {}: {e}", program.display()));
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn cargo(app: &App, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let r = run(app, Path::new(env!("CARGO")), args, env);
+    assert!(r.ok, "cargo {args:?} failed:\n{}", r.stderr);
+    r
+}
+
+/// What is missing for this test, with the fix.
+fn missing() -> Option<(&'static str, &'static str)> {
+    let libs = Command::new("pkg-config")
+        .args(["--exists", "webkit2gtk-4.1", "gtk+-3.0", "ayatana-appindicator3-0.1", "librsvg-2.0"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !libs {
+        return Some((
+            "Tauri's system libraries (webkit2gtk-4.1, gtk-3, ayatana-appindicator, librsvg, pkg-config)",
+            "apt-get install libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev pkg-config",
+        ));
+    }
+    for (program, fix) in [
+        ("xvfb-run", "apt-get install xvfb xauth"),
+        ("dpkg-deb", "apt-get install dpkg"),
+        ("npm", "install Node.js and npm"),
+    ] {
+        if which::which(program).is_err() {
+            return Some((program, fix));
+        }
+    }
+    None
+}
+
+/// The Tauri CLI from npm, installed once into the target folder (never into the sources).
+fn tauri_cli() -> PathBuf {
+    let prefix = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tauri-cli");
+    let cli = prefix.join("node_modules/.bin/tauri");
+    if !cli.exists() {
+        fs::create_dir_all(&prefix).unwrap();
+        let out = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg("@tauri-apps/cli@2")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "npm install @tauri-apps/cli@2 failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    cli
+}
+
+/// The crate's `built`/`rebuilt` lines: PyInstaller (or the fast path) ran.
+fn built(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("pyinstaller-build: built") || l.contains("pyinstaller-build: rebuilt"))
+        .collect()
+}
+
+#[test]
+fn a_tauri_app_checks_with_placeholders_runs_its_sidecar_and_bundles_it() {
+    if let Some((what, fix)) = missing() {
+        if support::may_skip(what, fix) {
+            return;
+        }
+    }
+    let cli = tauri_cli();
+    let app = App::from("tests/fixtures/tauri-app", "");
+    // The fixture's own lock (Tauri's dependency tree, pinned), not the crate's.
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    fs::copy(crate_dir.join("tests/fixtures/tauri-app/Cargo.lock"), app.root.join("Cargo.lock")).unwrap();
+    let sidecar = app.binary("answer");
+
+    // A fresh clone, as rust-analyzer or a lint job sees it: tauri-build finds a placeholder.
+    let skip = [("PYINSTALLER_BUILD_SKIP", "1")];
+    let check = cargo(&app, &["check"], &skip);
+    assert!(check.stderr.contains("placeholders stand in for answer"), "{}", check.stderr);
+    let placeholder = Command::new(&sidecar).arg("--version").output().unwrap();
+    assert_eq!(placeholder.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&placeholder.stderr).contains("this is a pyinstaller-build placeholder"));
+    cargo(&app, &["clippy", "--", "-D", "warnings"], &skip);
+    // Skipping into a release build is refused: its bundle would ship the placeholder.
+    let release = run(&app, Path::new(env!("CARGO")), &["build", "--release"], &skip);
+    assert!(!release.ok && release.stderr.contains("not built (missing, or a placeholder"), "{}", release.stderr);
+
+    // The next plain build installs the real sidecar; the app asks it through tauri-plugin-shell
+    // (Tauri resolves its name and path) and prints the answer.
+    let debug = cargo(&app, &["build"], &[]);
+    assert_eq!(built(&debug.stderr).len(), 1, "{}", debug.stderr);
+    assert_eq!(app.run_with("answer", &["--version"]), "answer 1.0");
+    let exe = target_dir().join("debug/tauri-fixture");
+    let shown = run(&app, Path::new("xvfb-run"), &["-a", exe.to_str().unwrap()], &[]);
+    assert!(shown.ok, "the app failed:\n{}\n{}", shown.stdout, shown.stderr);
+    assert!(shown.stdout.contains("sidecar said: the answer is 42"), "{}\n{}", shown.stdout, shown.stderr);
+
+    // A release build of an edit, then `tauri build`: another OUT_DIR (other features), the same
+    // sources, so no PyInstaller run: at most a reinstall from the crate's binary store.
+    app.write(
+        "answer.py",
+        &fs::read_to_string(app.root.join("python/answer.py")).unwrap().replace("the answer", "the release answer"),
+    );
+    let release = cargo(&app, &["build", "--release"], &[]);
+    assert_eq!(built(&release.stderr).len(), 1, "{}", release.stderr);
+    let fresh = fs::read(&sidecar).unwrap();
+    let log = fs::read_dir(target_dir().join("pyinstaller-build"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("answer/build.log"))
+        .find(|p| p.is_file() && fs::read_to_string(p).unwrap().contains(&*app.root.to_string_lossy()))
+        .expect("the spec's PyInstaller log");
+    let log_mtime = fs::metadata(&log).unwrap().modified().unwrap();
+    let bundled = run(&app, &cli, &["build", "--bundles", "deb"], &[]);
+    assert!(bundled.ok, "tauri build failed:\n{}\n{}", bundled.stdout, bundled.stderr);
+    assert!(built(&bundled.stderr).is_empty(), "tauri build ran PyInstaller again:\n{}", bundled.stderr);
+    assert_eq!(fs::metadata(&log).unwrap().modified().unwrap(), log_mtime, "PyInstaller did not run");
+
+    // The package holds the fresh sidecar where Tauri puts it, and it runs.
+    let deb_dir = target_dir().join("release/bundle/deb");
+    let deb = fs::read_dir(&deb_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .expect("a .deb");
+    let unpacked = app.root.join("unpacked");
+    let out = Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let packaged = unpacked.join("usr/bin/answer");
+    assert_eq!(fs::read(&packaged).unwrap(), fresh, "the package holds the sidecar just built");
+    let answer = Command::new(&packaged).args(["6", "7"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&answer.stdout).trim(), "the release answer is 42");
+    assert!(unpacked.join("usr/bin/tauri-fixture").is_file(), "and the app beside it");
+}

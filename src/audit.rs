@@ -206,7 +206,7 @@ pub(crate) fn verify(
         }
         fs::create_dir_all(&dir.root).at("could not create", &dir.root)?;
         let start = Instant::now();
-        let inv = Invocation { dir: &dir, force: false, extra_excludes: excludes, snapshot: false, ..*base };
+        let inv = Invocation { dir: &dir, force: false, extra_excludes: excludes, snapshot: None, ..*base };
         let output = match pyinstaller::run(&inv) {
             Ok(o) => o,
             Err(e) => return Ok(Err(format!("build failed: {}", e.to_string().lines().next().unwrap_or_default()))),

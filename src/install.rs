@@ -12,7 +12,7 @@ use std::path::Path;
 pub(crate) fn install(src: &Path, src_hash: &str, dest: &Path, link: bool) -> Result<bool> {
     let dest_len = fs::metadata(dest).ok().filter(|m| m.is_file()).map(|m| m.len());
     let src_len = fs::metadata(src).at("could not read", src)?.len();
-    if dest_len == Some(src_len) && crate::workdir::hex(&crate::project::hash_file(dest)?) == src_hash {
+    if dest_len == Some(src_len) && crate::project::hex(&crate::project::hash_file(dest)?) == src_hash {
         return Ok(false);
     }
     if cfg!(unix) && link && link_atomic(src, dest).is_ok() {
@@ -131,8 +131,7 @@ pub(crate) fn write_atomic(dest: &Path, bytes: &[u8], executable: bool) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::project::hash_file;
-    use crate::workdir::hex;
+    use crate::project::{hash_file, hex};
     use std::cell::RefCell;
     use std::time::Duration;
 

@@ -358,12 +358,10 @@
 // The examples are build scripts, whose `fn main` is the point.
 #![allow(clippy::needless_doctest_main)]
 
-mod archive;
 mod audit;
 mod builder;
 mod cache;
 mod cargo;
-mod elf;
 mod error;
 mod fastpath;
 mod fingerprint;

@@ -11,7 +11,7 @@
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::install::{sidecar_file_name, write_atomic};
 use crate::project::hash_file;
-use crate::workdir::hex;
+use crate::project::hex;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -87,3 +87,7 @@ fn quote(s: &str) -> String {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
+/// A failed command's last line of output (the exception, say): a refusal is a one-line warning.
+pub(crate) fn last_line(stderr: &[u8]) -> String {
+    String::from_utf8_lossy(stderr).trim().lines().last().unwrap_or_default().to_string()
+}

@@ -184,6 +184,11 @@ pub(crate) fn hash_file(path: &Path) -> Result<[u8; 32]> {
     Ok(*hasher.finalize().as_bytes())
 }
 
+/// A hash as the hex text state files keep.
+pub(crate) fn hex(hash: &[u8; 32]) -> String {
+    blake3::Hash::from_bytes(*hash).to_hex().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,8 +32,8 @@ pub(crate) struct Invocation<'a> {
     pub project_dir: &'a Path,
     /// Modules added to the spec's `excludes` (the audit's verify mode).
     pub extra_excludes: &'a [String],
-    /// Snapshot the build for the fast path (fastpath.rs).
-    pub snapshot: bool,
+    /// The fast path's helper, to snapshot the build with (see src/fastpath/), or none.
+    pub snapshot: Option<&'a str>,
 }
 
 /// What a successful PyInstaller run left behind.
@@ -63,12 +63,12 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
     let _ = fs::remove_file(dir.audit());
     let mut cmd = Command::new(python);
     cmd.arg("-c")
-        .arg(RUNNER.replace(AUDIT_MARKER, AUDIT).replace(SNAPSHOT_MARKER, crate::fastpath::HELPER))
+        .arg(RUNNER.replace(AUDIT_MARKER, AUDIT).replace(SNAPSHOT_MARKER, inv.snapshot.unwrap_or_default()))
         .arg(dir.lock())
         .arg(dir.records())
         .arg(dir.audit())
         .arg(inv.project_dir)
-        .arg(if inv.snapshot { dir.fastpath().into_os_string() } else { "-".into() })
+        .arg(if inv.snapshot.is_some() { dir.fastpath().into_os_string() } else { "-".into() })
         .arg("--noconfirm")
         .arg("--workpath")
         .arg(dir.work())

@@ -7,11 +7,11 @@ use crate::fastpath;
 use crate::fingerprint::{self, Context};
 use crate::install;
 use crate::makespec::Generated;
-use crate::project::{hash_file, spec_stem, Project};
+use crate::project::{hash_file, hex, spec_stem, Project};
 use crate::pyinstaller::Invocation;
 use crate::report::{Outcome, SpecReport};
 use crate::smoke::{self, SmokeTest};
-use crate::workdir::{hex, now_secs, SpecDir, State};
+use crate::workdir::{now_secs, SpecDir, State};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -318,7 +318,7 @@ fn invocation<'a>(shared: &'a Shared, plan: &'a Plan, spec_path: &'a Path, dir: 
         env: &shared.context.env,
         project_dir: &shared.project.root,
         extra_excludes: &[],
-        snapshot: true,
+        snapshot: Some(fastpath::HELPER),
     }
 }
 

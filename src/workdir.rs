@@ -10,7 +10,7 @@
 //!     <spec>/records.json                           the files PyInstaller packaged
 //!     <spec>/audit.json, audit.md                   what the binary is made of (audit.rs)
 //!     <spec>/verify/                                scratch builds of the audit's verify mode
-//!     <spec>/fastpath/                              the last stock build's snapshot (fastpath.rs)
+//!     <spec>/fastpath/                              the last stock build's snapshot (src/fastpath/)
 //!     <spec>/state.json                             what work/ and dist/ were last built from
 //!     <spec>/lock                                   held by the process running PyInstaller
 //! <binaries-dir>/.pyinstaller-build.lock            one build of this project at a time
@@ -64,7 +64,7 @@ impl SpecDir {
     pub(crate) fn audit_table(&self) -> PathBuf {
         self.root.join("audit.md")
     }
-    /// The snapshot of the last stock build, for the fast path (fastpath.rs).
+    /// The snapshot of the last stock build, for the fast path (src/fastpath/).
     pub(crate) fn fastpath(&self) -> PathBuf {
         self.root.join("fastpath")
     }
@@ -159,7 +159,7 @@ impl State {
         for (rel, old) in &self.files {
             match project.files.get(rel) {
                 None => return false,
-                Some(new) if hex(new) != *old => {
+                Some(new) if crate::project::hex(new) != *old => {
                     if !self.records.contains(rel) {
                         return false;
                     }
@@ -176,10 +176,6 @@ impl State {
         }
         self.files.len() == project.files.len()
     }
-}
-
-pub(crate) fn hex(hash: &[u8; 32]) -> String {
-    blake3::Hash::from_bytes(*hash).to_hex().to_string()
 }
 
 pub(crate) fn now_secs() -> u64 {

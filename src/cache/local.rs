@@ -6,8 +6,7 @@
 
 use crate::error::{IoContext, Result};
 use crate::install::write_atomic;
-use crate::project::hash_file;
-use crate::workdir::hex;
+use crate::project::{hash_file, hex};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -17,80 +17,26 @@
 //!
 //! The snapshot is never modified, so each fast path is relative to the last full build. Anything
 //! unexpected refuses the fast path with a reason, and the build runs PyInstaller as usual.
+//!
+//! This file is the pipeline; `snapshot.rs` holds what is remembered of the last build,
+//! `helper.rs` runs the Python half, `archive.rs` reads and rewrites PyInstaller's archives and
+//! `elf.rs` swaps an archive into the executable.
 
-use crate::archive::{Pkg, Pyz};
-use crate::elf::Onefile;
-use crate::project::{hash_file, Project};
-use crate::workdir::{hex, SpecDir, State};
-use serde::{Deserialize, Serialize};
+mod archive;
+mod elf;
+mod helper;
+mod snapshot;
+
+use crate::project::{hash_file, hex, Project};
+use crate::workdir::{SpecDir, State};
+use archive::{Pkg, Pyz};
+use elf::Onefile;
+use helper::{derive, Scratch};
+pub(crate) use helper::{Python, HELPER};
+use snapshot::{Module, Snapshot};
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-pub(crate) const HELPER: &str = include_str!("../build-support/fastpath.py");
-
-/// What the helper records after a stock build, checked by the self-test.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub(crate) struct Snapshot {
-    /// Why the fast path cannot apply to this build, if it cannot.
-    pub disabled: Option<String>,
-    pub modules: Vec<Module>,
-    /// `(path, size, mtime_ns)` of every non-project file the analysis used.
-    pub others: Vec<(PathBuf, u64, u128)>,
-    /// blake3 of the base executable once self-tested: the fast path reads nothing else.
-    #[serde(default)]
-    pub base_hash: Option<String>,
-}
-
-/// A project module in the archive.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct Module {
-    /// Relative to python-dir.
-    pub path: String,
-    /// `pyz` (a module in the PYZ) or `script` (an entry script in the PKG).
-    pub kind: String,
-    /// Module name, or the script's PKG entry name.
-    pub name: String,
-    /// Whether a script's PKG entry is compressed.
-    #[serde(default)]
-    pub compress: bool,
-    /// A hook targets it or a package above it.
-    #[serde(default)]
-    pub hooked: bool,
-    #[serde(flatten)]
-    pub derived: Derived,
-}
-
-/// A module compiled by the helper: its analysis fingerprint and archive entry, or why not.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub(crate) struct Derived {
-    #[serde(default)]
-    pub fingerprint: Option<String>,
-    /// The entry's bytes, hex (dropped from the checked snapshot).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub blob: Option<String>,
-    /// A script's uncompressed length.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub length: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-impl Derived {
-    fn blob(&self, name: &str) -> Result<Vec<u8>, String> {
-        let hex = self.blob.as_deref().ok_or_else(|| format!("no entry was derived for {name}"))?;
-        (0..hex.len() / 2)
-            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| e.to_string())
-    }
-}
-
-/// The snapshot of the last stock build, checked: `disabled` says why it can't be used.
-fn read(dir: &SpecDir) -> Option<Snapshot> {
-    serde_json::from_slice(&fs::read(dir.fastpath().join("fastpath.json")).ok()?).ok()
-}
 
 /// What a fast path rewrites: the changed modules, and the self-tested base's hash.
 #[derive(Clone, Debug)]
@@ -104,30 +50,6 @@ pub(crate) struct Output {
     pub path: PathBuf,
     pub hash: blake3::Hash,
     _scratch: Scratch,
-}
-
-/// A folder of the spec's `fastpath/out/` for one process's use, removed on drop: two builds
-/// sharing a spec folder (two crates with one python-dir) never see each other's files.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(dir: &SpecDir) -> Result<Scratch, String> {
-        let path = dir.fastpath().join("out").join(crate::install::unique());
-        fs::create_dir_all(&path).map_err(|e| format!("could not create {}: {e}", path.display()))?;
-        Ok(Scratch(path))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The interpreter and environment of the spec's builds.
-pub(crate) struct Python<'a> {
-    pub python: &'a Path,
-    pub env: &'a [(String, Option<String>)],
 }
 
 /// After a successful stock build of `binary`: self-tests the helper's snapshot and keeps the
@@ -183,38 +105,11 @@ fn self_test(dir: &SpecDir, snapshot: &mut Snapshot, python: &Python, project: &
     let bootloader = dir.fastpath().join("bootloader");
     for len in 1..=8 {
         let pkg = vec![len as u8; len];
-        if crate::elf::objcopy(&bootloader, &pkg, &scratch.0)? != exe.with_pkg(&pkg).to_vec() {
+        if elf::objcopy(&bootloader, &pkg, scratch.path())? != exe.with_pkg(&pkg).to_vec() {
             return Err(format!("the executable differs from objcopy's with a PKG of {len} bytes"));
         }
     }
     Ok(blake3::hash(&base).to_hex().to_string())
-}
-
-/// Runs the helper on these modules in a fresh interpreter.
-fn derive(scratch: &Scratch, python: &Python, project: &Project, modules: &[Module]) -> Result<Vec<Derived>, String> {
-    let out = &scratch.0;
-    let request: Vec<serde_json::Value> = modules
-        .iter()
-        .map(|m| {
-            serde_json::json!({"path": project.path(&m.path), "kind": m.kind, "name": m.name, "compress": m.compress})
-        })
-        .collect();
-    let (request_path, answer_path) = (out.join("request.json"), out.join("derived.json"));
-    fs::write(&request_path, serde_json::to_vec(&request).expect("serializable")).map_err(|e| e.to_string())?;
-    let mut cmd = Command::new(python.python);
-    cmd.arg("-c").arg(HELPER).arg("--fastpath-derive").arg(&request_path).arg(&answer_path);
-    // Our own folder, so no project module shadows the helper's imports.
-    cmd.current_dir(out);
-    crate::pyinstaller::build_env(&mut cmd, python.env);
-    let output = cmd.output().map_err(|e| format!("could not run {}: {e}", python.python.display()))?;
-    if !output.status.success() {
-        return Err(format!("the helper failed: {}", last_line(&output.stderr)));
-    }
-    fs::read(&answer_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .filter(|d: &Vec<Derived>| d.len() == modules.len())
-        .ok_or_else(|| "the helper gave no answer".into())
 }
 
 /// Whether the fast path applies to the current sources: what to rewrite, or why not. `state` and
@@ -226,7 +121,7 @@ pub(crate) fn check(
     project: &Project,
     inputs: &BTreeSet<String>,
 ) -> Result<Changes, String> {
-    let snapshot = read(dir).ok_or("the last full build left no snapshot")?;
+    let snapshot = snapshot::read(dir).ok_or("the last full build left no snapshot")?;
     if let Some(why) = snapshot.disabled {
         return Err(why);
     }
@@ -303,7 +198,7 @@ pub(crate) fn run(
     }
     let base = Onefile::parse(&base)?;
     let pkg = rewrite(base.pkg(), &modules)?;
-    let path = scratch.0.join(binary_name);
+    let path = scratch.path().join(binary_name);
     let hash = base.with_pkg(&pkg).write(&path).map_err(|e| format!("could not write {}: {e}", path.display()))?;
     Ok(Output { path, hash, _scratch: scratch })
 }
@@ -331,9 +226,4 @@ fn rewrite(base: &[u8], modules: &[Module]) -> Result<Vec<u8>, String> {
     let new_pyz = pyz.rewrite(&in_pyz);
     in_pkg.insert(pyz_entry.name.as_str(), (&new_pyz[..], new_pyz.len() as u32));
     Ok(pkg.rewrite(&in_pkg))
-}
-
-/// A failed command's last line of output (the exception, say): a refusal is a one-line warning.
-pub(crate) fn last_line(stderr: &[u8]) -> String {
-    String::from_utf8_lossy(stderr).trim().lines().last().unwrap_or_default().to_string()
 }

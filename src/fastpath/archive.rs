@@ -4,7 +4,7 @@
 //! `[17-byte header][zlib blobs][marshal'd TOC]`. Both keep their blobs back to back in TOC order,
 //! so replacing a few blobs means copying every other one unchanged and rewriting the offsets.
 //! Names, flags and padding are copied from the base, never re-derived: only offsets and lengths
-//! change. (Layouts from PyInstaller 6.x `archive/writers.py`; the self-test in `fastpath.rs`
+//! change. (Layouts from PyInstaller 6.x `archive/writers.py`; the fast path's self-test
 //! checks this module against every stock build it snapshots.)
 
 use std::collections::HashMap;

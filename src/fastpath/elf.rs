@@ -200,7 +200,7 @@ pub(crate) fn objcopy(bootloader: &Path, pkg: &[u8], scratch: &Path) -> Result<V
         .map_err(|e| format!("could not run objcopy: {e}"))?;
     let bytes = match output.status.success() {
         true => std::fs::read(&exe).map_err(|e| e.to_string()),
-        false => Err(format!("objcopy failed: {}", crate::fastpath::last_line(&output.stderr))),
+        false => Err(format!("objcopy failed: {}", crate::process::last_line(&output.stderr))),
     };
     let _ = (std::fs::remove_file(&exe), std::fs::remove_file(&pkg_path));
     bytes

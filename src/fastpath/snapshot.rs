@@ -1,0 +1,69 @@
+//! What the fast path remembers of the last stock build: the snapshot the helper records and the
+//! self-test checks, and each project module's derived entry.
+
+use crate::workdir::SpecDir;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::path::PathBuf;
+
+/// What the helper records after a stock build, checked by the self-test.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Snapshot {
+    /// Why the fast path cannot apply to this build, if it cannot.
+    pub disabled: Option<String>,
+    pub modules: Vec<Module>,
+    /// `(path, size, mtime_ns)` of every non-project file the analysis used.
+    pub others: Vec<(PathBuf, u64, u128)>,
+    /// blake3 of the base executable once self-tested: the fast path reads nothing else.
+    #[serde(default)]
+    pub base_hash: Option<String>,
+}
+
+/// A project module in the archive.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Module {
+    /// Relative to python-dir.
+    pub path: String,
+    /// `pyz` (a module in the PYZ) or `script` (an entry script in the PKG).
+    pub kind: String,
+    /// Module name, or the script's PKG entry name.
+    pub name: String,
+    /// Whether a script's PKG entry is compressed.
+    #[serde(default)]
+    pub compress: bool,
+    /// A hook targets it or a package above it.
+    #[serde(default)]
+    pub hooked: bool,
+    #[serde(flatten)]
+    pub derived: Derived,
+}
+
+/// A module compiled by the helper: its analysis fingerprint and archive entry, or why not.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Derived {
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    /// The entry's bytes, hex (dropped from the checked snapshot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+    /// A script's uncompressed length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Derived {
+    pub(super) fn blob(&self, name: &str) -> Result<Vec<u8>, String> {
+        let hex = self.blob.as_deref().ok_or_else(|| format!("no entry was derived for {name}"))?;
+        (0..hex.len() / 2)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The snapshot of the last stock build, checked: `disabled` says why it can't be used.
+pub(super) fn read(dir: &SpecDir) -> Option<Snapshot> {
+    serde_json::from_slice(&fs::read(dir.fastpath().join("fastpath.json")).ok()?).ok()
+}

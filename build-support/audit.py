@@ -1,15 +1,62 @@
 """What each top-level package adds to a onefile binary, from PyInstaller's own records.
 
 `audit(...)` reads the built executable's archive (each entry's compressed size), the PYZ inside
-it (each module's), the Analysis TOC, and the cross-reference file PyInstaller writes
-(`xref-<spec>.html`: who imports whom), and returns a JSON-ready dict. Defined here, called by the
-runner after a build, in the build's own interpreter.
+it (each module's), the Analysis TOC, and the import graph PyInstaller's analysis built: who
+imports whom, and how (at module level, in a function, in a `try`, under an `if`), saved by
+`record_imports()` beside the cross-reference file PyInstaller writes (`xref-<spec>.html`, the
+fallback, without the kinds). It returns a JSON-ready dict. Defined here, called by the runner
+around a build, in the build's own interpreter.
+
+A package no project module imports is suggested for exclusion only when every chain of imports
+from the program to it passes through an optional import (in a function, a `try` or an `if`):
+one chain of module-level imports (`fastapi.exceptions` importing `pydantic`) means the program
+needs it to start, whatever the project itself imports.
 """
 import ast
 import collections
+import json
 import os
 import re
 import sys
+
+
+def _imports_file(xref):
+    folder, name = os.path.split(xref)
+    return os.path.join(folder, "imports-" + name[len("xref-"):].rsplit(".", 1)[0] + ".json")
+
+
+def record_imports():
+    """Make each Analysis save its import graph's edges with their kinds, when it writes its xref
+    file (that is, whenever it really analysed): a cached Analysis keeps the last ones."""
+    from PyInstaller.building import build_main
+
+    original = build_main.Analysis._write_graph_debug
+
+    def write_graph_debug(self):
+        original(self)
+        try:
+            from PyInstaller.config import CONF
+            from PyInstaller.lib.modulegraph.modulegraph import DependencyInfo
+
+            edges = []
+            graph = self.graph.graph
+            for edge in graph.edge_list():
+                _, data, head, tail = graph.describe_edge(edge)
+                if not isinstance(head, str) or not isinstance(tail, str):
+                    continue
+                kinds = []
+                if isinstance(data, DependencyInfo):
+                    kinds = [k for k, on in (("in a try", data.tryexcept), ("in a function", data.function),
+                                             ("conditional", data.conditional)) if on]
+                # Other edges (a hook's hidden imports, a package and its submodules) bind as a
+                # module-level import does.
+                edges.append([os.path.basename(head), os.path.basename(tail), kinds])
+            with open(_imports_file(CONF["xref-file"]), "w") as f:
+                json.dump(edges, f)
+        except Exception:  # the audit is advice: it never fails a build
+            pass
+
+    build_main.Analysis._write_graph_debug = write_graph_debug
 
 # Packages a headless sidecar rarely needs, flagged whatever their size.
 USUAL_SUSPECTS = {
@@ -77,6 +124,41 @@ def _import_graph(xref):
     return imports
 
 
+def _load_imports(xref):
+    """module -> {imported: kinds} from record_imports()'s file, or None."""
+    try:
+        with open(_imports_file(xref)) as f:
+            edges = json.load(f)
+    except (OSError, ValueError):
+        return None
+    graph = collections.defaultdict(dict)
+    for importer, imported, kinds in edges:
+        graph[importer][imported] = kinds
+    return graph
+
+
+def _hard_parents(graph, roots):
+    """Every module reached from `roots` through module-level imports only, with the importer
+    that reached it first (breadth first: the shortest such chain)."""
+    parents = {r: None for r in roots}
+    queue = collections.deque(sorted(roots))
+    while queue:
+        node = queue.popleft()
+        for nxt, kinds in sorted(graph.get(node, {}).items()):
+            if not kinds and nxt not in parents:
+                parents[nxt] = node
+                queue.append(nxt)
+    return parents
+
+
+def _path_to(parents, node):
+    path = []
+    while node is not None:
+        path.append(node)
+        node = parents[node]
+    return path[::-1]
+
+
 def _chain(graph, sources, package):
     """Shortest import chain from a project module to any module of `package`."""
     queue = collections.deque((s, [s]) for s in sorted(sources))
@@ -135,18 +217,41 @@ def audit(exe, workdir, project_dir, guts):
     project_tops = {m.split(".")[0] for m in project_modules}
     excludes = set(guts.get("excludes") or ())
     stdlib = getattr(sys, "stdlib_module_names", frozenset())
-    graph = _import_graph(os.path.join(workdir, "xref-%s.html" % os.path.basename(workdir)))
+    xref = os.path.join(workdir, "xref-%s.html" % os.path.basename(workdir))
+    kinds = _load_imports(xref)
+    # Without the kinds (a build from before they were saved), every import counts as binding.
+    graph = kinds if kinds is not None else {m: {i: [] for i in ii} for m, ii in _import_graph(xref).items()}
+    # What runs at start: the entry scripts and runtime hooks (the graph names them `*.py`) and
+    # the project's modules.
+    roots = project_modules | {n for n in graph if n.endswith(".py")}
+    hard = _hard_parents(graph, roots)
+    required_by = {}
+    for module in hard:
+        top = module.split(".")[0]
+        if not module.endswith(".py") and top not in required_by:
+            required_by[top] = _path_to(hard, module)
+
+    def optional_import(chain):
+        """The first optional import on a chain, as `a → b (in a try)`."""
+        for a, b in zip(chain, chain[1:]):
+            if graph.get(a, {}).get(b):
+                return "%s → %s (%s)" % (a, b, ", ".join(graph[a][b]))
+        return None
 
     packages = []
     for package, size in sizes.most_common():
         runtime = package.startswith("(")
         imported = package in direct or package in project_tops
+        chain = [] if runtime or imported else _chain(graph, roots, package)
+        required = [] if runtime or imported else required_by.get(package, [])
         entry = {
             "package": package,
             "bytes": size,
             "stdlib": package in stdlib,
             "imported_by_project": imported,
-            "chain": [] if runtime or imported else _chain(graph, project_modules, package),
+            "chain": chain,
+            "required_by": required,
+            "optional_import": None if required or not chain else optional_import(chain),
             "kind": "suspect" if package in USUAL_SUSPECTS else "package",
             # The crate decides on suggestions (it knows the threshold); this says what may be.
             "excludable": not runtime
@@ -160,10 +265,11 @@ def audit(exe, workdir, project_dir, guts):
         top = package.split(".")[0]
         packages.append({
             "package": package, "bytes": size, "stdlib": False, "imported_by_project": False,
-            "chain": _chain(graph, project_modules, top), "kind": "tests",
+            "chain": _chain(graph, roots, top), "kind": "tests",
             "excludable": package not in excludes and top not in direct,
         })
     return {
+        "imports_known": kinds is not None,
         "binary_bytes": binary_bytes,
         "archive_bytes": archive_bytes,
         "excludes": sorted(excludes),

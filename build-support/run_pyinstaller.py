@@ -71,6 +71,9 @@ if target_arch:
 
     build_main.EXE.__init__ = with_target_arch
 
+if audit_path != "-":
+    record_imports()
+
 from PyInstaller.__main__ import run  # noqa: E402
 
 run(args)

@@ -28,6 +28,9 @@ pub struct Audit {
     pub threshold: u64,
     /// What the spec already excludes.
     pub excludes: Vec<String>,
+    /// The build recorded how each module imports the next (else every import counted as
+    /// binding, and only test suites could be suggested).
+    pub imports_known: bool,
     /// Every top-level package (and test suite), biggest first. Names in parentheses are the
     /// Python runtime and PyInstaller's own parts.
     pub packages: Vec<Package>,
@@ -50,6 +53,16 @@ pub struct Package {
     pub imported_by_project: bool,
     /// The shortest import chain that pulled it in: project module → ... → package.
     pub chain: Vec<String>,
+    /// A chain of module-level imports only (no function, `try` or `if` on the way) from the
+    /// program to it: the program needs it to start, so it is never suggested. Empty when every
+    /// chain passes through an optional import.
+    pub required_by: Vec<String>,
+    /// The first optional import on `chain` (`uvicorn.loops.auto → uvloop (in a try)`), when no
+    /// module-level chain reaches it.
+    pub optional_import: Option<String>,
+    /// For a usual suspect a module-level chain reaches: not suggested, but worth proving with
+    /// `PYINSTALLER_BUILD_AUDIT=verify` ("verify before excluding").
+    pub verify_first: Option<String>,
     /// Why it could be excluded, if it is a candidate.
     pub suggestion: Option<String>,
     /// `package`, `suspect` (rarely needed by a headless sidecar) or `tests` (a bundled test suite).
@@ -106,6 +119,12 @@ impl Audit {
     pub fn candidates(&self) -> impl Iterator<Item = &Package> {
         self.packages.iter().filter(|p| p.suggestion.is_some())
     }
+
+    /// What verify mode tries to exclude: the candidates, and the usual suspects to verify
+    /// before excluding.
+    fn to_verify(&self) -> impl Iterator<Item = &Package> {
+        self.packages.iter().filter(|p| p.suggestion.is_some() || p.verify_first.is_some())
+    }
 }
 
 /// The audit of the spec's last real build, if there is one.
@@ -120,14 +139,23 @@ impl Audit {
         let before: Vec<Option<String>> = self.packages.iter().map(|p| p.suggestion.clone()).collect();
         self.threshold = threshold;
         for p in &mut self.packages {
+            let reached = match &p.optional_import {
+                Some(import) => format!("; only optional imports reach it: {import}"),
+                None => String::new(),
+            };
+            let required = !p.required_by.is_empty();
             p.suggestion = match p.kind.as_str() {
                 _ if !p.excludable => None,
-                "suspect" => Some("exclude: rarely needed by a headless sidecar"),
-                "tests" if p.bytes >= threshold / 4 => Some("exclude: a bundled test suite"),
-                "package" if p.bytes >= threshold => Some("exclude if unused: no project module imports it"),
+                "tests" if p.bytes >= threshold / 4 => Some("exclude: a bundled test suite".to_string()),
+                _ if required => None,
+                "suspect" => Some(format!("exclude: rarely needed by a headless sidecar{reached}")),
+                "package" if p.bytes >= threshold => {
+                    Some(format!("exclude if unused: no project module imports it{reached}"))
+                }
                 _ => None,
-            }
-            .map(str::to_string);
+            };
+            p.verify_first = (p.excludable && p.kind == "suspect" && !p.required_by.is_empty())
+                .then(|| format!("verify before excluding: imported at module level by {}", p.required_by.join(" → ")));
         }
         self.packages.iter().map(|p| &p.suggestion).ne(before.iter())
     }
@@ -154,15 +182,20 @@ pub(crate) fn table(spec: &str, audit: &Audit) -> String {
         mb(audit.archive_bytes as f64)
     );
     for p in &audit.packages {
+        let chain = if p.required_by.is_empty() { &p.chain } else { &p.required_by };
         t += &format!(
             "| {}{} | {} | {} | {} | {} |\n",
             p.package,
             if p.stdlib { " (stdlib)" } else { "" },
             mb(p.bytes as f64),
             if p.imported_by_project { "yes" } else { "no" },
-            p.chain.join(" → "),
-            p.suggestion.as_deref().unwrap_or("")
+            chain.join(" → "),
+            p.suggestion.as_deref().or(p.verify_first.as_deref()).unwrap_or("")
         );
+    }
+    if !audit.packages.is_empty() {
+        t += "\n\"pulled in by\" is a chain of module-level imports when one exists (the program needs that \
+              package to start: never suggested), else the shortest chain, which passes through an optional import.\n";
     }
     if let Some(v) = &audit.verified {
         t += &format!(
@@ -225,7 +258,7 @@ pub(crate) fn verify(
         )
     })?;
     let mut v = Verification { baseline_bytes, baseline_secs: baseline_time.as_secs_f64(), ..Verification::default() };
-    for candidate in audit.candidates() {
+    for candidate in audit.to_verify() {
         let result = attempt("candidate", std::slice::from_ref(&candidate.package))?;
         v.results.push(match result {
             Ok((size, time)) => ExcludeResult {
@@ -284,5 +317,28 @@ mod tests {
         assert!(audit.apply_threshold(100_000));
         assert_eq!(names(&audit), ["matplotlib", "email", "tkinter", "numpy.tests"]);
         assert_eq!(new_candidates(Some(&old), &audit), ["email"]);
+    }
+
+    #[test]
+    fn a_package_a_module_level_chain_reaches_is_never_suggested() {
+        let chain = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mut pydantic = package("pydantic", 5_000_000, "package", true);
+        pydantic.required_by = chain(&["main.py", "fastapi", "fastapi.exceptions", "pydantic"]);
+        let mut uvloop = package("uvloop", 2_000_000, "package", true);
+        uvloop.optional_import = Some("uvicorn.loops.auto → uvloop (in a try)".into());
+        let mut unittest = package("unittest", 200_000, "suspect", true);
+        unittest.required_by = chain(&["main.py", "numpy.testing", "unittest"]);
+        let mut audit = Audit { packages: vec![pydantic, uvloop, unittest], ..Audit::default() };
+        audit.apply_threshold(1_000_000);
+        assert_eq!(audit.candidates().map(|p| p.package.as_str()).collect::<Vec<_>>(), ["uvloop"]);
+        assert!(audit.packages[1].suggestion.as_deref().unwrap().contains("uvicorn.loops.auto → uvloop (in a try)"));
+        let caution = audit.packages[2].verify_first.as_deref().unwrap();
+        assert!(
+            caution.starts_with("verify before excluding") && caution.contains("numpy.testing → unittest"),
+            "{caution}"
+        );
+        assert_eq!(audit.to_verify().count(), 2, "verify mode tries the suspect too");
+        let table = table("main", &audit);
+        assert!(table.contains("main.py → fastapi → fastapi.exceptions → pydantic"), "{table}");
     }
 }

@@ -240,19 +240,31 @@
 //! # The audit: what makes a sidecar big
 //!
 //! After every real build the crate reads PyInstaller's own records (the binary's archive and the
-//! PYZ inside it, the Analysis TOC, the `xref` file) and lists, per top-level package: the
-//! compressed bytes it adds (modules, extension modules, shared libraries, data), whether a
-//! project module imports it, and the import chain that pulled it in (project module → ... →
-//! package). Candidates to exclude are packages of at least `audit-threshold` bytes (default
-//! 1 MB) that no project module imports, usual suspects a headless sidecar rarely needs
-//! (`tkinter`, `unittest`, `pydoc`, ...) and bundled test suites; what the spec already excludes
-//! is respected. The table is `<cache>/<python-dir>-<hash>/<spec>/audit.md` (JSON beside it, and in
+//! PYZ inside it, the Analysis TOC, and the import graph its analysis built, with each import's
+//! kind: at module level, in a function, in a `try`, under an `if`) and lists, per top-level
+//! package: the compressed bytes it adds (modules, extension modules, shared libraries, data),
+//! whether a project module imports it, and the import chain that pulled it in (entry script →
+//! ... → package).
+//!
+//! "No project module imports it" is not enough: `fastapi` imports `pydantic` at module level, so
+//! a FastAPI sidecar cannot start without it. A package is a candidate only when every chain
+//! from the program (its entry scripts, runtime hooks and project modules) to it passes through
+//! an optional import, like uvicorn's `try: import uvloop`; a chain of module-level imports makes
+//! it required, and the table shows that chain ([`Package::required_by`]). Hidden imports added
+//! by hooks count as module-level. Candidates are then packages of at least `audit-threshold`
+//! bytes (default 1 MB), usual suspects a headless sidecar rarely needs (`tkinter`, `unittest`,
+//! `pydoc`, ...) and bundled test suites; a usual suspect that a module-level chain reaches is
+//! shown as "verify before excluding", not suggested. What the spec already excludes is
+//! respected. A build whose analysis was cached from before the crate recorded import kinds
+//! counts every import as module-level (nothing transitive is suggested until PyInstaller
+//! analyses again). The table is `<cache>/<python-dir>-<hash>/<spec>/audit.md` (JSON beside it, and in
 //! [`SpecReport::audit`]). One `cargo:warning` per spec appears when a *new* candidate does.
 //!
-//! `PYINSTALLER_BUILD_AUDIT=verify` proves which candidates are safe to drop: the spec is built
-//! again in scratch folders, once with each candidate added to `excludes` (the spec file is never
-//! edited: the crate adds them to `Analysis(...)` at build time), each result must build and pass
-//! the smoke test, then once with all safe ones together. The table then shows each exclude's
+//! `PYINSTALLER_BUILD_AUDIT=verify` proves which candidates (and "verify before excluding"
+//! suspects) are safe to drop: the spec is built again in scratch folders, once with each added
+//! to `excludes` (the spec file is never edited: the crate adds them to `Analysis(...)` at build
+//! time), each result must build and pass the smoke test (a ready-line one too: each server is
+//! started, seen ready and stopped), then once with all safe ones together. The table then shows each exclude's
 //! size and build-time savings and the `excludes=[...]` line to paste into the spec; the installed
 //! sidecar is untouched. It needs a `smoke-test`, and runs once per fingerprint.
 //!

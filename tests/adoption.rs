@@ -284,3 +284,38 @@ fn a_poetry_lock_installs_exactly_its_versions() {
     let again = app.build(&[]);
     assert!(again.warnings().is_empty(), "{}", again.stderr);
 }
+
+#[test]
+fn the_audit_suggests_only_what_optional_imports_reach_and_verifies_a_server() {
+    let app = App::from("tests/fixtures/adoption/audit-server", "");
+    let first = app.build(&[]);
+    let warning = first.warnings().into_iter().find(|w| w.contains("could likely be excluded")).map(str::to_string);
+    let warning = warning.unwrap_or_else(|| panic!("no audit warning:\n{}", first.stderr));
+    assert!(warning.contains("optional_blob") && !warning.contains("needed_blob"), "{warning}");
+    let audit = audit_of(&app, "app");
+    assert!(audit.imports_known, "{audit:#?}");
+    let find =
+        |name: &str| audit.packages.iter().find(|p| p.package == name).unwrap_or_else(|| panic!("{name}: {audit:#?}"));
+    // facade imports needed_blob at module level: the app needs it to start, and says why.
+    let needed = find("needed_blob");
+    assert!(needed.suggestion.is_none() && needed.bytes > 250_000, "{needed:?}");
+    assert_eq!(needed.required_by, ["app.py", "facade", "needed_blob"], "{needed:?}");
+    // optional_blob is only tried: a fair candidate, with the optional import named.
+    let optional = find("optional_blob");
+    assert!(optional.required_by.is_empty(), "{optional:?}");
+    assert_eq!(optional.optional_import.as_deref(), Some("facade → optional_blob (in a try)"), "{optional:?}");
+    assert!(optional.suggestion.as_deref().unwrap_or("").contains("only optional imports reach it"), "{optional:?}");
+    let table = fs::read_to_string(audit_of_dir(&app).join("app/audit.md")).unwrap();
+    assert!(table.contains("| app.py → facade → needed_blob |"), "{table}");
+
+    // Verify mode with a ready-line smoke test: the server is started, found ready and stopped
+    // for each scratch build.
+    let out = app.cargo(&[], &[("PYINSTALLER_BUILD_AUDIT", "verify")]);
+    assert!(out.ok, "{}", out.stderr);
+    assert!(out.warnings().iter().any(|w| w.contains("verified `excludes=['optional_blob'],`")), "{}", out.stderr);
+    let verified = audit_of(&app, "app").verified.expect("verified");
+    assert_eq!(verified.results.iter().map(|r| r.package.as_str()).collect::<Vec<_>>(), ["optional_blob"]);
+    assert!(verified.results[0].safe && verified.combined_ok, "{verified:?}");
+    let cache = audit_of_dir(&app).display().to_string();
+    assert_eq!(processes_mentioning(&cache), Vec::<String>::new(), "verify left servers running");
+}

@@ -25,7 +25,8 @@ pub struct Report {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SpecReport {
-    /// The spec file, relative to python-dir (`worker.spec`).
+    /// The spec file, relative to python-dir (`worker.spec`); for a sidecar without a spec file,
+    /// the path of the spec the crate wrote for it.
     pub spec: String,
     /// The executable's name from the spec's `EXE(name=...)`.
     pub name: String,

@@ -30,7 +30,9 @@ def record_imports():
     file (that is, whenever it really analysed): a cached Analysis keeps the last ones."""
     from PyInstaller.building import build_main
 
-    original = build_main.Analysis._write_graph_debug
+    original = getattr(build_main.Analysis, "_write_graph_debug", None)
+    if original is None:  # another PyInstaller: the audit falls back to the xref file
+        return
 
     def write_graph_debug(self):
         original(self)

@@ -27,31 +27,59 @@ def _imports_file(xref):
 
 def record_imports():
     """Make each Analysis save its import graph's edges with their kinds, when it writes its xref
-    file (that is, whenever it really analysed): a cached Analysis keeps the last ones."""
-    from PyInstaller.building import build_main
+    file (that is, whenever it really analysed): a cached Analysis keeps the last ones.
 
+    The graph keeps one datum per edge, and a hook's hidden import of a module replaces what the
+    import statement said about it, so every datum an edge is given is noted as it is added."""
+    try:
+        from PyInstaller.building import build_main
+        from PyInstaller.lib.modulegraph import modulegraph
+    except ImportError:
+        return  # another PyInstaller: the audit falls back to the xref file
     original = getattr(build_main.Analysis, "_write_graph_debug", None)
-    if original is None:  # another PyInstaller: the audit falls back to the xref file
-        return
+    graph_class = getattr(modulegraph, "ModuleGraph", None)
+    if original is None or not hasattr(graph_class, "_updateReference"):
+        return  # another PyInstaller: the audit falls back to the xref file
+
+    def noting(method):
+        def note(self, fromnode, tonode, *args, **kwargs):
+            data = args[0] if args else kwargs.get("edge_data")
+            a, b = getattr(fromnode, "graphident", None), getattr(tonode, "graphident", None)
+            if isinstance(a, str) and isinstance(b, str):
+                self.__dict__.setdefault("_pyinstaller_build_edges", {}).setdefault((a, b), []).append(data)
+            return method(self, fromnode, tonode, *args, **kwargs)
+        return note
+
+    graph_class._updateReference = noting(graph_class._updateReference)
+    graph_class.add_edge = noting(graph_class.add_edge)
+    graph_class.createReference = graph_class.add_edge
+
+    def kinds_of(data):
+        """[] for a module-level import statement; its optional kinds; or "hidden import" for an
+        edge that is no statement (a hook's or the spec's hidden import, PyInstaller's own)."""
+        statements = [d for d in data if isinstance(d, modulegraph.DependencyInfo)]
+        optional = [[k for k, on in (("in a try", d.tryexcept), ("in a function", d.function),
+                                     ("conditional", d.conditional)) if on] for d in statements]
+        if any(not kinds for kinds in optional):
+            return []
+        if len(statements) < len(data):
+            # It may well run, nothing says when: never counted as optional.
+            return ["hidden import"]
+        return sorted({k for kinds in optional for k in kinds})
 
     def write_graph_debug(self):
         original(self)
         try:
             from PyInstaller.config import CONF
-            from PyInstaller.lib.modulegraph.modulegraph import DependencyInfo
 
+            noted = self.graph.__dict__.get("_pyinstaller_build_edges", {})
             edges = []
             graph = self.graph.graph
             for edge in graph.edge_list():
                 _, data, head, tail = graph.describe_edge(edge)
                 if not isinstance(head, str) or not isinstance(tail, str):
                     continue
-                kinds = []
-                if isinstance(data, DependencyInfo):
-                    kinds = [k for k, on in (("in a try", data.tryexcept), ("in a function", data.function),
-                                             ("conditional", data.conditional)) if on]
-                # Other edges (a hook's hidden imports, a package and its submodules) bind as a
-                # module-level import does.
+                kinds = kinds_of(noted.get((head, tail)) or [data])
                 edges.append([os.path.basename(head), os.path.basename(tail), kinds])
             with open(_imports_file(CONF["xref-file"]), "w") as f:
                 json.dump(edges, f)
@@ -59,6 +87,7 @@ def record_imports():
             pass
 
     build_main.Analysis._write_graph_debug = write_graph_debug
+
 
 # Packages a headless sidecar rarely needs, flagged whatever their size.
 USUAL_SUSPECTS = {
@@ -139,15 +168,15 @@ def _load_imports(xref):
     return graph
 
 
-def _hard_parents(graph, roots):
-    """Every module reached from `roots` through module-level imports only, with the importer
-    that reached it first (breadth first: the shortest such chain)."""
+def _hard_parents(graph, roots, binding):
+    """Every module reached from `roots` through edges whose kinds are `binding` only, with the
+    importer that reached it first (breadth first: the shortest such chain)."""
     parents = {r: None for r in roots}
     queue = collections.deque(sorted(roots))
     while queue:
         node = queue.popleft()
         for nxt, kinds in sorted(graph.get(node, {}).items()):
-            if not kinds and nxt not in parents:
+            if set(kinds) <= binding and nxt not in parents:
                 parents[nxt] = node
                 queue.append(nxt)
     return parents
@@ -226,17 +255,23 @@ def audit(exe, workdir, project_dir, guts):
     # What runs at start: the entry scripts and runtime hooks (the graph names them `*.py`) and
     # the project's modules.
     roots = project_modules | {n for n in graph if n.endswith(".py")}
-    hard = _hard_parents(graph, roots)
-    required_by = {}
-    for module in hard:
-        top = module.split(".")[0]
-        if not module.endswith(".py") and top not in required_by:
-            required_by[top] = _path_to(hard, module)
+    def chains(parents):
+        found = {}
+        for module in parents:
+            top = module.split(".")[0]
+            if not module.endswith(".py") and top not in found:
+                found[top] = _path_to(parents, module)
+        return found
+
+    # Module-level import statements only: the program needs these to start.
+    required_by = chains(_hard_parents(graph, roots, set()))
+    # With hidden imports too: these may run, nothing tells when.
+    hidden_by = chains(_hard_parents(graph, roots, {"hidden import"}))
 
     def optional_import(chain):
         """The first optional import on a chain, as `a → b (in a try)`."""
         for a, b in zip(chain, chain[1:]):
-            if graph.get(a, {}).get(b):
+            if graph.get(a, {}).get(b) and graph[a][b] != ["hidden import"]:
                 return "%s → %s (%s)" % (a, b, ", ".join(graph[a][b]))
         return None
 
@@ -246,6 +281,7 @@ def audit(exe, workdir, project_dir, guts):
         imported = package in direct or package in project_tops
         chain = [] if runtime or imported else _chain(graph, roots, package)
         required = [] if runtime or imported else required_by.get(package, [])
+        hidden = [] if runtime or imported or required else hidden_by.get(package, [])
         entry = {
             "package": package,
             "bytes": size,
@@ -253,7 +289,8 @@ def audit(exe, workdir, project_dir, guts):
             "imported_by_project": imported,
             "chain": chain,
             "required_by": required,
-            "optional_import": None if required or not chain else optional_import(chain),
+            "hidden_import_by": hidden,
+            "optional_import": None if required or hidden or not chain else optional_import(chain),
             "kind": "suspect" if package in USUAL_SUSPECTS else "package",
             # The crate decides on suggestions (it knows the threshold); this says what may be.
             "excludable": not runtime

@@ -57,11 +57,16 @@ pub struct Package {
     /// program to it: the program needs it to start, so it is never suggested. Empty when every
     /// chain passes through an optional import.
     pub required_by: Vec<String>,
+    /// When no module-level chain reaches it, but one through a hidden import does (a hook's
+    /// `hiddenimports`, the spec's, `--collect-submodules`): that chain. Such a package may be
+    /// imported at run time, nothing says when: never suggested, "verify before excluding".
+    pub hidden_import_by: Vec<String>,
     /// The first optional import on `chain` (`uvicorn.loops.auto → uvloop (in a try)`), when no
-    /// module-level chain reaches it.
+    /// module-level or hidden-import chain reaches it.
     pub optional_import: Option<String>,
-    /// For a usual suspect a module-level chain reaches: not suggested, but worth proving with
-    /// `PYINSTALLER_BUILD_AUDIT=verify` ("verify before excluding").
+    /// For a usual suspect a module-level chain reaches, or a package a hidden import reaches:
+    /// not suggested, but worth proving with `PYINSTALLER_BUILD_AUDIT=verify` ("verify before
+    /// excluding").
     pub verify_first: Option<String>,
     /// Why it could be excluded, if it is a candidate.
     pub suggestion: Option<String>,
@@ -89,7 +94,8 @@ pub struct Verification {
     pub combined_bytes_saved: i64,
     /// Seconds saved by all safe excludes together.
     pub combined_secs_saved: f64,
-    /// The line to paste into the spec's `Analysis(...)`.
+    /// The line to paste into the spec's `Analysis(...)` (for a sidecar without a spec file, the
+    /// `--exclude-module` options to add to its `options`).
     pub excludes_line: String,
 }
 
@@ -122,7 +128,7 @@ impl Audit {
 
     /// What verify mode tries to exclude: the candidates, and the usual suspects to verify
     /// before excluding.
-    fn to_verify(&self) -> impl Iterator<Item = &Package> {
+    pub(crate) fn to_verify(&self) -> impl Iterator<Item = &Package> {
         self.packages.iter().filter(|p| p.suggestion.is_some() || p.verify_first.is_some())
     }
 }
@@ -144,18 +150,29 @@ impl Audit {
                 None => String::new(),
             };
             let required = !p.required_by.is_empty();
+            let hidden = !p.hidden_import_by.is_empty();
+            let big = p.kind == "suspect" || (p.kind == "package" && p.bytes >= threshold);
             p.suggestion = match p.kind.as_str() {
                 _ if !p.excludable => None,
                 "tests" if p.bytes >= threshold / 4 => Some("exclude: a bundled test suite".to_string()),
-                _ if required => None,
+                _ if required || hidden => None,
                 "suspect" => Some(format!("exclude: rarely needed by a headless sidecar{reached}")),
                 "package" if p.bytes >= threshold => {
                     Some(format!("exclude if unused: no project module imports it{reached}"))
                 }
                 _ => None,
             };
-            p.verify_first = (p.excludable && p.kind == "suspect" && !p.required_by.is_empty())
-                .then(|| format!("verify before excluding: imported at module level by {}", p.required_by.join(" → ")));
+            p.verify_first = match () {
+                _ if !p.excludable || !big => None,
+                _ if required && p.kind == "suspect" => {
+                    Some(format!("verify before excluding: imported at module level by {}", p.required_by.join(" → ")))
+                }
+                _ if hidden && !required => Some(format!(
+                    "verify before excluding: a hidden import reaches it: {}",
+                    p.hidden_import_by.join(" → ")
+                )),
+                _ => None,
+            };
         }
         self.packages.iter().map(|p| &p.suggestion).ne(before.iter())
     }
@@ -182,7 +199,7 @@ pub(crate) fn table(spec: &str, audit: &Audit) -> String {
         mb(audit.archive_bytes as f64)
     );
     for p in &audit.packages {
-        let chain = if p.required_by.is_empty() { &p.chain } else { &p.required_by };
+        let chain = [&p.required_by, &p.hidden_import_by].into_iter().find(|c| !c.is_empty()).unwrap_or(&p.chain);
         t += &format!(
             "| {}{} | {} | {} | {} | {} |\n",
             p.package,
@@ -214,10 +231,11 @@ pub(crate) fn table(spec: &str, audit: &Audit) -> String {
             );
         }
         t += &format!(
-            "\nAll safe excludes together: {}, {} MB and {:.1} s saved.\n\n```python\n{}\n```\n",
+            "\nAll safe excludes together: {}, {} MB and {:.1} s saved.\n\n```{}\n{}\n```\n",
             if v.combined_ok { "build and smoke test pass" } else { "FAIL (see the verify logs)" },
             mb(v.combined_bytes_saved as f64),
             v.combined_secs_saved,
+            if v.excludes_line.starts_with("options") { "toml" } else { "python" },
             v.excludes_line
         );
     }
@@ -328,16 +346,21 @@ mod tests {
         uvloop.optional_import = Some("uvicorn.loops.auto → uvloop (in a try)".into());
         let mut unittest = package("unittest", 200_000, "suspect", true);
         unittest.required_by = chain(&["main.py", "numpy.testing", "unittest"]);
-        let mut audit = Audit { packages: vec![pydantic, uvloop, unittest], ..Audit::default() };
+        let mut hooked = package("hooked", 2_000_000, "package", true);
+        hooked.hidden_import_by = chain(&["main.py", "uvicorn", "hooked"]);
+        let mut audit = Audit { packages: vec![pydantic, uvloop, unittest, hooked], ..Audit::default() };
         audit.apply_threshold(1_000_000);
         assert_eq!(audit.candidates().map(|p| p.package.as_str()).collect::<Vec<_>>(), ["uvloop"]);
+        assert!(audit.packages[0].verify_first.is_none(), "required, and not a usual suspect");
+        let hidden = audit.packages[3].verify_first.as_deref().unwrap();
+        assert!(hidden.contains("a hidden import reaches it: main.py → uvicorn → hooked"), "{hidden}");
         assert!(audit.packages[1].suggestion.as_deref().unwrap().contains("uvicorn.loops.auto → uvloop (in a try)"));
         let caution = audit.packages[2].verify_first.as_deref().unwrap();
         assert!(
             caution.starts_with("verify before excluding") && caution.contains("numpy.testing → unittest"),
             "{caution}"
         );
-        assert_eq!(audit.to_verify().count(), 2, "verify mode tries the suspect too");
+        assert_eq!(audit.to_verify().count(), 3, "verify mode tries what to verify before excluding too");
         let table = table("main", &audit);
         assert!(table.contains("main.py → fastapi → fastapi.exceptions → pydantic"), "{table}");
     }

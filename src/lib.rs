@@ -250,11 +250,13 @@
 //! a FastAPI sidecar cannot start without it. A package is a candidate only when every chain
 //! from the program (its entry scripts, runtime hooks and project modules) to it passes through
 //! an optional import, like uvicorn's `try: import uvloop`; a chain of module-level imports makes
-//! it required, and the table shows that chain ([`Package::required_by`]). Hidden imports added
-//! by hooks count as module-level. Candidates are then packages of at least `audit-threshold`
+//! it required, and the table shows that chain ([`Package::required_by`]). A package reached only
+//! through a hidden import (a hook's `hiddenimports`, `--collect-submodules`, the spec's) may
+//! well be imported at run time, nothing says when: it is shown as "verify before excluding"
+//! with that chain, never suggested. Candidates are then packages of at least `audit-threshold`
 //! bytes (default 1 MB), usual suspects a headless sidecar rarely needs (`tkinter`, `unittest`,
 //! `pydoc`, ...) and bundled test suites; a usual suspect that a module-level chain reaches is
-//! shown as "verify before excluding", not suggested. What the spec already excludes is
+//! also "verify before excluding". What the spec already excludes is
 //! respected. A build whose analysis was cached from before the crate recorded import kinds
 //! counts every import as module-level (nothing transitive is suggested until PyInstaller
 //! analyses again). The table is `<cache>/<python-dir>-<hash>/<spec>/audit.md` (JSON beside it, and in

@@ -291,7 +291,7 @@ fn audit(
 
 /// Verify mode: proves which candidates can be excluded, once per fingerprint. Says whether it ran.
 fn verify(shared: &Shared, plan: &Plan, fingerprint: &str, audit: &mut audit::Audit) -> Result<bool> {
-    if audit.verified.as_ref().is_some_and(|v| v.fingerprint == fingerprint) || audit.candidates().next().is_none() {
+    if audit.verified.as_ref().is_some_and(|v| v.fingerprint == fingerprint) || audit.to_verify().next().is_none() {
         return Ok(false);
     }
     let Some(test) = shared.smoke_test(&plan.spec) else {
@@ -304,6 +304,12 @@ fn verify(shared: &Shared, plan: &Plan, fingerprint: &str, audit: &mut audit::Au
     let spec_path = shared.project.path(&plan.spec);
     let mut verified = audit::verify(&invocation(shared, plan, &spec_path, &plan.dir), audit, &smoke)?;
     verified.fingerprint = fingerprint.to_string();
+    if shared.generated.contains_key(&plan.spec) {
+        // No spec to paste into: the sidecar's `options` take PyInstaller's own option.
+        let safe = verified.results.iter().filter(|r| r.safe);
+        let options: Vec<String> = safe.map(|r| format!("\"--exclude-module\", \"{}\"", r.package)).collect();
+        verified.excludes_line = format!("options = [..., {}]", options.join(", "));
+    }
     audit.verified = Some(verified);
     Ok(true)
 }

@@ -6,7 +6,7 @@
 //! build never adds more processes than `cargo -j` allows.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// Cargo's jobserver, if it passed one. Call early, before the build opens files.
 pub(crate) fn jobserver() -> Option<&'static jobserver::Client> {
@@ -36,11 +36,22 @@ pub(crate) fn run_all<T: Send, R: Send>(items: Vec<T>, limit: usize, f: impl Fn(
         }
         result
     };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
-    pool.install(|| {
-        use rayon::prelude::*;
-        items.into_par_iter().map(run).collect()
-    })
+    // `threads` workers take the next item until none is left; each result goes to its item's slot.
+    let n = items.len();
+    let queue = Mutex::new(items.into_iter().enumerate());
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..n).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                let Some((i, item)) = next else { break };
+                let result = run(item);
+                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.into_iter().map(|r| r.expect("every item ran")).collect()
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The crate against the shell-script baseline and PyInstaller's own cache, side by side.
 //!
-//! `cargo run --release --example bench [-- --runs N]`
+//! `cargo run --release --example bench [-- --runs N] [--only TEXT]`
+//!
+//! `--only TEXT` measures only the scenarios whose name contains TEXT (after the same setup).
 //!
 //! Builds its own venv (pinned PyInstaller, pandas, numpy) and a copy of `examples/bench-app`
 //! under `target/bench/`, then measures each scenario alternating the two contenders
@@ -21,6 +23,8 @@ struct Bench {
     venv: PathBuf,
     target: PathBuf,
     edits: u32,
+    /// `--only`: the scenarios to measure, by a part of their name.
+    only: Option<String>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -38,105 +42,144 @@ struct Row {
     krate: Vec<Sample>,
 }
 
+/// An edit of a file of the bench app.
+type Change = fn(&mut Bench, &str);
+
+/// The edits that change a module's analysis yet take the fast path.
+fn new_names_and_imports() -> [(&'static str, Change); 2] {
+    [
+        ("edit: new function (a module only the pandas sidecar imports)", Bench::add_function),
+        ("edit: new import of a bundled module (same module)", Bench::add_bundled_import),
+    ]
+}
+
 fn main() {
     let runs = std::env::args().skip_while(|a| a != "--runs").nth(1).map_or(3, |n| n.parse().expect("--runs N"));
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = crate_dir.join("target/bench");
-    let mut b = Bench { app: dir.join("app"), venv: dir.join("venv"), target: dir.join("target"), dir, edits: 0 };
+    let only = std::env::args().skip_while(|a| a != "--only").nth(1);
+    let mut b = Bench { app: dir.join("app"), venv: dir.join("venv"), target: dir.join("target"), dir, edits: 0, only };
     b.setup(crate_dir);
     let mut rows = Vec::new();
 
-    eprintln!("== clean builds");
-    rows.push(b.compare(
-        "clean build (both specs)",
-        "script: `pyinstaller --clean` per spec",
-        runs,
-        |b| b.baseline(true),
-        |b| {
-            // A new value each run, so cargo reruns the build script.
-            let force = format!("run-{}", b.next_edit());
-            b.cargo(&[("PYINSTALLER_BUILD_FORCE", &force)])
-        },
-    ));
+    if b.wants("clean build") {
+        eprintln!("== clean builds");
+        rows.push(b.compare(
+            "clean build (both specs)",
+            "script: `pyinstaller --clean` per spec",
+            runs,
+            |b| b.baseline(true),
+            |b| {
+                // A new value each run, so cargo reruns the build script.
+                let force = format!("run-{}", b.next_edit());
+                b.cargo(&[("PYINSTALLER_BUILD_FORCE", &force)])
+            },
+        ));
+    }
 
-    eprintln!("== no change");
+    // Both contenders warm: every later row starts from their caches.
     b.cargo(&[]);
     b.baseline(false);
-    rows.push(b.compare(
-        "no change",
-        "PyInstaller's cache: `pyinstaller` per spec",
-        runs,
-        |b| b.baseline(false),
-        |b| b.cargo(&[]),
-    ));
-    rows.push(b.compare(
-        "every .py touched, none changed",
-        "PyInstaller's cache",
-        runs,
-        Bench::baseline_after_touch,
-        |b| {
-            b.touch_all();
-            b.cargo(&[])
-        },
-    ));
-    let script = b.build_script_command();
-    rows.push(b.compare(
-        "  build script alone, after touch",
-        "PyInstaller's cache",
-        runs,
-        Bench::baseline_after_touch,
-        |b| {
-            b.touch_all();
-            let mut sh = Command::new("sh");
-            sh.arg("-c").arg(&script).env("VIRTUAL_ENV", &b.venv).stdout(Stdio::null());
-            time(|| run(&mut sh))
-        },
-    ));
-
+    if b.wants("no change") {
+        eprintln!("== no change");
+        rows.push(b.compare(
+            "no change",
+            "PyInstaller's cache: `pyinstaller` per spec",
+            runs,
+            |b| b.baseline(false),
+            |b| b.cargo(&[]),
+        ));
+    }
+    if b.wants("touched") {
+        rows.push(b.compare(
+            "every .py touched, none changed",
+            "PyInstaller's cache",
+            runs,
+            Bench::baseline_after_touch,
+            |b| {
+                b.touch_all();
+                b.cargo(&[])
+            },
+        ));
+        let script = b.build_script_command();
+        rows.push(b.compare(
+            "  build script alone, after touch",
+            "PyInstaller's cache",
+            runs,
+            Bench::baseline_after_touch,
+            |b| {
+                b.touch_all();
+                let mut sh = Command::new("sh");
+                sh.arg("-c").arg(&script).env("VIRTUAL_ENV", &b.venv).stdout(Stdio::null());
+                time(|| run(&mut sh))
+            },
+        ));
+    }
     for (label, file) in [
         ("edit: body of a module only the pandas sidecar imports", "prism/tables.py"),
         ("edit: body of the entry script (pandas sidecar)", "prism_headless.py"),
         ("edit: body of a module both import", "prism/core.py"),
     ] {
+        if !b.wants(label) {
+            continue;
+        }
         eprintln!("== {label}");
         rows.push(b.after_each(label, runs, |b| {
             b.edit(file);
         }));
     }
 
-    eprintln!("== edit: new module-level name");
-    rows.push(b.after_each("edit: new module-level name (no fast path)", runs, |b| b.add_name("prism/tables.py")));
-
-    eprintln!("== branch switch back");
     let file = "prism/tables.py";
-    rows.push(b.compare(
-        "branch switch back (edit, build, revert, build)",
-        "PyInstaller's cache",
-        runs,
-        |b| {
-            let old = b.edit(file);
-            b.baseline(false);
-            b.write(file, &old);
-            b.baseline(false)
-        },
-        |b| {
-            let old = b.edit(file);
-            b.cargo(&[]);
-            b.write(file, &old);
-            b.cargo(&[])
-        },
-    ));
+    // Each run relative to the last PyInstaller build: one more function, one more import.
+    for (label, change) in new_names_and_imports() {
+        if b.wants(label) {
+            eprintln!("== {label}");
+            rows.push(b.after_each(label, runs, |b| change(b, file)));
+        }
+    }
+    let label = "edit: import a module not bundled before";
+    if b.wants(label) {
+        eprintln!("== {label}");
+        rows.push(b.after_each(label, runs, |b| b.add_unbundled_import(file)));
+    }
+
+    if b.wants("branch switch") {
+        eprintln!("== branch switch back");
+        rows.push(b.compare(
+            "branch switch back (edit, build, revert, build)",
+            "PyInstaller's cache",
+            runs,
+            |b| {
+                let old = b.edit(file);
+                b.baseline(false);
+                b.write(file, &old);
+                b.baseline(false)
+            },
+            |b| {
+                let old = b.edit(file);
+                b.cargo(&[]);
+                b.write(file, &old);
+                b.cargo(&[])
+            },
+        ));
+    }
 
     // The baseline never smoke-tests: the like-for-like figure for the crate is without one.
-    eprintln!("== edit without smoke test");
-    b.without_smoke_test();
-    rows.push(b.after_each(
-        "edit: body of a module only the pandas sidecar imports, no smoke test (like the baseline)",
-        runs,
-        |b| {
-            b.edit(file);
-        },
-    ));
+    let label = "edit: body of a module only the pandas sidecar imports, no smoke test (like the baseline)";
+    let later: Vec<(String, Change)> = new_names_and_imports()
+        .into_iter()
+        .map(|(l, c)| (format!("{l}, no smoke test (like the baseline)"), c))
+        .chain([(label.to_string(), (|b: &mut Bench, f: &str| drop(b.edit(f))) as Change)])
+        .filter(|(l, _)| b.wants(l))
+        .collect();
+    if !later.is_empty() {
+        eprintln!("== edits without smoke test");
+        b.without_smoke_test();
+        for (label, change) in later {
+            eprintln!("== {label}");
+            rows.push(b.after_each(&label, runs, |b| change(b, file)));
+        }
+    }
 
     b.report(&rows, runs);
 }
@@ -286,12 +329,35 @@ impl Bench {
         self.cargo(&[]);
     }
 
-    /// A change PyInstaller's analysis sees (a new module-level name): no fast path applies.
-    fn add_name(&mut self, file: &str) {
+    /// Whether `--only` lets this scenario run.
+    fn wants(&self, scenario: &str) -> bool {
+        self.only.as_ref().is_none_or(|only| scenario.contains(only.as_str()))
+    }
+
+    /// Appends `text` (numbered by `{n}`) to `file`.
+    fn append(&mut self, file: &str, text: &str) {
         let n = self.next_edit();
         let path = self.app.join("python").join(file);
         let old = fs::read_to_string(&path).unwrap();
-        fs::write(&path, format!("{old}\nBENCH_NAME_{n} = {n}\n")).unwrap();
+        fs::write(&path, format!("{old}\n{}\n", text.replace("{n}", &n.to_string()))).unwrap();
+    }
+
+    /// A new function: a new global name, which PyInstaller's analysis sees.
+    fn add_function(&mut self, file: &str) {
+        self.append(file, "\ndef bench_function_{n}():\n    return {n}");
+    }
+
+    /// A new import of a module the app already bundles, imported before this module.
+    fn add_bundled_import(&mut self, file: &str) {
+        self.append(file, "import collections as bench_import_{n}");
+    }
+
+    /// A new import of a standard-library module the app does not bundle yet: PyInstaller runs.
+    fn add_unbundled_import(&mut self, file: &str) {
+        const UNBUNDLED: [&str; 8] =
+            ["tabnanny", "pyclbr", "sched", "colorsys", "wave", "netrc", "fileinput", "sndhdr"];
+        let module = UNBUNDLED[self.edits as usize % UNBUNDLED.len()];
+        self.append(file, &format!("import {module} as bench_unbundled_{{n}}"));
     }
 
     fn write(&self, file: &str, text: &str) {

@@ -208,17 +208,43 @@
 //! installed like any other; it is byte-identical to what PyInstaller would have built (the
 //! end-to-end tests compare them).
 //!
-//! A module's *analysis fingerprint* is what PyInstaller derives from its contents, computed with
-//! PyInstaller's own module-graph scanner: its imports with their flags (conditional, in a
-//! `try`, in a function), its global names (they decide whether `from pkg import x` imports a
-//! submodule), and, for modules importing `ctypes`, `importlib` or `pkg_resources`, every
-//! constant-argument call (library and distribution names).
+//! A module's *analysis* is what PyInstaller derives from its contents, computed with
+//! PyInstaller's own module-graph scanner: its imports in order with their flags (conditional,
+//! in a `try`, in a function), its global names (they decide whether `from pkg import x` imports a
+//! submodule), and what PyInstaller's code scanners read (constant-argument calls, ctypes
+//! attribute loads). An edit that changes the analysis can still take the fast path, because the
+//! snapshot also records the build's import graph (`graph.json`: when each node was created and
+//! fully imported, each node's edges in order, the two walks that decide the archive's order) and
+//! the crate proves that a stock build of the new analysis would differ only in the edited
+//! entries:
+//!
+//! * **new or removed global names** (a new function or class) are fine, unless the names of a
+//!   package (its `__init__`, or a module it star-imports) change where the last build has a
+//!   missing module of that name (`P.name`): then the graph would change;
+//! * **new, removed or reordered imports** are fine when every module they name (with its parent
+//!   packages, and `X.n` for `from X import n` when `X` is a package) was a module of the last
+//!   build, already imported before the edited module (so the graph is built the same way but
+//!   for its edges), no hook scans its importers, and replaying PyInstaller's walks of the graph
+//!   with the new edges keeps every order that reaches the archive: the runtime hooks', the base
+//!   library's, the extension modules' (the order their shared libraries are found in) and the
+//!   files hooks collect; the set of collected modules must stay the same. A changed import in an *entry script* always runs PyInstaller (its imports
+//!   decide the base library's order);
+//! * a changed constant call in a module whose importers are scanned (`ctypes`,
+//!   `importlib.metadata`, `importlib_metadata`, `pkg_resources`, and whatever a hook passes to
+//!   `get_code_using`, found at snapshot time in every hook folder PyInstaller searched:
+//!   PyInstaller's own, pyinstaller-hooks-contrib's and the spec's `hookspath`; PyInstaller's
+//!   matplotlib hook scans `matplotlib.use(...)`) runs PyInstaller. Any change at all of a module
+//!   that imports a module scanned by a hook outside PyInstaller itself, or that a hook reaches
+//!   while reading the import graph, runs PyInstaller: such a hook may read anything.
 //!
 //! The fast path is taken only when all of these hold, else PyInstaller runs as usual and the
-//! warning and [`SpecReport::fast_path_refused`] say why:
+//! warning and [`SpecReport::fast_path_refused`] say why (`no fast path: proj.util imports wave,
+//! which the last build did not bundle`, `util.py's imports changed the order of the runtime
+//! hooks`, `the entry script's imports changed ...`, `a hook scans the code of X's importers`):
 //!
 //! * the spec was built by PyInstaller before, on Linux, as a single onefile `Analysis`/`PYZ`/
-//!   `EXE` without `noarchive`, optimization, strip or UPX, and its snapshot passed its
+//!   `EXE` without `noarchive`, optimization, strip or UPX, PyInstaller ran its analysis (not
+//!   reused from its cache, so the graph was recorded), and its snapshot passed its
 //!   **self-test**: right after the build, every project module's entry re-derived by the fast
 //!   path's writer, in a fresh interpreter, and the archive rebuilt from them, must equal
 //!   PyInstaller's byte for byte (a PyInstaller version that writes differently, or a spec that
@@ -230,8 +256,11 @@
 //! * every changed file is a project module in the archive's PYZ, or an entry script, that no
 //!   hook targets; so an edited spec, config or data file runs PyInstaller;
 //! * every other file the analysis used still has its size and nanosecond mtime;
-//! * each changed module compiles and its analysis fingerprint is unchanged;
+//! * each changed module compiles and its analysis is unchanged or proved harmless as above;
 //! * the changed modules are unchanged after they were compiled.
+//!
+//! Namespace packages (folders without `__init__.py`) are archived as PyInstaller does, as empty
+//! markers; their modules take the fast path like any other.
 //!
 //! The snapshot is never modified: each fast path is relative to the last PyInstaller build, and
 //! the next PyInstaller build replaces it. PyInstaller's own cache is left as it was, so it still
@@ -361,8 +390,8 @@
 //!
 //! * Why did it rebuild? The `built ...` warning says (`worker.py changed`, `the toolchain,
 //!   environment, settings or set of files changed`, ...), as does [`SpecReport::reason`], and
-//!   why the fast path was not taken (`no fast path: worker.py's imports or global names
-//!   changed`); `build.log` starts with the exact command; `report.json` in `OUT_DIR` has each
+//!   why the fast path was not taken (`no fast path: proj.util imports wave, which the last
+//!   build did not bundle`); `build.log` starts with the exact command; `report.json` in `OUT_DIR` has each
 //!   fingerprint.
 //! * A stale PyInstaller cache (say, after editing PyInstaller's own files): build once with
 //!   `PYINSTALLER_BUILD_FORCE=1`.

@@ -43,20 +43,25 @@ pub(crate) struct Python<'a> {
     pub env: &'a [(String, Option<String>)],
 }
 
-/// Runs the helper on these modules in a fresh interpreter.
+/// Runs the helper on these modules in a fresh interpreter. With `graph` (the last build's, from
+/// its snapshot), each module whose analysis changed is judged against the one it recorded.
 pub(super) fn derive(
     scratch: &Scratch,
     python: &Python,
     project: &Project,
     modules: &[Module],
+    graph: Option<&Path>,
 ) -> Result<Vec<Derived>, String> {
     let out = scratch.path();
-    let request: Vec<serde_json::Value> = modules
+    let modules_json: Vec<serde_json::Value> = modules
         .iter()
         .map(|m| {
-            serde_json::json!({"path": project.path(&m.path), "kind": m.kind, "name": m.name, "compress": m.compress})
+            let old = graph.and(m.derived.analysis.as_ref());
+            serde_json::json!({"path": project.path(&m.path), "kind": m.kind, "name": m.name,
+                "compress": m.compress, "old": old, "info": m.info})
         })
         .collect();
+    let request = serde_json::json!({"graph": graph, "modules": modules_json});
     let (request_path, answer_path) = (out.join("request.json"), out.join("derived.json"));
     fs::write(&request_path, serde_json::to_vec(&request).expect("serializable")).map_err(|e| e.to_string())?;
     let mut cmd = Command::new(python.python);

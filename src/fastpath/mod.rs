@@ -88,7 +88,7 @@ pub(crate) fn after_build(dir: &SpecDir, binary: &Path, python: &Python, project
 /// objcopy's bytes for every alignment. Returns the base's hash.
 fn self_test(dir: &SpecDir, snapshot: &mut Snapshot, python: &Python, project: &Project) -> Result<String, String> {
     let scratch = Scratch::new(dir)?;
-    let derived = derive(&scratch, python, project, &snapshot.modules)?;
+    let derived = derive(&scratch, python, project, &snapshot.modules, None)?;
     for (m, d) in snapshot.modules.iter_mut().zip(derived) {
         if let Some(error) = &d.error {
             return Err(error.clone());
@@ -137,6 +137,9 @@ pub(crate) fn check(
         if module.hooked {
             return Err(format!("a hook targets {}", module.name));
         }
+        if let Some(why) = &module.refuse {
+            return Err(why.clone());
+        }
         changed.push(module.clone());
     }
     if changed.is_empty() {
@@ -168,8 +171,9 @@ pub(crate) fn run(
     let changed = &changes.modules;
     let scratch = Scratch::new(dir)?;
     // The interpreter compiles while the base is read and checked.
+    let graph = dir.fastpath().join("graph.json");
     let (derived, base) = std::thread::scope(|s| {
-        let derived = s.spawn(|| derive(&scratch, python, project, changed));
+        let derived = s.spawn(|| derive(&scratch, python, project, changed, Some(&graph)));
         let base =
             fs::read(dir.fastpath().join("base")).map_err(|e| e.to_string()).and_then(|base| {
                 match blake3::hash(&base).to_hex().as_str() == changes.base_hash {
@@ -186,7 +190,13 @@ pub(crate) fn run(
             return Err(error);
         }
         if derived.fingerprint != module.derived.fingerprint {
-            return Err(format!("{}'s imports or global names changed", module.path));
+            // Judged by the helper against the analysis the snapshot recorded, or not at all.
+            if module.derived.analysis.is_none() || derived.analysis.is_none() {
+                return Err(format!("{}'s imports or global names changed", module.path));
+            }
+            if let Some(why) = derived.refused {
+                return Err(why);
+            }
         }
         modules.push(Module { derived, ..module.clone() });
     }

@@ -34,6 +34,13 @@ pub(crate) struct Module {
     /// A hook targets it or a package above it.
     #[serde(default)]
     pub hooked: bool,
+    /// Why any change of it must run PyInstaller (a hook reads its code or its part of the graph).
+    #[serde(default)]
+    pub refuse: Option<String>,
+    /// What the helper needs to judge a change of its analysis (which of its names and calls
+    /// PyInstaller reads), as the snapshot recorded it.
+    #[serde(default)]
+    pub info: serde_json::Value,
     #[serde(flatten)]
     pub derived: Derived,
 }
@@ -43,6 +50,13 @@ pub(crate) struct Module {
 pub(crate) struct Derived {
     #[serde(default)]
     pub fingerprint: Option<String>,
+    /// What PyInstaller's analysis reads of the module (imports, global names, scanned calls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<serde_json::Value>,
+    /// When the analysis differs from the last build's: why that could change the archive
+    /// elsewhere, or none when it provably cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     /// The entry's bytes, hex (dropped from the checked snapshot).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blob: Option<String>,

@@ -618,5 +618,9 @@ if len(sys.argv) == 4 and sys.argv[1] == "--fastpath-derive":
     with open(sys.argv[3], "w") as f:
         json.dump(derive_all(request), f)
 else:
-    # Inserted into the PyInstaller runner, which snapshots the build: record its graph.
-    capture()
+    # Inserted into the PyInstaller runner, which snapshots the build: record its graph. Never
+    # in the way of the build: without a record the snapshot says why the fast path is off.
+    try:
+        capture()
+    except Exception:
+        pass

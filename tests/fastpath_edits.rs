@@ -92,7 +92,7 @@ fn imports_that_would_change_the_archive_elsewhere_run_pyinstaller() {
     // multiprocessing, and PyInstaller would run pkgutil's runtime hook first.
     app.write(
         "proj/util.py",
-        &util.replace("import json\n", "import json\nimport pkgutil\n").replace("\"-\")", "\"p\")"),
+        &util.replace("import json\n", "import json\nimport wave\nimport pkgutil\n").replace("\"-\")", "\"p\")"),
     );
     assert_refused(
         &app,

@@ -2,7 +2,8 @@
 //!
 //! `cargo run --release --example bench [-- --runs N] [--only TEXT]`
 //!
-//! `--only TEXT` measures only the scenarios whose name contains TEXT (after the same setup).
+//! `--only TEXT` measures only the scenarios whose name contains TEXT, or one of several parts
+//! separated by `|` (after the same setup).
 //!
 //! Builds its own venv (pinned PyInstaller, pandas, numpy) and a copy of `examples/bench-app`
 //! under `target/bench/`, then measures each scenario alternating the two contenders
@@ -23,7 +24,7 @@ struct Bench {
     venv: PathBuf,
     target: PathBuf,
     edits: u32,
-    /// `--only`: the scenarios to measure, by a part of their name.
+    /// `--only`: the scenarios to measure, by parts of their names separated by `|`.
     only: Option<String>,
 }
 
@@ -331,7 +332,7 @@ impl Bench {
 
     /// Whether `--only` lets this scenario run.
     fn wants(&self, scenario: &str) -> bool {
-        self.only.as_ref().is_none_or(|only| scenario.contains(only.as_str()))
+        self.only.as_ref().is_none_or(|only| only.split('|').any(|part| scenario.contains(part)))
     }
 
     /// Appends `text` (numbered by `{n}`) to `file`.

@@ -126,8 +126,17 @@ pub(crate) fn check(
         return Err(why);
     }
     let base_hash = snapshot.base_hash.ok_or("the snapshot was not self-tested")?;
-    if state.context != context || !state.files.keys().eq(project.files.keys()) {
-        return Err("the toolchain, environment, settings or set of files changed".into());
+    // A new or deleted file may be imported, or become a module or package, where PyInstaller
+    // looks: only its analysis can tell.
+    let (old, new): (BTreeSet<_>, BTreeSet<_>) = (state.files.keys().collect(), project.files.keys().collect());
+    if let Some(added) = new.difference(&old).next() {
+        return Err(format!("{added} is a new file"));
+    }
+    if let Some(removed) = old.difference(&new).next() {
+        return Err(format!("{removed} was removed"));
+    }
+    if state.context != context {
+        return Err("the toolchain, environment, settings or set of folders changed".into());
     }
     let mut changed = Vec::new();
     for rel in inputs.iter().filter(|i| state.files.get(*i) != project.files.get(*i).map(hex).as_ref()) {

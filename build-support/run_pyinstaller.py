@@ -4,6 +4,8 @@ argv: <lock file> <records json> <audit json or -> <project dir> <snapshot dir o
 env PYINSTALLER_BUILD_EXTRA_EXCLUDES: comma-separated modules added to every Analysis' excludes
 (the audit's verify mode; the user's spec is never edited).
 env PYINSTALLER_BUILD_TARGET_ARCH: the EXE's target_arch when the spec sets none (macOS).
+env PYINSTALLER_BUILD_TRACE: where to write what the run read (build-support/trace.py), and
+PYINSTALLER_BUILD_TRACE_SCRIPT: that file, run in front of PyInstaller's isolated children.
 
 The lock is taken here, by the process that does the work, so a PyInstaller left running after
 cargo was killed still holds it and the next build waits for it instead of sharing its work folder.
@@ -16,13 +18,22 @@ import sys
 # module named like a stdlib one (json.py) would shadow it inside this helper and PyInstaller.
 sys.path[:] = [p for p in sys.path if p not in ("", ".")]
 
+# @TRACE@ (build-support/trace.py is inserted here)
+
+import os  # noqa: E402
+
+trace_path = os.environ.get("PYINSTALLER_BUILD_TRACE")
+if trace_path:
+    # Before PyInstaller is imported: everything it and the spec read is seen.
+    trace = _Trace()
+    trace.install()
+
 # @AUDIT@ (build-support/audit.py is inserted here)
 
 # @FASTPATH@ (build-support/fastpath.py is inserted here)
 
-import glob
-import json
-import os
+import glob  # noqa: E402
+import json  # noqa: E402
 
 lock_path, records_path, audit_path, project_dir, snapshot_dir = sys.argv[1:6]
 args = sys.argv[6:]
@@ -74,9 +85,22 @@ if target_arch:
 if audit_path != "-":
     record_imports()
 
+try:
+    from PyInstaller.isolated import _parent
+except ImportError:  # a PyInstaller without isolated children
+    _parent = None
+if trace_path and _parent is not None:
+    from pathlib import Path
+
+    # Hooks that import a package do it in an isolated child: traced the same way.
+    os.environ["PYINSTALLER_BUILD_TRACE_CHILD"] = str(_parent.CHILD_PY)
+    _parent.CHILD_PY = Path(os.environ["PYINSTALLER_BUILD_TRACE_SCRIPT"])
+
 from PyInstaller.__main__ import run  # noqa: E402
 
 run(args)
+if trace_path:
+    trace.active = True  # what the crate's own bookkeeping reads below is no input
 
 from PyInstaller.building.build_main import Analysis  # noqa: E402
 from PyInstaller.utils.misc import load_py_data_struct  # noqa: E402
@@ -84,16 +108,24 @@ from PyInstaller.utils.misc import load_py_data_struct  # noqa: E402
 workpath = args[args.index("--workpath") + 1]
 names = [g[0] for g in Analysis._GUTS]
 sources = set()
+data_sources = set()
 for toc in glob.glob(os.path.join(workpath, "*", "Analysis-*.toc")):
     guts = dict(zip(names, load_py_data_struct(toc)))
     for key in ("scripts", "pure", "binaries", "datas", "zipfiles"):
         for entry in guts.get(key) or ():
             if len(entry) == 3 and isinstance(entry[1], str):
                 sources.add(os.path.abspath(entry[1]))
+                if key == "datas":
+                    data_sources.add(os.path.abspath(entry[1]))
     for script in guts.get("inputs") or ():
         sources.add(os.path.abspath(script))
 with open(records_path, "w") as f:
     json.dump(sorted(sources), f)
+
+if trace_path:
+    # Collected as data too (a module's source with `module_collection_mode` `py` or `pyz+py`).
+    with open(trace_path, "w") as f:
+        json.dump(trace.record({"data": sorted(data_sources)}), f)
 
 distpath = args[args.index("--distpath") + 1]
 built = [os.path.join(distpath, n) for n in os.listdir(distpath)]

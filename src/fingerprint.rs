@@ -10,7 +10,7 @@ use crate::project::Project;
 use std::collections::BTreeSet;
 
 /// Bumped whenever the fingerprint's layout or meaning changes, so old stamps never match.
-const VERSION: &str = "pyinstaller-build fingerprint 1";
+const VERSION: &str = "pyinstaller-build fingerprint 2";
 
 /// The variables that change what PyInstaller produces. They are announced with
 /// `rerun-if-env-changed` and hashed; `PATH` is not (rust-analyzer rewrites it on every run).
@@ -98,9 +98,10 @@ pub(crate) fn inputs(project: &Project, spec: &str, records: Option<&[String]>) 
 
 /// Hash of everything but file contents.
 ///
-/// `external` is [`external_digest`] of the files the spec packaged from outside python-dir and
-/// the toolchain (a `pathex` folder, system libraries): PyInstaller's cache does not notice their
-/// changes either, so they belong here.
+/// `external` is the digest of what the spec's last build read or packaged from outside
+/// python-dir and the toolchain (`Reads::digest`: a `pathex` folder, hooks, system libraries,
+/// listed folders, environment variables): PyInstaller's cache does not notice their changes
+/// either, so they belong here.
 pub(crate) fn context_hash(
     ctx: &Context,
     project: &Project,
@@ -128,19 +129,6 @@ pub(crate) fn context_hash(
     }
     for i in inputs {
         h.field("input", i);
-    }
-    h.finish()
-}
-
-/// The content of files outside the project, by absolute path (missing ones count as changed).
-pub(crate) fn external_digest(files: &[std::path::PathBuf]) -> String {
-    let mut h = Framed::new();
-    for f in files {
-        h.bytes("file", f.as_os_str().as_encoded_bytes());
-        match crate::project::hash_file(f) {
-            Ok(hash) => h.bytes("hash", &hash),
-            Err(_) => h.field("hash", "\0missing"),
-        }
     }
     h.finish()
 }

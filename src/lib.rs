@@ -415,6 +415,7 @@ mod makespec;
 mod process;
 mod project;
 mod pyinstaller;
+mod reads;
 mod report;
 mod skip;
 mod smoke;
@@ -529,6 +530,7 @@ impl Build {
         let _lock = lock_project(&binaries_dir)?;
         let generated = self.generate_specs(&mut specs, &python_dir, &python, &toolchain, &project_cache)?;
         let shared = spec::Shared {
+            cargo: &cargo,
             project: &project,
             context: &context,
             python: &python,
@@ -709,7 +711,7 @@ fn finish(
     for path in toolchain::watched_files(toolchain) {
         cargo.rerun_if_changed(&path);
     }
-    for path in external_inputs(shared) {
+    for path in external_inputs(cargo, shared) {
         cargo.rerun_if_changed(&path);
     }
     let mut report = Report::default();
@@ -793,8 +795,8 @@ fn universal(cargo: &Cargo, shared: &spec::Shared, spec: &SpecReport) -> Result<
     for (file, hash) in &shared.project.files {
         h.update(file.as_bytes()).update(hash);
     }
-    let external = spec_dir.read_state().map(|s| s.external).unwrap_or_default();
-    h.update(fingerprint::external_digest(&external).as_bytes());
+    let reads = spec_dir.read_state().map(|s| s.reads.digest(&|k| shared.env_value(k)).0).unwrap_or_default();
+    h.update(reads.as_bytes());
     let sources = h.finalize().to_hex().to_string();
     let installed =
         macos::Installed { spec_dir: &spec_dir.root, name: &spec.name, installed: &spec.installed, sources: &sources };
@@ -830,11 +832,18 @@ fn audit_warnings(cargo: &Cargo, spec: &SpecReport) {
     }
 }
 
-/// Existing files the specs packaged from outside python-dir and the toolchain.
-fn external_inputs(shared: &spec::Shared) -> std::collections::BTreeSet<PathBuf> {
+/// Existing files the specs packaged or read from outside python-dir and the toolchain, and the
+/// folders they listed that cargo can watch cheaply; announces the variables they read.
+fn external_inputs(cargo: &Cargo, shared: &spec::Shared) -> std::collections::BTreeSet<PathBuf> {
     let specs = std::fs::read_dir(&shared.project_cache).into_iter().flatten().flatten();
-    let states = specs.filter_map(|e| workdir::SpecDir { root: e.path() }.read_state());
-    states.flat_map(|s| s.external).filter(|p| p.is_file()).collect()
+    let states: Vec<_> = specs.filter_map(|e| workdir::SpecDir { root: e.path() }.read_state()).collect();
+    let vars: std::collections::BTreeSet<&str> =
+        states.iter().flat_map(|s| s.reads.env.iter().map(|(k, _)| k.as_str())).collect();
+    for var in vars {
+        cargo.env(var);
+    }
+    let packaged = states.iter().flat_map(|s| s.external.iter().filter(|p| p.is_file()).cloned());
+    packaged.chain(states.iter().flat_map(|s| s.reads.watched().map(Path::to_path_buf))).collect()
 }
 
 /// Files, and whole folders where cargo's recursive scan would meet nothing the crate ignores.

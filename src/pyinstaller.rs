@@ -9,6 +9,8 @@ use std::process::Command;
 
 const RUNNER: &str = include_str!("../build-support/run_pyinstaller.py");
 const AUDIT: &str = include_str!("../build-support/audit.py");
+const TRACE: &str = include_str!("../build-support/trace.py");
+const TRACE_MARKER: &str = "# @TRACE@ (build-support/trace.py is inserted here)";
 const AUDIT_MARKER: &str = "# @AUDIT@ (build-support/audit.py is inserted here)";
 const SNAPSHOT_MARKER: &str = "# @FASTPATH@ (build-support/fastpath.py is inserted here)";
 
@@ -42,6 +44,8 @@ pub(crate) struct Output {
     pub binary: PathBuf,
     /// Absolute paths of every file the spec's Analysis packaged.
     pub records: Vec<PathBuf>,
+    /// What the run read.
+    pub reads: crate::reads::Raw,
 }
 
 /// Runs `<python> -m PyInstaller` (through the runner, which holds the spec's lock) on the spec,
@@ -61,9 +65,16 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
     }
     let _ = fs::remove_file(dir.records());
     let _ = fs::remove_file(dir.audit());
+    crate::reads::Raw::clear(&dir.reads());
+    fs::write(dir.tracer(), TRACE).at("could not write", &dir.tracer())?;
     let mut cmd = Command::new(python);
     cmd.arg("-c")
-        .arg(RUNNER.replace(AUDIT_MARKER, AUDIT).replace(SNAPSHOT_MARKER, inv.snapshot.unwrap_or_default()))
+        .arg(
+            RUNNER
+                .replace(TRACE_MARKER, TRACE)
+                .replace(AUDIT_MARKER, AUDIT)
+                .replace(SNAPSHOT_MARKER, inv.snapshot.unwrap_or_default()),
+        )
         .arg(dir.lock())
         .arg(dir.records())
         .arg(dir.audit())
@@ -80,7 +91,9 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
     cmd.arg(spec)
         // Specs may read the cwd: pin it to the spec's folder.
         .current_dir(spec.parent().unwrap_or(Path::new(".")))
-        .env("PYINSTALLER_CONFIG_DIR", dir.config());
+        .env("PYINSTALLER_CONFIG_DIR", dir.config())
+        .env("PYINSTALLER_BUILD_TRACE", dir.reads())
+        .env("PYINSTALLER_BUILD_TRACE_SCRIPT", dir.tracer());
     if !inv.extra_excludes.is_empty() {
         cmd.env("PYINSTALLER_BUILD_EXTRA_EXCLUDES", inv.extra_excludes.join(","));
     }
@@ -118,7 +131,17 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
                 ),
             )
         })?;
-    Ok(Output { binary: find_binary(spec_name, &dir.dist())?, records })
+    let reads = crate::reads::Raw::read(&dir.reads()).ok_or_else(|| {
+        Error::new(
+            ErrorKind::BuildFailed,
+            format!(
+                "pyinstaller-build: PyInstaller ran for `{spec_name}` but left no record of what it read in `{}`; see {}",
+                dir.reads().display(),
+                log.display()
+            ),
+        )
+    })?;
+    Ok(Output { binary: find_binary(spec_name, &dir.dist())?, records, reads })
 }
 
 /// The environment every Python process of a build runs in: PyInstaller and the fast path's

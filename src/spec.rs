@@ -9,6 +9,7 @@ use crate::install;
 use crate::makespec::Generated;
 use crate::project::{hash_file, hex, spec_stem, Project};
 use crate::pyinstaller::Invocation;
+use crate::reads;
 use crate::report::{Outcome, SpecReport};
 use crate::smoke::{self, SmokeTest};
 use crate::workdir::{now_secs, SpecDir, State};
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 
 /// What every spec of this run shares.
 pub(crate) struct Shared<'a> {
+    pub cargo: &'a crate::cargo::Cargo,
     pub project: &'a Project,
     pub context: &'a Context,
     pub python: &'a Path,
@@ -74,6 +76,17 @@ impl Shared<'_> {
             None => String::new(),
         }
     }
+
+    /// A variable a spec read, as the fingerprint holds it (announced to cargo).
+    pub(crate) fn env_value(&self, name: &str) -> Option<String> {
+        self.cargo.env(name).map(|v| v.to_string_lossy().into_owned())
+    }
+
+    /// The project files a spec depends on, after a build with these records and reads.
+    fn inputs(&self, spec: &str, state: Option<&State>) -> BTreeSet<String> {
+        let recorded = state.map(|s| s.records.iter().chain(&s.reads.project).cloned().collect::<Vec<_>>());
+        fingerprint::inputs(self.project, spec, recorded.as_deref())
+    }
 }
 
 /// What this profile installed for a spec, kept in `OUT_DIR`.
@@ -120,9 +133,10 @@ pub(crate) enum Action {
 pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     let dir = SpecDir::new(&shared.project_cache, &spec_stem(spec));
     let state = dir.read_state();
-    let inputs = fingerprint::inputs(shared.project, spec, state.as_ref().map(|s| &s.records[..]));
-    let external = fingerprint::external_digest(state.as_ref().map_or(&[][..], |s| &s.external[..]))
-        + &shared.generated_digest(spec);
+    let inputs = shared.inputs(spec, state.as_ref());
+    let (reads, reads_changed) =
+        state.as_ref().map(|s| s.reads.digest(&|k| shared.env_value(k))).unwrap_or_default();
+    let external = reads + &shared.generated_digest(spec);
     let context = fingerprint::context_hash(shared.context, shared.project, spec, &inputs, &external);
     let fingerprint = fingerprint::fingerprint(&context, shared.project, &inputs);
     let stamp: Option<Stamp> = fs::read(stamp_path(shared, spec)).ok().and_then(|b| serde_json::from_slice(&b).ok());
@@ -139,7 +153,7 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     } else {
         Action::Build
     };
-    let reason = reason(shared, state.as_ref(), &context, &inputs);
+    let reason = reason(shared, state.as_ref(), &context, &inputs, &reads_changed);
     let mut refused = None;
     let action = match (action, &state) {
         (Action::Build, Some(state)) if !shared.force => {
@@ -168,10 +182,23 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
 }
 
 /// What changed since the spec's last build, in a few words: users first ask "why did it rebuild?".
-fn reason(shared: &Shared, state: Option<&State>, context: &str, inputs: &BTreeSet<String>) -> String {
+fn reason(
+    shared: &Shared,
+    state: Option<&State>,
+    context: &str,
+    inputs: &BTreeSet<String>,
+    reads_changed: &[String],
+) -> String {
     let Some(state) = state.filter(|_| !shared.force) else {
         return if shared.force { "PYINSTALLER_BUILD_FORCE is set" } else { "no previous successful build" }.into();
     };
+    if state.context != context && !reads_changed.is_empty() {
+        return match reads_changed {
+            [one] => one.clone(),
+            [one, rest @ ..] => format!("{one}, and {} more read by the last build", rest.len()),
+            [] => unreachable!(),
+        };
+    }
     if state.context != context {
         return "the toolchain, environment, settings or set of files changed".into();
     }
@@ -378,13 +405,30 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
         let output = crate::pyinstaller::run(&inv)?;
         let records: Vec<String> =
             output.records.iter().filter_map(|p| before.relative(p)).filter(|r| before.files.contains_key(r)).collect();
-        let inputs = fingerprint::inputs(&before, &plan.spec, Some(&records));
+        let env_known: Vec<String> = shared.context.env.iter().map(|(k, _)| k.clone()).collect();
+        let known = reads::Known {
+            project: &before,
+            owned: &|p| shared.toolchain.owns(p),
+            skip: &shared.skip,
+            env_known: &env_known,
+            env_value: &|k| shared.env_value(k),
+        };
+        let settled = reads::settle(output.reads, &known);
+        let mut recorded = records.clone();
+        recorded.extend(settled.as_ref().map(|r| r.project.clone()).unwrap_or_default());
+        let inputs = fingerprint::inputs(&before, &plan.spec, Some(&recorded));
         let after = Project::scan(&before.root, &shared.skip)?;
         let all: BTreeSet<String> = inputs.union(&plan.inputs).cloned().collect();
         let seen = |p: &Project| {
             fingerprint::fingerprint(&fingerprint::context_hash(shared.context, p, &plan.spec, &all, ""), p, &all)
         };
-        if seen(&before) != seen(&after) {
+        // Anything read, in python-dir or outside, that changed before the run ended.
+        let changed = match &settled {
+            Err(path) => Some(path.display().to_string()),
+            Ok(_) if seen(&before) != seen(&after) => Some(format!("files under `{}`", before.root.display())),
+            Ok(_) => None,
+        };
+        if let Some(what) = changed {
             // Edited while PyInstaller ran: its cache may hold a mix, and its mtime checks
             // may never notice. Drop it and build again from what is there now.
             dir.invalidate_pyinstaller_cache()?;
@@ -392,9 +436,8 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
                 return Err(Error::new(
                     ErrorKind::InputsChanged,
                     format!(
-                        "pyinstaller-build: files under `{}` changed twice while PyInstaller built `{}`; \
+                        "pyinstaller-build: {what} changed twice while PyInstaller built `{}`; \
                          nothing was installed. Build again once they stop changing.",
-                        before.root.display(),
                         plan.label
                     ),
                 ));
@@ -412,13 +455,16 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
             .filter(|p| !shared.skip.iter().any(|s| p.starts_with(s)))
             .cloned()
             .collect();
-        let digest = fingerprint::external_digest(&external) + &shared.generated_digest(&plan.spec);
+        let mut reads = settled.expect("a change was handled above");
+        reads.add_packaged(&external);
+        let digest = reads.digest(&|k| shared.env_value(k)).0 + &shared.generated_digest(&plan.spec);
         let context = fingerprint::context_hash(shared.context, &before, &plan.spec, &inputs, &digest);
         let state = State {
             fingerprint: fingerprint::fingerprint(&context, &before, &inputs),
             context,
             records,
             external,
+            reads,
             files: before.files.iter().map(|(k, v)| (k.clone(), hex(v))).collect(),
             finished: now_secs(),
             binary_hash: hex(&hash_file(&output.binary)?),

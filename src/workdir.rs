@@ -8,6 +8,7 @@
 //!     <spec>/config/                                PYINSTALLER_CONFIG_DIR (bincache), per spec
 //!     <spec>/build.log, smoke.log                   the last run's full output
 //!     <spec>/records.json                           the files PyInstaller packaged
+//!     <spec>/reads.json, trace.py                   what the last run read, and its tracer (reads.rs)
 //!     <spec>/audit.json, audit.md                   what the binary is made of (audit.rs)
 //!     <spec>/verify/                                scratch builds of the audit's verify mode
 //!     <spec>/fastpath/                              the last stock build's snapshot (src/fastpath/)
@@ -55,6 +56,14 @@ impl SpecDir {
     }
     pub(crate) fn records(&self) -> PathBuf {
         self.root.join("records.json")
+    }
+    /// What the last PyInstaller run read, as traced (reads.rs).
+    pub(crate) fn reads(&self) -> PathBuf {
+        self.root.join("reads.json")
+    }
+    /// The tracer, run in front of PyInstaller's isolated children.
+    pub(crate) fn tracer(&self) -> PathBuf {
+        self.root.join("trace.py")
     }
     /// What the last build's binary is made of (written by the runner; see audit.rs).
     pub(crate) fn audit(&self) -> PathBuf {
@@ -135,6 +144,9 @@ pub(crate) struct State {
     /// Files it packaged from outside python-dir and the toolchain (absolute).
     #[serde(default)]
     pub external: Vec<PathBuf>,
+    /// What the run read: files, folders and environment variables (reads.rs).
+    #[serde(default)]
+    pub reads: crate::reads::Reads,
     /// Hash of every project file when PyInstaller started.
     pub files: BTreeMap<String, String>,
     /// Whole seconds since the epoch when PyInstaller finished: its `.toc` files are no newer.

@@ -1,0 +1,163 @@
+"""Record what a PyInstaller run reads, so the crate can make each of those reads an input.
+
+A PEP 578 audit hook sees every file opened (`open`, also for `io.open_code`, which imports use),
+every folder listed (`os.listdir`, `os.scandir`, which `glob`, `os.walk` and importlib's path
+finder use) and every path the run itself creates or removes; `os.environ` is made to note the
+names read from it. For each file and folder the hook keeps its stat at the moment it was read:
+the crate compares that with the stat after the run, so a file edited while PyInstaller ran is
+never recorded with content PyInstaller did not see.
+
+Used twice: inserted into the runner (the PyInstaller process), and, as a file of its own, in
+front of PyInstaller's isolated child processes (hooks that import packages run there).
+"""
+import os
+import sys
+
+
+class _Trace:
+    # Not regular files, or not the project's: never inputs.
+    SKIP = ("/proc/", "/sys/", "/dev/")
+
+    def __init__(self):
+        self.files = {}  # path -> stat tuple, or None when missing, at first read
+        self.changed = set()  # read twice with different stats
+        self.dirs = {}  # path -> stat tuple at first listing
+        self.written = set()  # created, written, renamed or removed by the run: outputs, not inputs
+        self.env = set()
+        self.active = False
+
+    @staticmethod
+    def stat(path):
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return None
+        posix = os.name != "nt"
+        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns if posix else 0, st.st_ino if posix else 0, st.st_mode]
+
+    def path(self, p):
+        if isinstance(p, int) or p is None:
+            return None
+        try:
+            p = os.fsdecode(p)
+        except TypeError:
+            return None
+        if not p:
+            p = "."
+        p = os.path.abspath(p)
+        return None if p.startswith(self.SKIP) else p
+
+    def hook(self, event, args):
+        if self.active:
+            return
+        self.active = True
+        try:
+            if event == "open":
+                self.opened(*args[:3])
+            elif event in ("os.listdir", "os.scandir"):
+                path = self.path(args[0])
+                if path is not None and path not in self.dirs:
+                    self.dirs[path] = self.stat(path)
+            elif event in ("os.remove", "os.rename", "shutil.rmtree", "tempfile.mkdtemp", "tempfile.mkstemp", "os.mkdir"):
+                for a in args[:2] if event == "os.rename" else args[:1]:
+                    path = self.path(a)
+                    if path is not None:
+                        self.written.add(path)
+        except Exception:
+            pass
+        finally:
+            self.active = False
+
+    def opened(self, path, mode, flags):
+        path = self.path(path)
+        if path is None:
+            return
+        writing = (mode is not None and any(c in str(mode) for c in "wax+")) or (
+            mode is None and isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+        )
+        if writing:
+            self.written.add(path)
+            return
+        st = self.stat(path)
+        if st is not None and not (st[4] & 0o170000 == 0o100000):  # only regular files hold content
+            return
+        if path not in self.files:
+            self.files[path] = st
+        elif self.files[path] != st:
+            self.changed.add(path)
+
+    def install(self):
+        sys.addaudithook(self.hook)
+        trace = self
+        environ = type(os.environ)
+
+        class Noted(environ):
+            # Every read by name (`[]`, `get`, `in`, `os.getenv`) comes through `__getitem__`;
+            # a copy (for a subprocess) reads no variable in particular.
+            def __getitem__(self, key):
+                if not trace.active:
+                    trace.env.add(key)
+                return environ.__getitem__(self, key)
+
+            def copy(self):
+                trace.active = True
+                try:
+                    return environ.copy(self)
+                finally:
+                    trace.active = False
+
+        os.environ.__class__ = Noted
+
+    def record(self, extra=None):
+        """What was read, as JSON-ready data. Paths under a written path are outputs."""
+        written = sorted(self.written)
+
+        def output(p):
+            import bisect
+
+            i = bisect.bisect_right(written, p)
+            return i > 0 and (p == written[i - 1] or p.startswith(written[i - 1] + os.sep))
+
+        # The interpreter's own files and its installed distributions are inputs already.
+        owned = tuple({os.path.join(p, "") for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)})
+
+        def kept(p):
+            return not p.startswith(owned) and not output(p)
+
+        parents = {os.path.dirname(w) for w in written}
+        imported = set()
+        for m in list(sys.modules.values()):
+            f = getattr(m, "__file__", None)
+            if isinstance(f, str) and kept(os.path.abspath(f)):
+                imported.add(os.path.abspath(f))
+        result = {
+            "files": [[p, st[:4] if st else None, p in self.changed] for p, st in sorted(self.files.items()) if kept(p)],
+            "dirs": [[p, st[:4] if st else None, p in parents] for p, st in sorted(self.dirs.items()) if kept(p)],
+            "env": sorted(self.env),
+            "imported": sorted(imported),
+        }
+        result.update(extra or {})
+        return result
+
+
+def _child_main():
+    """Runs PyInstaller's isolated child traced, then writes its record beside the parent's."""
+    import json
+    import runpy
+
+    trace = _Trace()
+    trace.install()
+    child, out = os.environ["PYINSTALLER_BUILD_TRACE_CHILD"], os.environ["PYINSTALLER_BUILD_TRACE"]
+    sys.argv[0] = child
+
+    try:
+        runpy.run_path(child, run_name="__main__")
+    finally:
+        trace.active = True
+        with open("%s.child-%d.json" % (out, os.getpid()), "w") as f:
+            json.dump(trace.record(), f)
+
+
+# Run as a file (not inserted into the runner, which runs as `python -c`).
+if __name__ == "__main__" and sys.argv[0] != "-c":
+    _child_main()

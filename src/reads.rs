@@ -1,0 +1,339 @@
+//! What a PyInstaller run read, made into inputs of its spec.
+//!
+//! What PyInstaller *bundled* is not all a build depends on: the spec imports modules, hooks are
+//! read from folders outside python-dir, folders are listed while imports are resolved (a module
+//! that was not there can appear), and the spec reads environment variables. The runner traces
+//! the run (`build-support/trace.py`, a PEP 578 audit hook in PyInstaller's own process and its
+//! isolated children) and writes what it read, with each file's stat at the moment it was read.
+//! This module turns that record into the spec's [`Reads`]:
+//!
+//! 1. [`settle`] after the run: sorts each read into project files (inputs by content, like the
+//!    modules PyInstaller packaged), outside files and folders (hashed), and what is already an
+//!    input (the interpreter's own files, installed distributions, the crate's folders); and
+//!    refuses a record in which anything read changed before the run ended.
+//! 2. [`Reads::digest`] at every plan: the outside reads' current content, reusing a known hash
+//!    while a file's stat is unchanged (a no-change build stats, it does not hash), so it joins
+//!    the spec's fingerprint.
+//! 3. [`Reads::watched`]: what cargo must watch for the build script to rerun.
+//!
+//! Paths are absolute, as read; `project`, `imported` and `data` are relative to python-dir.
+
+use crate::project::{hash_file, hex, Project};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// `[size, mtime_ns, ctime_ns, inode]` (ctime and inode are 0 off Unix). A content change keeps
+/// all four only when a tool writes the same size and then restores both times, which takes
+/// root (ctime cannot be set); a restored mtime alone (`cp -p`, `touch -d`) changes ctime.
+pub(crate) type Stat = [i64; 4];
+
+/// Environment variables never made inputs: they change between the tools that run cargo (an IDE
+/// and a terminal, each `cargo` run) and name no input of their own, or the crate sets them.
+const NOT_INPUTS: &[&str] = &[
+    // rust-analyzer and IDE terminals rewrite it; PyInstaller finds no input through it (the
+    // interpreter is fixed, and `ldd` resolves libraries by the loader's paths).
+    "PATH",
+    // The shell's and terminal's own state.
+    "PWD",
+    "OLDPWD",
+    "SHLVL",
+    "_",
+    "TERM",
+    "COLUMNS",
+    "LINES",
+    // Where temporary files go, not what they hold.
+    "TMPDIR",
+    "TMP",
+    "TEMP",
+    // Cargo's jobserver handles: new on every run.
+    "CARGO_MAKEFLAGS",
+    "MAKEFLAGS",
+    "MFLAGS",
+    // Set by the crate for PyInstaller.
+    "PYTHONHASHSEED",
+    "PYTHONDONTWRITEBYTECODE",
+    "PYINSTALLER_CONFIG_DIR",
+    "PYINSTALLER_BUILD_EXTRA_EXCLUDES",
+    "PYINSTALLER_BUILD_TRACE",
+    "PYINSTALLER_BUILD_TRACE_SCRIPT",
+    "PYINSTALLER_BUILD_TRACE_CHILD",
+];
+
+/// Whether a variable the spec read becomes an input (announced and fingerprinted).
+pub(crate) fn env_is_input(name: &str) -> bool {
+    !NOT_INPUTS.contains(&name)
+}
+
+/// Folders whose tree holds more entries than this are not given to cargo (it would scan them on
+/// every build); their listing still joins the fingerprint.
+const WATCH_LIMIT: usize = 2000;
+
+/// What the runner and its traced children wrote.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Raw {
+    /// `(path, stat when first read or None if missing, read twice with different stats)`.
+    files: Vec<(PathBuf, Option<Stat>, bool)>,
+    /// `(path, stat when first listed, the run itself created or removed an entry in it)`.
+    dirs: Vec<(PathBuf, Option<Stat>, bool)>,
+    env: Vec<String>,
+    /// Files of the modules imported in-process.
+    imported: Vec<PathBuf>,
+    /// Sources the Analysis collected as data files.
+    #[serde(default)]
+    data: Vec<PathBuf>,
+}
+
+impl Raw {
+    /// The runner's record at `path` and its children's beside it (`<path>.child-<pid>.json`).
+    pub(crate) fn read(path: &Path) -> Option<Raw> {
+        let mut raw: Raw = serde_json::from_slice(&fs::read(path).ok()?).ok()?;
+        let name = path.file_name()?.to_string_lossy().into_owned();
+        for e in fs::read_dir(path.parent()?).ok()?.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&format!("{name}.child-")) {
+                if let Some(child) = fs::read(e.path()).ok().and_then(|b| serde_json::from_slice::<Raw>(&b).ok()) {
+                    raw.files.extend(child.files);
+                    raw.dirs.extend(child.dirs);
+                    raw.env.extend(child.env);
+                    raw.imported.extend(child.imported);
+                }
+            }
+        }
+        Some(raw)
+    }
+
+    /// Removes the records a run leaves, before the next.
+    pub(crate) fn clear(path: &Path) {
+        let _ = fs::remove_file(path);
+        let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+        for e in path.parent().and_then(|p| fs::read_dir(p).ok()).into_iter().flatten().flatten() {
+            if e.file_name().to_string_lossy().starts_with(&format!("{name}.child-")) {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// A file or folder outside python-dir that a build read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Read {
+    pub path: PathBuf,
+    /// Its stat when hashed; `None`: it did not exist.
+    pub stat: Option<Stat>,
+    /// blake3 of the file, or of a folder's sorted entry names.
+    pub hash: Option<String>,
+    /// A folder small enough for cargo to watch.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub watch: bool,
+}
+
+/// What one build read, kept in the spec's state (`state.json`, key `reads`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Reads {
+    /// Project files read (relative to python-dir): inputs by content.
+    pub project: Vec<String>,
+    /// Project modules imported by PyInstaller's own processes (the spec, a hook's child).
+    pub imported: Vec<String>,
+    /// Project files the Analysis also collected as data files.
+    pub data: Vec<String>,
+    /// Files outside python-dir and the toolchain.
+    pub files: Vec<Read>,
+    /// Folders outside python-dir and the toolchain whose listing was read.
+    pub dirs: Vec<Read>,
+    /// Environment variables read, with the values the build had (`None`: unset).
+    pub env: Vec<(String, Option<String>)>,
+}
+
+/// What is already an input, or no input at all: decided by the caller.
+pub(crate) struct Known<'a> {
+    pub project: &'a Project,
+    /// The interpreter's own files and installed distributions.
+    pub owned: &'a dyn Fn(&Path) -> bool,
+    /// The crate's folders.
+    pub skip: &'a [PathBuf],
+    /// Variables that are inputs already (the context's list).
+    pub env_known: &'a [String],
+    /// Reads a variable the way the plan will (announcing it to cargo).
+    pub env_value: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// The settled reads of a run, or the path that changed before the run ended.
+pub(crate) fn settle(raw: Raw, known: &Known) -> Result<Reads, PathBuf> {
+    let project = known.project;
+    let outside = |p: &Path| !(known.owned)(p) && !known.skip.iter().any(|s| p.starts_with(s));
+    // Caches derived from sources the record holds anyway.
+    let cache = |p: &Path| p.components().any(|c| c.as_os_str() == "__pycache__");
+    let mut reads = Reads::default();
+    let mut files = BTreeMap::new();
+    for (path, stat, twice) in raw.files {
+        if !outside(&path) || cache(&path) {
+            continue;
+        }
+        if twice {
+            return Err(path);
+        }
+        match project.relative(&path).filter(|r| project.files.contains_key(r)) {
+            // Its content is the scan's, which the caller compares before and after the run.
+            Some(rel) if stat_of(&path) == stat => {
+                reads.project.push(rel);
+            }
+            Some(_) => return Err(path),
+            None => {
+                files.entry(path).or_insert(stat);
+            }
+        }
+    }
+    for (path, stat) in files {
+        let hash = match stat {
+            Some(_) => hash_file(&path).ok().map(|h| hex(&h)),
+            None => None,
+        };
+        // Stat after hashing: equal to the stat when read, the hash is of what was read.
+        if stat_of(&path) != stat {
+            return Err(path);
+        }
+        reads.files.push(Read { path, stat, hash, watch: false });
+    }
+    let mut dirs = BTreeMap::new();
+    for (path, stat, touched) in raw.dirs {
+        let in_project = project.relative(&path).is_some_and(|r| r.is_empty() || project.dirs.contains(&r));
+        if outside(&path) && !in_project {
+            let entry = dirs.entry(path).or_insert((stat, touched));
+            entry.1 |= touched;
+        }
+    }
+    for (path, (stat, touched)) in dirs {
+        let hash = listing(&path);
+        let now = stat_of(&path);
+        // A folder the run writes into changes under it by design; its listing after the run
+        // is what the next build compares.
+        if now != stat && !touched {
+            return Err(path);
+        }
+        let watch = now.is_some() && !known.skip.iter().any(|s| s.starts_with(&path)) && small(&path);
+        reads.dirs.push(Read { path, stat: now, hash, watch });
+    }
+    let relative = |paths: Vec<PathBuf>| -> Vec<String> {
+        let set: BTreeSet<String> =
+            paths.iter().filter_map(|p| project.relative(p)).filter(|r| project.files.contains_key(r)).collect();
+        set.into_iter().collect()
+    };
+    reads.project.sort();
+    reads.project.dedup();
+    reads.imported = relative(raw.imported);
+    reads.data = relative(raw.data);
+    let env: BTreeSet<String> =
+        raw.env.into_iter().filter(|k| env_is_input(k) && !known.env_known.contains(k)).collect();
+    reads.env = env.into_iter().map(|k| (k.clone(), (known.env_value)(&k))).collect();
+    Ok(reads)
+}
+
+impl Reads {
+    /// Adds files the build packaged from outside python-dir, with their content now, unless
+    /// already read.
+    pub(crate) fn add_packaged(&mut self, paths: &[PathBuf]) {
+        for path in paths {
+            if !self.files.iter().any(|f| &f.path == path) {
+                let stat = stat_of(path);
+                let hash = hash_file(path).ok().map(|h| hex(&h));
+                self.files.push(Read { path: path.clone(), stat, hash, watch: false });
+            }
+        }
+        self.files.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+
+    /// The current content of every outside read and the current value of every variable, as
+    /// one hash, and what differs from the build's. A file or folder whose stat is the one
+    /// recorded keeps its recorded hash.
+    pub(crate) fn digest(&self, env_value: &dyn Fn(&str) -> Option<String>) -> (String, Vec<String>) {
+        let mut h = blake3::Hasher::new();
+        let mut changed = Vec::new();
+        let mut field = |tag: &str, value: &[u8]| {
+            h.update(tag.as_bytes()).update(&(value.len() as u64).to_le_bytes()).update(value);
+        };
+        for (kind, reads) in [("file", &self.files), ("dir", &self.dirs)] {
+            for r in reads {
+                let stat = stat_of(&r.path);
+                let hash = if stat == r.stat {
+                    r.hash.clone()
+                } else if kind == "file" {
+                    stat.and_then(|_| hash_file(&r.path).ok()).map(|h| hex(&h))
+                } else {
+                    listing(&r.path)
+                };
+                if hash != r.hash {
+                    changed.push(match kind {
+                        "file" => format!("{} changed", r.path.display()),
+                        _ => format!("the entries of {} changed", r.path.display()),
+                    });
+                }
+                field(kind, r.path.as_os_str().as_encoded_bytes());
+                field("hash", hash.as_deref().unwrap_or("\0missing").as_bytes());
+            }
+        }
+        for (k, old) in &self.env {
+            let v = env_value(k);
+            if &v != old {
+                changed.push(format!("the environment variable {k} changed"));
+            }
+            field("env", k.as_bytes());
+            field("value", v.as_deref().unwrap_or("\0unset").as_bytes());
+        }
+        (h.finalize().to_hex().to_string(), changed)
+    }
+
+    /// Existing files and small folders, for `rerun-if-changed`.
+    pub(crate) fn watched(&self) -> impl Iterator<Item = &Path> {
+        let files = self.files.iter().filter(|f| f.stat.is_some());
+        files.chain(self.dirs.iter().filter(|d| d.watch)).map(|r| r.path.as_path())
+    }
+}
+
+pub(crate) fn stat_of(path: &Path) -> Option<Stat> {
+    let m = fs::metadata(path).ok()?;
+    let mtime = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i64);
+    #[cfg(unix)]
+    let (ctime, ino) = {
+        use std::os::unix::fs::MetadataExt;
+        (m.ctime() * 1_000_000_000 + m.ctime_nsec(), m.ino() as i64)
+    };
+    #[cfg(not(unix))]
+    let (ctime, ino) = (0, 0);
+    Some([m.len() as i64, mtime, ctime, ino])
+}
+
+/// blake3 of a folder's sorted entry names, or `None` if it cannot be listed.
+fn listing(dir: &Path) -> Option<String> {
+    let mut names: Vec<Vec<u8>> =
+        fs::read_dir(dir).ok()?.flatten().map(|e| e.file_name().as_encoded_bytes().to_vec()).collect();
+    names.sort();
+    let mut h = blake3::Hasher::new();
+    for n in names {
+        h.update(&(n.len() as u64).to_le_bytes()).update(&n);
+    }
+    Some(h.finalize().to_hex().to_string())
+}
+
+/// Whether a folder's tree holds at most [`WATCH_LIMIT`] entries.
+fn small(dir: &Path) -> bool {
+    let mut left = WATCH_LIMIT;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            if left == 0 {
+                return false;
+            }
+            left -= 1;
+            if fs::metadata(e.path()).is_ok_and(|m| m.is_dir()) {
+                stack.push(e.path());
+            }
+        }
+    }
+    true
+}

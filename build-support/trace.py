@@ -25,6 +25,27 @@ class _Trace:
         self.written = set()  # created, written, renamed or removed by the run: outputs, not inputs
         self.env = set()
         self.active = False
+        self.bulk, self.bulk_next = [], 0  # keys of an owned iteration over os.environ, in order
+        self.owned = tuple({os.path.join(p, "") for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)})
+
+    def copying(self, key):
+        """Whether this read is the next of an owned iteration's (the copy for a child)."""
+        if self.bulk_next < len(self.bulk) and self.bulk[self.bulk_next] == key:
+            self.bulk_next += 1
+            return True
+        self.bulk, self.bulk_next = [], 0
+        return False
+
+    def caller_is_owned(self):
+        """Whether the code iterating over os.environ is the interpreter's or its packages'."""
+        f = sys._getframe(2)
+        plumbing = ("_collections_abc.py", os.sep + "os.py", "<frozen _collections_abc>", "<frozen os>")
+        while f is not None and f.f_code.co_filename.endswith(plumbing):
+            f = f.f_back
+        if f is None:
+            return False
+        name = f.f_code.co_filename
+        return name.startswith("<frozen ") or os.path.abspath(name).startswith(self.owned)
 
     @staticmethod
     def stat(path):
@@ -92,12 +113,22 @@ class _Trace:
         environ = type(os.environ)
 
         class Noted(environ):
-            # Every read by name (`[]`, `get`, `in`, `os.getenv`) comes through `__getitem__`;
-            # a copy (for a subprocess) reads no variable in particular.
+            # Every read by name (`[]`, `get`, `in`, `os.getenv`) comes through `__getitem__`.
             def __getitem__(self, key):
-                if not trace.active:
+                if not trace.active and isinstance(key, str) and not trace.copying(key):
                     trace.env.add(key)
                 return environ.__getitem__(self, key)
+
+            # A copy of the whole environment for a child process (`dict(os.environ, ...)`) by the
+            # interpreter's own code or PyInstaller reads no variable in particular: its reads
+            # follow the keys in iteration order. The spec iterating over it reads every one.
+            def __iter__(self):
+                owned = trace.caller_is_owned()
+                trace.bulk, trace.bulk_next = [], 0
+                for key in environ.__iter__(self):
+                    if owned:
+                        trace.bulk.append(key)
+                    yield key
 
             def copy(self):
                 trace.active = True
@@ -119,7 +150,7 @@ class _Trace:
             return i > 0 and (p == written[i - 1] or p.startswith(written[i - 1] + os.sep))
 
         # The interpreter's own files and its installed distributions are inputs already.
-        owned = tuple({os.path.join(p, "") for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)})
+        owned = self.owned
 
         def kept(p):
             return not p.startswith(owned) and not output(p)

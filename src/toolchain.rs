@@ -283,16 +283,22 @@ pub(crate) fn site_hash(site_dirs: &[PathBuf]) -> String {
 }
 
 /// The files whose change means the toolchain may have changed, for `rerun-if-changed`:
-/// each distribution's `RECORD` (removed on uninstall/upgrade) and the interpreter itself.
-/// Site dirs themselves are not listed: cargo would scan every installed file.
+/// each distribution's `RECORD` (removed on uninstall/upgrade), each `.pth` file (it puts folders
+/// on `sys.path`; an edited or removed one reruns the script) and the interpreter itself.
+/// Site dirs themselves are not listed: cargo would scan every installed file on every build
+/// (0.12 s for a 46,000-entry site-packages), so a distribution or `.pth` file *added* with
+/// nothing else changed is seen at the next run of the script.
 pub(crate) fn watched_files(toolchain: &Toolchain) -> Vec<PathBuf> {
     let mut files = vec![toolchain.python.clone()];
     for dir in &toolchain.site_dirs {
         if let Ok(rd) = fs::read_dir(dir) {
             for e in rd.filter_map(|e| e.ok()) {
+                let name = e.file_name().to_string_lossy().into_owned();
                 let record = e.path().join("RECORD");
-                if e.file_name().to_string_lossy().ends_with(".dist-info") && record.is_file() {
+                if name.ends_with(".dist-info") && record.is_file() {
                     files.push(record);
+                } else if name.ends_with(".pth") || name.ends_with(".egg-link") {
+                    files.push(e.path());
                 }
             }
         }

@@ -292,11 +292,8 @@ impl Reads {
 
 pub(crate) fn stat_of(path: &Path) -> Option<Stat> {
     let m = fs::metadata(path).ok()?;
-    let mtime = m
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos() as i64);
+    let mtime =
+        m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i64);
     #[cfg(unix)]
     let (ctime, ino) = {
         use std::os::unix::fs::MetadataExt;
@@ -336,4 +333,132 @@ fn small(dir: &Path) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixture {
+        _tmp: tempfile::TempDir,
+        project: Project,
+        outside: PathBuf,
+        toolchain: PathBuf,
+        cache: PathBuf,
+    }
+
+    fn fixture() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().canonicalize().unwrap();
+        for f in ["py/app.spec", "py/conf.py", "out/hooks/hook-x.py", "out/lib/m.py", "env/lib/os.py", "cache/w/x"] {
+            let p = root.join(f);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, f).unwrap();
+        }
+        let project = Project::scan(&root.join("py"), &[]).unwrap();
+        Fixture {
+            project,
+            outside: root.join("out"),
+            toolchain: root.join("env"),
+            cache: root.join("cache"),
+            _tmp: tmp,
+        }
+    }
+
+    fn raw(f: &Fixture, files: &[&Path], dirs: &[&Path], env: &[&str]) -> Raw {
+        Raw {
+            files: files.iter().map(|p| (p.to_path_buf(), stat_of(p), false)).collect(),
+            dirs: dirs.iter().map(|p| (p.to_path_buf(), stat_of(p), false)).collect(),
+            env: env.iter().map(|s| s.to_string()).collect(),
+            imported: vec![f.project.path("conf.py")],
+            data: vec![],
+        }
+    }
+
+    fn settle_in(f: &Fixture, raw: Raw) -> Result<Reads, PathBuf> {
+        let owned = |p: &Path| p.starts_with(&f.toolchain);
+        let skip = [f.cache.clone()];
+        let known = Known {
+            project: &f.project,
+            owned: &owned,
+            skip: &skip,
+            env_known: &["PYTHONPATH".to_string()],
+            env_value: &|k| Some(format!("value of {k}")),
+        };
+        settle(raw, &known)
+    }
+
+    #[test]
+    fn reads_are_sorted_into_project_outside_and_already_known() {
+        let f = fixture();
+        let (hook, lib) = (f.outside.join("hooks/hook-x.py"), f.outside.join("lib"));
+        let files = [&*f.project.path("conf.py"), &hook, &f.toolchain.join("lib/os.py"), &f.cache.join("w/x")];
+        let dirs = [&*lib, &f.project.root, &f.toolchain.join("lib")];
+        let reads =
+            settle_in(&f, raw(&f, &files, &dirs, &["APP_FLAVOR", "PATH", "PYTHONPATH", "CARGO_MAKEFLAGS"])).unwrap();
+        assert_eq!(reads.project, ["conf.py"]);
+        assert_eq!(reads.imported, ["conf.py"]);
+        assert_eq!(reads.files.iter().map(|r| &r.path).collect::<Vec<_>>(), [&hook]);
+        assert_eq!(reads.dirs.iter().map(|r| (&r.path, r.watch)).collect::<Vec<_>>(), [(&lib, true)]);
+        assert_eq!(reads.env, [("APP_FLAVOR".to_string(), Some("value of APP_FLAVOR".to_string()))]);
+        assert_eq!(reads.watched().collect::<Vec<_>>(), [hook.as_path(), lib.as_path()]);
+    }
+
+    #[test]
+    fn a_read_that_changed_before_the_run_ended_is_refused() {
+        let f = fixture();
+        let hook = f.outside.join("hooks/hook-x.py");
+        let mut r = raw(&f, &[&hook], &[], &[]);
+        fs::write(&hook, "hiddenimports = ['edited meanwhile']").unwrap();
+        assert_eq!(settle_in(&f, r).unwrap_err(), hook);
+        // Read twice with different stats.
+        r = raw(&f, &[&hook], &[], &[]);
+        r.files[0].2 = true;
+        assert_eq!(settle_in(&f, r).unwrap_err(), hook);
+        // A folder that gained an entry, unless the run itself wrote into it.
+        let lib = f.outside.join("lib");
+        let r = raw(&f, &[], &[&lib], &[]);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(lib.join("new.py"), "").unwrap();
+        assert_eq!(settle_in(&f, r).unwrap_err(), lib);
+        let mut r = raw(&f, &[], &[&lib], &[]);
+        fs::write(lib.join("generated.py"), "").unwrap();
+        r.dirs[0].2 = true;
+        assert!(settle_in(&f, r).is_ok());
+    }
+
+    #[test]
+    fn the_digest_sees_content_listings_and_values_and_reuses_hashes_while_the_stat_holds() {
+        let f = fixture();
+        let (hook, lib) = (f.outside.join("hooks/hook-x.py"), f.outside.join("lib"));
+        let reads = settle_in(&f, raw(&f, &[&hook], &[&lib], &["APP_FLAVOR"])).unwrap();
+        let env = |k: &str| Some(format!("value of {k}"));
+        let (d0, changed) = reads.digest(&env);
+        assert!(changed.is_empty(), "{changed:?}");
+        // The recorded hash is what a file with the recorded stat counts as: no hashing.
+        let mut stale = reads.clone();
+        stale.files[0].hash = Some("recorded".into());
+        assert_ne!(stale.digest(&env).0, d0);
+        assert_eq!(reads.digest(&|_| None).1, ["the environment variable APP_FLAVOR changed"]);
+        fs::write(&hook, "hiddenimports = ['y']").unwrap();
+        fs::write(lib.join("extra.py"), "").unwrap();
+        let (d1, changed) = reads.digest(&env);
+        assert_ne!(d1, d0);
+        assert_eq!(
+            changed,
+            [format!("{} changed", hook.display()), format!("the entries of {} changed", lib.display())]
+        );
+        fs::remove_file(&hook).unwrap();
+        assert_ne!(reads.digest(&env).0, d1);
+    }
+
+    #[test]
+    fn path_and_per_run_variables_are_not_inputs() {
+        for v in ["PATH", "CARGO_MAKEFLAGS", "TERM", "PYTHONHASHSEED"] {
+            assert!(!env_is_input(v), "{v}");
+        }
+        for v in ["APP_FLAVOR", "HOME", "LANG", "PROFILE"] {
+            assert!(env_is_input(v), "{v}");
+        }
+    }
 }

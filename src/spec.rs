@@ -134,8 +134,7 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     let dir = SpecDir::new(&shared.project_cache, &spec_stem(spec));
     let state = dir.read_state();
     let inputs = shared.inputs(spec, state.as_ref());
-    let (reads, reads_changed) =
-        state.as_ref().map(|s| s.reads.digest(&|k| shared.env_value(k))).unwrap_or_default();
+    let (reads, reads_changed) = state.as_ref().map(|s| s.reads.digest(&|k| shared.env_value(k))).unwrap_or_default();
     let external = reads + &shared.generated_digest(spec);
     let context = fingerprint::context_hash(shared.context, shared.project, spec, &inputs, &external);
     let fingerprint = fingerprint::fingerprint(&context, shared.project, &inputs);

@@ -23,7 +23,11 @@ fn rebuilt(app: &App, env: &[(&str, &str)]) -> (String, Vec<String>) {
     let out = app.cargo(&[], env);
     assert!(out.ok, "{}", out.stderr);
     let warnings: Vec<String> = out.warnings().into_iter().map(str::to_string).collect();
-    assert!(warnings.iter().any(|w| w.contains(" app ") || w.contains(" app in")), "nothing was built:\n{}", out.stderr);
+    assert!(
+        warnings.iter().any(|w| w.contains(" app ") || w.contains(" app in")),
+        "nothing was built:\n{}",
+        out.stderr
+    );
     (output(app), warnings)
 }
 

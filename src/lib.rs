@@ -151,16 +151,47 @@
 //!
 //! Each spec has a blake3 fingerprint of: the spec; the project files it packaged (read from
 //! PyInstaller's own Analysis records after its first build; every `.py` under python-dir before
-//! that); every other file under python-dir except the other specs (configs, hooks, data, icons);
-//! every file it packaged from outside python-dir and the interpreter's own folders (a `pathex`
-//! folder, system libraries found by `ldd`), by content;
-//! the list of `.py` files and folders under python-dir (a new module can shadow an import); the
-//! interpreter (path, version, platform), PyInstaller's version and the installed distributions
-//! (each `*.dist-info/RECORD`, so `pip install -U` rebuilds); `TARGET`; the smoke-test arguments;
-//! and the environment variables that change PyInstaller's output (`PYTHONPATH`,
-//! `PYTHONOPTIMIZE`, `PYINSTALLER_*`, `SOURCE_DATE_EPOCH`, `LD_LIBRARY_PATH`, ... and your `env`).
+//! that); every project file its last PyInstaller run *read* (a module the spec imports, a hook, a
+//! config file it opens), and every other non-`.py` file under python-dir except the other specs
+//! (configs, hooks, data, icons); every file it packaged or read from outside python-dir and the
+//! interpreter's own folders (a `pathex` folder, a `hookspath` folder, an editable install,
+//! system libraries found by `ldd`), by content, and the entries of every such folder its
+//! import resolution or the spec listed (a module added to a `pathex` folder can satisfy an
+//! optional import); the list of `.py` files and folders under python-dir (a new module can shadow
+//! an import); the interpreter (path, version, platform), PyInstaller's version and the installed
+//! distributions (each `*.dist-info/RECORD`, so `pip install -U` rebuilds, and each `.pth` file);
+//! `TARGET`; the smoke-test arguments; the environment variables that change PyInstaller's output
+//! (`PYTHONPATH`, `PYTHONOPTIMIZE`, `PYINSTALLER_*`, `SOURCE_DATE_EPOCH`, `LD_LIBRARY_PATH`, ...
+//! and your `env`); and every environment variable the spec or PyInstaller read by name
+//! (`os.environ[...]`, `os.environ.get`, `os.getenv`, `in os.environ`) in its last run.
 //! `__pycache__`, `.venv`/`venv` (any folder with a `pyvenv.cfg`), `build`, `dist`, hidden
-//! folders and files and the crate's own folders are never read.
+//! folders and files and the crate's own folders are never scanned.
+//!
+//! ## What a PyInstaller run read
+//!
+//! The crate runs PyInstaller inside the build's interpreter, under a PEP 578 audit hook (also in
+//! PyInstaller's isolated child processes, where hooks import packages): every file opened, every
+//! folder listed, every module imported in-process and every environment variable read by name is
+//! recorded in the spec's `state.json` (key `reads`) and checked by the next build. A file's hash
+//! is reused while its size, nanosecond mtime, ctime and inode are those it was hashed with, so a
+//! build with nothing changed stats these files and hashes none. Left out: what the run wrote or
+//! removed itself (temporary files, its work folder), the interpreter's own files and installed
+//! distributions (covered by their `RECORD`s), `__pycache__`, `/proc`, `/sys` and `/dev`, and
+//! these variables, which change between the tools that run cargo (an IDE, a terminal, each
+//! `cargo` run) and name no input of their own, or which the crate sets: `PATH` (rust-analyzer
+//! rewrites it; the interpreter is fixed and libraries are found by the loader's paths), `PWD`,
+//! `OLDPWD`, `SHLVL`, `_`, `TERM`, `COLUMNS`, `LINES` (the shell's and terminal's state), `TMPDIR`,
+//! `TMP`, `TEMP` (where temporary files go, not what they hold), `CARGO_MAKEFLAGS`, `MAKEFLAGS`,
+//! `MFLAGS` (cargo's jobserver, new on every run), `PYTHONHASHSEED`, `PYTHONDONTWRITEBYTECODE`,
+//! `PYINSTALLER_CONFIG_DIR`. A copy of the whole environment that the interpreter's own code or
+//! PyInstaller makes for a child process reads no variable in particular; a spec that iterates
+//! over `os.environ` reads every one. List a variable in `env` to make it an input before the
+//! first build, or when only C code or a subprocess reads it.
+//!
+//! Every file read is compared, after the run, with the stat it had when it was opened (every
+//! listed folder with the stat it had when listed): one that changed before the run ended (an
+//! editor saving while PyInstaller packages) is never recorded with content PyInstaller did not
+//! see; the crate drops PyInstaller's cache and builds again, and fails after a second change.
 //!
 //! When the fingerprint matches the one this profile installed and the installed binary still
 //! has the bytes it was given, nothing runs and nothing is written. When the same fingerprint was
@@ -188,10 +219,31 @@
 //! variable changed. The crate lists every project file, every project folder whose subtree
 //! holds nothing it ignores (cargo scans folders recursively, so folders that hold a `.venv` or
 //! `__pycache__` are not listed, only their contents), `Cargo.toml`, the interpreter, each
-//! installed distribution's `RECORD`, and the installed sidecars. *Known limit:* a new file
-//! created directly in a folder that also holds an ignored folder (typically `__pycache__`) is
-//! noticed at the next build that reruns the script for another reason; the fingerprint then sees
-//! it.
+//! installed distribution's `RECORD` and each `.pth` file, every file the last runs read or
+//! packaged outside python-dir, every outside folder they listed whose tree holds at most 2,000
+//! entries, every variable they read, and the installed sidecars.
+//!
+//! ## Known limits
+//!
+//! * **Files that get older.** Cargo reruns a build script only for a watched path whose mtime is
+//!   newer than its last run. A restored cache (`actions/cache`, `tar`, `rsync -t`), `cp -p`,
+//!   `touch -d`, or a checkout tool that sets old mtimes can change content while cargo reports
+//!   the script `Fresh`, so nothing is checked. Once the script runs for any reason, the crate
+//!   compares content (and ctime), so the change is then seen. After such a restore, build once
+//!   with `PYINSTALLER_BUILD_FORCE=1`, or `touch` the changed file (or `Cargo.toml`).
+//! * **New entries cargo does not watch.** Site-packages folders are not given to cargo (it would
+//!   scan every installed file on every build: 0.12 s for a 46,000-entry site-packages), nor are
+//!   outside folders of more than 2,000 entries (`/usr/lib/x86_64-linux-gnu`, say): a
+//!   distribution or `.pth` file *added* with nothing else changed, a new file directly in a
+//!   project folder that also holds an ignored folder (typically `__pycache__`), or a new library
+//!   in such a system folder is seen at the next build that reruns the script; the fingerprint
+//!   then sees it.
+//! * **What the audit hook cannot see.** Reads by programs PyInstaller or the spec start
+//!   (`ldd`, `objcopy`, a spec's own `subprocess.run`) other than PyInstaller's isolated Python
+//!   children, variables read by C code (`getenv` in an extension module), and `os.stat`-only
+//!   checks (`os.path.exists` of a file outside python-dir decides nothing the crate records).
+//!   Files inside site-packages that no `RECORD` lists (edited by hand) are not inputs. List such
+//!   variables in `env`; after such an edit build with `PYINSTALLER_BUILD_FORCE=1`.
 //!
 //! # The fast path: a module edit in about a second
 //!

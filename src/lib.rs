@@ -307,6 +307,9 @@
 //!   included) and the set of files and folders under python-dir are unchanged;
 //! * every changed file is a project module in the archive's PYZ, or an entry script, that no
 //!   hook targets; so an edited spec, config or data file runs PyInstaller;
+//! * no changed module was imported while PyInstaller ran (by the spec, say for its
+//!   `hiddenimports`, or by a hook's isolated child), nor is also collected as a data file
+//!   (`module_collection_mode` `py` or `pyz+py`);
 //! * every other file the analysis used still has its size and nanosecond mtime;
 //! * each changed module compiles and its analysis is unchanged or proved harmless as above;
 //! * the changed modules are unchanged after they were compiled.

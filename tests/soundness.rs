@@ -145,3 +145,32 @@ fn env_vars_the_spec_reads_and_pth_files_rebuild_and_path_does_not() {
     assert_eq!(app.mtime("app"), before);
     assert_eq!(output(&app), got);
 }
+
+#[test]
+fn the_fast_path_never_rewrites_a_module_the_build_runs_or_also_copies() {
+    let app = managed();
+    app.build(&[]);
+
+    // The fast path applies to this spec: an edit of the entry script's body.
+    app.write("app.py", &fs::read_to_string(app.root.join("python/app.py")).unwrap().replace("label=", "label:"));
+    let (got, warnings) = rebuilt(&app, &[]);
+    assert!(warnings.iter().any(|w| w.contains("by the fast path")), "{warnings:?}");
+    assert!(got.starts_with("label:one"), "{got}");
+
+    // 2. A module the spec imports too (its hidden imports): a body edit runs PyInstaller.
+    app.write("build_config.py", "HIDDEN = ['colorsys', 'wave']\nLABEL = 'two'\n");
+    let (got, warnings) = rebuilt(&app, &[]);
+    assert!(
+        warnings.iter().any(|w| w.contains("built app") && w.contains("imported by the spec or a hook")),
+        "{warnings:?}"
+    );
+    assert!(got.starts_with("label:two") && got.contains("wave"), "{got}");
+    assert_as_forced(&app, &got, &[]);
+
+    // 7. A module collected as source too (`pyz+py`): both copies are the new one.
+    app.write("collected.py", "VALUE = 'two'\n");
+    let (got, warnings) = rebuilt(&app, &[]);
+    assert!(warnings.iter().any(|w| w.contains("also collected as a data file")), "{warnings:?}");
+    assert!(got.contains("collected=two/'two'"), "{got}");
+    assert_as_forced(&app, &got, &[]);
+}

@@ -149,6 +149,16 @@ pub(crate) fn check(
         if let Some(why) = &module.refuse {
             return Err(why.clone());
         }
+        // Run while PyInstaller ran (by the spec, or a hook's child): it can change what the
+        // build does (its hidden imports, say), which no archive entry shows.
+        if state.reads.imported.contains(rel) {
+            return Err(format!("{rel} is imported by the spec or a hook while PyInstaller runs"));
+        }
+        // Its source is in the archive a second time, as a data file (`module_collection_mode`
+        // `py` or `pyz+py`), which the fast path does not rewrite.
+        if state.reads.data.contains(rel) {
+            return Err(format!("{rel} is also collected as a data file"));
+        }
         changed.push(module.clone());
     }
     if changed.is_empty() {

@@ -249,9 +249,13 @@ fn locked_output(app: &App) -> String {
 
 #[test]
 fn a_uv_lock_installs_exactly_its_versions_and_only_a_changed_lock_rebuilds() {
-    let app = App::from("tests/fixtures/adoption/locked", "requirements = \"../locks/uv/uv.lock\"");
+    // A spec file and a sidecar without one, side by side.
+    let extra = "requirements = \"../locks/uv/uv.lock\"\nspecs = [\"extra/hello.spec\"]";
+    let app = App::from("tests/fixtures/adoption/locked", extra);
     let first = app.build(&[]);
     assert!(first.warnings().iter().any(|w| w.contains("built locked in")), "{}", first.stderr);
+    assert!(first.warnings().iter().any(|w| w.contains("built hello in")), "{}", first.stderr);
+    assert_eq!(app.run("hello"), "hello from a spec file");
     assert_eq!(locked_output(&app), "packaging 26.3");
     // Unchanged: nothing runs, nothing is said.
     let again = app.build(&[]);

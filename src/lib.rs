@@ -103,7 +103,9 @@
 //! `--python-option u`. Exiting before the text (whatever the status), printing
 //! nothing, or a timeout fails the build with the last lines of its output; the previous binary
 //! stays. The key goes at the top level (every sidecar) or in a sidecar's table (that one).
-//! `PYINSTALLER_BUILD_AUDIT=verify` uses the same smoke test.
+//! `PYINSTALLER_BUILD_AUDIT=verify` uses the same smoke test. *Known limits:* a process that
+//! leaves the group (`setsid`, a daemon that double-forks) is neither stopped nor seen; on
+//! Windows nothing checks that the tree is gone after `taskkill`.
 //!
 //! # The interpreter
 //!

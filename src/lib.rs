@@ -796,9 +796,10 @@ fn finish(
                         spec.name,
                         spec.duration.as_secs_f64(),
                         spec.reason,
-                        match shared.smoke_test {
-                            Some(_) => format!("; smoke test {:.1} s", spec.smoke_test.as_secs_f64()),
-                            None => String::new(),
+                        // Zero when no smoke test ran (none configured for this sidecar).
+                        match spec.smoke_test.is_zero() {
+                            false => format!("; smoke test {:.1} s", spec.smoke_test.as_secs_f64()),
+                            true => String::new(),
                         },
                     )),
                     Outcome::Restored => cargo.warning(&format!(

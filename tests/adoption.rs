@@ -135,7 +135,9 @@ fn a_template_shaped_app_builds_its_server_sidecar_from_metadata_alone() {
     t.edit("inference/model.py", "prediction=1", "prediction=2");
     let fast = t.app.build(&[]);
     assert!(
-        fast.warnings().iter().any(|w| w.contains("rebuilt main") && w.contains("by the fast path")),
+        fast.warnings()
+            .iter()
+            .any(|w| w.contains("rebuilt main") && w.contains("by the fast path") && w.contains("; smoke test ")),
         "{}",
         fast.stderr
     );

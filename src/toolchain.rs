@@ -208,19 +208,25 @@ pub(crate) fn check_supported(toolchain: &Toolchain, requirements: Option<&Path>
     }
     let fix = match requirements {
         Some(file) => {
-            let text = fs::read_to_string(file).unwrap_or_default();
-            let line = text.lines().enumerate().find(|(_, l)| {
-                let l = l.trim_start().trim_start_matches(['"', '\'']).to_ascii_lowercase();
-                l.starts_with("pyinstaller") && !l["pyinstaller".len()..].starts_with(|c: char| c == '-' || c == '_' || c.is_alphanumeric())
-            });
+            // A lockfile is changed through its pyproject.toml, then locked again.
+            let relock = match file.file_name().and_then(|n| n.to_str()) {
+                Some("uv.lock") => Some("uv lock"),
+                Some("poetry.lock") => Some("poetry lock"),
+                _ => None,
+            };
+            let file = if relock.is_some() { file.with_file_name("pyproject.toml") } else { file.to_path_buf() };
+            let then = relock.map(|r| format!(", then run `{r}`")).unwrap_or_default();
+            let text = fs::read_to_string(&file).unwrap_or_default();
+            let line = text.lines().enumerate().find(|(_, l)| names_pyinstaller(l));
             match line {
                 Some((n, l)) => format!(
-                    "change line {} of `{}` (`{}`) to `pyinstaller{SUPPORTED_PYINSTALLER}` (or pin a 6.x release, e.g. `pyinstaller==6.22.3`)",
+                    "change line {} of `{}` (`{}`) to require `pyinstaller{SUPPORTED_PYINSTALLER}` (or a 6.x release, e.g. \
+                     `pyinstaller==6.22.3`){then}",
                     n + 1,
                     file.display(),
                     l.trim()
                 ),
-                None => format!("add `pyinstaller{SUPPORTED_PYINSTALLER}` to `{}`", file.display()),
+                None => format!("add `pyinstaller{SUPPORTED_PYINSTALLER}` to `{}`{then}", file.display()),
             }
         }
         None => format!("`{} -m pip install 'pyinstaller{SUPPORTED_PYINSTALLER}'`, or point PYINSTALLER_BUILD_PYTHON at an interpreter with PyInstaller 6", toolchain.python.display()),
@@ -233,6 +239,17 @@ pub(crate) fn check_supported(toolchain: &Toolchain, requirements: Option<&Path>
             toolchain.python.display()
         ),
     ))
+}
+
+/// Whether a requirement or pyproject line names PyInstaller itself (not `pyinstaller-hooks-contrib`).
+fn names_pyinstaller(line: &str) -> bool {
+    let line = line.to_ascii_lowercase();
+    let name = |c: char| c == '-' || c == '_' || c == '.' || c.is_ascii_alphanumeric();
+    line.match_indices("pyinstaller").any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let after = line[at + "pyinstaller".len()..].chars().next();
+        !before.is_some_and(name) && !after.is_some_and(name)
+    }) && !line.trim_start().starts_with('#')
 }
 
 /// Identifies an interpreter without starting it: its path, and the binary it resolves to (a
@@ -329,6 +346,11 @@ mod tests {
         assert!(check_supported(&with("6.0.0.dev0"), None).is_ok());
         let e = check_supported(&with("5.13.0"), Some(&reqs)).unwrap_err().to_string();
         assert!(e.contains("PyInstaller 5.13.0") && e.contains("line 3") && e.contains("`PyInstaller==5.13.0`"), "{e}");
+        let lock = tmp.path().join("uv.lock");
+        fs::write(&lock, "version = 1\n").unwrap();
+        fs::write(tmp.path().join("pyproject.toml"), "[dependency-groups]\ndev = [\"pyinstaller==5.13.0\"]\n").unwrap();
+        let e = check_supported(&with("5.13.0"), Some(&lock)).unwrap_err().to_string();
+        assert!(e.contains("line 2 of") && e.contains("pyproject.toml") && e.contains("then run `uv lock`"), "{e}");
         let e = check_supported(&with("7.0.0"), None).unwrap_err().to_string();
         assert!(e.contains("PyInstaller 7.0.0") && e.contains("pip install 'pyinstaller>=6,<7'"), "{e}");
     }

@@ -113,7 +113,8 @@
 //! the `python` key; `$VIRTUAL_ENV`; `<python-dir>/.venv`; `<package>/.venv`; `python3`, then
 //! `python`, on `PATH`. It must have PyInstaller 6 installed (`>=6,<7`, the range the crate is
 //! tested with; `<python> -m pip install 'pyinstaller>=6,<7'`): any other version fails before
-//! anything is built, naming the version found and, with `requirements`, the line to change.
+//! anything is built, naming the version found and, with `requirements`, the line to change (a
+//! version pinned there with `==`, or locked, fails before the environment is even installed).
 //!
 //! # The managed environment
 //!

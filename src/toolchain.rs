@@ -202,6 +202,12 @@ pub(crate) const SUPPORTED_PYINSTALLER: &str = ">=6,<7";
 /// found and the line of `requirements` (when the crate manages the environment) to change.
 pub(crate) fn check_supported(toolchain: &Toolchain, requirements: Option<&Path>) -> Result<()> {
     let version = toolchain.pyinstaller.as_deref().unwrap_or("?");
+    check_version(version, &format!("in `{}`", toolchain.python.display()), &toolchain.python, requirements)
+}
+
+/// Fails unless `version` is in [`SUPPORTED_PYINSTALLER`]; `found` says where it was found, for
+/// the message. Also used on a pinned version before an environment is installed.
+pub(crate) fn check_version(version: &str, found: &str, python: &Path, requirements: Option<&Path>) -> Result<()> {
     let major: Option<u64> = version.split(['.', '+', '-']).next().and_then(|m| m.parse().ok());
     if major == Some(6) {
         return Ok(());
@@ -229,14 +235,13 @@ pub(crate) fn check_supported(toolchain: &Toolchain, requirements: Option<&Path>
                 None => format!("add `pyinstaller{SUPPORTED_PYINSTALLER}` to `{}`{then}", file.display()),
             }
         }
-        None => format!("`{} -m pip install 'pyinstaller{SUPPORTED_PYINSTALLER}'`, or point PYINSTALLER_BUILD_PYTHON at an interpreter with PyInstaller 6", toolchain.python.display()),
+        None => format!("`{} -m pip install 'pyinstaller{SUPPORTED_PYINSTALLER}'`, or point PYINSTALLER_BUILD_PYTHON at an interpreter with PyInstaller 6", python.display()),
     };
     Err(Error::new(
         ErrorKind::PyInstallerMissing,
         format!(
-            "pyinstaller-build: PyInstaller {version} (in `{}`) is not supported: the crate supports PyInstaller 6 \
-             (`{SUPPORTED_PYINSTALLER}`); nothing was built.\nFix: {fix}.",
-            toolchain.python.display()
+            "pyinstaller-build: PyInstaller {version} ({found}) is not supported: the crate supports PyInstaller 6 \
+             (`{SUPPORTED_PYINSTALLER}`); nothing was built.\nFix: {fix}."
         ),
     ))
 }

@@ -91,6 +91,25 @@ impl Source {
         }
     }
 
+    /// The PyInstaller version it pins exactly (`pyinstaller==5.13.0`, or a lockfile's entry),
+    /// if any: checked before anything is installed.
+    pub(crate) fn pinned_pyinstaller(&self) -> Option<String> {
+        match self {
+            Source::Requirements(lines) => lines.iter().find_map(|l| {
+                let l = l.split('#').next().unwrap_or("").trim();
+                let (name, version) = l.split_once("==")?;
+                let version = version.trim_start_matches('=').split([';', ' ', ',']).next()?.trim();
+                name.trim().eq_ignore_ascii_case("pyinstaller").then(|| version.to_string())
+            }),
+            Source::Locked(l) => {
+                let doc: toml::Table = l.lock_text.parse().ok()?;
+                let packages = doc.get("package")?.as_array()?;
+                let entry = packages.iter().find(|p| p.get("name").and_then(|n| n.as_str()) == Some("pyinstaller"))?;
+                entry.get("version")?.as_str().map(str::to_string)
+            }
+        }
+    }
+
     /// The files it was read from (the lockfile's project too), for `rerun-if-changed`.
     pub(crate) fn files(path: &Path) -> Vec<PathBuf> {
         let mut files = vec![path.to_path_buf()];

@@ -42,6 +42,11 @@ pub(crate) struct Request<'a> {
 /// Returns the environment's interpreter, and whether it had to be created.
 pub(crate) fn ensure(req: &Request) -> Result<(PathBuf, bool)> {
     let source = Source::read(req.requirements)?;
+    if let Some(version) = source.pinned_pyinstaller() {
+        // Before a minute of installing what could not be used.
+        let found = format!("pinned in `{}`", req.requirements.display());
+        crate::toolchain::check_version(&version, &found, req.base, Some(req.requirements))?;
+    }
     let requirements = source.key_lines();
     let key = key(req.base, &requirements);
     let dir = req.envs_dir.join(format!("env-{}", &key[..16]));
@@ -269,6 +274,14 @@ exit 2
         );
         fs::write(&s.reqs, "pyinstaller\n").unwrap();
         assert!(ensure_with(&s, false).is_ok());
+    }
+
+    #[test]
+    fn an_unsupported_pinned_pyinstaller_fails_before_installing() {
+        let s = setup("fastapi==0.110.0\npyinstaller==5.13.0 ; python_version >= '3.8'\n");
+        let err = ensure_with(&s, false).unwrap_err().to_string();
+        assert!(err.contains("PyInstaller 5.13.0 (pinned in") && err.contains("change line 2 of"), "{err}");
+        assert_eq!(calls(&s), 0, "nothing was installed");
     }
 
     #[test]

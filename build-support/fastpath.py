@@ -226,8 +226,11 @@ def targets(name, is_package, record, g, batch):
             absolute = target
         parts = absolute.split(".")
         for i in range(1, len(parts) + 1):
-            if not found(".".join(parts[:i])):
-                return None, "%s imports %s, which the last build did not bundle" % (name, ".".join(parts[:i]))
+            part = ".".join(parts[:i])
+            if part in nodes and not found(part):
+                return None, "%s imports %s, a %s in the last build's graph" % (name, part, nodes[part]["type"])
+            if not found(part):
+                return None, "%s imports %s, which the last build did not bundle" % (name, part)
         hit = [absolute]
         package = g["packages"].get(absolute)
         if fromlist and package is not None:
@@ -351,9 +354,10 @@ def scanned_targets(path, text):
     return targets
 
 
-def record_graph(graph, w1, w1_clock, w2, project_modules, entry):
-    """What the fast path needs of the graph (graph.json), and for each project module (by name)
-    what it must refuse: {refuse, scanned, names_unknown, watched}."""
+def record_graph(graph, w1, w1_clock, w2, project_modules):
+    """What the fast path needs of the graph (graph.json), and for each project module (by graph
+    identifier: a module's name, a script's path) what it must refuse: {refuse, scanned,
+    names_unknown}."""
     import PyInstaller
 
     g = graph.graph
@@ -375,7 +379,7 @@ def record_graph(graph, w1, w1_clock, w2, project_modules, entry):
         }
         if isinstance(getattr(node, "_global_attr_names", None), set) and kind in ("Package", "NamespacePackage", "ExtensionPackage"):
             packages[ident] = {"names": sorted(node._global_attr_names), "subs": sorted(node._submodule_basename_to_node)}
-    ours = set(project_modules) | {entry}
+    ours = set(project_modules)
     own = os.path.join(os.path.dirname(PyInstaller.__file__), "hooks") + os.sep
     scanned = {t: "PyInstaller scans the code of its importers" for t in PYINSTALLER_SCANS}
     whole = {}  # scanned target -> why any change of an importer refuses
@@ -404,7 +408,7 @@ def record_graph(graph, w1, w1_clock, w2, project_modules, entry):
             if ident in info and "refuse" not in info[ident]:
                 info[ident]["refuse"] = "a hook of %s reads the import graph, which reaches %s (%s)" % (name, ident, f)
     for m in project_modules:
-        heads = [g.head(e) for e in g.inc_edges(m)] if m in g.nodes else []
+        heads = [h for h in (g.head(e) for e in g.inc_edges(m)) if isinstance(h, str)] if m in g.nodes else []
         tails = [g.tail(e) for e in g.out_edges(m)] if m in g.nodes else []
         for t in tails:
             if t in whole and "refuse" not in info[m]:
@@ -558,7 +562,9 @@ def _snapshot(workpath, distpath, project, out_dir, result):
                 return "entry script %s is optimized or not in the PKG" % name
             modules.append({"path": path, "kind": "script", "name": name, "compress": bool(entries[name][3])})
     pyz = [m for m in modules if m["kind"] == "pyz"]
-    record, info = record_graph(graph, w1, w1_clock, w2, [m["name"] for m in pyz], graph._top_script_node.graphident)
+    # A script's node is named by its path; PyInstaller scans its code like a module's.
+    ident = {id(m): m["name"] if m["kind"] == "pyz" else os.path.realpath(m["path"]) for m in modules}
+    record, info = record_graph(graph, w1, w1_clock, w2, [ident[id(m)] for m in modules])
     records = {}
     for m in pyz:
         with open(m["path"], "rb") as f:
@@ -568,10 +574,9 @@ def _snapshot(workpath, distpath, project, out_dir, result):
     for m in modules:
         m["hooked"] = hooked(m["name"], hook_dirs) if m["kind"] == "pyz" else False
         m["path"] = os.path.relpath(os.path.realpath(m["path"]), project)
-        if m["kind"] == "pyz":
-            i = info[m["name"]]
-            m["refuse"] = i.pop("refuse", None)
-            m["info"] = dict(i, watched=watched[m["name"]])
+        i = info.get(ident[id(m)], {})
+        m["refuse"] = i.pop("refuse", None)
+        m["info"] = dict(i, watched=watched.get(m["name"], {}))
     with open(os.path.join(out_dir, "graph.json"), "w") as f:
         json.dump(record, f)
     result["modules"] = modules

@@ -169,15 +169,23 @@ def verdict(module, is_package, old, new, graph, batch):
     for t in sorted(changed):
         if t in g["scanned"]:
             return "%s's imports of %s changed, and %s" % (path, t, g["scanned"][t])
-        node = g["nodes"][t]
-        # A top-level module that exists is only linked to; a submodule must also be linked to
-        # its package already, or the import would add that edge at another point of the graph.
-        if "." in t:
-            ready = node["done"] is not None and node["done"] <= me["born"]
-        else:
-            ready = node["seq"] is not None and node["seq"] < me["seq"]
-        if not ready:
-            return "%s's imports of %s changed, and the last build imported %s only after %s" % (path, t, t, name)
+        # A top-level module that exists is only linked to; a submodule (and each package on the
+        # way to it) must also be linked to its package already, or the import would add that
+        # edge at another point of the graph.
+        parts = t.split(".")
+        for i in range(1, len(parts) + 1):
+            node = g["nodes"][".".join(parts[:i])]
+            if i > 1:
+                ready = node["done"] is not None and node["done"] <= me["born"]
+            else:
+                ready = node["seq"] is not None and node["seq"] < me["seq"]
+            if not ready:
+                return "%s's imports of %s changed, and the last build imported %s only after %s" % (
+                    path,
+                    t,
+                    ".".join(parts[:i]),
+                    name,
+                )
     edges = dict(g["out"])
     edges[name] = [[-1, t] for t in after + ([parent] if parent and parent not in after else [])] + later
     for walk_name, clock in (("w1", g["w1_clock"]), ("w2", None)):

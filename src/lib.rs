@@ -320,6 +320,15 @@
 //! Namespace packages (folders without `__init__.py`) are archived as PyInstaller does, as empty
 //! markers; their modules take the fast path like any other.
 //!
+//! *Known limits:* an import that makes PyInstaller meet an extension module earlier than before
+//! runs PyInstaller even though the archive would usually be the same (the order extensions are
+//! met in is the order their shared libraries are looked up in, so first-wins could differ); so
+//! does a new import of a module first imported after the edited one (`import json` in a module
+//! imported before the one that brought json in), and any change of a module that imports
+//! `ctypes` or a metadata API if it changes a constant-argument call (`print("...")` included).
+//! A PyInstaller run that reuses its own cached analysis records no graph, so the next edit runs
+//! PyInstaller once more.
+//!
 //! The snapshot is never modified: each fast path is relative to the last PyInstaller build, and
 //! the next PyInstaller build replaces it. PyInstaller's own cache is left as it was, so it still
 //! sees every edit since then. Other platforms and onedir specs always build with PyInstaller.

@@ -235,7 +235,8 @@
 //!   compares content (and ctime), so the change is then seen. After such a restore, build once
 //!   with `PYINSTALLER_BUILD_FORCE=1`, or `touch` the changed file (or `Cargo.toml`).
 //! * **New entries cargo does not watch.** Site-packages folders are not given to cargo (it would
-//!   scan every installed file on every build: 0.12 s for a 46,000-entry site-packages), nor are
+//!   scan every installed file on every build: 0.05 s for the benchmark's pandas environment,
+//!   10,000 entries, more than half the 0.09 s no-change build; 0.12 s for 46,000), nor are
 //!   outside folders of more than 2,000 entries (`/usr/lib/x86_64-linux-gnu`, say): a
 //!   distribution or `.pth` file *added* with nothing else changed, a new file directly in a
 //!   project folder that also holds an ignored folder (typically `__pycache__`), or a new library

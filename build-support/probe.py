@@ -33,6 +33,15 @@ for entry in sys.path:
         if path not in site_dirs:
             site_dirs.append(path)
 
+def libpython():
+    name = sysconfig.get_config_var("INSTSONAME") or sysconfig.get_config_var("LDLIBRARY")
+    libdir = sysconfig.get_config_var("LIBDIR")
+    if not name or not libdir or not sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        return None
+    path = os.path.join(libdir, name)
+    return os.path.realpath(path) if os.path.isfile(path) else None
+
+
 json.dump(
     {
         "executable": sys.executable,
@@ -43,6 +52,7 @@ json.dump(
         "prefixes": sorted({os.path.abspath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}),
         "site_dirs": site_dirs,
         "pyinstaller": pyinstaller_version(),
+        "libpython": libpython(),
     },
     sys.stdout,
 )

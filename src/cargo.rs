@@ -40,6 +40,14 @@ impl Cargo {
         std::env::var_os(key)
     }
 
+    /// A credential: read without `rerun-if-env-changed`, because cargo keeps the value of every
+    /// announced variable in its fingerprint files under the target folder, and a credential
+    /// changes no output.
+    pub(crate) fn secret(&self, key: &str) -> Option<OsString> {
+        #[allow(clippy::disallowed_methods)]
+        std::env::var_os(key)
+    }
+
     /// A variable the user sets, as a switch: set and not `0`/`false`/empty.
     pub(crate) fn flag(&self, key: &str) -> bool {
         self.env(key).is_some_and(|v| !matches!(v.to_str(), Some("" | "0" | "false")))

@@ -148,19 +148,19 @@ pub(crate) fn fingerprint(context: &str, project: &Project, inputs: &BTreeSet<St
 }
 
 /// Tagged, length-prefixed fields, so no two different inputs hash alike by concatenation.
-struct Framed(blake3::Hasher);
+pub(crate) struct Framed(blake3::Hasher);
 
 impl Framed {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Framed(blake3::Hasher::new())
     }
-    fn bytes(&mut self, tag: &str, value: &[u8]) {
+    pub(crate) fn bytes(&mut self, tag: &str, value: &[u8]) {
         self.0.update(tag.as_bytes()).update(&(value.len() as u64).to_le_bytes()).update(value);
     }
-    fn field(&mut self, tag: &str, value: &str) {
+    pub(crate) fn field(&mut self, tag: &str, value: &str) {
         self.bytes(tag, value.as_bytes());
     }
-    fn finish(self) -> String {
+    pub(crate) fn finish(self) -> String {
         self.0.finalize().to_hex().to_string()
     }
 }

@@ -611,10 +611,14 @@ impl Build {
             smoke_test_timeout: self.smoke_test_timeout.unwrap_or(Duration::from_secs(60)),
             generated,
             force,
-            store: cache::Store {
-                dir: cache_root.join("binaries"),
-                limit: self.binary_cache_mb.unwrap_or(1024) * 1_000_000,
-            },
+            cache: cache::Cache::new(
+                cache::Store {
+                    dir: cache_root.join("binaries"),
+                    limit: self.binary_cache_mb.unwrap_or(1024) * 1_000_000,
+                },
+                &cargo,
+                &env.manifest_dir,
+            ),
             audit_threshold: self.audit_threshold.unwrap_or(1_000_000),
             audit_verify: cargo.env("PYINSTALLER_BUILD_AUDIT").is_some_and(|v| v == "verify"),
             package_name: cargo_env("CARGO_PKG_NAME").map(|n| n.to_string_lossy().into_owned()),
@@ -817,6 +821,16 @@ fn finish(
                         "pyinstaller-build: reinstalled {} (built before from these very inputs; no PyInstaller run)",
                         spec.name
                     )),
+                    Outcome::Downloaded => cargo.warning(&format!(
+                        "pyinstaller-build: downloaded {} from the shared cache {} in {:.1} s ({:.1} MB in {:.1} s; \
+                         no PyInstaller run; {})",
+                        spec.name,
+                        shared.cache.shared_url(),
+                        spec.duration.as_secs_f64(),
+                        spec.download.0 as f64 / 1e6,
+                        spec.download.1.as_secs_f64(),
+                        spec.reason
+                    )),
                     Outcome::UpToDate | Outcome::Skipped | Outcome::Placeholder => {}
                 }
                 audit_warnings(cargo, &spec);
@@ -832,7 +846,10 @@ fn finish(
         }
     }
     let keep: Vec<&str> = report.specs.iter().map(|s| s.fingerprint.as_str()).collect();
-    if let Err(e) = shared.store.trim(&keep) {
+    for warning in shared.cache.finish() {
+        cargo.warning(&warning);
+    }
+    if let Err(e) = shared.cache.local.trim(&keep) {
         cargo.warning(&format!("pyinstaller-build: the binary store was not trimmed: {e}"));
     }
     let json = serde_json::to_vec_pretty(&report).expect("serializable");

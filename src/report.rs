@@ -54,6 +54,9 @@ pub struct SpecReport {
     /// (`stats.py's imports or global names changed`).
     #[serde(default)]
     pub fast_path_refused: Option<String>,
+    /// Bytes downloaded from the shared cache and the time it took (for the warning).
+    #[serde(skip)]
+    pub(crate) download: (u64, Duration),
     /// Audit candidates that appeared with this build.
     #[serde(skip)]
     pub(crate) new_candidates: Vec<String>,
@@ -83,6 +86,10 @@ pub enum Outcome {
     /// finds a file. Run, it prints that it was skipped and exits 1; the next build without the
     /// switch replaces it.
     Placeholder,
+    /// Another machine built the binary from the same inputs: it was downloaded from the shared
+    /// cache (`PYINSTALLER_BUILD_CACHE_URL`), its content hash verified, smoke-tested and
+    /// installed without running PyInstaller.
+    Downloaded,
 }
 
 impl SpecReport {
@@ -101,6 +108,7 @@ impl SpecReport {
             reason: String::new(),
             smoke_test: Duration::ZERO,
             fast_path_refused: None,
+            download: (0, Duration::ZERO),
             new_candidates: Vec::new(),
         }
     }

@@ -1,7 +1,7 @@
 //! One spec: decide what it needs (nothing, a reinstall, a build), then do it.
 
 use crate::audit;
-use crate::cache::{self, Store};
+use crate::cache::{self, Cache};
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fastpath;
 use crate::fingerprint::{self, Context};
@@ -37,7 +37,7 @@ pub(crate) struct Shared<'a> {
     /// smoke test.
     pub generated: BTreeMap<String, (Generated, Option<SmokeTest>)>,
     pub force: bool,
-    pub store: Store,
+    pub cache: Cache,
     pub audit_threshold: u64,
     /// `PYINSTALLER_BUILD_AUDIT=verify`.
     pub audit_verify: bool,
@@ -108,6 +108,8 @@ pub(crate) struct Plan {
     inputs: BTreeSet<String>,
     context: String,
     pub fingerprint: String,
+    /// The shared tier's key, when there is one.
+    shared_key: Option<String>,
     pub action: Action,
     /// Why it is built (for the warning and the report).
     reason: String,
@@ -125,6 +127,9 @@ pub(crate) enum Action {
         binary: PathBuf,
         entry: cache::Entry,
     },
+    /// Built elsewhere from these very inputs: downloaded from the shared tier, verified and
+    /// smoke-tested.
+    Download(cache::Fetched),
     /// Only project module bodies changed: rewrite them into the last full build's archive.
     FastPath(fastpath::Changes),
     Build,
@@ -138,6 +143,10 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     let external = reads + &shared.generated_digest(spec);
     let context = fingerprint::context_hash(shared.context, shared.project, spec, &inputs, &external);
     let fingerprint = fingerprint::fingerprint(&context, shared.project, &inputs);
+    let shared_key = match shared.force {
+        true => None,
+        false => shared.cache.shared_key(shared.toolchain, shared.context, shared.project, spec),
+    };
     let stamp: Option<Stamp> = fs::read(stamp_path(shared, spec)).ok().and_then(|b| serde_json::from_slice(&b).ok());
     let action = if shared.force {
         Action::Build
@@ -147,7 +156,7 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
             && same_hash(&s.installed, &s.binary_hash)
     }) {
         Action::UpToDate { name: stamp.name, installed: stamp.installed }
-    } else if let Some((binary, entry)) = shared.store.get(&fingerprint) {
+    } else if let Some((binary, entry)) = shared.cache.local.get(&fingerprint) {
         Action::Restore { binary, entry }
     } else {
         Action::Build
@@ -174,6 +183,7 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
         inputs,
         context,
         fingerprint,
+        shared_key,
         action,
         reason,
         refused,
@@ -220,6 +230,24 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
     let start = Instant::now();
     let mut fast_binary = None;
     let smoke = std::cell::Cell::new(Duration::ZERO);
+    // After the stamp and the local store (the plan asked them), before the fast path: a hit is
+    // a download, and a miss one small request.
+    if matches!(plan.action, Action::FastPath(_) | Action::Build) {
+        if let Some(hit) = plan.shared_key.as_deref().and_then(|k| shared.cache.fetch(k, &plan.dir.root)) {
+            match smoke_test(shared, &plan, &hit.path) {
+                Ok(took) => {
+                    smoke.set(took);
+                    plan.action = Action::Download(hit);
+                }
+                Err(e) => shared.cache.note(format!(
+                    "pyinstaller-build: {}: the binary from the shared cache failed its smoke test here; building \
+                     locally ({})",
+                    plan.spec,
+                    e.to_string().lines().next().unwrap_or_default()
+                )),
+            }
+        }
+    }
     if let Action::FastPath(changed) = &plan.action {
         match fast(shared, &plan, changed)? {
             Ok((binary, took)) => {
@@ -249,20 +277,32 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             smoke_test: smoke.get(),
             fast_path_refused: if outcome == Outcome::Built { plan.refused.clone() } else { None },
             new_candidates,
+            download: match &plan.action {
+                Action::Download(hit) => (hit.bytes, hit.took),
+                _ => (0, Duration::ZERO),
+            },
         })
     };
+    // What a binary built here packaged from outside python-dir, when it may be shared.
+    let mut shareable: Option<Vec<PathBuf>> = None;
     let (fingerprint, binary, entry) = match &plan.action {
         Action::UpToDate { name, installed } => {
             return report(name.clone(), installed.clone(), Outcome::UpToDate, plan.fingerprint.clone());
         }
         Action::Restore { binary, entry } => (plan.fingerprint.clone(), binary.clone(), entry.clone()),
+        Action::Download(hit) => {
+            let entry = cache::Entry { file_name: hit.file_name.clone(), binary_hash: hit.binary_hash.clone() };
+            let binary = shared.cache.local.put(&plan.fingerprint, &hit.path, &entry, true)?;
+            (plan.fingerprint.clone(), binary, entry)
+        }
         Action::FastPath(_) => {
             // Borrowed: its folder must outlive the install when the store is off.
             let fresh: &fastpath::Output = fast_binary.as_ref().expect("set above");
             let file_name = plan.state.as_ref().map(|s| s.binary.clone()).unwrap_or_default();
             let entry = cache::Entry { file_name, binary_hash: fresh.hash.to_hex().to_string() };
             // The fast path's output is ours: moved, not copied.
-            let binary = shared.store.put(&plan.fingerprint, &fresh.path, &entry, true)?;
+            let binary = shared.cache.local.put(&plan.fingerprint, &fresh.path, &entry, true)?;
+            shareable = plan.state.as_ref().map(|s| s.external.clone());
             (plan.fingerprint.clone(), binary, entry)
         }
         Action::Build => {
@@ -271,18 +311,28 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
                 None => e,
             })?;
             smoke.set(took);
+            // Built from the files the key was computed from, not from an edit made meanwhile.
+            if state.files.len() == shared.project.files.len()
+                && shared.project.files.iter().all(|(k, v)| state.files.get(k) == Some(&hex(v)))
+            {
+                shareable = Some(state.external.clone());
+            }
             let binary = plan.dir.dist().join(&state.binary);
             let entry = cache::Entry { file_name: state.binary, binary_hash: state.binary_hash };
             // Installed from the store's copy when there is one: PyInstaller rewrites dist.
-            let binary = shared.store.put(&state.fingerprint, &binary, &entry, false)?;
+            let binary = shared.cache.local.put(&state.fingerprint, &binary, &entry, false)?;
             (state.fingerprint, binary, entry)
         }
     };
     let name = exe_name(&entry.file_name);
     let (installed, wrote) = finish(shared, &plan.spec, &binary, &name, &fingerprint, &entry.binary_hash)?;
+    if let (Some(key), Some(outside)) = (&plan.shared_key, &shareable) {
+        shared.cache.upload(key, &binary, &entry.file_name, outside);
+    }
     let outcome = match plan.action {
         Action::Build => Outcome::Built,
         Action::FastPath(_) => Outcome::FastPath,
+        Action::Download(_) => Outcome::Downloaded,
         _ if wrote => Outcome::Restored,
         // Another profile installed these very bytes: only this profile's stamp was missing.
         _ => Outcome::UpToDate,
@@ -490,7 +540,7 @@ fn finish(
         ));
     }
     let installed = installed_path(shared, name);
-    let wrote = install::install(binary, binary_hash, &installed, shared.store.holds(binary))?;
+    let wrote = install::install(binary, binary_hash, &installed, shared.cache.local.holds(binary))?;
     let stamp = Stamp {
         fingerprint: fingerprint.to_string(),
         name: name.to_string(),

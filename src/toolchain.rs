@@ -26,6 +26,9 @@ pub(crate) struct Toolchain {
     pub pyinstaller: Option<String>,
     /// blake3 of the installed distributions: changes on any `pip install`/`uninstall`/`-U`.
     pub site_hash: String,
+    /// The shared library the interpreter runs on, when it has one (PyInstaller bundles it).
+    #[serde(default)]
+    pub libpython: Option<PathBuf>,
 }
 
 impl Toolchain {
@@ -135,7 +138,7 @@ fn venv_python(venv: &Path) -> PathBuf {
 /// Asks the interpreter about itself, or reuses its last answer when nothing it depends on moved.
 pub(crate) fn probe(python: &Path, cache_dir: &Path) -> Result<Toolchain> {
     let key = probe_key(python);
-    let cache_file = cache_dir.join(format!("probe-v2-{}.json", &key[..16]));
+    let cache_file = cache_dir.join(format!("probe-v3-{}.json", &key[..16]));
     if let Some(cached) = fs::read(&cache_file).ok().and_then(|b| serde_json::from_slice::<Toolchain>(&b).ok()) {
         if cached.python == python && site_hash(&cached.site_dirs) == cached.site_hash {
             return Ok(cached);
@@ -155,6 +158,7 @@ pub(crate) fn probe(python: &Path, cache_dir: &Path) -> Result<Toolchain> {
         site_dirs: Vec<PathBuf>,
         prefixes: Vec<PathBuf>,
         pyinstaller: Option<String>,
+        libpython: Option<PathBuf>,
     }
     let answer: Answer = serde_json::from_slice(&output.stdout).map_err(|_| {
         Error::new(
@@ -175,6 +179,7 @@ pub(crate) fn probe(python: &Path, cache_dir: &Path) -> Result<Toolchain> {
         site_dirs: answer.site_dirs,
         prefixes: answer.prefixes,
         pyinstaller: answer.pyinstaller,
+        libpython: answer.libpython,
     };
     if toolchain.pyinstaller.is_none() {
         return Err(Error::new(

@@ -1,0 +1,262 @@
+//! The shared tier's key: what the fingerprint hashes, with nothing that differs between two
+//! machines holding the same inputs.
+//!
+//! The fingerprint names files by absolute path (the interpreter, the managed environment under
+//! the target folder, files packaged from outside python-dir), so it cannot be shared. This key
+//! hashes the same inputs with paths made relative: project files relative to python-dir, the
+//! interpreter and libpython by content, each installed distribution by name, version and the
+//! `(relative path, hash)` rows of its `RECORD`. Files packaged from outside python-dir are known
+//! only after a build, so they are not in the key: the shared entry lists them with their content
+//! ([`Check`]), and a reader takes the entry only when its own files match.
+//!
+//! The key takes every project file (as the fingerprint does before a spec's first build), never
+//! the narrower set PyInstaller's records give: a fresh checkout has no records, and both
+//! machines must compute the same key.
+
+use crate::fingerprint::{self, Context, Framed};
+use crate::project::{hash_file, hex, Project};
+use crate::toolchain::Toolchain;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Bumped whenever the key's layout or meaning changes, so old entries never match.
+const VERSION: &str = "pyinstaller-build shared key 1";
+
+/// A file outside python-dir that a build packaged, with its content: the entry is taken only
+/// where the reader's file has the same content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Check {
+    /// `$CHECKOUT/<relative path>` for a file under the package (a `pathex` folder), else the
+    /// absolute path (a system library).
+    pub path: String,
+    pub blake3: String,
+}
+
+const CHECKOUT: &str = "$CHECKOUT/";
+
+impl Check {
+    pub(crate) fn of(path: &Path, checkout: &Path) -> Option<Check> {
+        let blake3 = hex(&hash_file(path).ok()?);
+        let path = match path.strip_prefix(checkout) {
+            Ok(rel) => format!("{CHECKOUT}{}", rel.to_str()?),
+            Err(_) => path.to_str()?.to_string(),
+        };
+        Some(Check { path, blake3 })
+    }
+
+    /// Whether this machine's file has the recorded content.
+    pub(crate) fn holds(&self, checkout: &Path) -> bool {
+        let path = match self.path.strip_prefix(CHECKOUT) {
+            Some(rel) => checkout.join(rel),
+            None => PathBuf::from(&self.path),
+        };
+        hash_file(&path).is_ok_and(|h| hex(&h) == self.blake3)
+    }
+}
+
+/// The toolchain without its paths: computed once per build (it reads the interpreter,
+/// libpython and every `RECORD`).
+pub(crate) fn toolchain_digest(toolchain: &Toolchain) -> String {
+    let mut h = Framed::new();
+    h.field("version", &toolchain.version);
+    h.field("platform", &toolchain.platform);
+    h.field("pyinstaller", toolchain.pyinstaller.as_deref().unwrap_or("-"));
+    // A venv's `python` is a link to the base interpreter: its content is the binary's.
+    for (what, file) in [("interpreter", Some(&toolchain.python)), ("libpython", toolchain.libpython.as_ref())] {
+        match file.map(|f| hash_file(f)) {
+            Some(Ok(hash)) => h.bytes(what, &hash),
+            _ => h.field(what, "\0none"),
+        }
+    }
+    for (name, rows) in distributions(&toolchain.site_dirs) {
+        h.field("distribution", &name);
+        for row in rows {
+            h.field("row", &row);
+        }
+    }
+    h.finish()
+}
+
+/// Each `*.dist-info` (its name holds the distribution's name and version) with the `RECORD`
+/// rows that do not depend on where the environment is, and each `.pth` file's content.
+///
+/// pip writes the environment's absolute interpreter path into console-script shebangs, so the
+/// rows of files outside site-packages (`../../../bin/...`) and pip's own bookkeeping files are
+/// dropped; what PyInstaller can package is under site-packages.
+fn distributions(site_dirs: &[PathBuf]) -> Vec<(String, Vec<String>)> {
+    let mut all = Vec::new();
+    for dir in site_dirs {
+        for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".dist-info") {
+                let record = fs::read_to_string(entry.path().join("RECORD")).unwrap_or_default();
+                let mut rows: Vec<String> = record
+                    .lines()
+                    .filter(|row| {
+                        let mut fields = row.rsplitn(3, ',');
+                        let (_size, hash, path) = (fields.next(), fields.next(), fields.next().unwrap_or(""));
+                        let file = path.rsplit('/').next().unwrap_or(path);
+                        hash.is_some_and(|h| !h.is_empty())
+                            && !path.starts_with("..")
+                            && !path.starts_with('/')
+                            && !["INSTALLER", "REQUESTED", "direct_url.json", "RECORD"].contains(&file)
+                    })
+                    .map(str::to_string)
+                    .collect();
+                rows.sort();
+                all.push((name, rows));
+            } else if name.ends_with(".pth") {
+                all.push((name, vec![fs::read_to_string(entry.path()).unwrap_or_default()]));
+            }
+        }
+    }
+    all.sort();
+    all
+}
+
+/// The key of `spec`'s binary in the shared tier.
+pub(crate) fn shared_key(toolchain: &str, ctx: &Context, project: &Project, spec: &str) -> String {
+    let inputs = fingerprint::inputs(project, spec, None);
+    let mut h = Framed::new();
+    h.field("version", VERSION);
+    h.field("toolchain", toolchain);
+    h.field("spec", spec);
+    h.field("target", &ctx.target);
+    for (k, v) in &ctx.env {
+        h.field("env", k);
+        h.field("value", v.as_deref().unwrap_or("\0unset"));
+    }
+    h.field("settings", &ctx.settings);
+    for f in project.files.keys().filter(|f| f.ends_with(".py")) {
+        h.field("module", f);
+    }
+    for d in &project.dirs {
+        h.field("dir", d);
+    }
+    for i in &inputs {
+        h.field("input", i);
+        match project.files.get(i) {
+            Some(hash) => h.bytes("hash", hash),
+            None => h.field("hash", "\0missing"),
+        }
+    }
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A managed environment at `root`: an interpreter, one distribution whose RECORD names its
+    /// console script by a path outside site-packages (with the environment's own shebang).
+    fn env_at(root: &Path, python_bytes: &[u8]) -> Toolchain {
+        let site = root.join("lib/python3.11/site-packages");
+        let dist = site.join("demo-1.0.dist-info");
+        fs::create_dir_all(&dist).unwrap();
+        fs::create_dir_all(root.join("bin")).unwrap();
+        fs::write(root.join("bin/python"), python_bytes).unwrap();
+        fs::write(site.join("demo.py"), "X = 1\n").unwrap();
+        let script = format!("#!{}/bin/python\n", root.display());
+        fs::write(root.join("bin/demo"), &script).unwrap();
+        let script_hash = hex(blake3::hash(script.as_bytes()).as_bytes());
+        fs::write(
+            dist.join("RECORD"),
+            format!(
+                "demo.py,sha256=abc,6\n../../../bin/demo,sha256={script_hash},{}\ndemo-1.0.dist-info/INSTALLER,sha256=x,4\n\
+                 demo-1.0.dist-info/RECORD,,\n",
+                script.len()
+            ),
+        )
+        .unwrap();
+        Toolchain {
+            python: root.join("bin/python"),
+            version: "3.11.7 (main) [GCC 12.2.0]".into(),
+            platform: "linux-x86_64".into(),
+            site_dirs: vec![site],
+            prefixes: vec![root.to_path_buf()],
+            pyinstaller: Some("6.22.3".into()),
+            site_hash: String::new(),
+            libpython: None,
+        }
+    }
+
+    fn project_at(files: &[(&str, u8)]) -> Project {
+        let mut p = Project { root: PathBuf::from("/somewhere/python"), ..Project::default() };
+        for (f, h) in files {
+            p.files.insert(f.to_string(), [*h; 32]);
+        }
+        p
+    }
+
+    fn ctx() -> Context {
+        Context {
+            toolchain: String::new(),
+            target: "x86_64-unknown-linux-gnu".into(),
+            env: vec![],
+            settings: "s".into(),
+        }
+    }
+
+    #[test]
+    fn the_key_is_the_same_at_any_path_and_sees_every_input() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = env_at(&tmp.path().join("a/target/envs/env-1"), b"python");
+        let b = env_at(&tmp.path().join("elsewhere/b/env"), b"python");
+        assert_ne!(
+            fs::read(a.site_dirs[0].join("demo-1.0.dist-info/RECORD")).unwrap(),
+            fs::read(b.site_dirs[0].join("demo-1.0.dist-info/RECORD")).unwrap()
+        );
+        let (ta, tb) = (toolchain_digest(&a), toolchain_digest(&b));
+        assert_eq!(ta, tb, "environment paths and shebangs are not in the key");
+        let files = [("app.spec", 1), ("app.py", 2), ("data.txt", 3)];
+        let mut pa = project_at(&files);
+        let mut pb = project_at(&files);
+        pb.root = PathBuf::from("/other/checkout/python");
+        let key = shared_key(&ta, &ctx(), &pa, "app.spec");
+        assert_eq!(key, shared_key(&tb, &ctx(), &pb, "app.spec"), "the checkout path is not in the key");
+
+        // Each input changes the key.
+        let c = env_at(&tmp.path().join("c"), b"another python");
+        assert_ne!(toolchain_digest(&c), ta, "the interpreter by content");
+        fs::write(b.site_dirs[0].join("demo-1.0.dist-info/RECORD"), "demo.py,sha256=def,6\n").unwrap();
+        assert_ne!(toolchain_digest(&b), ta, "a distribution's files");
+        let mut v = a.clone();
+        v.version = "3.11.8".into();
+        assert_ne!(toolchain_digest(&v), ta);
+        pa.files.insert("app.py".into(), [9; 32]);
+        assert_ne!(shared_key(&ta, &ctx(), &pa, "app.spec"), key, "a source's content");
+        let mut new_module = pb.clone();
+        new_module.files.insert("json.py".into(), [1; 32]);
+        assert_ne!(shared_key(&ta, &ctx(), &new_module, "app.spec"), key);
+        let mut c = ctx();
+        c.env.push(("PYTHONOPTIMIZE".into(), Some("1".into())));
+        assert_ne!(shared_key(&ta, &c, &pb, "app.spec"), key);
+        let mut c = ctx();
+        c.target = "aarch64-unknown-linux-gnu".into();
+        assert_ne!(shared_key(&ta, &c, &pb, "app.spec"), key);
+        let mut c = ctx();
+        c.settings = "other".into();
+        assert_ne!(shared_key(&ta, &c, &pb, "app.spec"), key);
+    }
+
+    #[test]
+    fn a_check_names_checkout_files_relatively() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        for dir in [&a, &b] {
+            fs::create_dir_all(dir.join("vendor")).unwrap();
+            fs::write(dir.join("vendor/lib.py"), "X = 1\n").unwrap();
+        }
+        let check = Check::of(&a.join("vendor/lib.py"), &a).unwrap();
+        assert_eq!(check.path, "$CHECKOUT/vendor/lib.py");
+        assert!(check.holds(&b));
+        fs::write(b.join("vendor/lib.py"), "X = 2\n").unwrap();
+        assert!(!check.holds(&b), "another content: the entry is not taken");
+        let outside = tmp.path().join("libz.so");
+        fs::write(&outside, "z").unwrap();
+        let check = Check::of(&outside, &a).unwrap();
+        assert_eq!(check.path, outside.to_str().unwrap());
+        assert!(check.holds(&b));
+    }
+}

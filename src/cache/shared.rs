@@ -1,0 +1,362 @@
+//! The shared tier: entries and content on a backend, verified before use, signed when a key is
+//! configured, and switched off for the rest of the build at the first failure.
+//!
+//! An entry (`ac/<key>`) is JSON: the binary's file name, size and SHA-256 (its address,
+//! `cas/<sha256>`), the [`Check`]s of the files it packaged from outside python-dir, and, with
+//! `PYINSTALLER_BUILD_CACHE_SIGNING_KEY`, an HMAC-SHA256 over all of these and the key. A reader
+//! with a signing key takes only entries signed with it. Content is uploaded before its entry,
+//! so an entry never names content that is not there (unless the store lost it).
+
+use super::key::Check;
+use super::{Config, Fetched};
+use crate::install::write_atomic;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+/// Where entries and content live: `path` is `ac/<key>` or `cas/<sha256>`.
+pub(super) trait Backend: Send + Sync {
+    /// The object at `path`, at most `limit` bytes; `None` when there is none.
+    fn get(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, String>;
+    fn put(&self, path: &str, body: &[u8]) -> Result<(), String>;
+}
+
+/// Bumped whenever the entry's layout or the signed bytes change.
+const FORMAT: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct RemoteEntry {
+    format: u32,
+    file_name: String,
+    size: u64,
+    sha256: String,
+    #[serde(default)]
+    checks: Vec<Check>,
+    #[serde(default)]
+    signature: Option<String>,
+}
+
+impl RemoteEntry {
+    /// What the signature covers: the key too, so an entry cannot be replayed under another.
+    fn signed_bytes(&self, key: &str) -> Vec<u8> {
+        let mut text = format!(
+            "pyinstaller-build shared entry {}\n{key}\n{}\n{}\n{}\n",
+            self.format, self.file_name, self.size, self.sha256
+        );
+        for c in &self.checks {
+            text.push_str(&format!("{}\0{}\n", c.path, c.blake3));
+        }
+        text.into_bytes()
+    }
+}
+
+pub(super) fn sha256_hex(data: &[u8]) -> String {
+    super::s3::hex(&Sha256::digest(data))
+}
+
+pub(super) struct SharedStore {
+    inner: Arc<Inner>,
+    uploads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+struct Inner {
+    backend: Box<dyn Backend>,
+    url: String,
+    read_only: bool,
+    signing_key: Option<Vec<u8>>,
+    max_bytes: u64,
+    /// Why the tier was switched off, once it was.
+    off: Mutex<Option<String>>,
+    warnings: Mutex<Vec<String>>,
+}
+
+impl SharedStore {
+    pub(super) fn new(config: Config) -> SharedStore {
+        let mut read_only = config.read_only;
+        let backend: Result<Box<dyn Backend>, String> = if config.url.starts_with("s3://") {
+            let credentials = match (config.aws_access_key, config.aws_secret_key) {
+                (Some(access_key), Some(secret_key)) => {
+                    Some(super::s3::Credentials { access_key, secret_key, session_token: config.aws_session_token })
+                }
+                _ => None,
+            };
+            super::s3::S3::new(&config.url, config.aws_endpoint.as_deref(), config.aws_region.as_deref(), credentials)
+                .map(|s3| {
+                    read_only |= !s3.can_write();
+                    Box::new(s3) as Box<dyn Backend>
+                })
+        } else {
+            Ok(Box::new(super::http::Http::new(
+                &config.url,
+                config.token.as_deref(),
+                config.username.as_deref(),
+                config.password.as_deref(),
+            )))
+        };
+        let (backend, off) = match backend {
+            Ok(b) => (b, None),
+            Err(why) => (Box::new(Unusable) as Box<dyn Backend>, Some(why)),
+        };
+        let inner = Inner {
+            backend,
+            url: config.url,
+            read_only,
+            signing_key: config.signing_key,
+            max_bytes: config.max_bytes,
+            off: Mutex::new(None),
+            warnings: Mutex::default(),
+        };
+        if let Some(why) = off {
+            inner.switch_off(why);
+        }
+        SharedStore { inner: Arc::new(inner), uploads: Mutex::default() }
+    }
+
+    pub(super) fn url(&self) -> &str {
+        &self.inner.url
+    }
+
+    pub(super) fn usable(&self) -> bool {
+        self.inner.off.lock().unwrap_or_else(|e| e.into_inner()).is_none()
+    }
+
+    /// The binary for `key`, verified, in `dir`; `None` on a miss or a failure.
+    pub(super) fn fetch(&self, key: &str, dir: &Path, checkout: &Path) -> Option<Fetched> {
+        if !self.usable() {
+            return None;
+        }
+        match self.inner.fetch(key, dir, checkout) {
+            Ok(hit) => hit,
+            Err(why) => {
+                self.inner.switch_off(why);
+                None
+            }
+        }
+    }
+
+    /// Uploads `binary` under `key` in the background, in read-write mode.
+    pub(super) fn upload(&self, key: &str, binary: &Path, file_name: &str, checks: Vec<Check>) {
+        if self.inner.read_only || !self.usable() {
+            return;
+        }
+        let bytes = match std::fs::read(binary) {
+            Ok(b) => b,
+            Err(e) => {
+                return self.inner.warn(format!(
+                    "pyinstaller-build: {file_name} was not uploaded to the shared cache: could not read {}: {e}",
+                    binary.display()
+                ))
+            }
+        };
+        if bytes.len() as u64 > self.inner.max_bytes {
+            return self.inner.warn(format!(
+                "pyinstaller-build: {file_name} was not uploaded to the shared cache: {:.1} MB is over PYINSTALLER_BUILD_CACHE_MAX_MB ({} MB)",
+                bytes.len() as f64 / 1e6,
+                self.inner.max_bytes / 1_000_000
+            ));
+        }
+        let (inner, key, file_name) = (self.inner.clone(), key.to_string(), file_name.to_string());
+        let upload = std::thread::spawn(move || {
+            if let Err(why) = inner.upload(&key, &bytes, &file_name, checks) {
+                inner.switch_off(why);
+            }
+        });
+        self.uploads.lock().unwrap_or_else(|e| e.into_inner()).push(upload);
+    }
+
+    /// Waits for the uploads; returns the warnings of the whole build.
+    pub(super) fn wait(&self) -> Vec<String> {
+        for upload in std::mem::take(&mut *self.uploads.lock().unwrap_or_else(|e| e.into_inner())) {
+            let _ = upload.join();
+        }
+        std::mem::take(&mut *self.inner.warnings.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Inner {
+    fn warn(&self, line: String) {
+        self.warnings.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+    }
+
+    /// The first failure is said once; later ones (other specs, in parallel) add nothing.
+    fn switch_off(&self, why: String) {
+        let mut off = self.off.lock().unwrap_or_else(|e| e.into_inner());
+        if off.is_none() {
+            self.warn(format!(
+                "pyinstaller-build: the shared cache {} is off for the rest of this build: {why}; building locally",
+                self.url
+            ));
+            *off = Some(why);
+        }
+    }
+
+    fn fetch(&self, key: &str, dir: &Path, checkout: &Path) -> Result<Option<Fetched>, String> {
+        let start = Instant::now();
+        let Some(body) = self.backend.get(&format!("ac/{key}"), 1_000_000)? else { return Ok(None) };
+        let entry: RemoteEntry =
+            serde_json::from_slice(&body).map_err(|e| format!("the entry ac/{key} is not one it wrote ({e})"))?;
+        if entry.format != FORMAT {
+            return Ok(None);
+        }
+        if let Some(signing_key) = &self.signing_key {
+            let Some(signature) = &entry.signature else {
+                return Err(format!("the entry ac/{key} is unsigned, and PYINSTALLER_BUILD_CACHE_SIGNING_KEY is set"));
+            };
+            if !same(signature, &super::s3::hex(&super::s3::hmac(signing_key, &entry.signed_bytes(key)))) {
+                return Err(format!(
+                    "the entry ac/{key} is signed with another key than PYINSTALLER_BUILD_CACHE_SIGNING_KEY"
+                ));
+            }
+        }
+        if entry.size > self.max_bytes {
+            return Err(format!(
+                "the entry ac/{key} is {:.1} MB, over PYINSTALLER_BUILD_CACHE_MAX_MB ({} MB)",
+                entry.size as f64 / 1e6,
+                self.max_bytes / 1_000_000
+            ));
+        }
+        let plain = !entry.file_name.is_empty()
+            && !entry.file_name.contains(['/', '\\'])
+            && entry.file_name != "."
+            && entry.file_name != "..";
+        if !plain || entry.sha256.len() != 64 || !entry.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("the entry ac/{key} is not one it wrote (file name or address)"));
+        }
+        // Built with other files from outside python-dir than this machine has: not this binary.
+        if !entry.checks.iter().all(|c| c.holds(checkout)) {
+            return Ok(None);
+        }
+        let address = format!("cas/{}", entry.sha256);
+        let Some(blob) = self.backend.get(&address, entry.size + 1)? else {
+            return Err(format!("{address}, named by ac/{key}, is missing"));
+        };
+        if blob.len() as u64 != entry.size {
+            return Err(format!("{address} is truncated: {} bytes where its entry says {}", blob.len(), entry.size));
+        }
+        if sha256_hex(&blob) != entry.sha256 {
+            return Err(format!("{address} is corrupted: its SHA-256 is not its address"));
+        }
+        let folder = dir.join("shared-download");
+        std::fs::create_dir_all(&folder).map_err(|e| format!("could not create {}: {e}", folder.display()))?;
+        let path = folder.join(&entry.file_name);
+        write_atomic(&path, &blob, true).map_err(|e| e.to_string())?;
+        Ok(Some(Fetched {
+            path,
+            file_name: entry.file_name,
+            binary_hash: blake3::hash(&blob).to_hex().to_string(),
+            bytes: entry.size,
+            took: start.elapsed(),
+        }))
+    }
+
+    fn upload(&self, key: &str, bytes: &[u8], file_name: &str, checks: Vec<Check>) -> Result<(), String> {
+        let sha256 = sha256_hex(bytes);
+        let mut entry = RemoteEntry {
+            format: FORMAT,
+            file_name: file_name.to_string(),
+            size: bytes.len() as u64,
+            sha256: sha256.clone(),
+            checks,
+            signature: None,
+        };
+        if let Some(signing_key) = &self.signing_key {
+            entry.signature = Some(super::s3::hex(&super::s3::hmac(signing_key, &entry.signed_bytes(key))));
+        }
+        self.backend.put(&format!("cas/{sha256}"), bytes)?;
+        self.backend.put(&format!("ac/{key}"), &serde_json::to_vec(&entry).expect("serializable"))
+    }
+}
+
+/// Compares signatures in constant time.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A backend whose settings were wrong: the tier is off from the start.
+struct Unusable;
+
+impl Backend for Unusable {
+    fn get(&self, _: &str, _: u64) -> Result<Option<Vec<u8>>, String> {
+        Err("not configured".into())
+    }
+    fn put(&self, _: &str, _: &[u8]) -> Result<(), String> {
+        Err("not configured".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// A backend in memory, to tamper with.
+    #[derive(Default)]
+    struct Memory(Mutex<HashMap<String, Vec<u8>>>);
+
+    impl Backend for Arc<Memory> {
+        fn get(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, String> {
+            let map = self.0.lock().unwrap();
+            match map.get(path) {
+                Some(b) if b.len() as u64 > limit => Err("body exceeds limit".into()),
+                b => Ok(b.cloned()),
+            }
+        }
+        fn put(&self, path: &str, body: &[u8]) -> Result<(), String> {
+            self.0.lock().unwrap().insert(path.to_string(), body.to_vec());
+            Ok(())
+        }
+    }
+
+    fn store(memory: &Arc<Memory>, signing_key: Option<&str>, max_bytes: u64) -> SharedStore {
+        let inner = Inner {
+            backend: Box::new(memory.clone()),
+            url: "mem://".into(),
+            read_only: false,
+            signing_key: signing_key.map(|k| k.as_bytes().to_vec()),
+            max_bytes,
+            off: Mutex::new(None),
+            warnings: Mutex::default(),
+        };
+        SharedStore { inner: Arc::new(inner), uploads: Mutex::default() }
+    }
+
+    #[test]
+    fn signed_entries_verify_and_tampering_is_a_warning_and_a_miss() {
+        let tmp = tempfile::tempdir().unwrap();
+        let binary = tmp.path().join("app");
+        std::fs::write(&binary, b"a binary").unwrap();
+        let memory = Arc::new(Memory::default());
+        let writer = store(&memory, Some("k1"), 1000);
+        writer.upload("key", &binary, "app", vec![]);
+        assert!(writer.wait().is_empty());
+        let hit = store(&memory, Some("k1"), 1000).fetch("key", tmp.path(), tmp.path()).unwrap();
+        assert_eq!(std::fs::read(&hit.path).unwrap(), b"a binary");
+        assert_eq!(hit.binary_hash, blake3::hash(b"a binary").to_hex().to_string());
+
+        let failing = |signing_key: Option<&str>, max: u64, expect: &str| {
+            let reader = store(&memory, signing_key, max);
+            assert!(reader.fetch("key", tmp.path(), tmp.path()).is_none());
+            let warnings = reader.wait();
+            assert!(warnings.len() == 1 && warnings[0].contains(expect), "{warnings:?}");
+            assert!(!reader.usable() && reader.fetch("key", tmp.path(), tmp.path()).is_none());
+            assert_eq!(reader.wait().len(), 0, "said once");
+        };
+        failing(Some("k2"), 1000, "signed with another key");
+        failing(Some("k1"), 5, "over PYINSTALLER_BUILD_CACHE_MAX_MB");
+        let entry = memory.0.lock().unwrap()["ac/key"].clone();
+        let mut unsigned: RemoteEntry = serde_json::from_slice(&entry).unwrap();
+        unsigned.signature = None;
+        memory.0.lock().unwrap().insert("ac/key".into(), serde_json::to_vec(&unsigned).unwrap());
+        failing(Some("k1"), 1000, "is unsigned");
+        assert!(store(&memory, None, 1000).fetch("key", tmp.path(), tmp.path()).is_some(), "no key: not checked");
+        let address = format!("cas/{}", unsigned.sha256);
+        memory.0.lock().unwrap().insert(address.clone(), b"a binarX".to_vec());
+        failing(None, 1000, "is corrupted");
+        memory.0.lock().unwrap().insert(address, b"a bin".to_vec());
+        failing(None, 1000, "is truncated");
+        assert!(store(&memory, None, 1000).fetch("other", tmp.path(), tmp.path()).is_none(), "a miss");
+    }
+}

@@ -182,7 +182,43 @@ fn main() {
         }
     }
 
+    rows.extend(shared_cache_rows(&mut b, runs));
     b.report(&rows, runs);
+}
+
+/// Against the local HTTP cache `.ci/cache-servers start` runs (skipped without it).
+#[allow(clippy::disallowed_methods)] // bench settings, not build inputs
+fn shared_cache_rows(b: &mut Bench, runs: usize) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let scenario = "fresh checkout, empty target folder, shared cache warm (environment present)";
+    let http = std::env::var("PYINSTALLER_BUILD_TEST_HTTP_CACHE").ok().filter(|v| !v.is_empty());
+    if let Some(http) = http.filter(|_| b.wants(scenario)) {
+        eprintln!("== fresh checkout, shared cache");
+        let auth = std::env::var("PYINSTALLER_BUILD_TEST_HTTP_CACHE_AUTH").unwrap_or_default();
+        let (user, password) = auth.split_once(':').unwrap_or_default();
+        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
+        let url = format!("{http}/bench-{nanos}");
+        let writer = [
+            ("PYINSTALLER_BUILD_CACHE_URL", url.as_str()),
+            ("PYINSTALLER_BUILD_CACHE_USERNAME", user),
+            ("PYINSTALLER_BUILD_CACHE_PASSWORD", password),
+        ];
+        b.fresh_checkout(&writer);
+        rows.push(b.compare(
+            scenario,
+            "the crate without a shared cache",
+            runs,
+            |b| b.fresh_checkout(&[]),
+            |b| {
+                b.fresh_checkout(&[
+                    ("PYINSTALLER_BUILD_CACHE_URL", &url),
+                    ("PYINSTALLER_BUILD_CACHE_MODE", "read-only"),
+                ])
+            },
+        ));
+    }
+
+    rows
 }
 
 impl Bench {
@@ -250,6 +286,30 @@ impl Bench {
             b.cargo(&[])
         };
         self.compare(scenario, "PyInstaller's cache", runs, baseline, krate)
+    }
+
+    /// `cargo build` of a new copy of the app at another path with an empty crate folder (cargo's
+    /// compiled crates are kept: the crate's build script is what is measured).
+    fn fresh_checkout(&mut self, env: &[(&str, &str)]) -> Sample {
+        let checkout = self.dir.join("checkout");
+        let _ = fs::remove_dir_all(&checkout);
+        copy_dir(&self.app, &checkout.join("app"));
+        let _ = fs::remove_dir_all(checkout.join("app/binaries"));
+        let cache = checkout.join("pyinstaller-build");
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.arg("build")
+            .current_dir(checkout.join("app"))
+            .env("CARGO_TARGET_DIR", &self.target)
+            .env("VIRTUAL_ENV", &self.venv)
+            .env("PYINSTALLER_BUILD_CACHE_DIR", &cache)
+            .envs(env.iter().copied())
+            .stderr(fs::File::create(self.dir.join("last-cargo.log")).unwrap());
+        let sample = measured(cmd);
+        let log = fs::read_to_string(self.dir.join("last-cargo.log")).unwrap_or_default();
+        for line in log.lines().filter(|l| l.contains("pyinstaller-build:")) {
+            eprintln!("    {line}");
+        }
+        sample
     }
 
     /// `cargo build` of the bench app.

@@ -367,6 +367,60 @@
 //! size and build-time savings and the `excludes=[...]` line to paste into the spec; the installed
 //! sidecar is untouched. It needs a `smoke-test`, and runs once per fingerprint.
 //!
+//! # The shared cache: binaries built on another machine
+//!
+//! With the `shared-cache` feature and `PYINSTALLER_BUILD_CACHE_URL` set, a spec that is neither
+//! up to date nor in the local binary store is looked up in a store shared between machines
+//! before the fast path and PyInstaller (a miss costs one small request; a hit saves the fast
+//! path too). Two kinds of store, both on storage teams already run:
+//!
+//! * `https://host/path` (or `http://`): an HTTP cache in the Bazel layout, `GET`/`PUT` on
+//!   `<url>/ac/<key>` (the entry) and `<url>/cas/<sha256>` (the binary), as bazel-remote
+//!   (`--disable_http_ac_validation`) and nginx's WebDAV module (`dav_methods PUT;
+//!   create_full_put_path on;`) serve it. `PYINSTALLER_BUILD_CACHE_TOKEN` sends a bearer token,
+//!   `PYINSTALLER_BUILD_CACHE_USERNAME`/`_PASSWORD` basic auth.
+//! * `s3://bucket/prefix`: objects `<prefix>/ac/<key>` and `<prefix>/cas/<sha256>`, requests
+//!   signed locally (AWS Signature Version 4) with `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`
+//!   and `AWS_SESSION_TOKEN`, in `AWS_REGION` (or `AWS_DEFAULT_REGION`; default `us-east-1`).
+//!   `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL` points at an S3-compatible server (R2, MinIO,
+//!   GCS's S3 API), addressed path-style. Without credentials requests go unsigned (a public
+//!   bucket) and nothing is uploaded. Grant `s3:ListBucket` too: without it S3 answers a missing
+//!   entry with 403, which the crate takes as a failure.
+//!
+//! The key is the fingerprint's inputs without anything machine-specific: every project file by
+//! its path relative to python-dir and its content (all of them, not only what the spec
+//! packaged: a fresh checkout has no PyInstaller records yet), the list of modules and folders,
+//! the spec, `TARGET`, the settings and environment variables of the fingerprint, the
+//! interpreter's version, platform and PyInstaller version, the interpreter and libpython by
+//! content, and each installed distribution by name, version and the rows of its `RECORD` that
+//! lie inside site-packages (pip writes the environment's own path into console scripts). So two
+//! checkouts at different paths, with different target folders and environments, get the same
+//! key, and the binary itself holds no checkout path (the end-to-end tests compare the bytes).
+//! Files a build packaged from outside python-dir (a `pathex` folder, system libraries) are
+//! listed in the entry with their content; a reader takes the entry only when its own files
+//! match. *Known limit:* the interpreter's standard library is identified by its version string
+//! and binaries, not file by file.
+//!
+//! A hit is downloaded, checked against its SHA-256 and size, smoke-tested, put into the local
+//! store and installed like any build; the warning says `downloaded <name> from the shared
+//! cache` and [`Outcome::Downloaded`] is reported. In read-write mode (the default;
+//! `PYINSTALLER_BUILD_CACHE_MODE=read-only` for pull requests) every binary PyInstaller or the
+//! fast path built and the smoke test passed is uploaded in the background, content first, then
+//! its entry; the build waits for uploads only at its end.
+//!
+//! With `PYINSTALLER_BUILD_CACHE_SIGNING_KEY`, each entry carries an HMAC-SHA256 over its key,
+//! file name, size, SHA-256 and checks, and a reader rejects entries that are unsigned or signed
+//! with another key. Poisoning is still best prevented by the store's own permissions: write
+//! only from trusted CI, read-only credentials elsewhere.
+//!
+//! The shared cache never fails a build: a server that is down (3 s connect timeout), a
+//! timeout, any unexpected status, a denied upload, a corrupted or truncated download, a wrong
+//! or missing signature, or an entry over `PYINSTALLER_BUILD_CACHE_MAX_MB` (default 1024) is one
+//! warning naming the cause; the shared cache is then not asked again in that build, and the
+//! build goes on locally. Nothing is stored or installed before its hash is verified.
+//! Credentials are read without `rerun-if-env-changed` (cargo writes announced values into its
+//! fingerprint files); changing them never reruns the build script.
+//!
 //! # Environment variables
 //!
 //! | Variable | Effect |
@@ -377,6 +431,12 @@
 //! | `PYINSTALLER_BUILD_CACHE_DIR` | the crate's work folder |
 //! | `PYINSTALLER_BUILD_AUDIT=verify` | prove which audit candidates can be excluded (above) |
 //! | `CARGO_NET_OFFLINE=true` | with `requirements`: never install, use the existing environment |
+//! | `PYINSTALLER_BUILD_CACHE_URL` | the shared cache: `https://...` or `s3://bucket/prefix` (feature `shared-cache`) |
+//! | `PYINSTALLER_BUILD_CACHE_MODE` | `read-write` (default) or `read-only` |
+//! | `PYINSTALLER_BUILD_CACHE_SIGNING_KEY` | sign uploaded entries; accept only entries signed with it |
+//! | `PYINSTALLER_BUILD_CACHE_MAX_MB` | largest binary downloaded or uploaded (default 1024) |
+//! | `PYINSTALLER_BUILD_CACHE_TOKEN`, `_USERNAME`, `_PASSWORD` | HTTP cache credentials (bearer, basic) |
+//! | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ENDPOINT_URL[_S3]` | S3 |
 //!
 //! With `DOCS_RS` set nothing is built or written.
 //!
@@ -416,6 +476,7 @@
 //!   sidecar without a spec file (`makespec.log` beside it).
 //! * `<target-dir>/pyinstaller-build/envs/`: managed environments, with their install logs.
 //! * `<target-dir>/pyinstaller-build/binaries/`: the binary store.
+//! * the shared cache (when configured): `ac/<key>` entries and `cas/<sha256>` binaries.
 //! * `$OUT_DIR/pyinstaller-build/`: what this profile installed, and `report.json`.
 //!
 //! Nothing is written into python-dir.

@@ -12,6 +12,7 @@
 //!     <spec>/audit.json, audit.md                   what the binary is made of (audit.rs)
 //!     <spec>/verify/                                scratch builds of the audit's verify mode
 //!     <spec>/fastpath/                              the last stock build's snapshot (src/fastpath/)
+//!     <spec>/shared-download/                       a verified download from the shared cache
 //!     <spec>/state.json                             what work/ and dist/ were last built from
 //!     <spec>/lock                                   held by the process running PyInstaller
 //! <binaries-dir>/.pyinstaller-build.lock            one build of this project at a time

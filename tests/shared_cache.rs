@@ -1,0 +1,249 @@
+//! End to end: a cache shared between machines, against real servers on 127.0.0.1 (nginx serving
+//! the Bazel HTTP cache layout, moto serving the S3 API), started by `.ci/cache-servers`.
+//!
+//! A "machine" is a copy of the fixture at its own path with its own crate folders (environment,
+//! store, PyInstaller work folders: `PYINSTALLER_BUILD_CACHE_DIR`) and its own `OUT_DIR`; cargo's
+//! compiled crates are shared to keep the suite short.
+
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+use support::e2e::*;
+
+/// Every variable the shared tier reads: each build sets exactly the ones it names.
+const CACHE_VARS: &[&str] = &[
+    "PYINSTALLER_BUILD_CACHE_URL",
+    "PYINSTALLER_BUILD_CACHE_MODE",
+    "PYINSTALLER_BUILD_CACHE_SIGNING_KEY",
+    "PYINSTALLER_BUILD_CACHE_MAX_MB",
+    "PYINSTALLER_BUILD_CACHE_TOKEN",
+    "PYINSTALLER_BUILD_CACHE_USERNAME",
+    "PYINSTALLER_BUILD_CACHE_PASSWORD",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+];
+
+#[allow(clippy::disallowed_methods)] // test settings, not build inputs
+fn server(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.is_empty())
+}
+
+fn servers_missing(what: &str) -> bool {
+    support::may_skip(what, "start the test servers: `eval \"$(.ci/cache-servers start)\"`")
+}
+
+/// Unique per test run: what one run stores never answers another's lookups.
+fn run_id(name: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+struct Machine {
+    app: App,
+}
+
+impl Machine {
+    /// A checkout of the fixture whose sources are those of every other machine given `sources`.
+    fn new(sources: &str, extra: &str) -> Machine {
+        let app = App::from("tests/fixtures/shared-cache", extra);
+        fs::write(app.root.join("python/fixture-id.txt"), sources).unwrap();
+        Machine { app }
+    }
+
+    fn cache_dir(&self) -> PathBuf {
+        self.app.root.parent().unwrap().join("target/pyinstaller-build")
+    }
+
+    fn build(&self, vars: &[(&str, &str)]) -> Output {
+        let cache_dir = self.cache_dir().display().to_string();
+        let mut env: Vec<(&str, &str)> = CACHE_VARS.iter().map(|v| (*v, "")).collect();
+        env.retain(|(k, _)| !vars.iter().any(|(v, _)| v == k));
+        env.extend(vars.iter().copied());
+        env.push(("PYINSTALLER_BUILD_CACHE_DIR", &cache_dir));
+        let out = self.app.cargo(&[], &env);
+        assert!(out.ok, "cargo build failed:\n{}", out.stderr);
+        out
+    }
+
+    fn binary(&self) -> Vec<u8> {
+        fs::read(self.app.binary("hello")).unwrap()
+    }
+
+    /// Whether PyInstaller ever ran on this machine.
+    fn ran_pyinstaller(&self) -> bool {
+        let project = fs::read_dir(self.cache_dir()).unwrap().flatten().find(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("python-")
+        });
+        project.is_some_and(|p| p.path().join("hello/build.log").exists())
+    }
+}
+
+fn warned<'a>(out: &'a Output, what: &str) -> Vec<&'a str> {
+    out.warnings().into_iter().filter(|w| w.contains(what)).collect()
+}
+
+/// The files of a store folder (`ac/` or `cas/`), if any.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir).map(|rd| rd.flatten().map(|e| e.path()).collect()).unwrap_or_default()
+}
+
+#[test]
+fn another_machine_gets_the_binary_over_http_and_every_failure_is_a_warning_and_a_local_build() {
+    let (Some(http), Some(store), Some(auth)) = (
+        server("PYINSTALLER_BUILD_TEST_HTTP_CACHE"),
+        server("PYINSTALLER_BUILD_TEST_HTTP_CACHE_DIR"),
+        server("PYINSTALLER_BUILD_TEST_HTTP_CACHE_AUTH"),
+    ) else {
+        if servers_missing("an HTTP cache (nginx)") {
+            return;
+        }
+        unreachable!()
+    };
+    let (user, password) = auth.split_once(':').unwrap();
+    let id = run_id("http");
+    let url = format!("{http}/{id}");
+    let writer = [
+        ("PYINSTALLER_BUILD_CACHE_URL", url.as_str()),
+        ("PYINSTALLER_BUILD_CACHE_USERNAME", user),
+        ("PYINSTALLER_BUILD_CACHE_PASSWORD", password),
+        ("PYINSTALLER_BUILD_CACHE_SIGNING_KEY", "key one"),
+    ];
+
+    // Machine A builds and uploads: content first, then the entry.
+    let a = Machine::new(&id, "");
+    let built = a.build(&writer);
+    assert_eq!(warned(&built, "built hello").len(), 1, "{}", built.stderr);
+    assert_eq!(a.app.run("hello"), "hello from the shared cache fixture");
+    let (ac, cas) = (Path::new(&store).join(&id).join("ac"), Path::new(&store).join(&id).join("cas"));
+    assert_eq!((files(&ac).len(), files(&cas).len()), (1, 1), "one entry and its content were uploaded");
+    assert_eq!(fs::read(&files(&cas)[0]).unwrap(), a.binary());
+
+    // Machine B: another checkout path, its own crate folders and environment, read-only. No
+    // PyInstaller; the very bytes; it runs.
+    let reader = [
+        ("PYINSTALLER_BUILD_CACHE_URL", url.as_str()),
+        ("PYINSTALLER_BUILD_CACHE_MODE", "read-only"),
+        ("PYINSTALLER_BUILD_CACHE_SIGNING_KEY", "key one"),
+    ];
+    let b = Machine::new(&id, "binary-cache-mb = 0");
+    assert_ne!(a.app.root, b.app.root);
+    let got = b.build(&reader);
+    let downloaded = warned(&got, "downloaded hello from the shared cache");
+    assert_eq!(downloaded.len(), 1, "{}", got.stderr);
+    assert!(warned(&got, "built hello").is_empty() && !b.ran_pyinstaller(), "{}", got.stderr);
+    assert_eq!(b.binary(), a.binary(), "byte-identical");
+    assert_eq!(b.app.run("hello"), "hello from the shared cache fixture");
+    let again = b.build(&reader);
+    assert!(again.warnings().is_empty(), "up to date: quiet\n{}", again.stderr);
+
+    // Each failure: one warning naming the cause, then a local build (B's local store is off,
+    // so each one really builds), which gives A's very bytes: the binary holds no checkout path.
+    let good = a.binary();
+    let (entry_file, blob_file) = (files(&ac)[0].clone(), files(&cas)[0].clone());
+    let entry = fs::read(&entry_file).unwrap();
+    let failing = |vars: &[(&str, &str)], cause: &str| {
+        fs::write(b.app.binary("hello"), b"not the binary").unwrap();
+        let out = b.build(vars);
+        let off = warned(&out, "is off for the rest of this build");
+        assert!(off.len() == 1 && off[0].contains(cause), "expected one warning naming `{cause}`:\n{}", out.stderr);
+        assert_eq!(warned(&out, "built hello").len(), 1, "{}", out.stderr);
+        assert!(b.binary() == good, "{cause}: the local build is A's binary, nothing else was installed");
+        assert_eq!(b.app.run("hello"), "hello from the shared cache fixture");
+    };
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let closed_url = format!("http://127.0.0.1:{closed}/cache");
+    failing(&[("PYINSTALLER_BUILD_CACHE_URL", &closed_url)], &format!("127.0.0.1:{closed}"));
+
+    let mut corrupted = good.clone();
+    corrupted[good.len() / 2] ^= 0xff;
+    fs::write(&blob_file, &corrupted).unwrap();
+    failing(&reader, "is corrupted");
+    fs::write(&blob_file, &good[..good.len() / 2]).unwrap();
+    failing(&reader, "is truncated");
+    fs::write(&blob_file, &good).unwrap();
+
+    failing(
+        &[("PYINSTALLER_BUILD_CACHE_URL", &url), ("PYINSTALLER_BUILD_CACHE_SIGNING_KEY", "key two")],
+        "signed with another key",
+    );
+    let mut unsigned: serde_json::Value = serde_json::from_slice(&entry).unwrap();
+    unsigned.as_object_mut().unwrap().remove("signature");
+    fs::write(&entry_file, serde_json::to_vec(&unsigned).unwrap()).unwrap();
+    failing(&reader, "is unsigned");
+    fs::write(&entry_file, &entry).unwrap();
+    failing(
+        &[
+            ("PYINSTALLER_BUILD_CACHE_URL", &url),
+            ("PYINSTALLER_BUILD_CACHE_MODE", "read-only"),
+            ("PYINSTALLER_BUILD_CACHE_MAX_MB", "1"),
+        ],
+        "over PYINSTALLER_BUILD_CACHE_MAX_MB",
+    );
+
+    // Restored: a hit again (nothing above poisoned the store or B's folders).
+    fs::write(b.app.binary("hello"), b"not the binary").unwrap();
+    let hit = b.build(&reader);
+    assert_eq!(warned(&hit, "downloaded hello").len(), 1, "{}", hit.stderr);
+    assert!(b.binary() == good);
+
+    // An upload without credentials: denied (401), a warning; the binary built here is installed.
+    let denied_url = format!("{http}/{id}-denied");
+    failing(&[("PYINSTALLER_BUILD_CACHE_URL", &denied_url)], "HTTP 401 (upload denied");
+    assert!(!Path::new(&store).join(format!("{id}-denied")).exists());
+
+    // Read-only mode uploads nothing, and a miss says nothing.
+    let ro_url = format!("{http}/{id}-read-only");
+    fs::write(b.app.binary("hello"), b"not the binary").unwrap();
+    let out = b.build(&[
+        ("PYINSTALLER_BUILD_CACHE_URL", &ro_url),
+        ("PYINSTALLER_BUILD_CACHE_MODE", "read-only"),
+        ("PYINSTALLER_BUILD_CACHE_USERNAME", user),
+        ("PYINSTALLER_BUILD_CACHE_PASSWORD", password),
+    ]);
+    assert!(warned(&out, "shared cache").is_empty(), "{}", out.stderr);
+    assert!(b.binary() == good);
+    assert!(!Path::new(&store).join(format!("{id}-read-only")).exists(), "read-only uploaded nothing");
+}
+
+#[test]
+fn another_machine_gets_the_binary_from_s3() {
+    let (Some(endpoint), Some(bucket)) =
+        (server("PYINSTALLER_BUILD_TEST_S3_ENDPOINT"), server("PYINSTALLER_BUILD_TEST_S3_BUCKET"))
+    else {
+        if servers_missing("an S3 API server (moto)") {
+            return;
+        }
+        unreachable!()
+    };
+    let id = run_id("s3");
+    let url = format!("s3://{bucket}/{id}");
+    let vars = [
+        ("PYINSTALLER_BUILD_CACHE_URL", url.as_str()),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ];
+    let a = Machine::new(&id, "");
+    let built = a.build(&vars);
+    assert_eq!(warned(&built, "built hello").len(), 1, "{}", built.stderr);
+    assert!(warned(&built, "shared cache").is_empty(), "the upload went through\n{}", built.stderr);
+
+    let b = Machine::new(&id, "");
+    let got = b.build(&vars);
+    assert_eq!(warned(&got, "downloaded hello from the shared cache").len(), 1, "{}", got.stderr);
+    assert!(!b.ran_pyinstaller());
+    assert_eq!(b.binary(), a.binary(), "byte-identical");
+    assert_eq!(b.app.run("hello"), "hello from the shared cache fixture");
+}

@@ -351,6 +351,7 @@ mod tests {
             prefixes: vec![],
             pyinstaller: Some(v.into()),
             site_hash: String::new(),
+            libpython: None,
         };
         assert!(check_supported(&with("6.22.3"), Some(&reqs)).is_ok());
         assert!(check_supported(&with("6.0.0.dev0"), None).is_ok());

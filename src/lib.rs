@@ -398,8 +398,9 @@
 //! key, and the binary itself holds no checkout path (the end-to-end tests compare the bytes).
 //! Files a build packaged from outside python-dir (a `pathex` folder, system libraries) are
 //! listed in the entry with their content; a reader takes the entry only when its own files
-//! match. *Known limit:* the interpreter's standard library is identified by its version string
-//! and binaries, not file by file.
+//! match. *Known limits:* the interpreter's standard library is identified by its version string
+//! and binaries, not file by file; sidecars without a spec file are not shared (their generated
+//! spec names absolute paths).
 //!
 //! A hit is downloaded, checked against its SHA-256 and size, smoke-tested, put into the local
 //! store and installed like any build; the warning says `downloaded <name> from the shared

@@ -143,7 +143,8 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     let external = reads + &shared.generated_digest(spec);
     let context = fingerprint::context_hash(shared.context, shared.project, spec, &inputs, &external);
     let fingerprint = fingerprint::fingerprint(&context, shared.project, &inputs);
-    let shared_key = match shared.force {
+    // A generated spec names absolute paths (python-dir, the script): not shared yet.
+    let shared_key = match shared.force || shared.generated.contains_key(spec) {
         true => None,
         false => shared.cache.shared_key(shared.toolchain, shared.context, shared.project, spec),
     };

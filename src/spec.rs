@@ -143,11 +143,6 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     let external = reads + &shared.generated_digest(spec);
     let context = fingerprint::context_hash(shared.context, shared.project, spec, &inputs, &external);
     let fingerprint = fingerprint::fingerprint(&context, shared.project, &inputs);
-    // A generated spec names absolute paths (python-dir, the script): not shared yet.
-    let shared_key = match shared.force || shared.generated.contains_key(spec) {
-        true => None,
-        false => shared.cache.shared_key(shared.toolchain, shared.context, shared.project, spec),
-    };
     let stamp: Option<Stamp> = fs::read(stamp_path(shared, spec)).ok().and_then(|b| serde_json::from_slice(&b).ok());
     let action = if shared.force {
         Action::Build
@@ -175,6 +170,14 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
             }
         }
         (action, _) => action,
+    };
+    // Only what would run the fast path or PyInstaller asks the shared tier. A generated spec
+    // names absolute paths (python-dir, the script): not shared yet.
+    let shared_key = match &action {
+        Action::FastPath(_) | Action::Build if !shared.force && !shared.generated.contains_key(spec) => {
+            shared.cache.shared_key(shared.toolchain, shared.context, shared.project, spec)
+        }
+        _ => None,
     };
     Ok(Plan {
         spec: spec.to_string(),

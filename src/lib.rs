@@ -396,9 +396,10 @@
 //! lie inside site-packages (pip writes the environment's own path into console scripts). So two
 //! checkouts at different paths, with different target folders and environments, get the same
 //! key, and the binary itself holds no checkout path (the end-to-end tests compare the bytes).
-//! Files a build packaged from outside python-dir (a `pathex` folder, system libraries) are
-//! listed in the entry with their content; a reader takes the entry only when its own files
-//! match. *Known limits:* the interpreter's standard library is identified by its version string
+//! What a build read or packaged outside python-dir, as the fingerprint records it (files such
+//! as a `pathex` module or a system library, folder listings, environment variables the spec
+//! read), is listed in the entry by hash (a value may be a secret), paths under the package
+//! relative to it; a reader takes the entry only when its own match. *Known limits:* the interpreter's standard library is identified by its version string
 //! and binaries, not file by file; sidecars without a spec file are not shared (their generated
 //! spec names absolute paths).
 //!

@@ -305,7 +305,7 @@ pub(crate) fn stat_of(path: &Path) -> Option<Stat> {
 }
 
 /// blake3 of a folder's sorted entry names, or `None` if it cannot be listed.
-fn listing(dir: &Path) -> Option<String> {
+pub(crate) fn listing(dir: &Path) -> Option<String> {
     let mut names: Vec<Vec<u8>> =
         fs::read_dir(dir).ok()?.flatten().map(|e| e.file_name().as_encoded_bytes().to_vec()).collect();
     names.sort();

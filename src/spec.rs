@@ -237,7 +237,9 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
     // After the stamp and the local store (the plan asked them), before the fast path: a hit is
     // a download, and a miss one small request.
     if matches!(plan.action, Action::FastPath(_) | Action::Build) {
-        if let Some(hit) = plan.shared_key.as_deref().and_then(|k| shared.cache.fetch(k, &plan.dir.root)) {
+        if let Some(hit) =
+            plan.shared_key.as_deref().and_then(|k| shared.cache.fetch(k, &plan.dir.root, &|v| shared.env_value(v)))
+        {
             match smoke_test(shared, &plan, &hit.path) {
                 Ok(took) => {
                     smoke.set(took);
@@ -288,7 +290,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
         })
     };
     // What a binary built here packaged from outside python-dir, when it may be shared.
-    let mut shareable: Option<Vec<PathBuf>> = None;
+    let mut shareable: Option<reads::Reads> = None;
     let (fingerprint, binary, entry) = match &plan.action {
         Action::UpToDate { name, installed } => {
             return report(name.clone(), installed.clone(), Outcome::UpToDate, plan.fingerprint.clone());
@@ -306,7 +308,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             let entry = cache::Entry { file_name, binary_hash: fresh.hash.to_hex().to_string() };
             // The fast path's output is ours: moved, not copied.
             let binary = shared.cache.local.put(&plan.fingerprint, &fresh.path, &entry, true)?;
-            shareable = plan.state.as_ref().map(|s| s.external.clone());
+            shareable = plan.state.as_ref().map(|s| s.reads.clone());
             (plan.fingerprint.clone(), binary, entry)
         }
         Action::Build => {
@@ -319,7 +321,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             if state.files.len() == shared.project.files.len()
                 && shared.project.files.iter().all(|(k, v)| state.files.get(k) == Some(&hex(v)))
             {
-                shareable = Some(state.external.clone());
+                shareable = Some(state.reads.clone());
             }
             let binary = plan.dir.dist().join(&state.binary);
             let entry = cache::Entry { file_name: state.binary, binary_hash: state.binary_hash };
@@ -330,8 +332,8 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
     };
     let name = exe_name(&entry.file_name);
     let (installed, wrote) = finish(shared, &plan.spec, &binary, &name, &fingerprint, &entry.binary_hash)?;
-    if let (Some(key), Some(outside)) = (&plan.shared_key, &shareable) {
-        shared.cache.upload(key, &binary, &entry.file_name, outside);
+    if let (Some(key), Some(reads)) = (&plan.shared_key, &shareable) {
+        shared.cache.upload(key, &binary, &entry.file_name, reads);
     }
     let outcome = match plan.action {
         Action::Build => Outcome::Built,

@@ -5,9 +5,10 @@
 //! the target folder, files packaged from outside python-dir), so it cannot be shared. This key
 //! hashes the same inputs with paths made relative: project files relative to python-dir, the
 //! interpreter and libpython by content, each installed distribution by name, version and the
-//! `(relative path, hash)` rows of its `RECORD`. Files packaged from outside python-dir are known
-//! only after a build, so they are not in the key: the shared entry lists them with their content
-//! ([`Check`]), and a reader takes the entry only when its own files match.
+//! `(relative path, hash)` rows of its `RECORD`. What a build read or packaged outside
+//! python-dir (files, folder listings, environment variables the spec read) is known only after
+//! the build, so it is not in the key: the shared entry lists it by hash ([`Check`]), and a
+//! reader takes the entry only when its own match.
 //!
 //! The key takes every project file (as the fingerprint does before a spec's first build), never
 //! the narrower set PyInstaller's records give: a fresh checkout has no records, and both
@@ -15,6 +16,7 @@
 
 use crate::fingerprint::{self, Context, Framed};
 use crate::project::{hash_file, hex, Project};
+use crate::reads::Reads;
 use crate::toolchain::Toolchain;
 use serde::{Deserialize, Serialize};
 use std::fs;
@@ -23,35 +25,56 @@ use std::path::{Path, PathBuf};
 /// Bumped whenever the key's layout or meaning changes, so old entries never match.
 const VERSION: &str = "pyinstaller-build shared key 1";
 
-/// A file outside python-dir that a build packaged, with its content: the entry is taken only
-/// where the reader's file has the same content.
+/// Something outside python-dir that a build read or packaged, with what it held: the entry
+/// is taken only where the reader's has the same (a file's content, a folder's entry names, an
+/// environment variable's value, by hash: a value may be a secret).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Check {
-    /// `$CHECKOUT/<relative path>` for a file under the package (a `pathex` folder), else the
-    /// absolute path (a system library).
-    pub path: String,
-    pub blake3: String,
+    /// `file`, `dir` or `env`.
+    pub kind: String,
+    /// `$CHECKOUT/<relative path>` for a path under the package (a `pathex` folder), else the
+    /// absolute path (a system library); a variable's name.
+    pub name: String,
+    /// blake3; `None`: missing or unset.
+    pub blake3: Option<String>,
 }
 
 const CHECKOUT: &str = "$CHECKOUT/";
 
 impl Check {
-    pub(crate) fn of(path: &Path, checkout: &Path) -> Option<Check> {
-        let blake3 = hex(&hash_file(path).ok()?);
-        let path = match path.strip_prefix(checkout) {
-            Ok(rel) => format!("{CHECKOUT}{}", rel.to_str()?),
-            Err(_) => path.to_str()?.to_string(),
-        };
-        Some(Check { path, blake3 })
+    /// The checks of what a build read (its recorded hashes and values), or `None` when one
+    /// cannot be named portably (a path that is not UTF-8).
+    pub(crate) fn of_reads(reads: &Reads, checkout: &Path) -> Option<Vec<Check>> {
+        let mut checks = Vec::new();
+        for (kind, list) in [("file", &reads.files), ("dir", &reads.dirs)] {
+            for r in list {
+                let name = match r.path.strip_prefix(checkout) {
+                    Ok(rel) => format!("{CHECKOUT}{}", rel.to_str()?),
+                    Err(_) => r.path.to_str()?.to_string(),
+                };
+                checks.push(Check { kind: kind.into(), name, blake3: r.hash.clone() });
+            }
+        }
+        for (name, value) in &reads.env {
+            let blake3 = value.as_ref().map(|v| blake3::hash(v.as_bytes()).to_hex().to_string());
+            checks.push(Check { kind: "env".into(), name: name.clone(), blake3 });
+        }
+        Some(checks)
     }
 
-    /// Whether this machine's file has the recorded content.
-    pub(crate) fn holds(&self, checkout: &Path) -> bool {
-        let path = match self.path.strip_prefix(CHECKOUT) {
+    /// Whether this machine has what the build had.
+    pub(crate) fn holds(&self, checkout: &Path, env_value: &dyn Fn(&str) -> Option<String>) -> bool {
+        let path = || match self.name.strip_prefix(CHECKOUT) {
             Some(rel) => checkout.join(rel),
-            None => PathBuf::from(&self.path),
+            None => PathBuf::from(&self.name),
         };
-        hash_file(&path).is_ok_and(|h| hex(&h) == self.blake3)
+        let now = match self.kind.as_str() {
+            "file" => hash_file(&path()).ok().map(|h| hex(&h)),
+            "dir" => crate::reads::listing(&path()),
+            "env" => env_value(&self.name).map(|v| blake3::hash(v.as_bytes()).to_hex().to_string()),
+            _ => return false,
+        };
+        now == self.blake3
     }
 }
 
@@ -241,22 +264,40 @@ mod tests {
     }
 
     #[test]
-    fn a_check_names_checkout_files_relatively() {
+    fn checks_name_checkout_files_relatively_and_hash_values() {
         let tmp = tempfile::tempdir().unwrap();
         let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
         for dir in [&a, &b] {
             fs::create_dir_all(dir.join("vendor")).unwrap();
             fs::write(dir.join("vendor/lib.py"), "X = 1\n").unwrap();
         }
-        let check = Check::of(&a.join("vendor/lib.py"), &a).unwrap();
-        assert_eq!(check.path, "$CHECKOUT/vendor/lib.py");
-        assert!(check.holds(&b));
-        fs::write(b.join("vendor/lib.py"), "X = 2\n").unwrap();
-        assert!(!check.holds(&b), "another content: the entry is not taken");
         let outside = tmp.path().join("libz.so");
         fs::write(&outside, "z").unwrap();
-        let check = Check::of(&outside, &a).unwrap();
-        assert_eq!(check.path, outside.to_str().unwrap());
-        assert!(check.holds(&b));
+        let read = |path: PathBuf, hash: Option<String>| crate::reads::Read { path, stat: None, hash, watch: false };
+        let reads = Reads {
+            files: vec![
+                read(a.join("vendor/lib.py"), Some(hex(&hash_file(&a.join("vendor/lib.py")).unwrap()))),
+                read(outside.clone(), Some(hex(&hash_file(&outside).unwrap()))),
+                read(a.join("absent.cfg"), None),
+            ],
+            dirs: vec![read(a.join("vendor"), crate::reads::listing(&a.join("vendor")))],
+            env: vec![("APP_TOKEN".into(), Some("secret".into())), ("APP_UNSET".into(), None)],
+            ..Reads::default()
+        };
+        let checks = Check::of_reads(&reads, &a).unwrap();
+        assert_eq!(checks[0].name, "$CHECKOUT/vendor/lib.py");
+        assert_eq!(checks[1].name, outside.to_str().unwrap());
+        assert!(!serde_json::to_string(&checks).unwrap().contains("secret"), "values are hashed");
+        let env = |k: &str| (k == "APP_TOKEN").then(|| "secret".to_string());
+        assert!(checks.iter().all(|c| c.holds(&b, &env)), "another checkout with the same files");
+        fs::write(b.join("vendor/lib.py"), "X = 2\n").unwrap();
+        assert!(!checks[0].holds(&b, &env), "another content: the entry is not taken");
+        fs::write(b.join("vendor/new.py"), "").unwrap();
+        assert!(!checks[3].holds(&b, &env), "another listing");
+        fs::write(b.join("absent.cfg"), "").unwrap();
+        assert!(!checks[2].holds(&b, &env), "a file the build did not find");
+        let other = |k: &str| (k == "APP_TOKEN").then(|| "other".to_string());
+        assert!(!checks[4].holds(&b, &other) && checks[5].holds(&b, &other));
+        assert!(!checks[5].holds(&b, &|_| Some("set".into())));
     }
 }

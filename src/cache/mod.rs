@@ -28,6 +28,7 @@ mod shared;
 use crate::cargo::Cargo;
 use crate::fingerprint::Context;
 use crate::project::Project;
+use crate::reads::Reads;
 use crate::toolchain::Toolchain;
 pub(crate) use key::Check;
 pub(crate) use local::{Entry, Store};
@@ -176,10 +177,11 @@ impl Cache {
     /// The shared tier's binary for `key`, downloaded into `dir` and verified; `None` on a miss
     /// or any failure (which is warned about once, and switches the tier off for this build).
     #[cfg_attr(not(feature = "shared-cache"), allow(unused_variables))]
-    pub(crate) fn fetch(&self, key: &str, dir: &Path) -> Option<Fetched> {
+    /// `env_value` reads a variable the entry's build read (announcing it to cargo).
+    pub(crate) fn fetch(&self, key: &str, dir: &Path, env_value: &dyn Fn(&str) -> Option<String>) -> Option<Fetched> {
         #[cfg(feature = "shared-cache")]
         if let Some(shared) = &self.shared {
-            return shared.fetch(key, dir, &self.checkout);
+            return shared.fetch(key, dir, &self.checkout, env_value);
         }
         None
     }
@@ -187,11 +189,10 @@ impl Cache {
     /// Uploads a binary that passed its smoke test under `key`, in the background (read-write
     /// mode only); [`Cache::finish`] waits for it.
     #[cfg_attr(not(feature = "shared-cache"), allow(unused_variables))]
-    pub(crate) fn upload(&self, key: &str, binary: &Path, file_name: &str, packaged_outside: &[PathBuf]) {
+    pub(crate) fn upload(&self, key: &str, binary: &Path, file_name: &str, reads: &Reads) {
         #[cfg(feature = "shared-cache")]
         if let Some(shared) = &self.shared {
-            let checks: Option<Vec<Check>> = packaged_outside.iter().map(|p| Check::of(p, &self.checkout)).collect();
-            match checks {
+            match Check::of_reads(reads, &self.checkout) {
                 // Nothing to check it against: a reader could not tell it applies.
                 None => {}
                 Some(checks) => shared.upload(key, binary, file_name, checks),

@@ -47,7 +47,7 @@ impl RemoteEntry {
             self.format, self.file_name, self.size, self.sha256
         );
         for c in &self.checks {
-            text.push_str(&format!("{}\0{}\n", c.path, c.blake3));
+            text.push_str(&format!("{}\0{}\0{}\n", c.kind, c.name, c.blake3.as_deref().unwrap_or("\0none")));
         }
         text.into_bytes()
     }
@@ -124,11 +124,17 @@ impl SharedStore {
     }
 
     /// The binary for `key`, verified, in `dir`; `None` on a miss or a failure.
-    pub(super) fn fetch(&self, key: &str, dir: &Path, checkout: &Path) -> Option<Fetched> {
+    pub(super) fn fetch(
+        &self,
+        key: &str,
+        dir: &Path,
+        checkout: &Path,
+        env_value: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<Fetched> {
         if !self.usable() {
             return None;
         }
-        match self.inner.fetch(key, dir, checkout) {
+        match self.inner.fetch(key, dir, checkout, env_value) {
             Ok(hit) => hit,
             Err(why) => {
                 self.inner.switch_off(why);
@@ -193,7 +199,13 @@ impl Inner {
         }
     }
 
-    fn fetch(&self, key: &str, dir: &Path, checkout: &Path) -> Result<Option<Fetched>, String> {
+    fn fetch(
+        &self,
+        key: &str,
+        dir: &Path,
+        checkout: &Path,
+        env_value: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<Fetched>, String> {
         let start = Instant::now();
         let Some(body) = self.backend.get(&format!("ac/{key}"), 1_000_000)? else { return Ok(None) };
         let entry: RemoteEntry =
@@ -225,8 +237,9 @@ impl Inner {
         if !plain || entry.sha256.len() != 64 || !entry.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(format!("the entry ac/{key} is not one it wrote (file name or address)"));
         }
-        // Built with other files from outside python-dir than this machine has: not this binary.
-        if !entry.checks.iter().all(|c| c.holds(checkout)) {
+        // Built with other files, folders or variables from outside python-dir than this
+        // machine has: not this binary.
+        if !entry.checks.iter().all(|c| c.holds(checkout, env_value)) {
             return Ok(None);
         }
         let address = format!("cas/{}", entry.sha256);
@@ -332,16 +345,16 @@ mod tests {
         let writer = store(&memory, Some("k1"), 1000);
         writer.upload("key", &binary, "app", vec![]);
         assert!(writer.wait().is_empty());
-        let hit = store(&memory, Some("k1"), 1000).fetch("key", tmp.path(), tmp.path()).unwrap();
+        let hit = store(&memory, Some("k1"), 1000).fetch("key", tmp.path(), tmp.path(), &|_| None).unwrap();
         assert_eq!(std::fs::read(&hit.path).unwrap(), b"a binary");
         assert_eq!(hit.binary_hash, blake3::hash(b"a binary").to_hex().to_string());
 
         let failing = |signing_key: Option<&str>, max: u64, expect: &str| {
             let reader = store(&memory, signing_key, max);
-            assert!(reader.fetch("key", tmp.path(), tmp.path()).is_none());
+            assert!(reader.fetch("key", tmp.path(), tmp.path(), &|_| None).is_none());
             let warnings = reader.wait();
             assert!(warnings.len() == 1 && warnings[0].contains(expect), "{warnings:?}");
-            assert!(!reader.usable() && reader.fetch("key", tmp.path(), tmp.path()).is_none());
+            assert!(!reader.usable() && reader.fetch("key", tmp.path(), tmp.path(), &|_| None).is_none());
             assert_eq!(reader.wait().len(), 0, "said once");
         };
         failing(Some("k2"), 1000, "signed with another key");
@@ -351,12 +364,15 @@ mod tests {
         unsigned.signature = None;
         memory.0.lock().unwrap().insert("ac/key".into(), serde_json::to_vec(&unsigned).unwrap());
         failing(Some("k1"), 1000, "is unsigned");
-        assert!(store(&memory, None, 1000).fetch("key", tmp.path(), tmp.path()).is_some(), "no key: not checked");
+        assert!(
+            store(&memory, None, 1000).fetch("key", tmp.path(), tmp.path(), &|_| None).is_some(),
+            "no key: not checked"
+        );
         let address = format!("cas/{}", unsigned.sha256);
         memory.0.lock().unwrap().insert(address.clone(), b"a binarX".to_vec());
         failing(None, 1000, "is corrupted");
         memory.0.lock().unwrap().insert(address, b"a bin".to_vec());
         failing(None, 1000, "is truncated");
-        assert!(store(&memory, None, 1000).fetch("other", tmp.path(), tmp.path()).is_none(), "a miss");
+        assert!(store(&memory, None, 1000).fetch("other", tmp.path(), tmp.path(), &|_| None).is_none(), "a miss");
     }
 }

@@ -255,8 +255,8 @@
 //! every module the app imports (about 20 s for pandas and numpy on two cores) and a new archive.
 //! Yet an edit that only changes what a module *does* changes one compressed entry in the archive
 //! and nothing else. So after every PyInstaller build the crate keeps a snapshot of it
-//! (`<spec>/fastpath/`: the executable, the bootloader, each project module's entry and *analysis
-//! fingerprint*, the size and mtime of every other file the analysis used), and when the next
+//! (`<spec>/fastpath/`: the executable, the bootloader, each project module's entry and
+//! *analysis*, the size and mtime of every other file the analysis used), and when the next
 //! change qualifies it recompiles only the changed modules, in the build's own interpreter and with
 //! PyInstaller's own writer, copies every other entry byte for byte, and swaps the new archive
 //! into the executable's `pydata` section, laid out exactly as PyInstaller's
@@ -283,8 +283,8 @@
 //!   for its edges), no hook scans its importers, and replaying PyInstaller's walks of the graph
 //!   with the new edges keeps every order that reaches the archive: the runtime hooks', the base
 //!   library's, the extension modules' (the order their shared libraries are found in) and the
-//!   files hooks collect; the set of collected modules must stay the same. A changed import in an *entry script* always runs PyInstaller (its imports
-//!   decide the base library's order);
+//!   files hooks collect; the set of collected modules must stay the same. A changed import in
+//!   an *entry script* always runs PyInstaller (its imports decide the base library's order);
 //! * a changed constant call in a module whose importers are scanned (`ctypes`,
 //!   `importlib.metadata`, `importlib_metadata`, `pkg_resources`, and whatever a hook passes to
 //!   `get_code_using`, found at snapshot time in every hook folder PyInstaller searched:

@@ -51,7 +51,7 @@ pub struct SpecReport {
     #[serde(with = "secs", default)]
     pub smoke_test: Duration,
     /// When PyInstaller ran although a previous build existed: why the fast path was refused
-    /// (`stats.py's imports or global names changed`).
+    /// (`stats imports wave, which the last build did not bundle`).
     #[serde(default)]
     pub fast_path_refused: Option<String>,
     /// Bytes downloaded from the shared cache and the time it took (for the warning).

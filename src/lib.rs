@@ -423,6 +423,10 @@
 //! Credentials are read without `rerun-if-env-changed` (cargo writes announced values into its
 //! fingerprint files); changing them never reruns the build script.
 //!
+//! *Known limits:* the environment is created before the shared cache is asked, even when
+//! `requirements` pin every hash; an upload always sends the binary (no `HEAD` first); the
+//! shared cache is asked once per build, so a first failure switches it off until the next one.
+//!
 //! # Environment variables
 //!
 //! | Variable | Effect |

@@ -626,13 +626,7 @@ impl Build {
         if !macos::both_macos(&env.target, &env.host) {
             env.check_not_cross()?;
         }
-        let python_dir = env.manifest_dir.join(self.python_dir.as_deref().unwrap_or(Path::new("python")));
-        let python_dir = python_dir.canonicalize().unwrap_or(python_dir);
-        let binaries_dir = env.manifest_dir.join(self.binaries_dir.as_deref().unwrap_or(Path::new("binaries")));
-        let cache_root = match cargo.env("PYINSTALLER_BUILD_CACHE_DIR").map(PathBuf::from).or(self.cache_dir.clone()) {
-            Some(dir) => env.manifest_dir.join(dir),
-            None => workdir::default_cache_root(&env.out_dir, &env.manifest_dir),
-        };
+        let Folders { python_dir, binaries_dir, cache_root } = self.folders(&cargo, &env);
         let skip = vec![cache_root.clone(), binaries_dir.clone()];
 
         let project = project::Project::scan(&python_dir, &skip)?;
@@ -699,9 +693,15 @@ impl Build {
     }
 }
 
+/// Where a build reads and writes, shared by real and skipped builds.
+struct Folders {
+    python_dir: PathBuf,
+    binaries_dir: PathBuf,
+    cache_root: PathBuf,
+}
+
 impl Build {
-    /// `PYINSTALLER_BUILD_SKIP`: nothing is built; missing sidecars get placeholders (skip.rs).
-    fn skipped(&self, cargo: &Cargo, env: &BuildEnv) -> Result<Report> {
+    fn folders(&self, cargo: &Cargo, env: &BuildEnv) -> Folders {
         let python_dir = env.manifest_dir.join(self.python_dir.as_deref().unwrap_or(Path::new("python")));
         let python_dir = python_dir.canonicalize().unwrap_or(python_dir);
         let binaries_dir = env.manifest_dir.join(self.binaries_dir.as_deref().unwrap_or(Path::new("binaries")));
@@ -709,6 +709,14 @@ impl Build {
             Some(dir) => env.manifest_dir.join(dir),
             None => workdir::default_cache_root(&env.out_dir, &env.manifest_dir),
         };
+        Folders { python_dir, binaries_dir, cache_root }
+    }
+}
+
+impl Build {
+    /// `PYINSTALLER_BUILD_SKIP`: nothing is built; missing sidecars get placeholders (skip.rs).
+    fn skipped(&self, cargo: &Cargo, env: &BuildEnv) -> Result<Report> {
+        let Folders { python_dir, binaries_dir, cache_root } = self.folders(cargo, env);
         let release = env.release || cargo_env("DEP_TAURI_DEV").is_some_and(|v| v == "false");
         let request = skip::Request {
             python_dir: &python_dir,

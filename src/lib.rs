@@ -547,6 +547,7 @@ mod install;
 mod jobs;
 mod macos;
 mod makespec;
+mod pinned;
 mod process;
 mod project;
 mod pyinstaller;
@@ -636,14 +637,75 @@ impl Build {
             other => other?,
         };
         let project_cache = workdir::project_cache(&cache_root, &python_dir);
-        let python = self.interpreter(&cargo, &env, &python_dir, &cache_root)?;
+        let base = toolchain::discover(&cargo, self.python.as_deref(), &python_dir, &env.manifest_dir)?;
+        let requirements = self.requirements.as_ref().map(|r| python_dir.join(r));
+        let envs_dir = cache_root.join("envs");
+        let request = requirements.as_deref().map(|requirements| venv::Request {
+            base: &base,
+            requirements,
+            envs_dir: &envs_dir,
+            offline: cargo.flag("CARGO_NET_OFFLINE"),
+            uv: which::which("uv").ok(),
+        });
+        let force = cargo.flag("PYINSTALLER_BUILD_FORCE");
+        let store =
+            cache::Store { dir: cache_root.join("binaries"), limit: self.binary_cache_mb.unwrap_or(1024) * 1_000_000 };
+        let mut cache = cache::Cache::new(store, &cargo, &env.manifest_dir);
+        let stamps_dir = env.out_dir.join("pyinstaller-build");
+        let mut basis = None;
+        if let Some(request) = &request {
+            // Watched wherever they are: outside python-dir no other rule covers them.
+            for file in venv::inputs(request.requirements) {
+                cargo.rerun_if_changed(&file);
+            }
+            let (_, env_dir, ready) = venv::locate(request)?;
+            // Hash-pinned requirements: the binaries may be had without the environment.
+            let plain = self.sidecars.is_empty() && env.target == env.host && !force;
+            if !ready && plain {
+                basis = venv::pinned_basis(request, &installer_env(&cargo));
+            }
+            if let Some(basis) = &basis {
+                let _lock = lock_project(&binaries_dir)?;
+                let context = self.context(&cargo, &env, String::new());
+                let package_name = cargo_env("CARGO_PKG_NAME").and_then(|n| n.into_string().ok());
+                let pinned = pinned::Request {
+                    project: &project,
+                    specs: &specs,
+                    context: &context,
+                    basis,
+                    cache: &cache,
+                    env_dir: &env_dir,
+                    project_cache: &project_cache,
+                    binaries_dir: &binaries_dir,
+                    stamps_dir: &stamps_dir,
+                    target: &env.target,
+                    smoke_test: self.smoke_test.as_ref(),
+                    smoke_test_timeout: self.smoke_test_timeout.unwrap_or(Duration::from_secs(60)),
+                    package_name: package_name.as_deref(),
+                    env_value: &|k| cargo.env(k).map(|v| v.to_string_lossy().into_owned()),
+                };
+                if let Some((reports, watch)) = pinned::run(&pinned)? {
+                    return finish_pinned(&cargo, &env, &project, &base, &cache, &stamps_dir, reports, watch);
+                }
+            }
+        }
+        let (python, determined) = match &request {
+            None => (base.clone(), false),
+            Some(request) => self.environment(&cargo, request)?,
+        };
         let toolchain = toolchain::probe(&python, &project_cache)?;
-        toolchain::check_supported(&toolchain, self.requirements.as_ref().map(|r| python_dir.join(r)).as_deref())?;
+        toolchain::check_supported(&toolchain, requirements.as_deref())?;
+        // Built here from what determines the environment: stored for readers without one too.
+        let pinned = match (determined && cache.can_upload(), &request) {
+            (true, Some(request)) => basis.or_else(|| venv::pinned_basis(request, &installer_env(&cargo))),
+            _ => None,
+        };
+        cache.set_environment(cache::env_root(&toolchain), pinned.as_deref().map(cache::pinned_digest));
         let target_arch = match macos::both_macos(&env.target, &env.host) {
             true => macos::target_arch(&env.target, &env.host, &toolchain.platform, &python)?,
             false => None,
         };
-        let mut context = self.context(&cargo, &env, &toolchain);
+        let mut context = self.context(&cargo, &env, toolchain.fingerprint());
         let mut smoke_test = self.smoke_test.clone();
         if let Some(arch) = target_arch {
             context.env.push((pyinstaller::TARGET_ARCH_VAR.to_string(), Some(arch.to_string())));
@@ -655,7 +717,6 @@ impl Build {
                 ));
             }
         }
-        let force = cargo.flag("PYINSTALLER_BUILD_FORCE");
         let _lock = lock_project(&binaries_dir)?;
         let generated = self.generate_specs(&mut specs, &python_dir, &python, &toolchain, &project_cache)?;
         let shared = spec::Shared {
@@ -666,20 +727,13 @@ impl Build {
             toolchain: &toolchain,
             project_cache,
             binaries_dir,
-            stamps_dir: env.out_dir.join("pyinstaller-build"),
+            stamps_dir,
             target: env.target.clone(),
             smoke_test,
             smoke_test_timeout: self.smoke_test_timeout.unwrap_or(Duration::from_secs(60)),
             generated,
             force,
-            cache: cache::Cache::new(
-                cache::Store {
-                    dir: cache_root.join("binaries"),
-                    limit: self.binary_cache_mb.unwrap_or(1024) * 1_000_000,
-                },
-                &cargo,
-                &env.manifest_dir,
-            ),
+            cache,
             audit_threshold: self.audit_threshold.unwrap_or(1_000_000),
             audit_verify: cargo.env("PYINSTALLER_BUILD_AUDIT").is_some_and(|v| v == "verify"),
             package_name: cargo_env("CARGO_PKG_NAME").map(|n| n.to_string_lossy().into_owned()),
@@ -797,35 +851,23 @@ impl Build {
         Ok(generated)
     }
 
-    /// The interpreter PyInstaller runs with: discovered, or the managed environment built on it.
-    fn interpreter(&self, cargo: &Cargo, env: &BuildEnv, python_dir: &Path, cache_root: &Path) -> Result<PathBuf> {
-        let python = toolchain::discover(cargo, self.python.as_deref(), python_dir, &env.manifest_dir)?;
-        let Some(requirements) = &self.requirements else { return Ok(python) };
+    /// The managed environment's interpreter, and whether the requirements determine the
+    /// environment (`venv::Env::determined`).
+    fn environment(&self, cargo: &Cargo, request: &venv::Request) -> Result<(PathBuf, bool)> {
         let start = std::time::Instant::now();
-        // Watched wherever they are: outside python-dir no other rule covers them.
-        for file in venv::inputs(&python_dir.join(requirements)) {
-            cargo.rerun_if_changed(&file);
-        }
-        let request = venv::Request {
-            base: &python,
-            requirements: &python_dir.join(requirements),
-            envs_dir: &cache_root.join("envs"),
-            offline: cargo.flag("CARGO_NET_OFFLINE"),
-            uv: which::which("uv").ok(),
-        };
-        let (managed, created) = venv::ensure(&request)?;
-        if created {
+        let managed = venv::ensure(request)?;
+        if managed.created {
             let secs = start.elapsed().as_secs_f64();
             cargo.warning(&format!(
                 "pyinstaller-build: created the Python environment {} in {secs:.1} s",
-                managed.display()
+                managed.dir.display()
             ));
         }
-        Ok(managed)
+        Ok((managed.python, managed.determined))
     }
 
     /// Everything but the project's files that a binary depends on.
-    fn context(&self, cargo: &Cargo, env: &BuildEnv, toolchain: &toolchain::Toolchain) -> fingerprint::Context {
+    fn context(&self, cargo: &Cargo, env: &BuildEnv, toolchain: String) -> fingerprint::Context {
         let vars = fingerprint::PYINSTALLER_ENV.iter().copied().chain(self.env.iter().map(String::as_str));
         let value = |k: &str| {
             let mut v = cargo.env(k).map(|v| v.to_string_lossy().into_owned());
@@ -835,7 +877,7 @@ impl Build {
             fingerprint::without_cargo_dirs(k, v, &env.cargo_dirs())
         };
         fingerprint::Context {
-            toolchain: toolchain.fingerprint(),
+            toolchain,
             target: env.target.clone(),
             env: vars.map(|k| (k.to_string(), value(k))).collect(),
             settings: format!("{:?}", self.smoke_test),
@@ -867,47 +909,7 @@ fn finish(
         match result {
             Ok(spec) => {
                 cargo.rerun_if_changed(&spec.installed);
-                match spec.outcome {
-                    Outcome::Built => cargo.warning(&format!(
-                        "pyinstaller-build: built {} in {:.1} s ({}{}; log: {})",
-                        spec.name,
-                        spec.duration.as_secs_f64(),
-                        spec.reason,
-                        spec.fast_path_refused
-                            .as_ref()
-                            .filter(|r| **r != spec.reason)
-                            .map(|r| format!("; no fast path: {r}"))
-                            .unwrap_or_default(),
-                        spec.log.display()
-                    )),
-                    Outcome::FastPath => cargo.warning(&format!(
-                        "pyinstaller-build: rebuilt {} in {:.1} s by the fast path, without PyInstaller ({} since \
-                         its last PyInstaller build{})",
-                        spec.name,
-                        spec.duration.as_secs_f64(),
-                        spec.reason,
-                        // Zero when no smoke test ran (none configured for this sidecar).
-                        match spec.smoke_test.is_zero() {
-                            false => format!("; smoke test {:.1} s", spec.smoke_test.as_secs_f64()),
-                            true => String::new(),
-                        },
-                    )),
-                    Outcome::Restored => cargo.warning(&format!(
-                        "pyinstaller-build: reinstalled {} (built before from these very inputs; no PyInstaller run)",
-                        spec.name
-                    )),
-                    Outcome::Downloaded => cargo.warning(&format!(
-                        "pyinstaller-build: downloaded {} from the shared cache {} in {:.1} s ({:.1} MB in {:.1} s; \
-                         no PyInstaller run; {})",
-                        spec.name,
-                        shared.cache.shared_url(),
-                        spec.duration.as_secs_f64(),
-                        spec.download.0 as f64 / 1e6,
-                        spec.download.1.as_secs_f64(),
-                        spec.reason
-                    )),
-                    Outcome::UpToDate | Outcome::Skipped | Outcome::Placeholder => {}
-                }
+                say(cargo, &spec, &shared.cache.shared_url());
                 audit_warnings(cargo, &spec);
                 report.specs.push(spec);
             }
@@ -939,6 +941,123 @@ fn finish(
             Err(first)
         }
     }
+}
+
+/// The warning line for what happened to a spec (nothing when nothing happened).
+fn say(cargo: &Cargo, spec: &SpecReport, shared_url: &str) {
+    match spec.outcome {
+        Outcome::Built => cargo.warning(&format!(
+            "pyinstaller-build: built {} in {:.1} s ({}{}; log: {})",
+            spec.name,
+            spec.duration.as_secs_f64(),
+            spec.reason,
+            spec.fast_path_refused
+                .as_ref()
+                .filter(|r| **r != spec.reason)
+                .map(|r| format!("; no fast path: {r}"))
+                .unwrap_or_default(),
+            spec.log.display()
+        )),
+        Outcome::FastPath => cargo.warning(&format!(
+            "pyinstaller-build: rebuilt {} in {:.1} s by the fast path, without PyInstaller ({} since \
+             its last PyInstaller build{})",
+            spec.name,
+            spec.duration.as_secs_f64(),
+            spec.reason,
+            // Zero when no smoke test ran (none configured for this sidecar).
+            match spec.smoke_test.is_zero() {
+                false => format!("; smoke test {:.1} s", spec.smoke_test.as_secs_f64()),
+                true => String::new(),
+            },
+        )),
+        Outcome::Restored => cargo.warning(&format!(
+            "pyinstaller-build: reinstalled {} (built before from these very inputs; no PyInstaller run)",
+            spec.name
+        )),
+        Outcome::Downloaded => cargo.warning(&format!(
+            "pyinstaller-build: downloaded {} from the shared cache {} in {:.1} s ({:.1} MB in {:.1} s; \
+             no PyInstaller run; {})",
+            spec.name,
+            shared_url,
+            spec.duration.as_secs_f64(),
+            spec.download.0 as f64 / 1e6,
+            spec.download.1.as_secs_f64(),
+            spec.reason
+        )),
+        Outcome::UpToDate | Outcome::Skipped | Outcome::Placeholder => {}
+    }
+}
+
+/// The end of a build that needed no environment (pinned.rs): what to watch, what happened.
+#[allow(clippy::too_many_arguments)]
+fn finish_pinned(
+    cargo: &Cargo,
+    env: &BuildEnv,
+    project: &project::Project,
+    base: &Path,
+    cache: &cache::Cache,
+    stamps_dir: &Path,
+    reports: Vec<SpecReport>,
+    watch: Vec<PathBuf>,
+) -> Result<Report> {
+    cargo.rerun_if_changed(&env.manifest_dir.join("Cargo.toml"));
+    for path in watched_project_paths(project).iter().chain(&watch) {
+        cargo.rerun_if_changed(path);
+    }
+    cargo.rerun_if_changed(base);
+    let mut report = Report::default();
+    for spec in reports {
+        cargo.rerun_if_changed(&spec.installed);
+        say(cargo, &spec, &cache.shared_url());
+        report.specs.push(spec);
+    }
+    for warning in cache.finish() {
+        cargo.warning(&warning);
+    }
+    let json = serde_json::to_vec_pretty(&report).expect("serializable");
+    install::write_atomic(&stamps_dir.join("report.json"), &json, false)?;
+    Ok(report)
+}
+
+/// The installer's variables that may change what it installs (`PIP_*`, `UV_*`), announced;
+/// not those that only say where or how to download (every archive is pinned by hash) or how
+/// much to print.
+fn installer_env(cargo: &Cargo) -> Vec<(String, String)> {
+    let where_or_how = [
+        "INDEX",
+        "FIND_LINKS",
+        "TRUSTED_HOST",
+        "CERT",
+        "PROXY",
+        "TIMEOUT",
+        "RETRIES",
+        "CACHE",
+        "KEYRING",
+        "TOKEN",
+        "PASSWORD",
+        "USERNAME",
+        "AUTH",
+        "TLS",
+        "PROGRESS",
+        "QUIET",
+        "VERBOSE",
+        "NO_INPUT",
+        "VERSION_CHECK",
+        "CONCURRENT",
+        "ROOT_USER_ACTION",
+        "COLOR",
+        "HTTP",
+    ];
+    #[allow(clippy::disallowed_methods)] // names only: each value is read through `cargo.env`
+    let names: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("PIP_") || k.starts_with("UV_"))
+        .filter(|k| !where_or_how.iter().any(|w| k.contains(w)))
+        .collect();
+    let mut vars: Vec<(String, String)> =
+        names.into_iter().filter_map(|k| cargo.env(&k).map(|v| (k, v.to_string_lossy().into_owned()))).collect();
+    vars.sort();
+    vars
 }
 
 /// On macOS, `<name>-universal-apple-darwin` once both architectures are built from the same

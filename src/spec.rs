@@ -91,11 +91,30 @@ impl Shared<'_> {
 
 /// What this profile installed for a spec, kept in `OUT_DIR`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-struct Stamp {
-    fingerprint: String,
-    name: String,
-    installed: PathBuf,
-    binary_hash: String,
+pub(crate) struct Stamp {
+    pub fingerprint: String,
+    pub name: String,
+    pub installed: PathBuf,
+    pub binary_hash: String,
+}
+
+impl Stamp {
+    /// The stamp of `spec` installed into `binaries_dir`, if any.
+    pub(crate) fn read(stamps_dir: &Path, binaries_dir: &Path, spec: &str) -> Option<Stamp> {
+        fs::read(stamp_path(stamps_dir, binaries_dir, spec)).ok().and_then(|b| serde_json::from_slice(&b).ok())
+    }
+
+    /// Whether it says `fingerprint` is installed, and the installed file is still what it says.
+    pub(crate) fn holds(&self, fingerprint: &str, binaries_dir: &Path, target: &str) -> bool {
+        self.fingerprint == fingerprint
+            && self.installed == binaries_dir.join(install::sidecar_file_name(&self.name, target))
+            && same_hash(&self.installed, &self.binary_hash)
+    }
+
+    pub(crate) fn write(&self, stamps_dir: &Path, binaries_dir: &Path, spec: &str) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).expect("serializable");
+        install::write_atomic(&stamp_path(stamps_dir, binaries_dir, spec), &bytes, false)
+    }
 }
 
 /// A spec with its fingerprint and what to do about it.
@@ -110,6 +129,8 @@ pub(crate) struct Plan {
     pub fingerprint: String,
     /// The shared tier's key, when there is one.
     shared_key: Option<String>,
+    /// The key it is also stored under for readers without the environment (`cache::pinned_digest`).
+    pinned_key: Option<String>,
     pub action: Action,
     /// Why it is built (for the warning and the report).
     reason: String,
@@ -143,14 +164,10 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     let external = reads + &shared.generated_digest(spec);
     let context = fingerprint::context_hash(shared.context, shared.project, spec, &inputs, &external);
     let fingerprint = fingerprint::fingerprint(&context, shared.project, &inputs);
-    let stamp: Option<Stamp> = fs::read(stamp_path(shared, spec)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let stamp = Stamp::read(&shared.stamps_dir, &shared.binaries_dir, spec);
     let action = if shared.force {
         Action::Build
-    } else if let Some(stamp) = stamp.filter(|s| {
-        s.fingerprint == fingerprint
-            && s.installed == installed_path(shared, &s.name)
-            && same_hash(&s.installed, &s.binary_hash)
-    }) {
+    } else if let Some(stamp) = stamp.filter(|s| s.holds(&fingerprint, &shared.binaries_dir, &shared.target)) {
         Action::UpToDate { name: stamp.name, installed: stamp.installed }
     } else if let Some((binary, entry)) = shared.cache.local.get(&fingerprint) {
         Action::Restore { binary, entry }
@@ -173,11 +190,14 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     };
     // Only what would run the fast path or PyInstaller asks the shared tier. A generated spec
     // names absolute paths (python-dir, the script): not shared yet.
-    let shared_key = match &action {
-        Action::FastPath(_) | Action::Build if !shared.force && !shared.generated.contains_key(spec) => {
-            shared.cache.shared_key(shared.toolchain, shared.context, shared.project, spec)
-        }
-        _ => None,
+    let shareable =
+        matches!(action, Action::FastPath(_) | Action::Build) && !shared.force && !shared.generated.contains_key(spec);
+    let (shared_key, pinned_key) = match shareable {
+        true => (
+            shared.cache.shared_key(shared.toolchain, shared.context, shared.project, spec),
+            shared.cache.pinned_key(shared.context, shared.project, spec),
+        ),
+        false => (None, None),
     };
     Ok(Plan {
         spec: spec.to_string(),
@@ -188,6 +208,7 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
         context,
         fingerprint,
         shared_key,
+        pinned_key,
         action,
         reason,
         refused,
@@ -237,8 +258,10 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
     // After the stamp and the local store (the plan asked them), before the fast path: a hit is
     // a download, and a miss one small request.
     if matches!(plan.action, Action::FastPath(_) | Action::Build) {
-        if let Some(hit) =
-            plan.shared_key.as_deref().and_then(|k| shared.cache.fetch(k, &plan.dir.root, &|v| shared.env_value(v)))
+        if let Some(hit) = plan
+            .shared_key
+            .as_deref()
+            .and_then(|k| shared.cache.fetch(k, &plan.dir.root, None, &|v| shared.env_value(v)))
         {
             match smoke_test(shared, &plan, &hit.path) {
                 Ok(took) => {
@@ -290,7 +313,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
         })
     };
     // What a binary built here packaged from outside python-dir, when it may be shared.
-    let mut shareable: Option<reads::Reads> = None;
+    let mut shareable: Option<(reads::Reads, Option<Vec<PathBuf>>)> = None;
     let (fingerprint, binary, entry) = match &plan.action {
         Action::UpToDate { name, installed } => {
             return report(name.clone(), installed.clone(), Outcome::UpToDate, plan.fingerprint.clone());
@@ -308,7 +331,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             let entry = cache::Entry { file_name, binary_hash: fresh.hash.to_hex().to_string() };
             // The fast path's output is ours: moved, not copied.
             let binary = shared.cache.local.put(&plan.fingerprint, &fresh.path, &entry, true)?;
-            shareable = plan.state.as_ref().map(|s| s.reads.clone());
+            shareable = plan.state.as_ref().map(|s| (s.reads.clone(), s.environment.clone()));
             (plan.fingerprint.clone(), binary, entry)
         }
         Action::Build => {
@@ -321,7 +344,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             if state.files.len() == shared.project.files.len()
                 && shared.project.files.iter().all(|(k, v)| state.files.get(k) == Some(&hex(v)))
             {
-                shareable = Some(state.reads.clone());
+                shareable = Some((state.reads.clone(), state.environment.clone()));
             }
             let binary = plan.dir.dist().join(&state.binary);
             let entry = cache::Entry { file_name: state.binary, binary_hash: state.binary_hash };
@@ -332,8 +355,9 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
     };
     let name = exe_name(&entry.file_name);
     let (installed, wrote) = finish(shared, &plan.spec, &binary, &name, &fingerprint, &entry.binary_hash)?;
-    if let (Some(key), Some(reads)) = (&plan.shared_key, &shareable) {
-        shared.cache.upload(key, &binary, &entry.file_name, reads);
+    let keys: Vec<String> = plan.shared_key.iter().chain(&plan.pinned_key).cloned().collect();
+    if let (false, Some((reads, environment))) = (keys.is_empty(), &shareable) {
+        shared.cache.upload(keys, &binary, &entry.file_name, reads, environment.as_deref());
     }
     let outcome = match plan.action {
         Action::Build => Outcome::Built,
@@ -511,6 +535,7 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
             .collect();
         let mut reads = settled.expect("a change was handled above");
         reads.add_packaged(&external);
+        let environment = Some(cache::uncovered(&output.records, shared.toolchain));
         let digest = reads.digest(&|k| shared.env_value(k)).0 + &shared.generated_digest(&plan.spec);
         let context = fingerprint::context_hash(shared.context, &before, &plan.spec, &inputs, &digest);
         let state = State {
@@ -519,6 +544,7 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
             records,
             external,
             reads,
+            environment,
             files: before.files.iter().map(|(k, v)| (k.clone(), hex(v))).collect(),
             finished: now_secs(),
             binary_hash: hex(&hash_file(&output.binary)?),
@@ -553,7 +579,7 @@ fn finish(
         installed: installed.clone(),
         binary_hash: binary_hash.to_string(),
     };
-    install::write_atomic(&stamp_path(shared, spec), &serde_json::to_vec_pretty(&stamp).expect("serializable"), false)?;
+    stamp.write(&shared.stamps_dir, &shared.binaries_dir, spec)?;
     Ok((installed, wrote))
 }
 
@@ -562,11 +588,15 @@ fn installed_path(shared: &Shared, name: &str) -> PathBuf {
     shared.binaries_dir.join(install::sidecar_file_name(name, &shared.target))
 }
 
-fn stamp_path(shared: &Shared, spec: &str) -> PathBuf {
-    shared.stamps_dir.join(format!("{}.json", spec_stem(spec)))
+/// Named for the binaries folder too: checkouts of one package built into one target folder
+/// (a shared `CARGO_TARGET_DIR`) share its `OUT_DIR`, and would otherwise take turns
+/// overwriting each other's stamps, reinstalling on every switch.
+fn stamp_path(stamps_dir: &Path, binaries_dir: &Path, spec: &str) -> PathBuf {
+    let folder = blake3::hash(binaries_dir.as_os_str().as_encoded_bytes()).to_hex();
+    stamps_dir.join(format!("{}.{}.json", spec_stem(spec), &folder[..12]))
 }
 
-fn exe_name(file_name: &str) -> String {
+pub(crate) fn exe_name(file_name: &str) -> String {
     file_name.strip_suffix(".exe").unwrap_or(file_name).to_string()
 }
 

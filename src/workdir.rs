@@ -148,6 +148,10 @@ pub(crate) struct State {
     /// What the run read: files, folders and environment variables (reads.rs).
     #[serde(default)]
     pub reads: crate::reads::Reads,
+    /// The environment's files it packaged that the shared key does not cover
+    /// (`cache::uncovered`); `None` in a state from before they were recorded.
+    #[serde(default)]
+    pub environment: Option<Vec<PathBuf>>,
     /// Hash of every project file when PyInstaller started.
     pub files: BTreeMap<String, String>,
     /// Whole seconds since the epoch when PyInstaller finished: its `.toc` files are no newer.

@@ -73,7 +73,11 @@ impl Machine {
     }
 
     fn binary(&self) -> Vec<u8> {
-        fs::read(self.app.binary("hello")).unwrap()
+        self.binary_of("hello")
+    }
+
+    fn binary_of(&self, name: &str) -> Vec<u8> {
+        fs::read(self.app.binary(name)).unwrap()
     }
 
     /// Whether PyInstaller ever ran on this machine.
@@ -249,4 +253,85 @@ fn another_machine_gets_the_binary_from_s3() {
     assert!(!b.ran_pyinstaller());
     assert_eq!(b.binary(), a.binary(), "byte-identical");
     assert_eq!(b.app.run("hello"), "hello from the shared cache fixture");
+}
+
+/// A second sidecar that packages PyInstaller's own metadata: its `RECORD` lists the console
+/// scripts with the hashes of their shebangs, which hold the environment's path.
+const META_SPEC: &str = "from PyInstaller.utils.hooks import copy_metadata\n\
+a = Analysis(['meta.py'], datas=copy_metadata('pyinstaller'))\n\
+pyz = PYZ(a.pure)\n\
+exe = EXE(pyz, a.scripts, a.binaries, a.datas, [], name='meta', upx=False, console=True)\n";
+const META_PY: &str = "import sys\nfrom importlib.metadata import version\n\
+print('meta', version('pyinstaller'))\n";
+
+#[test]
+fn hash_pinned_requirements_get_the_binaries_without_creating_the_environment() {
+    let (Some(http), Some(store), Some(auth)) = (
+        server("PYINSTALLER_BUILD_TEST_HTTP_CACHE"),
+        server("PYINSTALLER_BUILD_TEST_HTTP_CACHE_DIR"),
+        server("PYINSTALLER_BUILD_TEST_HTTP_CACHE_AUTH"),
+    ) else {
+        if servers_missing("an HTTP cache (nginx)") {
+            return;
+        }
+        unreachable!()
+    };
+    let (user, password) = auth.split_once(':').unwrap();
+    let id = run_id("pinned");
+    let url = format!("{http}/{id}");
+    let writer = [
+        ("PYINSTALLER_BUILD_CACHE_URL", url.as_str()),
+        ("PYINSTALLER_BUILD_CACHE_USERNAME", user),
+        ("PYINSTALLER_BUILD_CACHE_PASSWORD", password),
+    ];
+    let reader = [("PYINSTALLER_BUILD_CACHE_URL", url.as_str()), ("PYINSTALLER_BUILD_CACHE_MODE", "read-only")];
+    let machine = || {
+        let m = Machine::new(&id, "");
+        let hashed = m.app.root.join("python/requirements-hashed.txt");
+        fs::copy(&hashed, m.app.root.join("python/requirements.txt")).unwrap();
+        m.app.write("meta.spec", META_SPEC);
+        m.app.write("meta.py", META_PY);
+        m
+    };
+
+    // A builds both, and stores each under two keys: one from its environment's contents, one
+    // from what determined the environment (for readers that have not created theirs).
+    let a = machine();
+    let built = a.build(&writer);
+    assert_eq!(warned(&built, "created the Python environment").len(), 1, "{}", built.stderr);
+    assert_eq!(warned(&built, "built ").len(), 2, "{}", built.stderr);
+    let (ac, cas) = (Path::new(&store).join(&id).join("ac"), Path::new(&store).join(&id).join("cas"));
+    assert_eq!((files(&ac).len(), files(&cas).len()), (4, 2), "two entries per binary, each binary once");
+    let (hello, meta) = (a.binary(), a.binary_of("meta"));
+    assert!(a.app.run("meta").starts_with("meta 6."));
+
+    // B, at another path: hello needs nothing of the environment and is downloaded; meta's
+    // entry holds A's environment's RECORD, which B's differs from (its shebangs name B's
+    // path), so B creates its environment and builds meta itself, and its bytes differ.
+    let b = machine();
+    let got = b.build(&reader);
+    assert_eq!(warned(&got, "downloaded hello from the shared cache").len(), 1, "{}", got.stderr);
+    assert_eq!(warned(&got, "built meta").len(), 1, "{}", got.stderr);
+    assert_eq!(b.binary(), hello);
+    assert_ne!(b.binary_of("meta"), meta, "A's meta is not what PyInstaller builds on B");
+    assert_eq!(b.app.run("meta"), a.app.run("meta"));
+
+    // A fresh checkout at A's paths (as on a CI runner): both binaries, with no environment
+    // created and no PyInstaller run.
+    fs::remove_dir_all(a.cache_dir()).unwrap();
+    fs::remove_dir_all(a.app.root.join("binaries")).unwrap();
+    let fresh = a.build(&reader);
+    let downloaded = warned(&fresh, "from the shared cache");
+    assert_eq!(downloaded.len(), 2, "{}", fresh.stderr);
+    assert!(downloaded.iter().all(|w| w.contains("no Python environment created")), "{}", fresh.stderr);
+    assert!(!a.cache_dir().join("envs").exists(), "no environment was created");
+    assert!(!a.ran_pyinstaller());
+    assert!(a.binary() == hello && a.binary_of("meta") == meta, "byte-identical");
+    assert_eq!(a.app.run("hello"), "hello from the shared cache fixture");
+    assert!(a.app.run("meta").starts_with("meta 6."));
+    // Nothing changed: nothing happens, and nothing is said.
+    fs::write(a.app.root.join("python/greeting.py"), fs::read(a.app.root.join("python/greeting.py")).unwrap()).unwrap();
+    let again = a.build(&reader);
+    assert!(again.warnings().is_empty(), "{}", again.stderr);
+    assert!(!a.cache_dir().join("envs").exists());
 }

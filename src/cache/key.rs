@@ -23,7 +23,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever the key's layout or meaning changes, so old entries never match.
-const VERSION: &str = "pyinstaller-build shared key 1";
+const VERSION: &str = "pyinstaller-build shared key 2";
 
 /// Something outside python-dir that a build read or packaged, with what it held: the entry
 /// is taken only where the reader's has the same (a file's content, a folder's entry names, an
@@ -40,6 +40,19 @@ pub(crate) struct Check {
 }
 
 const CHECKOUT: &str = "$CHECKOUT/";
+const ENV: &str = "$ENV/";
+
+/// Where a reader resolves the names of [`Check`]s.
+pub(crate) struct Places<'a> {
+    /// The package's folder.
+    pub checkout: &'a Path,
+    /// The managed environment's folder, once it exists: `None` when a hit is looked up before
+    /// the environment is created (then the entry's `$ENV` files cannot be read, and the
+    /// entry says whether its environment was at the same path).
+    pub env: Option<&'a Path>,
+    /// Where the environment will be created, when it does not exist yet.
+    pub env_to_be: Option<PathBuf>,
+}
 
 impl Check {
     /// The checks of what a build read (its recorded hashes and values), or `None` when one
@@ -62,16 +75,55 @@ impl Check {
         Some(checks)
     }
 
-    /// Whether this machine has what the build had.
-    pub(crate) fn holds(&self, checkout: &Path, env_value: &dyn Fn(&str) -> Option<String>) -> bool {
-        let path = || match self.name.strip_prefix(CHECKOUT) {
-            Some(rel) => checkout.join(rel),
+    /// The checks of the environment's files a build packaged that the key does not cover
+    /// (those no kept `RECORD` row names: a `RECORD` itself, whose console-script rows hold the
+    /// environment's path; `INSTALLER`; files of a distribution without a `RECORD`), by content.
+    /// Under the managed environment `env` they are named `$ENV/<relative path>`, elsewhere (a
+    /// system site-packages) absolutely. `None` when one cannot be named portably.
+    pub(crate) fn of_environment(files: &[PathBuf], env: Option<&Path>) -> Option<Vec<Check>> {
+        let mut checks = Vec::new();
+        for file in files {
+            let name = match env.and_then(|e| file.strip_prefix(e).ok()) {
+                Some(rel) => format!("{ENV}{}", rel.to_str()?),
+                None => file.to_str()?.to_string(),
+            };
+            checks.push(Check { kind: "file".into(), name, blake3: hash_file(file).ok().map(|h| hex(&h)) });
+        }
+        Some(checks)
+    }
+
+    /// The file or folder it names, for cargo to watch (not a variable, not the environment's).
+    pub(crate) fn watched(&self, places: &Places) -> Option<PathBuf> {
+        if self.kind == "env" || self.in_environment() {
+            return None;
+        }
+        Some(match self.name.strip_prefix(CHECKOUT) {
+            Some(rel) => places.checkout.join(rel),
             None => PathBuf::from(&self.name),
+        })
+    }
+
+    /// Whether it names a file in the managed environment.
+    pub(crate) fn in_environment(&self) -> bool {
+        self.name.starts_with(ENV)
+    }
+
+    /// Whether this machine has what the build had.
+    pub(crate) fn holds(&self, places: &Places, env_value: &dyn Fn(&str) -> Option<String>) -> bool {
+        let path = || {
+            if let Some(rel) = self.name.strip_prefix(CHECKOUT) {
+                Some(places.checkout.join(rel))
+            } else if let Some(rel) = self.name.strip_prefix(ENV) {
+                places.env.map(|e| e.join(rel))
+            } else {
+                Some(PathBuf::from(&self.name))
+            }
         };
-        let now = match self.kind.as_str() {
-            "file" => hash_file(&path()).ok().map(|h| hex(&h)),
-            "dir" => crate::reads::listing(&path()),
-            "env" => env_value(&self.name).map(|v| blake3::hash(v.as_bytes()).to_hex().to_string()),
+        let now = match (self.kind.as_str(), path()) {
+            (_, None) => return false,
+            ("file", Some(path)) => hash_file(&path).ok().map(|h| hex(&h)),
+            ("dir", Some(path)) => crate::reads::listing(&path),
+            ("env", _) => env_value(&self.name).map(|v| blake3::hash(v.as_bytes()).to_hex().to_string()),
             _ => return false,
         };
         now == self.blake3
@@ -106,7 +158,8 @@ pub(crate) fn toolchain_digest(toolchain: &Toolchain) -> String {
 ///
 /// pip writes the environment's absolute interpreter path into console-script shebangs, so the
 /// rows of files outside site-packages (`../../../bin/...`) and pip's own bookkeeping files are
-/// dropped; what PyInstaller can package is under site-packages.
+/// dropped; a build that packages one of those anyway lists it as a check
+/// ([`Check::of_environment`]).
 fn distributions(site_dirs: &[PathBuf]) -> Vec<(String, Vec<String>)> {
     let mut all = Vec::new();
     for dir in site_dirs {
@@ -114,19 +167,8 @@ fn distributions(site_dirs: &[PathBuf]) -> Vec<(String, Vec<String>)> {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.ends_with(".dist-info") {
                 let record = fs::read_to_string(entry.path().join("RECORD")).unwrap_or_default();
-                let mut rows: Vec<String> = record
-                    .lines()
-                    .filter(|row| {
-                        let mut fields = row.rsplitn(3, ',');
-                        let (_size, hash, path) = (fields.next(), fields.next(), fields.next().unwrap_or(""));
-                        let file = path.rsplit('/').next().unwrap_or(path);
-                        hash.is_some_and(|h| !h.is_empty())
-                            && !path.starts_with("..")
-                            && !path.starts_with('/')
-                            && !["INSTALLER", "REQUESTED", "direct_url.json", "RECORD"].contains(&file)
-                    })
-                    .map(str::to_string)
-                    .collect();
+                let mut rows: Vec<String> =
+                    record.lines().filter(|row| kept(row).is_some()).map(str::to_string).collect();
                 rows.sort();
                 all.push((name, rows));
             } else if name.ends_with(".pth") {
@@ -136,6 +178,56 @@ fn distributions(site_dirs: &[PathBuf]) -> Vec<(String, Vec<String>)> {
     }
     all.sort();
     all
+}
+
+/// The path a `RECORD` row names, when the key keeps the row: it has a hash, names a file
+/// under site-packages, and is not pip's bookkeeping.
+fn kept(row: &str) -> Option<&str> {
+    let mut fields = row.rsplitn(3, ',');
+    let (_size, hash, path) = (fields.next(), fields.next(), fields.next().unwrap_or(""));
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let keep = hash.is_some_and(|h| !h.is_empty())
+        && !path.starts_with("..")
+        && !path.starts_with('/')
+        && !["INSTALLER", "REQUESTED", "direct_url.json", "RECORD"].contains(&file);
+    keep.then_some(path.trim_matches('"'))
+}
+
+/// The managed (virtual) environment's folder, when the interpreter runs in one.
+pub(crate) fn env_root(toolchain: &Toolchain) -> Option<PathBuf> {
+    let root = toolchain.python.parent()?.parent()?;
+    root.join("pyvenv.cfg").is_file().then(|| root.to_path_buf())
+}
+
+/// Of the files a build packaged, those of the environment (its site-packages, or anywhere
+/// under a virtual environment's folder) that the key does not cover: no kept `RECORD` row
+/// names them. The interpreter's own library is covered by the interpreter's identity.
+pub(crate) fn uncovered(packaged: &[PathBuf], toolchain: &Toolchain) -> Vec<PathBuf> {
+    let mut covered = std::collections::HashSet::new();
+    for dir in &toolchain.site_dirs {
+        for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+            if entry.file_name().to_string_lossy().ends_with(".dist-info") {
+                let record = fs::read_to_string(entry.path().join("RECORD")).unwrap_or_default();
+                covered.extend(record.lines().filter_map(kept).map(|p| dir.join(p)));
+            }
+        }
+    }
+    let env = env_root(toolchain);
+    let in_env = |p: &Path| {
+        toolchain.site_dirs.iter().any(|d| p.starts_with(d)) || env.as_ref().is_some_and(|e| p.starts_with(e))
+    };
+    packaged.iter().filter(|p| in_env(p) && !covered.contains(*p)).cloned().collect()
+}
+
+/// The toolchain part of the key before the environment exists: what determines it
+/// (`venv::pinned_basis`). Never equal to a [`toolchain_digest`].
+pub(crate) fn pinned_digest(basis: &[String]) -> String {
+    let mut h = Framed::new();
+    h.field("pinned", "requirements, base interpreter, installer");
+    for line in basis {
+        h.field("basis", line);
+    }
+    h.finish()
 }
 
 /// The key of `spec`'s binary in the shared tier.
@@ -263,6 +355,43 @@ mod tests {
         assert_ne!(shared_key(&ta, &c, &pb, "app.spec"), key);
     }
 
+    fn at(checkout: &Path) -> Places<'_> {
+        Places { checkout, env: None, env_to_be: None }
+    }
+
+    #[test]
+    fn environment_files_no_kept_row_covers_are_checked_by_content_under_the_environment() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a/env"), tmp.path().join("b/env"));
+        let (ta, tb) = (env_at(&a, b"python"), env_at(&b, b"python"));
+        for root in [&a, &b] {
+            fs::write(root.join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+        }
+        assert_eq!(env_root(&ta).as_deref(), Some(a.as_path()));
+        let site = &ta.site_dirs[0];
+        let packaged = [
+            site.join("demo.py"),                       // a kept row: in the key
+            site.join("demo-1.0.dist-info/RECORD"),     // holds the script's env-specific hash
+            site.join("demo-1.0.dist-info/INSTALLER"),  // pip's bookkeeping: not in the key
+            a.join("bin/demo"),                         // outside site-packages
+            PathBuf::from("/usr/lib/python3.11/os.py"), // the interpreter's own library
+        ];
+        fs::write(site.join("demo-1.0.dist-info/INSTALLER"), "pip\n").unwrap();
+        fs::write(tb.site_dirs[0].join("demo-1.0.dist-info/INSTALLER"), "pip\n").unwrap();
+        let uncovered = uncovered(&packaged, &ta);
+        assert_eq!(uncovered, packaged[1..4].to_vec());
+        let checks = Check::of_environment(&uncovered, Some(&a)).unwrap();
+        assert_eq!(checks[0].name, "$ENV/lib/python3.11/site-packages/demo-1.0.dist-info/RECORD");
+        assert!(checks.iter().all(Check::in_environment));
+        let with_env = |env: &Path| {
+            checks.iter().map(|c| c.holds(&Places { env: Some(env), ..at(tmp.path()) }, &|_| None)).collect::<Vec<_>>()
+        };
+        assert_eq!(with_env(&a), [true, true, true]);
+        // Another environment path: its RECORD and script differ (the shebang), its INSTALLER not.
+        assert_eq!(with_env(&b), [false, true, false]);
+        assert!(!checks[1].holds(&at(tmp.path()), &|_| None), "no environment: an `$ENV` file cannot hold");
+    }
+
     #[test]
     fn checks_name_checkout_files_relatively_and_hash_values() {
         let tmp = tempfile::tempdir().unwrap();
@@ -289,15 +418,15 @@ mod tests {
         assert_eq!(checks[1].name, outside.to_str().unwrap());
         assert!(!serde_json::to_string(&checks).unwrap().contains("secret"), "values are hashed");
         let env = |k: &str| (k == "APP_TOKEN").then(|| "secret".to_string());
-        assert!(checks.iter().all(|c| c.holds(&b, &env)), "another checkout with the same files");
+        assert!(checks.iter().all(|c| c.holds(&at(&b), &env)), "another checkout with the same files");
         fs::write(b.join("vendor/lib.py"), "X = 2\n").unwrap();
-        assert!(!checks[0].holds(&b, &env), "another content: the entry is not taken");
+        assert!(!checks[0].holds(&at(&b), &env), "another content: the entry is not taken");
         fs::write(b.join("vendor/new.py"), "").unwrap();
-        assert!(!checks[3].holds(&b, &env), "another listing");
+        assert!(!checks[3].holds(&at(&b), &env), "another listing");
         fs::write(b.join("absent.cfg"), "").unwrap();
-        assert!(!checks[2].holds(&b, &env), "a file the build did not find");
+        assert!(!checks[2].holds(&at(&b), &env), "a file the build did not find");
         let other = |k: &str| (k == "APP_TOKEN").then(|| "other".to_string());
-        assert!(!checks[4].holds(&b, &other) && checks[5].holds(&b, &other));
-        assert!(!checks[5].holds(&b, &|_| Some("set".into())));
+        assert!(!checks[4].holds(&at(&b), &other) && checks[5].holds(&at(&b), &other));
+        assert!(!checks[5].holds(&at(&b), &|_| Some("set".into())));
     }
 }

@@ -30,7 +30,7 @@ use crate::fingerprint::Context;
 use crate::project::Project;
 use crate::reads::Reads;
 use crate::toolchain::Toolchain;
-pub(crate) use key::Check;
+pub(crate) use key::{env_root, pinned_digest, uncovered, Check};
 pub(crate) use local::{Entry, Store};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -41,6 +41,12 @@ pub(crate) struct Cache {
     pub local: Store,
     /// The package's folder: files under it are named relatively in shared entries.
     checkout: PathBuf,
+    /// The managed environment's folder (its files are named relatively in shared entries).
+    env: Option<PathBuf>,
+    /// The key's toolchain part as computed before the environment existed, when the
+    /// environment is determined by hash-pinned requirements ([`pinned_digest`]): binaries built here
+    /// are also stored under that key, for readers that have not created the environment.
+    pinned: Option<String>,
     #[cfg(feature = "shared-cache")]
     shared: Option<shared::SharedStore>,
     toolchain: OnceLock<String>,
@@ -51,6 +57,8 @@ pub(crate) struct Cache {
 /// smoke-tested).
 pub(crate) struct Fetched {
     pub path: PathBuf,
+    /// What outside python-dir the entry was checked against, for cargo to watch.
+    pub watch: Vec<PathBuf>,
     pub file_name: String,
     /// blake3, as the local store keeps it.
     pub binary_hash: String,
@@ -122,6 +130,8 @@ impl Cache {
         let cache = Cache {
             local,
             checkout: checkout.to_path_buf(),
+            env: None,
+            pinned: None,
             #[cfg(feature = "shared-cache")]
             shared: None,
             toolchain: OnceLock::new(),
@@ -151,6 +161,21 @@ impl Cache {
         }
     }
 
+    /// Once the environment exists: its folder, if it is a managed one, and the
+    /// [`pinned_digest`] of what determines it, if anything does.
+    pub(crate) fn set_environment(&mut self, env: Option<PathBuf>, pinned: Option<String>) {
+        self.env = env;
+        self.pinned = pinned;
+    }
+
+    /// Whether binaries built here would be uploaded.
+    pub(crate) fn can_upload(&self) -> bool {
+        #[cfg(feature = "shared-cache")]
+        return self.shared.as_ref().is_some_and(|s| s.usable() && s.writes());
+        #[cfg(not(feature = "shared-cache"))]
+        false
+    }
+
     /// Whether a shared tier is configured (and not switched off by a failure).
     pub(crate) fn has_shared(&self) -> bool {
         #[cfg(feature = "shared-cache")]
@@ -174,28 +199,63 @@ impl Cache {
         Some(key::shared_key(digest, ctx, project, spec))
     }
 
+    /// The key `spec`'s binary is also stored under for readers without the environment, when
+    /// hash-pinned requirements determine it.
+    pub(crate) fn pinned_key(&self, ctx: &Context, project: &Project, spec: &str) -> Option<String> {
+        let pinned = self.pinned.as_ref().filter(|_| self.has_shared())?;
+        Some(key::shared_key(pinned, ctx, project, spec))
+    }
+
+    /// The key of `spec` with the toolchain part `digest` ([`pinned_digest`]).
+    pub(crate) fn key_with(&self, digest: &str, ctx: &Context, project: &Project, spec: &str) -> String {
+        key::shared_key(digest, ctx, project, spec)
+    }
+
     /// The shared tier's binary for `key`, downloaded into `dir` and verified; `None` on a miss
     /// or any failure (which is warned about once, and switches the tier off for this build).
     #[cfg_attr(not(feature = "shared-cache"), allow(unused_variables))]
     /// `env_value` reads a variable the entry's build read (announcing it to cargo).
-    pub(crate) fn fetch(&self, key: &str, dir: &Path, env_value: &dyn Fn(&str) -> Option<String>) -> Option<Fetched> {
+    /// `env_to_be`: where the environment will be created, when it does not exist yet.
+    pub(crate) fn fetch(
+        &self,
+        key: &str,
+        dir: &Path,
+        env_to_be: Option<&Path>,
+        env_value: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<Fetched> {
         #[cfg(feature = "shared-cache")]
         if let Some(shared) = &self.shared {
-            return shared.fetch(key, dir, &self.checkout, env_value);
+            let places = key::Places {
+                checkout: &self.checkout,
+                env: self.env.as_deref(),
+                env_to_be: env_to_be.map(Path::to_path_buf),
+            };
+            return shared.fetch(key, dir, &places, env_value);
         }
         None
     }
 
-    /// Uploads a binary that passed its smoke test under `key`, in the background (read-write
-    /// mode only); [`Cache::finish`] waits for it.
+    /// Uploads a binary that passed its smoke test under `keys`, in the background (read-write
+    /// mode only); [`Cache::finish`] waits for it. `environment`: the environment's files it
+    /// packaged that the key does not cover ([`uncovered`]); `None` (not known): not uploaded.
     #[cfg_attr(not(feature = "shared-cache"), allow(unused_variables))]
-    pub(crate) fn upload(&self, key: &str, binary: &Path, file_name: &str, reads: &Reads) {
+    pub(crate) fn upload(
+        &self,
+        keys: Vec<String>,
+        binary: &Path,
+        file_name: &str,
+        reads: &Reads,
+        environment: Option<&[PathBuf]>,
+    ) {
         #[cfg(feature = "shared-cache")]
         if let Some(shared) = &self.shared {
-            match Check::of_reads(reads, &self.checkout) {
-                // Nothing to check it against: a reader could not tell it applies.
-                None => {}
-                Some(checks) => shared.upload(key, binary, file_name, checks),
+            let reads = Check::of_reads(reads, &self.checkout);
+            let env = environment.and_then(|files| Check::of_environment(files, self.env.as_deref()));
+            // Nothing to check it against: a reader could not tell it applies.
+            if let (Some(mut checks), Some(env)) = (reads, env) {
+                checks.extend(env);
+                let env_root = self.env.as_ref().and_then(|e| e.to_str()).map(str::to_string);
+                shared.upload(keys, binary, file_name, checks, env_root);
             }
         }
     }

@@ -7,7 +7,7 @@
 //! with a signing key takes only entries signed with it. Content is uploaded before its entry,
 //! so an entry never names content that is not there (unless the store lost it).
 
-use super::key::Check;
+use super::key::{Check, Places};
 use super::{Config, Fetched};
 use crate::install::write_atomic;
 use serde::{Deserialize, Serialize};
@@ -25,7 +25,7 @@ pub(super) trait Backend: Send + Sync {
 }
 
 /// Bumped whenever the entry's layout or the signed bytes change.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct RemoteEntry {
@@ -35,6 +35,11 @@ struct RemoteEntry {
     sha256: String,
     #[serde(default)]
     checks: Vec<Check>,
+    /// Where the builder's managed environment was: a reader that has not created its own yet
+    /// takes an entry with `$ENV` checks only for an environment at the same path (pip writes
+    /// that path into the files those checks name).
+    #[serde(default)]
+    env_root: Option<String>,
     #[serde(default)]
     signature: Option<String>,
 }
@@ -49,6 +54,7 @@ impl RemoteEntry {
         for c in &self.checks {
             text.push_str(&format!("{}\0{}\0{}\n", c.kind, c.name, c.blake3.as_deref().unwrap_or("\0none")));
         }
+        text.push_str(&format!("env {}\n", self.env_root.as_deref().unwrap_or("\0none")));
         text.into_bytes()
     }
 }
@@ -119,6 +125,10 @@ impl SharedStore {
         &self.inner.url
     }
 
+    pub(super) fn writes(&self) -> bool {
+        !self.inner.read_only
+    }
+
     pub(super) fn usable(&self) -> bool {
         self.inner.off.lock().unwrap_or_else(|e| e.into_inner()).is_none()
     }
@@ -128,13 +138,13 @@ impl SharedStore {
         &self,
         key: &str,
         dir: &Path,
-        checkout: &Path,
+        places: &Places,
         env_value: &dyn Fn(&str) -> Option<String>,
     ) -> Option<Fetched> {
         if !self.usable() {
             return None;
         }
-        match self.inner.fetch(key, dir, checkout, env_value) {
+        match self.inner.fetch(key, dir, places, env_value) {
             Ok(hit) => hit,
             Err(why) => {
                 self.inner.switch_off(why);
@@ -143,8 +153,15 @@ impl SharedStore {
         }
     }
 
-    /// Uploads `binary` under `key` in the background, in read-write mode.
-    pub(super) fn upload(&self, key: &str, binary: &Path, file_name: &str, checks: Vec<Check>) {
+    /// Uploads `binary` under each of `keys` in the background, in read-write mode.
+    pub(super) fn upload(
+        &self,
+        keys: Vec<String>,
+        binary: &Path,
+        file_name: &str,
+        checks: Vec<Check>,
+        env_root: Option<String>,
+    ) {
         if self.inner.read_only || !self.usable() {
             return;
         }
@@ -164,9 +181,9 @@ impl SharedStore {
                 self.inner.max_bytes / 1_000_000
             ));
         }
-        let (inner, key, file_name) = (self.inner.clone(), key.to_string(), file_name.to_string());
+        let (inner, file_name) = (self.inner.clone(), file_name.to_string());
         let upload = std::thread::spawn(move || {
-            if let Err(why) = inner.upload(&key, &bytes, &file_name, checks) {
+            if let Err(why) = inner.upload(&keys, &bytes, &file_name, checks, env_root) {
                 inner.switch_off(why);
             }
         });
@@ -203,7 +220,7 @@ impl Inner {
         &self,
         key: &str,
         dir: &Path,
-        checkout: &Path,
+        places: &Places,
         env_value: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<Fetched>, String> {
         let start = Instant::now();
@@ -239,7 +256,17 @@ impl Inner {
         }
         // Built with other files, folders or variables from outside python-dir than this
         // machine has: not this binary.
-        if !entry.checks.iter().all(|c| c.holds(checkout, env_value)) {
+        let (in_env, others): (Vec<&Check>, Vec<&Check>) = entry.checks.iter().partition(|c| c.in_environment());
+        if !others.iter().all(|c| c.holds(places, env_value)) {
+            return Ok(None);
+        }
+        let env_holds = match (places.env, &places.env_to_be) {
+            (Some(_), _) => in_env.iter().all(|c| c.holds(places, env_value)),
+            // The same files, made by the same installer from the same wheels at the same path.
+            (None, Some(to_be)) => in_env.is_empty() || entry.env_root.as_deref() == to_be.to_str(),
+            (None, None) => in_env.is_empty(),
+        };
+        if !env_holds {
             return Ok(None);
         }
         let address = format!("cas/{}", entry.sha256);
@@ -256,8 +283,10 @@ impl Inner {
         std::fs::create_dir_all(&folder).map_err(|e| format!("could not create {}: {e}", folder.display()))?;
         let path = folder.join(&entry.file_name);
         write_atomic(&path, &blob, true).map_err(|e| e.to_string())?;
+        let watch = others.iter().filter_map(|c| c.watched(places)).collect();
         Ok(Some(Fetched {
             path,
+            watch,
             file_name: entry.file_name,
             binary_hash: blake3::hash(&blob).to_hex().to_string(),
             bytes: entry.size,
@@ -265,21 +294,33 @@ impl Inner {
         }))
     }
 
-    fn upload(&self, key: &str, bytes: &[u8], file_name: &str, checks: Vec<Check>) -> Result<(), String> {
+    fn upload(
+        &self,
+        keys: &[String],
+        bytes: &[u8],
+        file_name: &str,
+        checks: Vec<Check>,
+        env_root: Option<String>,
+    ) -> Result<(), String> {
         let sha256 = sha256_hex(bytes);
-        let mut entry = RemoteEntry {
+        let entry = RemoteEntry {
             format: FORMAT,
             file_name: file_name.to_string(),
             size: bytes.len() as u64,
             sha256: sha256.clone(),
             checks,
+            env_root,
             signature: None,
         };
-        if let Some(signing_key) = &self.signing_key {
-            entry.signature = Some(super::s3::hex(&super::s3::hmac(signing_key, &entry.signed_bytes(key))));
-        }
         self.backend.put(&format!("cas/{sha256}"), bytes)?;
-        self.backend.put(&format!("ac/{key}"), &serde_json::to_vec(&entry).expect("serializable"))
+        for key in keys {
+            let mut entry = entry.clone();
+            if let Some(signing_key) = &self.signing_key {
+                entry.signature = Some(super::s3::hex(&super::s3::hmac(signing_key, &entry.signed_bytes(key))));
+            }
+            self.backend.put(&format!("ac/{key}"), &serde_json::to_vec(&entry).expect("serializable"))?;
+        }
+        Ok(())
     }
 }
 
@@ -304,6 +345,7 @@ impl Backend for Unusable {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+    use std::path::PathBuf;
 
     /// A backend in memory, to tamper with.
     #[derive(Default)]
@@ -321,6 +363,30 @@ mod tests {
             self.0.lock().unwrap().insert(path.to_string(), body.to_vec());
             Ok(())
         }
+    }
+
+    fn at(checkout: &Path) -> Places<'_> {
+        Places { checkout, env: None, env_to_be: None }
+    }
+
+    #[test]
+    fn without_an_environment_an_entry_with_environment_files_is_taken_only_for_the_same_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let binary = tmp.path().join("app");
+        std::fs::write(&binary, b"a binary").unwrap();
+        let memory = Arc::new(Memory::default());
+        let check =
+            Check { kind: "file".into(), name: "$ENV/lib/site-packages/x.dist-info/RECORD".into(), blake3: None };
+        let writer = store(&memory, None, 1000);
+        writer.upload(vec!["env".into()], &binary, "app", vec![check], Some("/ci/target/envs/env-1".into()));
+        writer.upload(vec!["plain".into()], &binary, "app", vec![], Some("/ci/target/envs/env-1".into()));
+        assert!(writer.wait().is_empty());
+        let reader = store(&memory, None, 1000);
+        let to_be = |p: &str| Places { env_to_be: Some(PathBuf::from(p)), ..at(tmp.path()) };
+        assert!(reader.fetch("env", tmp.path(), &to_be("/ci/target/envs/env-1"), &|_| None).is_some());
+        assert!(reader.fetch("env", tmp.path(), &to_be("/home/b/target/envs/env-1"), &|_| None).is_none());
+        assert!(reader.fetch("plain", tmp.path(), &to_be("/home/b/target/envs/env-1"), &|_| None).is_some());
+        assert!(reader.wait().is_empty(), "a miss is no failure");
     }
 
     fn store(memory: &Arc<Memory>, signing_key: Option<&str>, max_bytes: u64) -> SharedStore {
@@ -343,18 +409,18 @@ mod tests {
         std::fs::write(&binary, b"a binary").unwrap();
         let memory = Arc::new(Memory::default());
         let writer = store(&memory, Some("k1"), 1000);
-        writer.upload("key", &binary, "app", vec![]);
+        writer.upload(vec!["key".into()], &binary, "app", vec![], None);
         assert!(writer.wait().is_empty());
-        let hit = store(&memory, Some("k1"), 1000).fetch("key", tmp.path(), tmp.path(), &|_| None).unwrap();
+        let hit = store(&memory, Some("k1"), 1000).fetch("key", tmp.path(), &at(tmp.path()), &|_| None).unwrap();
         assert_eq!(std::fs::read(&hit.path).unwrap(), b"a binary");
         assert_eq!(hit.binary_hash, blake3::hash(b"a binary").to_hex().to_string());
 
         let failing = |signing_key: Option<&str>, max: u64, expect: &str| {
             let reader = store(&memory, signing_key, max);
-            assert!(reader.fetch("key", tmp.path(), tmp.path(), &|_| None).is_none());
+            assert!(reader.fetch("key", tmp.path(), &at(tmp.path()), &|_| None).is_none());
             let warnings = reader.wait();
             assert!(warnings.len() == 1 && warnings[0].contains(expect), "{warnings:?}");
-            assert!(!reader.usable() && reader.fetch("key", tmp.path(), tmp.path(), &|_| None).is_none());
+            assert!(!reader.usable() && reader.fetch("key", tmp.path(), &at(tmp.path()), &|_| None).is_none());
             assert_eq!(reader.wait().len(), 0, "said once");
         };
         failing(Some("k2"), 1000, "signed with another key");
@@ -365,7 +431,7 @@ mod tests {
         memory.0.lock().unwrap().insert("ac/key".into(), serde_json::to_vec(&unsigned).unwrap());
         failing(Some("k1"), 1000, "is unsigned");
         assert!(
-            store(&memory, None, 1000).fetch("key", tmp.path(), tmp.path(), &|_| None).is_some(),
+            store(&memory, None, 1000).fetch("key", tmp.path(), &at(tmp.path()), &|_| None).is_some(),
             "no key: not checked"
         );
         let address = format!("cas/{}", unsigned.sha256);
@@ -373,6 +439,6 @@ mod tests {
         failing(None, 1000, "is corrupted");
         memory.0.lock().unwrap().insert(address, b"a bin".to_vec());
         failing(None, 1000, "is truncated");
-        assert!(store(&memory, None, 1000).fetch("other", tmp.path(), tmp.path(), &|_| None).is_none(), "a miss");
+        assert!(store(&memory, None, 1000).fetch("other", tmp.path(), &at(tmp.path()), &|_| None).is_none(), "a miss");
     }
 }

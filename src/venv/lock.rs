@@ -110,6 +110,45 @@ impl Source {
         }
     }
 
+    /// Whether the requirements alone determine what is installed: a requirements file whose
+    /// every requirement is `name==version` with at least one `--hash` (pip's require-hashes
+    /// mode, as `pip-compile --generate-hashes` or `uv pip compile --generate-hashes` write
+    /// it), with no other option than where to download from. pip then installs those very
+    /// archives, and from the wheels among them it picks by the interpreter's tags alone.
+    pub(crate) fn hash_pinned(&self) -> bool {
+        let Source::Requirements(lines) = self else { return false };
+        let text = lines.join("\n").replace("\\\n", " ");
+        let mut any = false;
+        for line in text.lines() {
+            let line = match line.find(" #").or_else(|| line.starts_with('#').then_some(0)) {
+                Some(at) => &line[..at],
+                None => line,
+            };
+            let mut words = line.split_whitespace().peekable();
+            let Some(first) = words.next() else { continue };
+            if first.starts_with('-') {
+                // Where archives come from changes nothing once every archive is pinned by hash.
+                let source = ["-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--trusted-host"];
+                let option = first.split('=').next().unwrap_or(first);
+                if !source.contains(&option) && option != "--require-hashes" {
+                    return false;
+                }
+                continue;
+            }
+            let requirement = line.split(" --hash").next().unwrap_or("").split(';').next().unwrap_or("").trim();
+            let Some((name, version)) = requirement.split_once("==") else { return false };
+            let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "._-+!".contains(c));
+            if !plain(name.trim()) || version.starts_with('=') || !plain(version.trim()) || version.contains('*') {
+                return false;
+            }
+            if !line.split_whitespace().any(|w| w.starts_with("--hash=sha256:") || w == "--hash") {
+                return false;
+            }
+            any = true;
+        }
+        any
+    }
+
     /// The files it was read from (the lockfile's project too), for `rerun-if-changed`.
     pub(crate) fn files(path: &Path) -> Vec<PathBuf> {
         let mut files = vec![path.to_path_buf()];
@@ -217,6 +256,24 @@ fn pyproject_dependencies(path: &Path, text: &str) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_requirements_pinned_by_version_and_hash_determine_the_environment() {
+        let pinned = |text: &str| Source::Requirements(text.lines().map(str::to_string).collect()).hash_pinned();
+        let good = "# via pip-compile --generate-hashes\n--index-url https://pypi.org/simple\n\
+                    altgraph==0.17.5 \\\n    --hash=sha256:aa \\\n    --hash=sha256:bb\n    # via pyinstaller\n\
+                    packaging==26.3 ; python_version >= \"3.8\" --hash=sha256:cc\n";
+        assert!(pinned(good));
+        assert!(!pinned(""), "nothing pinned");
+        assert!(!pinned("altgraph==0.17.5\n"), "no hash");
+        assert!(!pinned("altgraph>=0.17 --hash=sha256:aa\n"), "a range");
+        assert!(!pinned("altgraph==0.17.* --hash=sha256:aa\n"), "a wildcard");
+        assert!(!pinned("altgraph===0.17.5 --hash=sha256:aa\n"), "arbitrary equality");
+        assert!(!pinned(&format!("{good}-r other.txt\n")), "another file");
+        assert!(!pinned(&format!("{good}--no-binary :all:\n")), "an option that changes what is installed");
+        assert!(!pinned(&format!("{good}-e ./local\n")));
+        assert!(!pinned(&format!("{good}app @ https://example.com/app.whl --hash=sha256:dd\n")), "a URL");
+    }
 
     #[test]
     fn a_lockfile_is_read_with_its_pyproject_and_poetry_installs_every_non_optional_group() {

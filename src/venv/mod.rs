@@ -24,6 +24,8 @@ pub(crate) fn inputs(requirements: &Path) -> Vec<PathBuf> {
 }
 
 const READY: &str = ".pyinstaller-build-ready";
+/// Beside [`READY`]: installed from hash-pinned requirements, from wheels only.
+const WHEELS: &str = ".pyinstaller-build-wheels";
 
 /// How to create an environment.
 pub(crate) struct Request<'a> {
@@ -39,26 +41,49 @@ pub(crate) struct Request<'a> {
     pub uv: Option<PathBuf>,
 }
 
-/// Returns the environment's interpreter, and whether it had to be created.
-pub(crate) fn ensure(req: &Request) -> Result<(PathBuf, bool)> {
+/// The managed environment, made or found.
+pub(crate) struct Env {
+    /// Its folder.
+    pub dir: PathBuf,
+    pub python: PathBuf,
+    /// Created by this build.
+    pub created: bool,
+    /// Installed from hash-pinned requirements, from wheels only: what the requirements, the
+    /// base interpreter and the installer determine ([`pinned_basis`]).
+    pub determined: bool,
+}
+
+/// Where the environment for `req` is (or will be), and whether it is ready.
+pub(crate) fn locate(req: &Request) -> Result<(Source, PathBuf, bool)> {
     let source = Source::read(req.requirements)?;
+    let key = key(req.base, &source.key_lines());
+    let dir = req.envs_dir.join(format!("env-{}", &key[..16]));
+    let ready = dir.join(READY).is_file();
+    Ok((source, dir, ready))
+}
+
+/// Returns the environment, created if it has to be.
+pub(crate) fn ensure(req: &Request) -> Result<Env> {
+    let (source, dir, _) = locate(req)?;
     if let Some(version) = source.pinned_pyinstaller() {
         // Before a minute of installing what could not be used.
         let found = format!("pinned in `{}`", req.requirements.display());
         crate::toolchain::check_version(&version, &found, req.base, Some(req.requirements))?;
     }
     let requirements = source.key_lines();
-    let key = key(req.base, &requirements);
-    let dir = req.envs_dir.join(format!("env-{}", &key[..16]));
     let python = python_in(&dir);
+    let found = |dir: PathBuf| {
+        let determined = dir.join(WHEELS).is_file();
+        Env { dir, python: python.clone(), created: false, determined }
+    };
     if dir.join(READY).is_file() {
-        return Ok((python, false));
+        return Ok(found(dir));
     }
     fs::create_dir_all(req.envs_dir).at("could not create", req.envs_dir)?;
     let _lock = lock(&dir)?;
     // Another build may have finished it while this one waited.
     if dir.join(READY).is_file() {
-        return Ok((python, false));
+        return Ok(found(dir));
     }
     if req.offline {
         return Err(Error::new(
@@ -74,7 +99,7 @@ pub(crate) fn ensure(req: &Request) -> Result<(PathBuf, bool)> {
     if dir.exists() {
         fs::remove_dir_all(&dir).at("could not remove the unfinished environment", &dir)?;
     }
-    let list = req.envs_dir.join(format!("env-{}.requirements.txt", &key[..16]));
+    let list = dir.with_extension("requirements.txt");
     let log = dir.with_extension("log");
     let mut uv = req.uv.clone();
     let exact = match &source {
@@ -96,7 +121,18 @@ pub(crate) fn ensure(req: &Request) -> Result<(PathBuf, bool)> {
     if exact {
         args.push("--no-deps".into());
     }
-    if let Err(step) = create(req.base, uv.as_deref(), &dir, &args, &log) {
+    // Hash-pinned requirements installed from wheels only are determined by the requirements,
+    // the interpreter and the installer (a wheel is preferred to an sdist of the same version
+    // anyway, so this changes nothing else); with an sdist among them, built here with this
+    // machine's compilers, they are not, and they are installed as pip would.
+    let mut determined = source.hash_pinned();
+    if determined {
+        let wheels: Vec<OsString> = [&args[..], &["--only-binary".into(), ":all:".into()]].concat();
+        determined = create(req.base, uv.as_deref(), &dir, &wheels, &log).is_ok();
+    }
+    if determined {
+        fs::write(dir.join(WHEELS), "").at("could not mark", &dir)?;
+    } else if let Err(step) = create(req.base, uv.as_deref(), &dir, &args, &log) {
         return Err(Error::new(
             ErrorKind::PyInstallerMissing,
             format!(
@@ -111,8 +147,87 @@ pub(crate) fn ensure(req: &Request) -> Result<(PathBuf, bool)> {
         ));
     }
     fs::write(dir.join(READY), requirements.join("\n")).at("could not mark ready", &dir)?;
-    Ok((python, true))
+    Ok(Env { dir, python, created: true, determined })
 }
+
+/// What determines the environment `req` makes from hash-pinned requirements, before it
+/// exists: the requirement lines, the base interpreter (its version, ABI and the facts its
+/// platform tags come from: platform, glibc or macOS version), the installer (uv's version,
+/// or the pip and setuptools wheels `venv` seeds), and the installer's variables `installer_env`.
+/// `None` when the requirements are not hash-pinned or the interpreter cannot say.
+pub(crate) fn pinned_basis(req: &Request, installer_env: &[(String, String)]) -> Option<Vec<String>> {
+    let source = Source::read(req.requirements).ok()?;
+    if !source.hash_pinned() {
+        return None;
+    }
+    let mut basis = source.key_lines();
+    let output = Command::new(req.base)
+        .args(["-I", "-c", BASE_PROBE])
+        // Anywhere that exists (the cache folder may not yet): `-I` keeps it off `sys.path`.
+        .current_dir(std::env::temp_dir())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let facts: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+    // musl's version is not among them (packaging reads it from the loader): not determined.
+    if facts["os"] == "linux" && facts["glibc"].is_null() {
+        return None;
+    }
+    for file in [facts["executable"].as_str(), facts["libpython"].as_str()].into_iter().flatten() {
+        basis.push(crate::project::hex(&crate::project::hash_file(Path::new(file)).ok()?));
+    }
+    basis.push(facts["tags"].to_string());
+    match &req.uv {
+        Some(uv) => {
+            let version = Command::new(uv).arg("--version").output().ok()?;
+            basis.push(String::from_utf8_lossy(&version.stdout).trim().to_string());
+        }
+        None => basis.push(facts["seeded"].to_string()),
+    }
+    for (k, v) in installer_env {
+        basis.push(format!("{k}={v}"));
+    }
+    Some(basis)
+}
+
+/// The base interpreter's facts for [`pinned_basis`], as JSON. Run with `-I`: nothing of the
+/// project or the environment's variables shadows the standard library.
+const BASE_PROBE: &str = r#"
+import glob, json, os, platform, sys, sysconfig
+def glibc():
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, ValueError, OSError):
+        return None
+def libpython():
+    name = sysconfig.get_config_var("INSTSONAME") or sysconfig.get_config_var("LDLIBRARY")
+    libdir = sysconfig.get_config_var("LIBDIR")
+    if not name or not libdir or not sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        return None
+    path = os.path.join(libdir, name)
+    return os.path.realpath(path) if os.path.isfile(path) else None
+def seeded():
+    try:
+        import ensurepip
+    except ImportError:
+        return None
+    here = os.path.dirname(ensurepip.__file__)
+    # Debian's ensurepip seeds from its own wheel folder.
+    wheels = glob.glob(os.path.join(here, "_bundled", "*.whl")) + glob.glob("/usr/share/python-wheels/*.whl")
+    return sorted((os.path.basename(w), os.path.getsize(w)) for w in wheels)
+print(json.dumps({
+    "os": sys.platform,
+    "executable": os.path.realpath(sys.executable),
+    "libpython": libpython(),
+    "glibc": glibc(),
+    "seeded": seeded(),
+    "tags": [sys.version, sys.implementation.name, sys.implementation.cache_tag, sys.maxsize, sys.byteorder,
+             sysconfig.get_platform(), sysconfig.get_config_var("SOABI"), sysconfig.get_config_var("EXT_SUFFIX"),
+             sysconfig.get_config_var("Py_DEBUG"), sysconfig.get_config_var("Py_GIL_DISABLED"),
+             platform.machine(), platform.mac_ver()[0], glibc(), "_manylinux" in sys.modules or
+             any(os.path.exists(os.path.join(p, "_manylinux.py")) for p in sys.path if p)],
+}))
+"#;
 
 /// Held while an environment is created: two builds never install into one at once.
 fn lock(dir: &Path) -> Result<fs::File> {
@@ -225,7 +340,8 @@ exit 2
     }
 
     fn ensure_with(s: &Setup, offline: bool) -> Result<PathBuf> {
-        ensure(&Request { base: &s.base, requirements: &s.reqs, envs_dir: &s.envs, offline, uv: None }).map(|(p, _)| p)
+        ensure(&Request { base: &s.base, requirements: &s.reqs, envs_dir: &s.envs, offline, uv: None })
+            .map(|e| e.python)
     }
 
     fn calls(s: &Setup) -> usize {
@@ -298,7 +414,7 @@ exit 2
         let pyproject = s.reqs.with_file_name("pyproject.toml");
         fs::write(&pyproject, "[project]\nname = \"app\"\ndependencies = [\"pyinstaller==6.22.3\", \"packaging\"]\n")
             .unwrap();
-        let (python, created) =
+        let Env { python, created, .. } =
             ensure(&Request { base: &s.base, requirements: &pyproject, envs_dir: &s.envs, offline: false, uv: None })
                 .unwrap();
         assert!(created);

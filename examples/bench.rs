@@ -203,17 +203,45 @@ fn shared_cache_rows(b: &mut Bench, runs: usize) -> Vec<Row> {
             ("PYINSTALLER_BUILD_CACHE_USERNAME", user),
             ("PYINSTALLER_BUILD_CACHE_PASSWORD", password),
         ];
-        b.fresh_checkout(&writer);
+        b.fresh_checkout(&writer, false);
         rows.push(b.compare(
             scenario,
             "the crate without a shared cache",
             runs,
-            |b| b.fresh_checkout(&[]),
+            |b| b.fresh_checkout(&[], false),
             |b| {
-                b.fresh_checkout(&[
-                    ("PYINSTALLER_BUILD_CACHE_URL", &url),
-                    ("PYINSTALLER_BUILD_CACHE_MODE", "read-only"),
-                ])
+                b.fresh_checkout(
+                    &[("PYINSTALLER_BUILD_CACHE_URL", &url), ("PYINSTALLER_BUILD_CACHE_MODE", "read-only")],
+                    false,
+                )
+            },
+        ));
+    }
+
+    let scenario = "fresh checkout, empty target folder, shared cache warm (hash-pinned requirements: no environment)";
+    let http = std::env::var("PYINSTALLER_BUILD_TEST_HTTP_CACHE").ok().filter(|v| !v.is_empty());
+    if let Some(http) = http.filter(|_| b.wants(scenario)) {
+        eprintln!("== fresh checkout, hash-pinned requirements, shared cache");
+        let auth = std::env::var("PYINSTALLER_BUILD_TEST_HTTP_CACHE_AUTH").unwrap_or_default();
+        let (user, password) = auth.split_once(':').unwrap_or_default();
+        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
+        let url = format!("{http}/bench-pinned-{nanos}");
+        let writer = [
+            ("PYINSTALLER_BUILD_CACHE_URL", url.as_str()),
+            ("PYINSTALLER_BUILD_CACHE_USERNAME", user),
+            ("PYINSTALLER_BUILD_CACHE_PASSWORD", password),
+        ];
+        b.fresh_checkout(&writer, true);
+        rows.push(b.compare(
+            scenario,
+            "the crate without a shared cache (creates the environment)",
+            runs,
+            |b| b.fresh_checkout(&[], true),
+            |b| {
+                b.fresh_checkout(
+                    &[("PYINSTALLER_BUILD_CACHE_URL", &url), ("PYINSTALLER_BUILD_CACHE_MODE", "read-only")],
+                    true,
+                )
             },
         ));
     }
@@ -290,17 +318,28 @@ impl Bench {
 
     /// `cargo build` of a new copy of the app at another path with an empty crate folder (cargo's
     /// compiled crates are kept: the crate's build script is what is measured).
-    fn fresh_checkout(&mut self, env: &[(&str, &str)]) -> Sample {
+    /// `cargo build` of a fresh copy of the app, with its own (empty) crate folders; with
+    /// `pinned`, in the environment the crate creates from `requirements-hashed.txt` (else in the
+    /// bench's venv).
+    fn fresh_checkout(&mut self, env: &[(&str, &str)], pinned: bool) -> Sample {
         let checkout = self.dir.join("checkout");
         let _ = fs::remove_dir_all(&checkout);
         copy_dir(&self.app, &checkout.join("app"));
         let _ = fs::remove_dir_all(checkout.join("app/binaries"));
         let cache = checkout.join("pyinstaller-build");
         let mut cmd = Command::new(env!("CARGO"));
+        if pinned {
+            let manifest = checkout.join("app/Cargo.toml");
+            let text = fs::read_to_string(&manifest).unwrap();
+            // The metadata table is the manifest's last.
+            fs::write(&manifest, format!("{text}\nrequirements = \"../requirements-hashed.txt\"\n")).unwrap();
+            cmd.env_remove("VIRTUAL_ENV");
+        } else {
+            cmd.env("VIRTUAL_ENV", &self.venv);
+        }
         cmd.arg("build")
             .current_dir(checkout.join("app"))
             .env("CARGO_TARGET_DIR", &self.target)
-            .env("VIRTUAL_ENV", &self.venv)
             .env("PYINSTALLER_BUILD_CACHE_DIR", &cache)
             .envs(env.iter().copied())
             .stderr(fs::File::create(self.dir.join("last-cargo.log")).unwrap());

@@ -399,11 +399,41 @@
 //! What a build read or packaged outside python-dir, as the fingerprint records it (files such
 //! as a `pathex` module or a system library, folder listings, environment variables the spec
 //! read), is listed in the entry by hash (a value may be a secret), paths under the package
-//! relative to it; a reader takes the entry only when its own match. *Known limits:* the interpreter's standard library is identified by its version string
-//! and binaries, not file by file; sidecars without a spec file are not shared (their generated
-//! spec names absolute paths).
+//! relative to it; a reader takes the entry only when its own match. So are the environment's
+//! files a build packaged that no kept `RECORD` row covers, by content and named relative to
+//! the environment: a `RECORD` itself (numpy's hook packages numpy's `dist-info`, whose
+//! `RECORD` holds the hashes of console scripts whose shebangs name the environment's path),
+//! `INSTALLER`, or a distribution without a `RECORD`. A checkout whose environment is at
+//! another path then gets a miss and builds: its PyInstaller would package other bytes (the
+//! end-to-end test checks that they differ). Checkouts at the same paths, as CI runners have
+//! them, share such binaries too. *Known limits:* the interpreter's standard library is
+//! identified by its version string and binaries, not file by file; an installed file is
+//! trusted to match its `RECORD` row; sidecars without a spec file are not shared (their
+//! generated spec names absolute paths).
 //!
-//! A hit is downloaded, checked against its SHA-256 and size, smoke-tested, put into the local
+//! ## A hit without creating the environment
+//!
+//! When `requirements` is a requirements file that pins every requirement by version *and*
+//! hash (pip's require-hashes mode, as `uv pip compile --generate-hashes` or
+//! `pip-compile --generate-hashes` write it; only `--index-url`, `--extra-index-url`,
+//! `--find-links` and `--trusted-host` options besides), the environment is determined before
+//! it exists: by that file, the base interpreter (by content, with its version, ABI, platform,
+//! and glibc or macOS version: what pip picks wheels by), the installer (uv's version, or the
+//! pip and setuptools wheels `venv` seeds) and the `PIP_*`/`UV_*` variables that can change what
+//! is installed. The crate installs such requirements with `--only-binary :all:` (pip prefers a
+//! wheel to an sdist of the same version anyway); if an sdist is needed, it installs as pip
+//! would and the environment is not taken as determined. Binaries built in a determined
+//! environment are stored under a second key computed from those facts. On a machine where the
+//! environment does not exist yet, that key is asked first: when every spec is up to date or a
+//! hit, the build downloads, verifies, smoke-tests and installs them, and never creates the
+//! environment or runs PyInstaller (the warning says `requirements pinned by hash: no Python
+//! environment created`). An entry that lists environment files is taken this way only when
+//! its environment was at the very path this one would be created at. Otherwise nothing was
+//! installed, and the build creates the environment and goes on as usual. Linux needs glibc
+//! (musl's version is not among the facts); not on macOS (its universal sidecar is made from
+//! both halves' work folders) nor for sidecars without a spec file.
+//!
+//! A hit is downloaded, checked against its size and BLAKE3, smoke-tested, put into the local
 //! store and installed like any build; the warning says `downloaded <name> from the shared
 //! cache` and [`Outcome::Downloaded`] is reported. In read-write mode (the default;
 //! `PYINSTALLER_BUILD_CACHE_MODE=read-only` for pull requests) every binary PyInstaller or the
@@ -411,7 +441,7 @@
 //! its entry; the build waits for uploads only at its end.
 //!
 //! With `PYINSTALLER_BUILD_CACHE_SIGNING_KEY`, each entry carries an HMAC-SHA256 over its key,
-//! file name, size, SHA-256 and checks, and a reader rejects entries that are unsigned or signed
+//! file name, size, hashes and checks, and a reader rejects entries that are unsigned or signed
 //! with another key. Poisoning is still best prevented by the store's own permissions: write
 //! only from trusted CI, read-only credentials elsewhere.
 //!
@@ -423,9 +453,8 @@
 //! Credentials are read without `rerun-if-env-changed` (cargo writes announced values into its
 //! fingerprint files); changing them never reruns the build script.
 //!
-//! *Known limits:* the environment is created before the shared cache is asked, even when
-//! `requirements` pin every hash; an upload always sends the binary (no `HEAD` first); the
-//! shared cache is asked once per build, so a first failure switches it off until the next one.
+//! *Known limits:* an upload always sends the binary (no `HEAD` first); the shared cache is
+//! asked once per build, so a first failure switches it off until the next one.
 //!
 //! # Environment variables
 //!
@@ -660,7 +689,10 @@ impl Build {
             }
             let (_, env_dir, ready) = venv::locate(request)?;
             // Hash-pinned requirements: the binaries may be had without the environment.
-            let plain = self.sidecars.is_empty() && env.target == env.host && !force;
+            // Not for sidecars without a spec file (not shared), nor on macOS, whose universal
+            // sidecar is made from both halves' work folders.
+            let plain =
+                self.sidecars.is_empty() && env.target == env.host && !force && !env.target.ends_with("-apple-darwin");
             if !ready && plain {
                 basis = venv::pinned_basis(request, &installer_env(&cargo));
             }

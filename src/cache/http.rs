@@ -46,6 +46,23 @@ impl Client {
         }
     }
 
+    /// The size of the object at `url`, `None` when there is none.
+    pub(super) fn head(&self, url: &str, headers: &[(String, String)]) -> Result<Option<u64>, String> {
+        let mut request = self.agent.head(url);
+        for (k, v) in headers {
+            request = request.header(k, v);
+        }
+        let response = request.call().map_err(|e| format!("HEAD {url}: {e}"))?;
+        match response.status().as_u16() {
+            404 => Ok(None),
+            200..=299 => {
+                let length = response.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse().ok());
+                Ok(Some(length.ok_or_else(|| format!("HEAD {url}: no Content-Length"))?))
+            }
+            status => Err(status_error("HEAD", url, status)),
+        }
+    }
+
     pub(super) fn put(&self, url: &str, headers: &[(String, String)], body: &[u8]) -> Result<(), String> {
         let mut request = self.agent.put(url);
         for (k, v) in headers {
@@ -99,6 +116,10 @@ impl Http {
 impl Backend for Http {
     fn get(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, String> {
         self.client.get(&format!("{}/{path}", self.base), &self.headers(), limit)
+    }
+
+    fn size(&self, path: &str) -> Result<Option<u64>, String> {
+        self.client.head(&format!("{}/{path}", self.base), &self.headers())
     }
 
     fn put(&self, path: &str, body: &[u8]) -> Result<(), String> {

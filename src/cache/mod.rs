@@ -8,7 +8,7 @@
 //! warning, the tier is not asked again in that build, and the build goes on locally.
 //!
 //! ```text
-//! ac/<key>          the entry: file name, size, SHA-256 of the binary, checks, signature
+//! ac/<key>          the entry: file name, size, SHA-256 and BLAKE3 of the binary, checks, signature
 //! cas/<sha256>      the binary
 //! ```
 //! under an HTTP cache's URL (the Bazel layout) or an S3 bucket's prefix.

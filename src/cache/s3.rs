@@ -88,6 +88,11 @@ impl Backend for S3 {
         self.client.get(&url, &headers, limit)
     }
 
+    fn size(&self, object: &str) -> Result<Option<u64>, String> {
+        let (url, headers) = self.request("HEAD", object, &sha256_hex(b""));
+        self.client.head(&url, &headers)
+    }
+
     fn put(&self, object: &str, body: &[u8]) -> Result<(), String> {
         let (url, headers) = self.request("PUT", object, &sha256_hex(body));
         self.client.put(&url, &headers, body)

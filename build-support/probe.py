@@ -42,6 +42,38 @@ def libpython():
     return os.path.realpath(path) if os.path.isfile(path) else None
 
 
+def glibc():
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def seeded():
+    """The wheels `python -m venv` seeds an environment with (pip, and setuptools before 3.12)."""
+    try:
+        import ensurepip
+    except ImportError:
+        return None
+    import glob
+
+    here = os.path.dirname(ensurepip.__file__)
+    # Debian's ensurepip has no bundled wheels: it seeds from its own wheel folder.
+    wheels = glob.glob(os.path.join(here, "_bundled", "*.whl")) or glob.glob("/usr/share/python-wheels/*.whl")
+    return sorted((os.path.basename(w), os.path.getsize(w)) for w in wheels)
+
+
+def tags():
+    """What pip picks wheels by: the interpreter's ABI and platform, glibc's or macOS's version."""
+    import platform
+
+    manylinux = any(os.path.isfile(os.path.join(p, "_manylinux.py")) for p in sys.path if p)
+    return [sys.version, sys.implementation.name, sys.implementation.cache_tag, sys.maxsize, sys.byteorder,
+            sysconfig.get_platform(), sysconfig.get_config_var("SOABI"), sysconfig.get_config_var("EXT_SUFFIX"),
+            sysconfig.get_config_var("Py_DEBUG"), sysconfig.get_config_var("Py_GIL_DISABLED"),
+            platform.machine(), platform.mac_ver()[0], glibc(), manylinux]
+
+
 json.dump(
     {
         "executable": sys.executable,
@@ -53,6 +85,12 @@ json.dump(
         "site_dirs": site_dirs,
         "pyinstaller": pyinstaller_version(),
         "libpython": libpython(),
+        # For an environment not yet created from this base interpreter (venv/mod.rs).
+        "real_executable": os.path.realpath(sys.executable),
+        "os": sys.platform,
+        "glibc": glibc(),
+        "seeded": seeded(),
+        "tags": tags(),
     },
     sys.stdout,
 )

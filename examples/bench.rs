@@ -186,14 +186,24 @@ fn main() {
     b.report(&rows, runs);
 }
 
-/// Against the local HTTP cache `.ci/cache-servers start` runs (skipped without it).
+/// Against the local HTTP cache `.ci/cache-servers start` runs (skipped without it): a fresh
+/// checkout in the bench's venv, then one whose environment the crate would create from
+/// hash-pinned requirements.
 #[allow(clippy::disallowed_methods)] // bench settings, not build inputs
 fn shared_cache_rows(b: &mut Bench, runs: usize) -> Vec<Row> {
     let mut rows = Vec::new();
-    let scenario = "fresh checkout, empty target folder, shared cache warm (environment present)";
+    let rows_to_measure = [
+        ("fresh checkout, empty target folder, shared cache warm (environment present)", "", false),
+        (
+            "fresh checkout, empty target folder, shared cache warm (hash-pinned requirements: no environment)",
+            " (creates the environment)",
+            true,
+        ),
+    ];
     let http = std::env::var("PYINSTALLER_BUILD_TEST_HTTP_CACHE").ok().filter(|v| !v.is_empty());
-    if let Some(http) = http.filter(|_| b.wants(scenario)) {
-        eprintln!("== fresh checkout, shared cache");
+    for (scenario, baseline, pinned) in rows_to_measure {
+        let Some(http) = http.as_ref().filter(|_| b.wants(scenario)) else { continue };
+        eprintln!("== {scenario}");
         let auth = std::env::var("PYINSTALLER_BUILD_TEST_HTTP_CACHE_AUTH").unwrap_or_default();
         let (user, password) = auth.split_once(':').unwrap_or_default();
         let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
@@ -203,49 +213,16 @@ fn shared_cache_rows(b: &mut Bench, runs: usize) -> Vec<Row> {
             ("PYINSTALLER_BUILD_CACHE_USERNAME", user),
             ("PYINSTALLER_BUILD_CACHE_PASSWORD", password),
         ];
-        b.fresh_checkout(&writer, false);
+        b.fresh_checkout(&writer, pinned);
+        let reader = [("PYINSTALLER_BUILD_CACHE_URL", url.as_str()), ("PYINSTALLER_BUILD_CACHE_MODE", "read-only")];
         rows.push(b.compare(
             scenario,
-            "the crate without a shared cache",
+            &format!("the crate without a shared cache{baseline}"),
             runs,
-            |b| b.fresh_checkout(&[], false),
-            |b| {
-                b.fresh_checkout(
-                    &[("PYINSTALLER_BUILD_CACHE_URL", &url), ("PYINSTALLER_BUILD_CACHE_MODE", "read-only")],
-                    false,
-                )
-            },
+            |b| b.fresh_checkout(&[], pinned),
+            |b| b.fresh_checkout(&reader, pinned),
         ));
     }
-
-    let scenario = "fresh checkout, empty target folder, shared cache warm (hash-pinned requirements: no environment)";
-    let http = std::env::var("PYINSTALLER_BUILD_TEST_HTTP_CACHE").ok().filter(|v| !v.is_empty());
-    if let Some(http) = http.filter(|_| b.wants(scenario)) {
-        eprintln!("== fresh checkout, hash-pinned requirements, shared cache");
-        let auth = std::env::var("PYINSTALLER_BUILD_TEST_HTTP_CACHE_AUTH").unwrap_or_default();
-        let (user, password) = auth.split_once(':').unwrap_or_default();
-        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos();
-        let url = format!("{http}/bench-pinned-{nanos}");
-        let writer = [
-            ("PYINSTALLER_BUILD_CACHE_URL", url.as_str()),
-            ("PYINSTALLER_BUILD_CACHE_USERNAME", user),
-            ("PYINSTALLER_BUILD_CACHE_PASSWORD", password),
-        ];
-        b.fresh_checkout(&writer, true);
-        rows.push(b.compare(
-            scenario,
-            "the crate without a shared cache (creates the environment)",
-            runs,
-            |b| b.fresh_checkout(&[], true),
-            |b| {
-                b.fresh_checkout(
-                    &[("PYINSTALLER_BUILD_CACHE_URL", &url), ("PYINSTALLER_BUILD_CACHE_MODE", "read-only")],
-                    true,
-                )
-            },
-        ));
-    }
-
     rows
 }
 

@@ -88,6 +88,7 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
         if req.package_name == Some(name.as_str()) {
             return Ok(None);
         }
+        let smoke_start = Instant::now();
         if let Some(test) = req.smoke_test {
             let log = req.project_cache.join(spec_stem(spec)).join("smoke.log");
             if let Err(e) = smoke::check(spec, &hit.path, test, req.smoke_test_timeout, &log) {
@@ -99,6 +100,7 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
                 return Ok(None);
             }
         }
+        let smoke_test = smoke_start.elapsed();
         let installed = req.binaries_dir.join(install::sidecar_file_name(&name, req.target));
         install::install(&hit.path, &hit.binary_hash, &installed, true)?;
         let stamp = Stamp {
@@ -115,6 +117,7 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
             fingerprint: fingerprint(key),
             reason: "requirements pinned by hash: no Python environment created".into(),
             download: (hit.bytes, hit.took),
+            smoke_test,
             ..SpecReport::new(spec.clone(), name, installed)
         });
     }

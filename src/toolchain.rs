@@ -135,6 +135,20 @@ fn venv_python(venv: &Path) -> PathBuf {
     }
 }
 
+/// What a base interpreter says about itself (the probe's JSON), run isolated (`-I`): nothing of
+/// the project or of `PYTHON*` variables shadows the standard library. `None` if it cannot say.
+pub(crate) fn base_facts(python: &Path) -> Option<serde_json::Value> {
+    let output = Command::new(python)
+        .args(["-I", "-c", PROBE])
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        // Anywhere that exists (the cache folder may not yet).
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    serde_json::from_slice(&output.stdout).ok()
+}
+
 /// Asks the interpreter about itself, or reuses its last answer when nothing it depends on moved.
 pub(crate) fn probe(python: &Path, cache_dir: &Path) -> Result<Toolchain> {
     let key = probe_key(python);

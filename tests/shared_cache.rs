@@ -94,6 +94,30 @@ fn warned<'a>(out: &'a Output, what: &str) -> Vec<&'a str> {
     out.warnings().into_iter().filter(|w| w.contains(what)).collect()
 }
 
+/// The nginx cache: its URL, the folder it stores in, and the credentials that may write.
+struct HttpCache {
+    http: String,
+    store: String,
+    user: String,
+    password: String,
+}
+
+/// `None` (after saying why) when the servers are not running and the test may skip.
+fn http_cache() -> Option<HttpCache> {
+    let (Some(http), Some(store), Some(auth)) = (
+        server("PYINSTALLER_BUILD_TEST_HTTP_CACHE"),
+        server("PYINSTALLER_BUILD_TEST_HTTP_CACHE_DIR"),
+        server("PYINSTALLER_BUILD_TEST_HTTP_CACHE_AUTH"),
+    ) else {
+        if servers_missing("an HTTP cache (nginx)") {
+            return None;
+        }
+        unreachable!()
+    };
+    let (user, password) = auth.split_once(':').unwrap();
+    Some(HttpCache { http, store, user: user.into(), password: password.into() })
+}
+
 /// The files of a store folder (`ac/` or `cas/`), if any.
 fn files(dir: &Path) -> Vec<PathBuf> {
     fs::read_dir(dir).map(|rd| rd.flatten().map(|e| e.path()).collect()).unwrap_or_default()
@@ -101,17 +125,8 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn another_machine_gets_the_binary_over_http_and_every_failure_is_a_warning_and_a_local_build() {
-    let (Some(http), Some(store), Some(auth)) = (
-        server("PYINSTALLER_BUILD_TEST_HTTP_CACHE"),
-        server("PYINSTALLER_BUILD_TEST_HTTP_CACHE_DIR"),
-        server("PYINSTALLER_BUILD_TEST_HTTP_CACHE_AUTH"),
-    ) else {
-        if servers_missing("an HTTP cache (nginx)") {
-            return;
-        }
-        unreachable!()
-    };
-    let (user, password) = auth.split_once(':').unwrap();
+    let Some(HttpCache { http, store, user, password }) = http_cache() else { return };
+    let (user, password) = (user.as_str(), password.as_str());
     let id = run_id("http");
     let url = format!("{http}/{id}");
     let writer = [
@@ -266,17 +281,8 @@ print('meta', version('pyinstaller'))\n";
 
 #[test]
 fn hash_pinned_requirements_get_the_binaries_without_creating_the_environment() {
-    let (Some(http), Some(store), Some(auth)) = (
-        server("PYINSTALLER_BUILD_TEST_HTTP_CACHE"),
-        server("PYINSTALLER_BUILD_TEST_HTTP_CACHE_DIR"),
-        server("PYINSTALLER_BUILD_TEST_HTTP_CACHE_AUTH"),
-    ) else {
-        if servers_missing("an HTTP cache (nginx)") {
-            return;
-        }
-        unreachable!()
-    };
-    let (user, password) = auth.split_once(':').unwrap();
+    let Some(HttpCache { http, store, user, password }) = http_cache() else { return };
+    let (user, password) = (user.as_str(), password.as_str());
     let id = run_id("pinned");
     let url = format!("{http}/{id}");
     let writer = [

@@ -161,19 +161,12 @@ pub(crate) fn pinned_basis(req: &Request, installer_env: &[(String, String)]) ->
         return None;
     }
     let mut basis = source.key_lines();
-    let output = Command::new(req.base)
-        .args(["-I", "-c", BASE_PROBE])
-        // Anywhere that exists (the cache folder may not yet): `-I` keeps it off `sys.path`.
-        .current_dir(std::env::temp_dir())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let facts: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+    let facts = crate::toolchain::base_facts(req.base)?;
     // musl's version is not among them (packaging reads it from the loader): not determined.
     if facts["os"] == "linux" && facts["glibc"].is_null() {
         return None;
     }
-    for file in [facts["executable"].as_str(), facts["libpython"].as_str()].into_iter().flatten() {
+    for file in [facts["real_executable"].as_str(), facts["libpython"].as_str()].into_iter().flatten() {
         basis.push(crate::project::hex(&crate::project::hash_file(Path::new(file)).ok()?));
     }
     basis.push(facts["tags"].to_string());
@@ -189,45 +182,6 @@ pub(crate) fn pinned_basis(req: &Request, installer_env: &[(String, String)]) ->
     }
     Some(basis)
 }
-
-/// The base interpreter's facts for [`pinned_basis`], as JSON. Run with `-I`: nothing of the
-/// project or the environment's variables shadows the standard library.
-const BASE_PROBE: &str = r#"
-import glob, json, os, platform, sys, sysconfig
-def glibc():
-    try:
-        return os.confstr("CS_GNU_LIBC_VERSION")
-    except (AttributeError, ValueError, OSError):
-        return None
-def libpython():
-    name = sysconfig.get_config_var("INSTSONAME") or sysconfig.get_config_var("LDLIBRARY")
-    libdir = sysconfig.get_config_var("LIBDIR")
-    if not name or not libdir or not sysconfig.get_config_var("Py_ENABLE_SHARED"):
-        return None
-    path = os.path.join(libdir, name)
-    return os.path.realpath(path) if os.path.isfile(path) else None
-def seeded():
-    try:
-        import ensurepip
-    except ImportError:
-        return None
-    here = os.path.dirname(ensurepip.__file__)
-    # Debian's ensurepip seeds from its own wheel folder.
-    wheels = glob.glob(os.path.join(here, "_bundled", "*.whl")) + glob.glob("/usr/share/python-wheels/*.whl")
-    return sorted((os.path.basename(w), os.path.getsize(w)) for w in wheels)
-print(json.dumps({
-    "os": sys.platform,
-    "executable": os.path.realpath(sys.executable),
-    "libpython": libpython(),
-    "glibc": glibc(),
-    "seeded": seeded(),
-    "tags": [sys.version, sys.implementation.name, sys.implementation.cache_tag, sys.maxsize, sys.byteorder,
-             sysconfig.get_platform(), sysconfig.get_config_var("SOABI"), sysconfig.get_config_var("EXT_SUFFIX"),
-             sysconfig.get_config_var("Py_DEBUG"), sysconfig.get_config_var("Py_GIL_DISABLED"),
-             platform.machine(), platform.mac_ver()[0], glibc(), "_manylinux" in sys.modules or
-             any(os.path.exists(os.path.join(p, "_manylinux.py")) for p in sys.path if p)],
-}))
-"#;
 
 /// Held while an environment is created: two builds never install into one at once.
 fn lock(dir: &Path) -> Result<fs::File> {

@@ -408,8 +408,12 @@
 //! end-to-end test checks that they differ). Checkouts at the same paths, as CI runners have
 //! them, share such binaries too. *Known limits:* the interpreter's standard library is
 //! identified by its version string and binaries, not file by file; an installed file is
-//! trusted to match its `RECORD` row; sidecars without a spec file are not shared (their
-//! generated spec names absolute paths).
+//! trusted to match its `RECORD` row.
+//!
+//! A sidecar without a spec file is keyed by what its spec was made from and what the writer
+//! wrote, with python-dir's place taken out (the writer makes the options' paths absolute); the
+//! writer's own paths to the script are relative to the crate's folder, so checkouts share it
+//! when their crate folder sits at the same place relative to python-dir (the default does).
 //!
 //! ## A hit without creating the environment
 //!
@@ -431,7 +435,8 @@
 //! its environment was at the very path this one would be created at. Otherwise nothing was
 //! installed, and the build creates the environment and goes on as usual. Linux needs glibc
 //! (musl's version is not among the facts); not on macOS (its universal sidecar is made from
-//! both halves' work folders) nor for sidecars without a spec file.
+//! both halves' work folders) nor with sidecars without a spec file (PyInstaller's writer
+//! needs the environment).
 //!
 //! A hit is downloaded, checked against its size and BLAKE3, smoke-tested, put into the local
 //! store and installed like any build; the warning says `downloaded <name> from the shared
@@ -689,7 +694,7 @@ impl Build {
             }
             let (_, env_dir, ready) = venv::locate(request)?;
             // Hash-pinned requirements: the binaries may be had without the environment.
-            // Not for sidecars without a spec file (not shared), nor on macOS, whose universal
+            // Not for sidecars without a spec file (writing it needs the environment), nor on macOS, whose universal
             // sidecar is made from both halves' work folders.
             let plain =
                 self.sidecars.is_empty() && env.target == env.host && !force && !env.target.ends_with("-apple-darwin");

@@ -24,6 +24,10 @@ pub(crate) struct Generated {
     pub spec: PathBuf,
     /// What the spec was made from and what it says: part of the sidecar's fingerprint.
     pub digest: String,
+    /// The same without python-dir's place: the writer, the script, the options and the spec
+    /// (whose paths the writer makes relative to the spec's folder), for the shared key. Two
+    /// checkouts whose crate folder sits at the same place relative to python-dir get the same.
+    pub portable: String,
 }
 
 /// What to generate a spec from.
@@ -74,7 +78,21 @@ pub(crate) fn generate(req: &Request) -> Result<Generated> {
     }
     let content = fs::read(&spec).at("could not read", &spec)?;
     let digest = blake3::Hasher::new().update(key.as_bytes()).update(&content).finalize().to_hex().to_string();
-    Ok(Generated { name: req.name.to_string(), spec, digest })
+    // The writer made the options' paths absolute; under python-dir they name project files
+    // (their content is in the key), elsewhere they stay as they are.
+    let here = req.python_dir.to_string_lossy();
+    let text = String::from_utf8_lossy(&content).replace(&*here, "$PYTHON_DIR");
+    // A Windows path, as the spec's Python literals escape it.
+    let text = text.replace(&here.replace('\\', "\\\\"), "$PYTHON_DIR");
+    let mut portable = blake3::Hasher::new();
+    for part in [HELPER.as_bytes(), req.script.as_os_str().as_encoded_bytes(), text.as_bytes()] {
+        portable.update(&(part.len() as u64).to_le_bytes()).update(part);
+    }
+    for option in req.options {
+        portable.update(&(option.len() as u64).to_le_bytes()).update(option.as_bytes());
+    }
+    let portable = portable.finalize().to_hex().to_string();
+    Ok(Generated { name: req.name.to_string(), spec, digest, portable })
 }
 
 fn write_spec(req: &Request, label: &str, spec_dir: &Path, spec: &Path) -> Result<()> {

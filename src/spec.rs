@@ -188,14 +188,17 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
         }
         (action, _) => action,
     };
-    // Only what would run the fast path or PyInstaller asks the shared tier. A generated spec
-    // names absolute paths (python-dir, the script): not shared yet.
-    let shareable =
-        matches!(action, Action::FastPath(_) | Action::Build) && !shared.force && !shared.generated.contains_key(spec);
-    let (shared_key, pinned_key) = match shareable {
+    // Only what would run the fast path or PyInstaller asks the shared tier.
+    // A generated spec is named by what it was made from and says, not by its path.
+    let (identity, generated) = match shared.generated.get(spec) {
+        Some((g, _)) => (format!("generated {} {}", g.name, g.portable), true),
+        None => (spec.to_string(), false),
+    };
+    let (shared_key, pinned_key) = match matches!(action, Action::FastPath(_) | Action::Build) && !shared.force {
         true => (
-            shared.cache.shared_key(shared.toolchain, shared.context, shared.project, spec),
-            shared.cache.pinned_key(shared.context, shared.project, spec),
+            shared.cache.shared_key(shared.toolchain, shared.context, shared.project, &identity),
+            // Only spec files are looked up before the environment exists (pinned.rs).
+            shared.cache.pinned_key(shared.context, shared.project, spec).filter(|_| !generated),
         ),
         false => (None, None),
     };

@@ -341,3 +341,34 @@ fn hash_pinned_requirements_get_the_binaries_without_creating_the_environment() 
     assert!(again.warnings().is_empty(), "{}", again.stderr);
     assert!(!a.cache_dir().join("envs").exists());
 }
+
+#[test]
+fn a_sidecar_without_a_spec_file_is_shared_too_and_is_what_pyinstaller_builds_there() {
+    let Some(HttpCache { http, user, password, .. }) = http_cache() else { return };
+    let id = run_id("generated");
+    let url = format!("{http}/{id}");
+    let writer = [
+        ("PYINSTALLER_BUILD_CACHE_URL", url.as_str()),
+        ("PYINSTALLER_BUILD_CACHE_USERNAME", user.as_str()),
+        ("PYINSTALLER_BUILD_CACHE_PASSWORD", password.as_str()),
+    ];
+    let sidecar = "[package.metadata.pyinstaller-build.sidecars.api]\nscript = \"hello.py\"\n\
+                   options = [\"--add-data\", \"greeting.py:assets\"]\n";
+    let a = Machine::new(&id, sidecar);
+    let built = a.build(&writer);
+    assert_eq!(warned(&built, "built api").len(), 1, "{}", built.stderr);
+
+    // B, at another path: its spec is written there (absolute paths differ, the spec's own
+    // relative ones do not), and the binary is A's.
+    let b = Machine::new(&id, sidecar);
+    let reader = [("PYINSTALLER_BUILD_CACHE_URL", url.as_str()), ("PYINSTALLER_BUILD_CACHE_MODE", "read-only")];
+    let got = b.build(&reader);
+    assert_eq!(warned(&got, "downloaded api from the shared cache").len(), 1, "{}", got.stderr);
+    assert_eq!(b.binary_of("api"), a.binary_of("api"));
+    assert_eq!(b.app.run("api"), "hello from the shared cache fixture");
+
+    // What PyInstaller builds on B from scratch is those very bytes.
+    let forced = b.build(&[("PYINSTALLER_BUILD_FORCE", "1")]);
+    assert_eq!(warned(&forced, "built api").len(), 1, "{}", forced.stderr);
+    assert_eq!(b.binary_of("api"), a.binary_of("api"), "a forced build at another path gives A's bytes");
+}

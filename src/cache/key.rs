@@ -230,33 +230,15 @@ pub(crate) fn pinned_digest(basis: &[String]) -> String {
     h.finish()
 }
 
-/// The key of `spec`'s binary in the shared tier.
+/// The key of `spec`'s binary in the shared tier: the fingerprint's own fields (one list, so
+/// nothing that changes the binary can be left out of one of them), with the portable
+/// `toolchain` digest in place of the toolchain's paths, every project file as an input, and
+/// what the build reads outside python-dir left to the entry's [`Check`]s.
 pub(crate) fn shared_key(toolchain: &str, ctx: &Context, project: &Project, spec: &str) -> String {
     let inputs = fingerprint::inputs(project, spec, None);
-    let mut h = Framed::new();
-    h.field("version", VERSION);
-    h.field("toolchain", toolchain);
-    h.field("spec", spec);
-    h.field("target", &ctx.target);
-    for (k, v) in &ctx.env {
-        h.field("env", k);
-        h.field("value", v.as_deref().unwrap_or("\0unset"));
-    }
-    h.field("settings", &ctx.settings);
-    for f in project.files.keys().filter(|f| f.ends_with(".py")) {
-        h.field("module", f);
-    }
-    for d in &project.dirs {
-        h.field("dir", d);
-    }
-    for i in &inputs {
-        h.field("input", i);
-        match project.files.get(i) {
-            Some(hash) => h.bytes("hash", hash),
-            None => h.field("hash", "\0missing"),
-        }
-    }
-    h.finish()
+    let portable = Context { toolchain: format!("{VERSION}\n{toolchain}"), ..ctx.clone() };
+    let context = fingerprint::context_hash(&portable, project, spec, &inputs, "");
+    fingerprint::fingerprint(&context, project, &inputs)
 }
 
 #[cfg(test)]

@@ -517,7 +517,8 @@
 //! * `<target-dir>/pyinstaller-build/envs/`: managed environments, with their install logs.
 //! * `<target-dir>/pyinstaller-build/binaries/`: the binary store.
 //! * the shared cache (when configured): `ac/<key>` entries and `cas/<sha256>` binaries.
-//! * `$OUT_DIR/pyinstaller-build/`: what this profile installed, and `report.json`.
+//! * `$OUT_DIR/pyinstaller-build/`: what this profile installed (one record per binaries folder:
+//!   checkouts sharing a target folder share `OUT_DIR`), and `report.json`.
 //!
 //! Nothing is written into python-dir.
 //!

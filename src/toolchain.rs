@@ -381,6 +381,35 @@ mod tests {
     }
 
     #[test]
+    fn installing_upgrading_or_removing_a_distribution_or_changing_a_pth_file_changes_the_site_hash() {
+        let tmp = tempfile::tempdir().unwrap();
+        let site = tmp.path().join("site-packages");
+        let dist = |name: &str, record: &str| {
+            fs::create_dir_all(site.join(name)).unwrap();
+            fs::write(site.join(name).join("RECORD"), record).unwrap();
+        };
+        dist("altgraph-0.17.5.dist-info", "altgraph/__init__.py,sha256=a,1\n");
+        fs::write(site.join("distutils-precedence.pth"), "import _distutils_hack\n").unwrap();
+        let dirs = [site.clone()];
+        let mut seen = vec![site_hash(&dirs)];
+        assert_eq!(site_hash(&dirs), seen[0], "nothing changed");
+        dist("packaging-26.3.dist-info", "packaging/__init__.py,sha256=b,1\n");
+        seen.push(site_hash(&dirs)); // installed
+        dist("packaging-26.3.dist-info", "packaging/__init__.py,sha256=c,1\n");
+        seen.push(site_hash(&dirs)); // another build of the same version
+        fs::rename(site.join("packaging-26.3.dist-info"), site.join("packaging-26.4.dist-info")).unwrap();
+        seen.push(site_hash(&dirs)); // upgraded
+        fs::remove_dir_all(site.join("altgraph-0.17.5.dist-info")).unwrap();
+        seen.push(site_hash(&dirs)); // removed
+        fs::write(site.join("distutils-precedence.pth"), "import os\n").unwrap();
+        seen.push(site_hash(&dirs)); // a .pth file edited
+        fs::write(site.join("extra.pth"), "/opt/extra\n").unwrap();
+        seen.push(site_hash(&dirs)); // a .pth file added
+        let distinct: std::collections::BTreeSet<&String> = seen.iter().collect();
+        assert_eq!(distinct.len(), seen.len(), "every change moved the hash: {seen:?}");
+    }
+
+    #[test]
     fn an_explicit_interpreter_is_a_path_or_a_name_on_path() {
         let tmp = tempfile::tempdir().unwrap();
         let venv = tmp.path().join(".venv/bin");

@@ -200,6 +200,26 @@ fn switching_back_rebuilds_when_the_binary_store_is_off() {
 }
 
 #[test]
+fn checkouts_sharing_a_target_folder_keep_what_each_installed() {
+    let _env = ENV.read().unwrap();
+    // Cargo names OUT_DIR after the package's path relative to its workspace root: two checkouts
+    // of one package sharing a target folder share it. Without a binary store, a lost record of
+    // what a checkout installed would rebuild it.
+    let (x, y) = (two_specs(), two_specs());
+    let out = x.tmp.path().join("target/debug/out");
+    let build = |f: &Fixture| f.build("debug").out_dir(&out).binary_cache_mb(0).try_compile().unwrap();
+    build(&x);
+    build(&y);
+    for f in [&x, &y] {
+        f.take_runs();
+        let report = build(f);
+        assert!(report.specs.iter().all(|s| s.outcome == Outcome::UpToDate), "{report:?}");
+        assert!(f.take_runs().is_empty());
+        assert!(f.warnings().is_empty(), "{:?}", f.warnings());
+    }
+}
+
+#[test]
 fn the_compression_level_is_passed_and_fingerprinted() {
     let _env = ENV.read().unwrap();
     let f = two_specs();

@@ -301,7 +301,9 @@ fn probe_key(python: &Path) -> String {
 
 /// The installed distributions, cheaply: every entry name in each site dir, and the content of
 /// each distribution's `RECORD` (it lists every installed file with its hash, so a reinstall of a
-/// different build of the same version changes it too) and of each `.pth` file.
+/// different build of the same version changes it too) and of each `.pth` file. Not
+/// `__pycache__`: Python writes it when it first imports a top-level module (an environment
+/// installed without compiling, as uv's are), and PyInstaller compiles from the sources.
 pub(crate) fn site_hash(site_dirs: &[PathBuf]) -> String {
     let mut h = blake3::Hasher::new();
     for dir in site_dirs {
@@ -309,6 +311,7 @@ pub(crate) fn site_hash(site_dirs: &[PathBuf]) -> String {
         let mut names: Vec<String> = fs::read_dir(dir)
             .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
             .unwrap_or_default();
+        names.retain(|n| n != "__pycache__");
         names.sort();
         for name in &names {
             h.update(b"\0").update(name.as_bytes());
@@ -407,6 +410,10 @@ mod tests {
         seen.push(site_hash(&dirs)); // a .pth file added
         let distinct: std::collections::BTreeSet<&String> = seen.iter().collect();
         assert_eq!(distinct.len(), seen.len(), "every change moved the hash: {seen:?}");
+        // Python's bytecode for a top-level module, written on first import: no new distribution.
+        fs::create_dir_all(site.join("__pycache__")).unwrap();
+        fs::write(site.join("__pycache__/six.cpython-311.pyc"), "").unwrap();
+        assert_eq!(site_hash(&dirs), seen[seen.len() - 1], "bytecode is not a distribution");
     }
 
     #[test]

@@ -458,8 +458,10 @@
 //! Credentials are read without `rerun-if-env-changed` (cargo writes announced values into its
 //! fingerprint files); changing them never reruns the build script.
 //!
-//! *Known limits:* an upload always sends the binary (no `HEAD` first); the shared cache is
-//! asked once per build, so a first failure switches it off until the next one.
+//! Content the store already holds (a `HEAD` with the same size) is not sent again. *Known
+//! limits:* that size check means a same-size corrupted blob is not replaced by a writer (its
+//! readers still reject it); the shared cache is asked once per build, so a first failure
+//! switches it off until the next one.
 //!
 //! # Environment variables
 //!
@@ -694,13 +696,13 @@ impl Build {
                 cargo.rerun_if_changed(&file);
             }
             let (_, env_dir, ready) = venv::locate(request)?;
-            // Hash-pinned requirements: the binaries may be had without the environment.
-            // Not for sidecars without a spec file (writing it needs the environment), nor on macOS, whose universal
-            // sidecar is made from both halves' work folders.
+            // Hash-pinned requirements: the binaries may be had without the environment. Not for
+            // sidecars without a spec file (writing it needs the environment), nor on macOS,
+            // whose universal sidecar is made from both halves' work folders.
             let plain =
                 self.sidecars.is_empty() && env.target == env.host && !force && !env.target.ends_with("-apple-darwin");
             if !ready && plain {
-                basis = venv::pinned_basis(request, &installer_env(&cargo));
+                basis = venv::pinned_basis(request, &pinned::installer_env(&cargo));
             }
             if let Some(basis) = &basis {
                 let _lock = lock_project(&binaries_dir)?;
@@ -735,7 +737,7 @@ impl Build {
         toolchain::check_supported(&toolchain, requirements.as_deref())?;
         // Built here from what determines the environment: stored for readers without one too.
         let pinned = match (determined && cache.can_upload(), &request) {
-            (true, Some(request)) => basis.or_else(|| venv::pinned_basis(request, &installer_env(&cargo))),
+            (true, Some(request)) => basis.or_else(|| venv::pinned_basis(request, &pinned::installer_env(&cargo))),
             _ => None,
         };
         cache.set_environment(cache::env_root(&toolchain), pinned.as_deref().map(cache::pinned_digest));
@@ -931,10 +933,7 @@ fn finish(
     env: &BuildEnv,
     results: Vec<Result<SpecReport>>,
 ) -> Result<Report> {
-    cargo.rerun_if_changed(&env.manifest_dir.join("Cargo.toml"));
-    for path in watched_project_paths(shared.project) {
-        cargo.rerun_if_changed(&path);
-    }
+    watch_project(cargo, env, shared.project);
     for path in toolchain::watched_files(toolchain) {
         cargo.rerun_if_changed(&path);
     }
@@ -967,8 +966,7 @@ fn finish(
     if let Err(e) = shared.cache.local.trim(&keep) {
         cargo.warning(&format!("pyinstaller-build: the binary store was not trimmed: {e}"));
     }
-    let json = serde_json::to_vec_pretty(&report).expect("serializable");
-    install::write_atomic(&shared.stamps_dir.join("report.json"), &json, false)?;
+    write_report(&shared.stamps_dir, &report)?;
     let mut errors = errors.into_iter();
     match errors.next() {
         None => Ok(report),
@@ -1038,11 +1036,10 @@ fn finish_pinned(
     reports: Vec<SpecReport>,
     watch: Vec<PathBuf>,
 ) -> Result<Report> {
-    cargo.rerun_if_changed(&env.manifest_dir.join("Cargo.toml"));
-    for path in watched_project_paths(project).iter().chain(&watch) {
+    watch_project(cargo, env, project);
+    for path in watch.iter().map(PathBuf::as_path).chain([base]) {
         cargo.rerun_if_changed(path);
     }
-    cargo.rerun_if_changed(base);
     let mut report = Report::default();
     for spec in reports {
         cargo.rerun_if_changed(&spec.installed);
@@ -1052,50 +1049,22 @@ fn finish_pinned(
     for warning in cache.finish() {
         cargo.warning(&warning);
     }
-    let json = serde_json::to_vec_pretty(&report).expect("serializable");
-    install::write_atomic(&stamps_dir.join("report.json"), &json, false)?;
+    write_report(stamps_dir, &report)?;
     Ok(report)
 }
 
-/// The installer's variables that may change what it installs (`PIP_*`, `UV_*`), announced;
-/// not those that only say where or how to download (every archive is pinned by hash) or how
-/// much to print.
-fn installer_env(cargo: &Cargo) -> Vec<(String, String)> {
-    let where_or_how = [
-        "INDEX",
-        "FIND_LINKS",
-        "TRUSTED_HOST",
-        "CERT",
-        "PROXY",
-        "TIMEOUT",
-        "RETRIES",
-        "CACHE",
-        "KEYRING",
-        "TOKEN",
-        "PASSWORD",
-        "USERNAME",
-        "AUTH",
-        "TLS",
-        "PROGRESS",
-        "QUIET",
-        "VERBOSE",
-        "NO_INPUT",
-        "VERSION_CHECK",
-        "CONCURRENT",
-        "ROOT_USER_ACTION",
-        "COLOR",
-        "HTTP",
-    ];
-    #[allow(clippy::disallowed_methods)] // names only: each value is read through `cargo.env`
-    let names: Vec<String> = std::env::vars_os()
-        .filter_map(|(k, _)| k.into_string().ok())
-        .filter(|k| k.starts_with("PIP_") || k.starts_with("UV_"))
-        .filter(|k| !where_or_how.iter().any(|w| k.contains(w)))
-        .collect();
-    let mut vars: Vec<(String, String)> =
-        names.into_iter().filter_map(|k| cargo.env(&k).map(|v| (k, v.to_string_lossy().into_owned()))).collect();
-    vars.sort();
-    vars
+/// What every build watches: its manifest and the project's files.
+fn watch_project(cargo: &Cargo, env: &BuildEnv, project: &project::Project) {
+    cargo.rerun_if_changed(&env.manifest_dir.join("Cargo.toml"));
+    for path in watched_project_paths(project) {
+        cargo.rerun_if_changed(&path);
+    }
+}
+
+/// `report.json` in `OUT_DIR`: what each spec's build did, for tools and tests.
+fn write_report(stamps_dir: &Path, report: &Report) -> Result<()> {
+    let json = serde_json::to_vec_pretty(report).expect("serializable");
+    install::write_atomic(&stamps_dir.join("report.json"), &json, false)
 }
 
 /// On macOS, `<name>-universal-apple-darwin` once both architectures are built from the same

@@ -5,6 +5,7 @@
 //! here has installed anything, and the build goes on as usual.
 
 use crate::cache::Cache;
+use crate::cargo::Cargo;
 use crate::error::Result;
 use crate::fingerprint::Context;
 use crate::install;
@@ -68,13 +69,21 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
     if !req.cache.has_shared() {
         return Ok(None);
     }
-    // Only entries first: a download is worth it only if every spec has one.
+    // Entries first: the downloads are worth it only if every spec has one.
+    let mut found = Vec::new();
+    for (_, key) in &wanted {
+        match req.cache.lookup(key, Some(req.env_dir), req.env_value) {
+            Some(entry) => found.push(entry),
+            None => return Ok(None),
+        }
+    }
     let fetched: Vec<_> = std::thread::scope(|scope| {
         let jobs: Vec<_> = wanted
             .iter()
-            .map(|(spec, key)| {
+            .zip(found)
+            .map(|((spec, _), entry)| {
                 let dir = req.project_cache.join(spec_stem(spec));
-                scope.spawn(move || req.cache.fetch(key, &dir, Some(req.env_dir), req.env_value))
+                scope.spawn(move || req.cache.download(entry, &dir))
             })
             .collect();
         jobs.into_iter().map(|j| j.join().ok().flatten()).collect()
@@ -122,4 +131,66 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
         });
     }
     Ok(Some((reports, watch)))
+}
+
+/// The installer's variables that may change what it installs (`PIP_*`, `UV_*`), announced;
+/// not those that only say where or how to download (every archive is pinned by hash) or how
+/// much to print.
+pub(crate) fn installer_env(cargo: &Cargo) -> Vec<(String, String)> {
+    let where_or_how = [
+        "INDEX",
+        "FIND_LINKS",
+        "TRUSTED_HOST",
+        "CERT",
+        "PROXY",
+        "TIMEOUT",
+        "RETRIES",
+        "CACHE",
+        "KEYRING",
+        "TOKEN",
+        "PASSWORD",
+        "USERNAME",
+        "AUTH",
+        "TLS",
+        "PROGRESS",
+        "QUIET",
+        "VERBOSE",
+        "NO_INPUT",
+        "VERSION_CHECK",
+        "CONCURRENT",
+        "ROOT_USER_ACTION",
+        "COLOR",
+        "HTTP",
+    ];
+    #[allow(clippy::disallowed_methods)] // names only: each value is read through `cargo.env`
+    let names: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("PIP_") || k.starts_with("UV_"))
+        .filter(|k| !where_or_how.iter().any(|w| k.contains(w)))
+        .collect();
+    let mut vars: Vec<(String, String)> =
+        names.into_iter().filter_map(|k| cargo.env(&k).map(|v| (k, v.to_string_lossy().into_owned()))).collect();
+    vars.sort();
+    vars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_installer_variables_that_change_what_it_installs_are_read_and_announced() {
+        // Names no real setting has: other tests never see them.
+        std::env::set_var("UV_PYINSTALLER_BUILD_TEST_NO_BUILD", "1");
+        std::env::set_var("PIP_PYINSTALLER_BUILD_TEST_INDEX_URL", "https://mirror.example/simple");
+        let cargo = Cargo { capture: Some(Default::default()) };
+        let vars = installer_env(&cargo);
+        assert!(vars.contains(&("UV_PYINSTALLER_BUILD_TEST_NO_BUILD".into(), "1".into())), "{vars:?}");
+        assert!(
+            !vars.iter().any(|(k, _)| k == "PIP_PYINSTALLER_BUILD_TEST_INDEX_URL"),
+            "where archives come from changes nothing once each is pinned by hash"
+        );
+        let lines = cargo.capture.unwrap().lock().unwrap().clone();
+        assert!(lines.contains(&"cargo:rerun-if-env-changed=UV_PYINSTALLER_BUILD_TEST_NO_BUILD".to_string()));
+    }
 }

@@ -261,10 +261,8 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
     // After the stamp and the local store (the plan asked them), before the fast path: a hit is
     // a download, and a miss one small request.
     if matches!(plan.action, Action::FastPath(_) | Action::Build) {
-        if let Some(hit) = plan
-            .shared_key
-            .as_deref()
-            .and_then(|k| shared.cache.fetch(k, &plan.dir.root, None, &|v| shared.env_value(v)))
+        if let Some(hit) =
+            plan.shared_key.as_deref().and_then(|k| shared.cache.fetch(k, &plan.dir.root, &|v| shared.env_value(v)))
         {
             match smoke_test(shared, &plan, &hit.path) {
                 Ok(took) => {

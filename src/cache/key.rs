@@ -61,10 +61,7 @@ impl Check {
         let mut checks = Vec::new();
         for (kind, list) in [("file", &reads.files), ("dir", &reads.dirs)] {
             for r in list {
-                let name = match r.path.strip_prefix(checkout) {
-                    Ok(rel) => format!("{CHECKOUT}{}", rel.to_str()?),
-                    Err(_) => r.path.to_str()?.to_string(),
-                };
+                let name = portable_name(&r.path, CHECKOUT, Some(checkout))?;
                 checks.push(Check { kind: kind.into(), name, blake3: r.hash.clone() });
             }
         }
@@ -83,10 +80,7 @@ impl Check {
     pub(crate) fn of_environment(files: &[PathBuf], env: Option<&Path>) -> Option<Vec<Check>> {
         let mut checks = Vec::new();
         for file in files {
-            let name = match env.and_then(|e| file.strip_prefix(e).ok()) {
-                Some(rel) => format!("{ENV}{}", rel.to_str()?),
-                None => file.to_str()?.to_string(),
-            };
+            let name = portable_name(file, ENV, env)?;
             checks.push(Check { kind: "file".into(), name, blake3: hash_file(file).ok().map(|h| hex(&h)) });
         }
         Some(checks)
@@ -94,13 +88,24 @@ impl Check {
 
     /// The file or folder it names, for cargo to watch (not a variable, not the environment's).
     pub(crate) fn watched(&self, places: &Places) -> Option<PathBuf> {
-        if self.kind == "env" || self.in_environment() {
+        if self.in_environment() {
             return None;
         }
-        Some(match self.name.strip_prefix(CHECKOUT) {
-            Some(rel) => places.checkout.join(rel),
-            None => PathBuf::from(&self.name),
-        })
+        self.path(places)
+    }
+
+    /// The file or folder it names on this machine; `None` for a variable, or an `$ENV` file
+    /// before the environment exists.
+    fn path(&self, places: &Places) -> Option<PathBuf> {
+        if self.kind == "env" {
+            None
+        } else if let Some(rel) = self.name.strip_prefix(CHECKOUT) {
+            Some(places.checkout.join(rel))
+        } else if let Some(rel) = self.name.strip_prefix(ENV) {
+            places.env.map(|e| e.join(rel))
+        } else {
+            Some(PathBuf::from(&self.name))
+        }
     }
 
     /// Whether it names a file in the managed environment.
@@ -110,23 +115,22 @@ impl Check {
 
     /// Whether this machine has what the build had.
     pub(crate) fn holds(&self, places: &Places, env_value: &dyn Fn(&str) -> Option<String>) -> bool {
-        let path = || {
-            if let Some(rel) = self.name.strip_prefix(CHECKOUT) {
-                Some(places.checkout.join(rel))
-            } else if let Some(rel) = self.name.strip_prefix(ENV) {
-                places.env.map(|e| e.join(rel))
-            } else {
-                Some(PathBuf::from(&self.name))
-            }
-        };
-        let now = match (self.kind.as_str(), path()) {
-            (_, None) => return false,
+        let now = match (self.kind.as_str(), self.path(places)) {
+            ("env", _) => env_value(&self.name).map(|v| blake3::hash(v.as_bytes()).to_hex().to_string()),
             ("file", Some(path)) => hash_file(&path).ok().map(|h| hex(&h)),
             ("dir", Some(path)) => crate::reads::listing(&path),
-            ("env", _) => env_value(&self.name).map(|v| blake3::hash(v.as_bytes()).to_hex().to_string()),
             _ => return false,
         };
         now == self.blake3
+    }
+}
+
+/// `<tag><path relative to base>` for a path under `base`, else the absolute path; `None` when
+/// it is not UTF-8 (it could not be named on another machine).
+fn portable_name(path: &Path, tag: &str, base: Option<&Path>) -> Option<String> {
+    match base.and_then(|b| path.strip_prefix(b).ok()) {
+        Some(rel) => Some(format!("{tag}{}", rel.to_str()?)),
+        None => Some(path.to_str()?.to_string()),
     }
 }
 

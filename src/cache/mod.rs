@@ -66,6 +66,12 @@ pub(crate) struct Fetched {
     pub took: Duration,
 }
 
+/// An entry of the shared tier that matched this machine, its content not yet downloaded.
+pub(crate) struct Found {
+    #[cfg(feature = "shared-cache")]
+    inner: shared::Found,
+}
+
 /// The shared tier's settings, from the environment (credentials never live in `Cargo.toml`).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Config {
@@ -203,7 +209,7 @@ impl Cache {
     /// hash-pinned requirements determine it.
     pub(crate) fn pinned_key(&self, ctx: &Context, project: &Project, spec: &str) -> Option<String> {
         let pinned = self.pinned.as_ref().filter(|_| self.has_shared())?;
-        Some(key::shared_key(pinned, ctx, project, spec))
+        Some(self.key_with(pinned, ctx, project, spec))
     }
 
     /// The key of `spec` with the toolchain part `digest` ([`pinned_digest`]).
@@ -215,14 +221,21 @@ impl Cache {
     /// or any failure (which is warned about once, and switches the tier off for this build).
     #[cfg_attr(not(feature = "shared-cache"), allow(unused_variables))]
     /// `env_value` reads a variable the entry's build read (announcing it to cargo).
-    /// `env_to_be`: where the environment will be created, when it does not exist yet.
-    pub(crate) fn fetch(
+    pub(crate) fn fetch(&self, key: &str, dir: &Path, env_value: &dyn Fn(&str) -> Option<String>) -> Option<Fetched> {
+        let found = self.lookup(key, None, env_value)?;
+        self.download(found, dir)
+    }
+
+    /// The shared tier's entry for `key` when it matches this machine, without its content;
+    /// `None` on a miss or any failure (as for [`Cache::fetch`]). `env_to_be`: where the
+    /// environment will be created, when it does not exist yet.
+    #[cfg_attr(not(feature = "shared-cache"), allow(unused_variables))]
+    pub(crate) fn lookup(
         &self,
         key: &str,
-        dir: &Path,
         env_to_be: Option<&Path>,
         env_value: &dyn Fn(&str) -> Option<String>,
-    ) -> Option<Fetched> {
+    ) -> Option<Found> {
         #[cfg(feature = "shared-cache")]
         if let Some(shared) = &self.shared {
             let places = key::Places {
@@ -230,7 +243,17 @@ impl Cache {
                 env: self.env.as_deref(),
                 env_to_be: env_to_be.map(Path::to_path_buf),
             };
-            return shared.fetch(key, dir, &places, env_value);
+            return shared.lookup(key, &places, env_value).map(|inner| Found { inner });
+        }
+        None
+    }
+
+    /// The content of what [`Cache::lookup`] found, downloaded into `dir` and verified.
+    #[cfg_attr(not(feature = "shared-cache"), allow(unused_variables))]
+    pub(crate) fn download(&self, found: Found, dir: &Path) -> Option<Fetched> {
+        #[cfg(feature = "shared-cache")]
+        if let Some(shared) = &self.shared {
+            return shared.download(found.inner, dir);
         }
         None
     }

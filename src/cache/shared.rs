@@ -67,6 +67,15 @@ impl RemoteEntry {
     }
 }
 
+/// An entry that matched this machine, before its content is downloaded.
+pub(super) struct Found {
+    key: String,
+    entry: RemoteEntry,
+    /// What outside python-dir it was checked against, for cargo to watch.
+    watch: Vec<std::path::PathBuf>,
+    start: Instant,
+}
+
 pub(super) fn sha256_hex(data: &[u8]) -> String {
     super::s3::hex(&Sha256::digest(data))
 }
@@ -141,24 +150,48 @@ impl SharedStore {
         self.inner.off.lock().unwrap_or_else(|e| e.into_inner()).is_none()
     }
 
-    /// The binary for `key`, verified, in `dir`; `None` on a miss or a failure.
-    pub(super) fn fetch(
+    /// The binary for `key`, verified, in `dir`; `None` on a miss or a failure (the tests' way
+    /// in; the crate goes through [`super::Cache`], which looks up and downloads).
+    #[cfg(test)]
+    fn fetch(
         &self,
         key: &str,
         dir: &Path,
         places: &Places,
         env_value: &dyn Fn(&str) -> Option<String>,
     ) -> Option<Fetched> {
+        let found = self.lookup(key, places, env_value)?;
+        self.download(found, dir)
+    }
+
+    /// The entry for `key`, verified and matching this machine, without its content; `None` on
+    /// a miss or a failure.
+    pub(super) fn lookup(
+        &self,
+        key: &str,
+        places: &Places,
+        env_value: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<Found> {
         if !self.usable() {
             return None;
         }
-        match self.inner.fetch(key, dir, places, env_value) {
-            Ok(hit) => hit,
-            Err(why) => {
-                self.inner.switch_off(why);
-                None
-            }
+        self.ok(self.inner.lookup(key, places, env_value))
+    }
+
+    /// The content of an entry [`SharedStore::lookup`] found, verified, in `dir`.
+    pub(super) fn download(&self, found: Found, dir: &Path) -> Option<Fetched> {
+        if !self.usable() {
+            return None;
         }
+        self.ok(self.inner.download(found, dir).map(Some))
+    }
+
+    /// The value, or `None` after switching the tier off for the failure.
+    fn ok<T>(&self, result: Result<Option<T>, String>) -> Option<T> {
+        result.unwrap_or_else(|why| {
+            self.inner.switch_off(why);
+            None
+        })
     }
 
     /// Uploads `binary` under each of `keys` in the background, in read-write mode.
@@ -224,13 +257,12 @@ impl Inner {
         }
     }
 
-    fn fetch(
+    fn lookup(
         &self,
         key: &str,
-        dir: &Path,
         places: &Places,
         env_value: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Option<Fetched>, String> {
+    ) -> Result<Option<Found>, String> {
         let start = Instant::now();
         let Some(body) = self.backend.get(&format!("ac/{key}"), 1_000_000)? else { return Ok(None) };
         let entry: RemoteEntry =
@@ -277,6 +309,12 @@ impl Inner {
         if !env_holds {
             return Ok(None);
         }
+        let watch = others.iter().filter_map(|c| c.watched(places)).collect();
+        Ok(Some(Found { key: key.to_string(), entry, watch, start }))
+    }
+
+    fn download(&self, found: Found, dir: &Path) -> Result<Fetched, String> {
+        let Found { key, entry, watch, start } = found;
         let address = format!("cas/{}", entry.sha256);
         let Some(blob) = self.backend.get(&address, entry.size + 1)? else {
             return Err(format!("{address}, named by ac/{key}, is missing"));
@@ -292,15 +330,14 @@ impl Inner {
         std::fs::create_dir_all(&folder).map_err(|e| format!("could not create {}: {e}", folder.display()))?;
         let path = folder.join(&entry.file_name);
         write_atomic(&path, &blob, true).map_err(|e| e.to_string())?;
-        let watch = others.iter().filter_map(|c| c.watched(places)).collect();
-        Ok(Some(Fetched {
+        Ok(Fetched {
             path,
             watch,
             file_name: entry.file_name,
             binary_hash: blake3,
             bytes: entry.size,
             took: start.elapsed(),
-        }))
+        })
     }
 
     fn upload(

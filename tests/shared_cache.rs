@@ -102,6 +102,28 @@ struct HttpCache {
     password: String,
 }
 
+impl HttpCache {
+    /// The store's entries and content under `id`.
+    fn folders(&self, id: &str) -> (PathBuf, PathBuf) {
+        let root = Path::new(&self.store).join(id);
+        (root.join("ac"), root.join("cas"))
+    }
+
+    /// What a build that may write to `url` sets.
+    fn writer<'a>(&'a self, url: &'a str) -> [(&'a str, &'a str); 3] {
+        [
+            ("PYINSTALLER_BUILD_CACHE_URL", url),
+            ("PYINSTALLER_BUILD_CACHE_USERNAME", &self.user),
+            ("PYINSTALLER_BUILD_CACHE_PASSWORD", &self.password),
+        ]
+    }
+}
+
+/// What a build that only reads `url` sets.
+fn reader(url: &str) -> [(&str, &str); 2] {
+    [("PYINSTALLER_BUILD_CACHE_URL", url), ("PYINSTALLER_BUILD_CACHE_MODE", "read-only")]
+}
+
 /// `None` (after saying why) when the servers are not running and the test may skip.
 fn http_cache() -> Option<HttpCache> {
     let (Some(http), Some(store), Some(auth)) = (
@@ -125,23 +147,18 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn another_machine_gets_the_binary_over_http_and_every_failure_is_a_warning_and_a_local_build() {
-    let Some(HttpCache { http, store, user, password }) = http_cache() else { return };
-    let (user, password) = (user.as_str(), password.as_str());
+    let Some(cache) = http_cache() else { return };
+    let (http, store, user, password) = (&cache.http, &cache.store, cache.user.as_str(), cache.password.as_str());
     let id = run_id("http");
     let url = format!("{http}/{id}");
-    let writer = [
-        ("PYINSTALLER_BUILD_CACHE_URL", url.as_str()),
-        ("PYINSTALLER_BUILD_CACHE_USERNAME", user),
-        ("PYINSTALLER_BUILD_CACHE_PASSWORD", password),
-        ("PYINSTALLER_BUILD_CACHE_SIGNING_KEY", "key one"),
-    ];
+    let writer = [&cache.writer(&url)[..], &[("PYINSTALLER_BUILD_CACHE_SIGNING_KEY", "key one")]].concat();
 
     // Machine A builds and uploads: content first, then the entry.
     let a = Machine::new(&id, "");
     let built = a.build(&writer);
     assert_eq!(warned(&built, "built hello").len(), 1, "{}", built.stderr);
     assert_eq!(a.app.run("hello"), "hello from the shared cache fixture");
-    let (ac, cas) = (Path::new(&store).join(&id).join("ac"), Path::new(&store).join(&id).join("cas"));
+    let (ac, cas) = cache.folders(&id);
     assert_eq!((files(&ac).len(), files(&cas).len()), (1, 1), "one entry and its content were uploaded");
     assert_eq!(fs::read(&files(&cas)[0]).unwrap(), a.binary());
 
@@ -285,16 +302,10 @@ print('meta', version('pyinstaller'))\n";
 
 #[test]
 fn hash_pinned_requirements_get_the_binaries_without_creating_the_environment() {
-    let Some(HttpCache { http, store, user, password }) = http_cache() else { return };
-    let (user, password) = (user.as_str(), password.as_str());
+    let Some(cache) = http_cache() else { return };
     let id = run_id("pinned");
-    let url = format!("{http}/{id}");
-    let writer = [
-        ("PYINSTALLER_BUILD_CACHE_URL", url.as_str()),
-        ("PYINSTALLER_BUILD_CACHE_USERNAME", user),
-        ("PYINSTALLER_BUILD_CACHE_PASSWORD", password),
-    ];
-    let reader = [("PYINSTALLER_BUILD_CACHE_URL", url.as_str()), ("PYINSTALLER_BUILD_CACHE_MODE", "read-only")];
+    let url = format!("{}/{id}", cache.http);
+    let (writer, reader) = (cache.writer(&url), reader(&url));
     let machine = || {
         let m = Machine::new(&id, "");
         let hashed = m.app.root.join("python/requirements-hashed.txt");
@@ -310,7 +321,7 @@ fn hash_pinned_requirements_get_the_binaries_without_creating_the_environment() 
     let built = a.build(&writer);
     assert_eq!(warned(&built, "created the Python environment").len(), 1, "{}", built.stderr);
     assert_eq!(warned(&built, "built ").len(), 2, "{}", built.stderr);
-    let (ac, cas) = (Path::new(&store).join(&id).join("ac"), Path::new(&store).join(&id).join("cas"));
+    let (ac, cas) = cache.folders(&id);
     assert_eq!((files(&ac).len(), files(&cas).len()), (4, 2), "two entries per binary, each binary once");
     let (hello, meta) = (a.binary(), a.binary_of("meta"));
     assert!(a.app.run("meta").starts_with("meta 6."));
@@ -348,14 +359,10 @@ fn hash_pinned_requirements_get_the_binaries_without_creating_the_environment() 
 
 #[test]
 fn a_sidecar_without_a_spec_file_is_shared_too_and_is_what_pyinstaller_builds_there() {
-    let Some(HttpCache { http, user, password, .. }) = http_cache() else { return };
+    let Some(cache) = http_cache() else { return };
     let id = run_id("generated");
-    let url = format!("{http}/{id}");
-    let writer = [
-        ("PYINSTALLER_BUILD_CACHE_URL", url.as_str()),
-        ("PYINSTALLER_BUILD_CACHE_USERNAME", user.as_str()),
-        ("PYINSTALLER_BUILD_CACHE_PASSWORD", password.as_str()),
-    ];
+    let url = format!("{}/{id}", cache.http);
+    let (writer, reader) = (cache.writer(&url), reader(&url));
     let sidecar = "[package.metadata.pyinstaller-build.sidecars.api]\nscript = \"hello.py\"\n\
                    options = [\"--add-data\", \"greeting.py:assets\"]\n";
     let a = Machine::new(&id, sidecar);
@@ -365,7 +372,6 @@ fn a_sidecar_without_a_spec_file_is_shared_too_and_is_what_pyinstaller_builds_th
     // B, at another path: its spec is written there (absolute paths differ, the spec's own
     // relative ones do not), and the binary is A's.
     let b = Machine::new(&id, sidecar);
-    let reader = [("PYINSTALLER_BUILD_CACHE_URL", url.as_str()), ("PYINSTALLER_BUILD_CACHE_MODE", "read-only")];
     let got = b.build(&reader);
     assert_eq!(warned(&got, "downloaded api from the shared cache").len(), 1, "{}", got.stderr);
     assert_eq!(b.binary_of("api"), a.binary_of("api"));

@@ -253,7 +253,8 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     /// A fake base interpreter: `-m venv DIR` makes DIR/bin/python (itself); `-m pip install -r F`
-    /// records F's content in the env, or fails if the content says FAIL.
+    /// records F's content in the env, or fails if the content says FAIL, or says SDIST and
+    /// only wheels may be installed (`--only-binary`, which it then records too).
     fn fake_python(dir: &Path, calls: &Path) -> PathBuf {
         let path = dir.join("fake-python");
         fs::write(
@@ -262,7 +263,11 @@ mod tests {
                 + r#"
 if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; exit 0; fi
 if [ "$1 $2 $3" = "-m pip install" ]; then
-  eval "f=\${$#}"; grep -q FAIL "$f" && { echo "ERROR: No matching distribution"; exit 1; }
+  f=; wheels=; prev=
+  for a in "$@"; do [ "$prev" = "-r" ] && f=$a; [ "$a" = "--only-binary" ] && wheels=1; prev=$a; done
+  grep -q FAIL "$f" && { echo "ERROR: No matching distribution"; exit 1; }
+  [ -n "$wheels" ] && grep -q SDIST "$f" && { echo "ERROR: no wheel, only an sdist"; exit 1; }
+  [ -n "$wheels" ] && touch "$(dirname "$0")/../wheels-only"
   cp "$f" "$(dirname "$0")/../installed.txt"; exit 0
 fi
 exit 2
@@ -298,6 +303,10 @@ exit 2
             .map(|e| e.python)
     }
 
+    fn ensure_env(s: &Setup) -> Env {
+        ensure(&Request { base: &s.base, requirements: &s.reqs, envs_dir: &s.envs, offline: false, uv: None }).unwrap()
+    }
+
     fn calls(s: &Setup) -> usize {
         fs::read_to_string(&s.calls).unwrap_or_default().lines().count()
     }
@@ -318,6 +327,29 @@ exit 2
         // A changed requirements file gets a fresh environment.
         fs::write(&s.reqs, "pyinstaller==6.22.2\n").unwrap();
         assert_ne!(ensure_with(&s, false).unwrap(), python);
+    }
+
+    #[test]
+    fn hash_pinned_requirements_install_from_wheels_only_else_as_pip_would() {
+        let s = setup("altgraph==0.17.5 --hash=sha256:aa\n");
+        let env = ensure_env(&s);
+        assert!(env.created && env.determined);
+        assert!(env.dir.join("wheels-only").is_file(), "installed with --only-binary :all:");
+        assert_eq!(calls(&s), 2);
+        assert!(ensure_env(&s).determined, "the marker says so when it is reused");
+
+        // An sdist is needed: the wheels-only install fails, then it installs as pip would.
+        fs::write(&s.reqs, "sdistonly==1.0 --hash=sha256:bb  # SDIST\n").unwrap();
+        let env = ensure_env(&s);
+        assert!(env.created && !env.determined);
+        assert!(!env.dir.join("wheels-only").exists() && env.dir.join("installed.txt").is_file());
+        assert_eq!(calls(&s), 2 + 4, "venv, the refused wheels-only install, venv again, install");
+        assert!(!ensure_env(&s).determined);
+
+        // Not pinned by hash: installed as pip would, never wheels-only.
+        fs::write(&s.reqs, "altgraph==0.17.5\n").unwrap();
+        let env = ensure_env(&s);
+        assert!(env.created && !env.determined && !env.dir.join("wheels-only").exists());
     }
 
     #[test]

@@ -303,6 +303,8 @@ pub(crate) fn verify(
     } else {
         v.combined_ok = true;
     }
+    // Three builds' work and dist folders, never read again: only the report is kept.
+    let _ = fs::remove_dir_all(&scratch);
     Ok(v)
 }
 

@@ -10,7 +10,7 @@
 //!     <spec>/records.json                           the files PyInstaller packaged
 //!     <spec>/reads.json, trace.py                   what the last run read, and its tracer (reads.rs)
 //!     <spec>/audit.json, audit.md                   what the binary is made of (audit.rs)
-//!     <spec>/verify/                                scratch builds of the audit's verify mode
+//!     <spec>/verify/                                scratch builds of the audit's verify mode, removed after
 //!     <spec>/fastpath/                              the last stock build's snapshot (src/fastpath/)
 //!     <spec>/shared-download/                       a verified download from the shared cache
 //!     <spec>/state.json                             what work/ and dist/ were last built from

@@ -5,7 +5,6 @@
 mod support;
 
 use std::fs;
-use std::path::Path;
 use std::process::Command;
 use std::time::SystemTime;
 use support::e2e::*;
@@ -122,11 +121,8 @@ fn a_killed_build_is_never_taken_as_done() {
     let env = [("PYINSTALLER_BUILD_PYTHON", python.to_str().unwrap()), ("FAKE_PYINSTALLER_SLEEP", "3")];
 
     let _one = CARGO.lock().unwrap_or_else(|e| e.into_inner());
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-target");
-    let mut cargo = Command::new(env!("CARGO"))
+    let mut cargo = support::e2e::fixture_cargo(&app.root)
         .arg("build")
-        .current_dir(&app.root)
-        .env("CARGO_TARGET_DIR", &target)
         .envs(env)
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -31,7 +31,13 @@ struct Run {
 /// from the caller's environment, plus `env`.
 fn run(app: &App, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(program);
-    cmd.args(args).current_dir(&app.root).env("CARGO_TARGET_DIR", target_dir());
+    // Without debug info or incremental state: nobody debugs the fixture, and Tauri's debug
+    // info alone would be gigabytes of the test run's disk.
+    cmd.args(args)
+        .current_dir(&app.root)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("CARGO_PROFILE_DEV_DEBUG", "false")
+        .env("CARGO_INCREMENTAL", "0");
     for var in
         ["PYINSTALLER_BUILD_SKIP", "PYINSTALLER_BUILD_FORCE", "PYINSTALLER_BUILD_PYTHON", "PYINSTALLER_BUILD_CACHE_DIR"]
     {

@@ -59,9 +59,8 @@ impl App {
 
     pub fn cargo(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let _one = CARGO.lock().unwrap_or_else(|e| e.into_inner());
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-target");
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.arg("build").args(args).current_dir(&self.root).env("CARGO_TARGET_DIR", target);
+        let mut cmd = fixture_cargo(&self.root);
+        cmd.arg("build").args(args);
         for var in [
             "PYINSTALLER_BUILD_SKIP",
             "PYINSTALLER_BUILD_FORCE",
@@ -106,6 +105,46 @@ impl App {
     }
 }
 
+/// Cargo in `root` with the fixtures' shared target folder, compiling without debug info or
+/// incremental state: nobody debugs a fixture, and those are most of what a test run writes to
+/// disk. Every fixture build must use the same settings, or they rebuild each other's dependencies.
+pub fn fixture_cargo(root: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.current_dir(root)
+        .env("CARGO_TARGET_DIR", e2e_target())
+        .env("CARGO_PROFILE_DEV_DEBUG", "false")
+        .env("CARGO_INCREMENTAL", "0");
+    cmd
+}
+
+fn e2e_target() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-target")
+}
+
+impl Drop for App {
+    /// Removes the crate's work folders for this copy's projects (the copy itself goes with its
+    /// temporary folder): the tests' shared target folder would otherwise keep every test's
+    /// PyInstaller work, tens of megabytes each, until the run ends.
+    fn drop(&mut self) {
+        fn walk(dir: &Path, depth: usize, cache: &Path) {
+            if let Ok(canonical) = dir.canonicalize() {
+                let name = canonical.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let hash = blake3::hash(canonical.as_os_str().as_encoded_bytes()).to_hex();
+                let _ = fs::remove_dir_all(cache.join(format!("{name}-{}", &hash[..12])));
+            }
+            if depth == 0 {
+                return;
+            }
+            for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) && e.file_name() != "binaries" {
+                    walk(&e.path(), depth - 1, cache);
+                }
+            }
+        }
+        walk(&self.root, 3, &e2e_target().join("pyinstaller-build"));
+    }
+}
+
 pub fn host_triple() -> String {
     let out = Command::new("rustc").arg("-vV").output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
@@ -147,7 +186,7 @@ pub fn random_hex(bytes: usize, seed: u64) -> String {
 
 /// The crate's cache folder for the app's project.
 pub fn audit_of_dir(app: &App) -> PathBuf {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-target/pyinstaller-build");
+    let target = e2e_target().join("pyinstaller-build");
     let python_dir = app.root.join("python").canonicalize().unwrap();
     let project = fs::read_dir(&target)
         .unwrap()

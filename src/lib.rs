@@ -423,11 +423,16 @@
 //! `--find-links` and `--trusted-host` options besides), the environment is determined before
 //! it exists: by that file, the base interpreter (by content, with its version, ABI, platform,
 //! and glibc or macOS version: what pip picks wheels by), the installer (uv's version, or the
-//! pip and setuptools wheels `venv` seeds) and the `PIP_*`/`UV_*` variables that can change what
-//! is installed. The crate installs such requirements with `--only-binary :all:` (pip prefers a
-//! wheel to an sdist of the same version anyway); if an sdist is needed, it installs as pip
-//! would and the environment is not taken as determined. Binaries built in a determined
-//! environment are stored under a second key computed from those facts. On a machine where the
+//! pip and setuptools wheels `venv` seeds) and what the installer reads besides: the `PIP_*`/
+//! `UV_*` variables that can change what is installed, its configuration files (pip's, or uv's
+//! and the project's `uv.toml`/`[tool.uv]`) and the wheels in local `--find-links` folders.
+//! Indexes count, without credentials: every archive is pinned by hash, but pip installs the
+//! best-ranked of the pinned archives the index offers, so a mirror without the newest
+//! manylinux wheel installs another. The crate installs such requirements with
+//! `--only-binary :all:` (pip prefers a wheel to an sdist of the same version anyway); if an
+//! sdist is needed, it installs as pip would and the environment is not taken as determined.
+//! What determined an environment is taken when it is created and kept with it; binaries
+//! built in it are stored under a second key computed from that. On a machine where the
 //! environment does not exist yet, that key is asked first: when every spec is up to date or a
 //! hit, the build downloads, verifies, smoke-tests and installs them, and never creates the
 //! environment or runs PyInstaller (the warning says `requirements pinned by hash: no Python
@@ -677,12 +682,19 @@ impl Build {
         let base = toolchain::discover(&cargo, self.python.as_deref(), &python_dir, &env.manifest_dir)?;
         let requirements = self.requirements.as_ref().map(|r| python_dir.join(r));
         let envs_dir = cache_root.join("envs");
+        let installer_env = match &requirements {
+            Some(_) => pinned::installer_env(&cargo),
+            None => Vec::new(),
+        };
+        let var = |k: &str| cargo.env(k).map(|v| v.to_string_lossy().into_owned());
         let request = requirements.as_deref().map(|requirements| venv::Request {
             base: &base,
             requirements,
             envs_dir: &envs_dir,
             offline: cargo.flag("CARGO_NET_OFFLINE"),
             uv: which::which("uv").ok(),
+            installer_env: &installer_env,
+            var: &var,
         });
         let force = cargo.flag("PYINSTALLER_BUILD_FORCE");
         let store =
@@ -702,7 +714,7 @@ impl Build {
             let plain =
                 self.sidecars.is_empty() && env.target == env.host && !force && !env.target.ends_with("-apple-darwin");
             if !ready && plain {
-                basis = venv::pinned_basis(request, &pinned::installer_env(&cargo));
+                basis = venv::pinned_basis(request);
             }
             if let Some(basis) = &basis {
                 let _lock = lock_project(&binaries_dir)?;
@@ -729,17 +741,14 @@ impl Build {
                 }
             }
         }
-        let (python, determined) = match &request {
-            None => (base.clone(), false),
+        let (python, determined_by) = match &request {
+            None => (base.clone(), None),
             Some(request) => self.environment(&cargo, request)?,
         };
         let toolchain = toolchain::probe(&python, &project_cache)?;
         toolchain::check_supported(&toolchain, requirements.as_deref())?;
         // Built here from what determines the environment: stored for readers without one too.
-        let pinned = match (determined && cache.can_upload(), &request) {
-            (true, Some(request)) => basis.or_else(|| venv::pinned_basis(request, &pinned::installer_env(&cargo))),
-            _ => None,
-        };
+        let pinned = determined_by.filter(|_| cache.can_upload());
         cache.set_environment(cache::env_root(&toolchain), pinned.as_deref().map(cache::pinned_digest));
         let target_arch = match macos::both_macos(&env.target, &env.host) {
             true => macos::target_arch(&env.target, &env.host, &toolchain.platform, &python)?,
@@ -891,9 +900,9 @@ impl Build {
         Ok(generated)
     }
 
-    /// The managed environment's interpreter, and whether the requirements determine the
-    /// environment (`venv::Env::determined`).
-    fn environment(&self, cargo: &Cargo, request: &venv::Request) -> Result<(PathBuf, bool)> {
+    /// The managed environment's interpreter, and what determined it when the requirements do
+    /// (`venv::Env::pinned`).
+    fn environment(&self, cargo: &Cargo, request: &venv::Request) -> Result<(PathBuf, Option<Vec<String>>)> {
         let start = std::time::Instant::now();
         let managed = venv::ensure(request)?;
         if managed.created {
@@ -903,7 +912,7 @@ impl Build {
                 managed.dir.display()
             ));
         }
-        Ok((managed.python, managed.determined))
+        Ok((managed.python, managed.pinned))
     }
 
     /// Everything but the project's files that a binary depends on.

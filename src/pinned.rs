@@ -13,6 +13,8 @@ use crate::project::{spec_stem, Project};
 use crate::report::{Outcome, SpecReport};
 use crate::smoke::{self, SmokeTest};
 use crate::spec::{exe_name, Stamp};
+use crate::venv;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -133,13 +135,12 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
     Ok(Some((reports, watch)))
 }
 
-/// The installer's variables that may change what it installs (`PIP_*`, `UV_*`), announced;
-/// not those that only say where or how to download (every archive is pinned by hash) or how
-/// much to print.
+/// The installer's variables that may change what it installs (`PIP_*`, `UV_*`), announced:
+/// the indexes and link folders too (which of the pinned archives is installed depends on what
+/// they offer, see `venv::config`), without credentials, and a configuration file by its
+/// content. Not those that only say how to download or how much to print.
 pub(crate) fn installer_env(cargo: &Cargo) -> Vec<(String, String)> {
-    let where_or_how = [
-        "INDEX",
-        "FIND_LINKS",
+    let how = [
         "TRUSTED_HOST",
         "CERT",
         "PROXY",
@@ -166,10 +167,20 @@ pub(crate) fn installer_env(cargo: &Cargo) -> Vec<(String, String)> {
     let names: Vec<String> = std::env::vars_os()
         .filter_map(|(k, _)| k.into_string().ok())
         .filter(|k| k.starts_with("PIP_") || k.starts_with("UV_"))
-        .filter(|k| !where_or_how.iter().any(|w| k.contains(w)))
+        .filter(|k| !how.iter().any(|w| k.contains(w)))
         .collect();
-    let mut vars: Vec<(String, String)> =
-        names.into_iter().filter_map(|k| cargo.env(&k).map(|v| (k, v.to_string_lossy().into_owned()))).collect();
+    let mut vars: Vec<(String, String)> = names
+        .into_iter()
+        .filter_map(|k| {
+            let value = cargo.env(&k)?.to_string_lossy().into_owned();
+            let value = match k.ends_with("CONFIG_FILE") {
+                // Its path differs between machines; what it says is what counts.
+                true => fs::read_to_string(&value).unwrap_or_default(),
+                false => value,
+            };
+            Some((k, venv::without_credentials(&value)))
+        })
+        .collect();
     vars.sort();
     vars
 }
@@ -182,14 +193,16 @@ mod tests {
     fn the_installer_variables_that_change_what_it_installs_are_read_and_announced() {
         // Names no real setting has: other tests never see them.
         std::env::set_var("UV_PYINSTALLER_BUILD_TEST_NO_BUILD", "1");
-        std::env::set_var("PIP_PYINSTALLER_BUILD_TEST_INDEX_URL", "https://mirror.example/simple");
+        std::env::set_var("PIP_PYINSTALLER_BUILD_TEST_INDEX_URL", "https://u:token@mirror.example/simple");
+        std::env::set_var("PIP_PYINSTALLER_BUILD_TEST_TIMEOUT", "60");
         let cargo = Cargo { capture: Some(Default::default()) };
         let vars = installer_env(&cargo);
         assert!(vars.contains(&("UV_PYINSTALLER_BUILD_TEST_NO_BUILD".into(), "1".into())), "{vars:?}");
         assert!(
-            !vars.iter().any(|(k, _)| k == "PIP_PYINSTALLER_BUILD_TEST_INDEX_URL"),
-            "where archives come from changes nothing once each is pinned by hash"
+            vars.contains(&("PIP_PYINSTALLER_BUILD_TEST_INDEX_URL".into(), "https://mirror.example/simple".into())),
+            "a mirror may offer other wheels of the pinned ones; its credentials are not the key: {vars:?}"
         );
+        assert!(!vars.iter().any(|(k, _)| k == "PIP_PYINSTALLER_BUILD_TEST_TIMEOUT"), "{vars:?}");
         let lines = cargo.capture.unwrap().lock().unwrap().clone();
         assert!(lines.contains(&"cargo:rerun-if-env-changed=UV_PYINSTALLER_BUILD_TEST_NO_BUILD".to_string()));
     }

@@ -115,6 +115,25 @@ impl Source {
     /// mode, as `pip-compile --generate-hashes` or `uv pip compile --generate-hashes` write
     /// it), with no other option than where to download from. pip then installs those very
     /// archives, and from the wheels among them it picks by the interpreter's tags alone.
+    /// The values of its `-f`/`--find-links` options.
+    pub(crate) fn find_links(&self) -> Vec<String> {
+        let Source::Requirements(lines) = self else { return Vec::new() };
+        let mut out = Vec::new();
+        for line in lines {
+            let mut words = line.split_whitespace();
+            while let Some(w) = words.next() {
+                if let Some(v) = w.strip_prefix("--find-links=").or_else(|| w.strip_prefix("-f=")) {
+                    out.push(v.to_string());
+                } else if w == "-f" || w == "--find-links" {
+                    out.extend(words.next().map(str::to_string));
+                } else if let Some(v) = w.strip_prefix("-f").filter(|v| !v.is_empty()) {
+                    out.push(v.to_string());
+                }
+            }
+        }
+        out
+    }
+
     pub(crate) fn hash_pinned(&self) -> bool {
         let Source::Requirements(lines) = self else { return false };
         let text = lines.join("\n").replace("\\\n", " ");
@@ -127,7 +146,8 @@ impl Source {
             let mut words = line.split_whitespace().peekable();
             let Some(first) = words.next() else { continue };
             if first.starts_with('-') {
-                // Where archives come from changes nothing once every archive is pinned by hash.
+                // Where archives come from decides which pinned one is installed: these lines
+                // are in the key, and a local link folder by its wheels (`config::find_links`).
                 let source = ["-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--trusted-host"];
                 let option = first.split('=').next().unwrap_or(first);
                 if !source.contains(&option) && option != "--require-hashes" {

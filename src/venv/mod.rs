@@ -6,8 +6,11 @@
 //! only after the install succeeded, so an interrupted install is never used: the next build
 //! deletes it and starts again.
 
+mod config;
 mod lock;
 mod tools;
+
+pub(crate) use config::without_credentials;
 
 use crate::error::{log_tail, Error, ErrorKind, IoContext, Result};
 use crate::process::{command_line, run_logged, Ended};
@@ -39,6 +42,10 @@ pub(crate) struct Request<'a> {
     pub offline: bool,
     /// Create with `uv` (much faster) instead of `venv` + `pip`.
     pub uv: Option<PathBuf>,
+    /// The installer's variables that may change what it installs (`pinned::installer_env`).
+    pub installer_env: &'a [(String, String)],
+    /// Reads (and announces) an environment variable: where the installer's files are.
+    pub var: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// The managed environment, made or found.
@@ -48,9 +55,10 @@ pub(crate) struct Env {
     pub python: PathBuf,
     /// Created by this build.
     pub created: bool,
-    /// Installed from hash-pinned requirements, from wheels only: what the requirements, the
-    /// base interpreter and the installer determine ([`pinned_basis`]).
-    pub determined: bool,
+    /// Installed from hash-pinned requirements, from wheels only: what determined it
+    /// ([`pinned_basis`] when it was created, kept in its marker, since the installer's settings
+    /// may have changed since).
+    pub pinned: Option<Vec<String>>,
 }
 
 /// Where the environment for `req` is (or will be), and whether it is ready.
@@ -73,8 +81,9 @@ pub(crate) fn ensure(req: &Request) -> Result<Env> {
     let requirements = source.key_lines();
     let python = python_in(&dir);
     let found = |dir: PathBuf| {
-        let determined = dir.join(WHEELS).is_file();
-        Env { dir, python: python.clone(), created: false, determined }
+        // An empty or unreadable marker (an older crate's) determines nothing.
+        let pinned = fs::read(dir.join(WHEELS)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        Env { dir, python: python.clone(), created: false, pinned }
     };
     if dir.join(READY).is_file() {
         return Ok(found(dir));
@@ -125,13 +134,17 @@ pub(crate) fn ensure(req: &Request) -> Result<Env> {
     // the interpreter and the installer (a wheel is preferred to an sdist of the same version
     // anyway, so this changes nothing else); with an sdist among them, built here with this
     // machine's compilers, they are not, and they are installed as pip would.
-    let mut determined = source.hash_pinned();
-    if determined {
+    // What determines it is taken before the install, as the installer sees it.
+    let mut pinned = pinned_basis(req);
+    if pinned.is_some() {
         let wheels: Vec<OsString> = [&args[..], &["--only-binary".into(), ":all:".into()]].concat();
-        determined = create(req.base, uv.as_deref(), &dir, &wheels, &log).is_ok();
+        if create(req.base, uv.as_deref(), &dir, &wheels, &log).is_err() {
+            pinned = None;
+        }
     }
-    if determined {
-        fs::write(dir.join(WHEELS), "").at("could not mark", &dir)?;
+    if let Some(basis) = &pinned {
+        let marker = serde_json::to_vec(basis).expect("strings serialize");
+        fs::write(dir.join(WHEELS), marker).at("could not mark", &dir)?;
     } else if let Err(step) = create(req.base, uv.as_deref(), &dir, &args, &log) {
         return Err(Error::new(
             ErrorKind::PyInstallerMissing,
@@ -147,15 +160,16 @@ pub(crate) fn ensure(req: &Request) -> Result<Env> {
         ));
     }
     fs::write(dir.join(READY), requirements.join("\n")).at("could not mark ready", &dir)?;
-    Ok(Env { dir, python, created: true, determined })
+    Ok(Env { dir, python, created: true, pinned })
 }
 
 /// What determines the environment `req` makes from hash-pinned requirements, before it
 /// exists: the requirement lines, the base interpreter (its version, ABI and the facts its
 /// platform tags come from: platform, glibc or macOS version), the installer (uv's version,
-/// or the pip and setuptools wheels `venv` seeds), and the installer's variables `installer_env`.
+/// or the pip and setuptools wheels `venv` seeds), and what the installer reads besides: its
+/// variables `installer_env`, its configuration files and local link folders ([`config`]).
 /// `None` when the requirements are not hash-pinned or the interpreter cannot say.
-pub(crate) fn pinned_basis(req: &Request, installer_env: &[(String, String)]) -> Option<Vec<String>> {
+pub(crate) fn pinned_basis(req: &Request) -> Option<Vec<String>> {
     let source = Source::read(req.requirements).ok()?;
     if !source.hash_pinned() {
         return None;
@@ -177,9 +191,20 @@ pub(crate) fn pinned_basis(req: &Request, installer_env: &[(String, String)]) ->
         }
         None => basis.push(facts["seeded"].to_string()),
     }
-    for (k, v) in installer_env {
+    for (k, v) in req.installer_env {
         basis.push(format!("{k}={v}"));
     }
+    // The installer runs in the build script's working folder (the package's).
+    let cwd = std::env::current_dir().ok()?;
+    basis.extend(config::files(req.uv.is_some(), req.var, &cwd));
+    let links: Vec<String> = req
+        .installer_env
+        .iter()
+        .filter(|(k, _)| k.ends_with("FIND_LINKS"))
+        .map(|(_, v)| v.clone())
+        .chain(source.find_links())
+        .collect();
+    basis.extend(config::find_links(&links, req.requirements.parent()?, &cwd));
     Some(basis)
 }
 
@@ -270,7 +295,7 @@ if [ "$1 $2 $3" = "-m pip install" ]; then
   [ -n "$wheels" ] && touch "$(dirname "$0")/../wheels-only"
   cp "$f" "$(dirname "$0")/../installed.txt"; exit 0
 fi
-exit 2
+exec python3 "$@"
 "#,
         )
         .unwrap();
@@ -299,16 +324,29 @@ exit 2
     }
 
     fn ensure_with(s: &Setup, offline: bool) -> Result<PathBuf> {
-        ensure(&Request { base: &s.base, requirements: &s.reqs, envs_dir: &s.envs, offline, uv: None })
-            .map(|e| e.python)
+        ensure(&request(s, &s.reqs, offline)).map(|e| e.python)
     }
 
     fn ensure_env(s: &Setup) -> Env {
-        ensure(&Request { base: &s.base, requirements: &s.reqs, envs_dir: &s.envs, offline: false, uv: None }).unwrap()
+        ensure(&request(s, &s.reqs, false)).unwrap()
     }
 
+    fn request<'a>(s: &'a Setup, requirements: &'a Path, offline: bool) -> Request<'a> {
+        Request {
+            base: &s.base,
+            requirements,
+            envs_dir: &s.envs,
+            offline,
+            uv: None,
+            installer_env: &[],
+            var: &|_| None,
+        }
+    }
+
+    /// How many times an interpreter ran (a `-c` script's lines are logged too).
     fn calls(s: &Setup) -> usize {
-        fs::read_to_string(&s.calls).unwrap_or_default().lines().count()
+        let dir = s._tmp.path().to_string_lossy().into_owned();
+        fs::read_to_string(&s.calls).unwrap_or_default().lines().filter(|l| l.starts_with(&dir)).count()
     }
 
     #[test]
@@ -333,23 +371,29 @@ exit 2
     fn hash_pinned_requirements_install_from_wheels_only_else_as_pip_would() {
         let s = setup("altgraph==0.17.5 --hash=sha256:aa\n");
         let env = ensure_env(&s);
-        assert!(env.created && env.determined);
-        assert!(env.dir.join("wheels-only").is_file(), "installed with --only-binary :all:");
-        assert_eq!(calls(&s), 2);
-        assert!(ensure_env(&s).determined, "the marker says so when it is reused");
+        let basis = env.pinned.clone().expect("determined");
+        assert!(env.created && env.dir.join("wheels-only").is_file(), "installed with --only-binary :all:");
+        assert_eq!(calls(&s), 3, "the interpreter's facts, venv, the install");
+        assert_eq!(ensure_env(&s).pinned.as_ref(), Some(&basis), "the marker says so when it is reused");
+        // What determined it is what the installer saw then, not what it would see now.
+        let vars = [("PIP_NO_COMPILE".to_string(), "1".to_string())];
+        let now = Request { installer_env: &vars, ..request(&s, &s.reqs, false) };
+        assert_ne!(pinned_basis(&now).as_ref(), Some(&basis));
+        assert_eq!(ensure(&now).unwrap().pinned, Some(basis));
 
         // An sdist is needed: the wheels-only install fails, then it installs as pip would.
         fs::write(&s.reqs, "sdistonly==1.0 --hash=sha256:bb  # SDIST\n").unwrap();
+        let before = calls(&s);
         let env = ensure_env(&s);
-        assert!(env.created && !env.determined);
+        assert!(env.created && env.pinned.is_none());
         assert!(!env.dir.join("wheels-only").exists() && env.dir.join("installed.txt").is_file());
-        assert_eq!(calls(&s), 2 + 4, "venv, the refused wheels-only install, venv again, install");
-        assert!(!ensure_env(&s).determined);
+        assert_eq!(calls(&s) - before, 5, "facts, venv, the refused wheels-only install, venv again, install");
+        assert!(ensure_env(&s).pinned.is_none());
 
         // Not pinned by hash: installed as pip would, never wheels-only.
         fs::write(&s.reqs, "altgraph==0.17.5\n").unwrap();
         let env = ensure_env(&s);
-        assert!(env.created && !env.determined && !env.dir.join("wheels-only").exists());
+        assert!(env.created && env.pinned.is_none() && !env.dir.join("wheels-only").exists());
     }
 
     #[test]
@@ -400,9 +444,7 @@ exit 2
         let pyproject = s.reqs.with_file_name("pyproject.toml");
         fs::write(&pyproject, "[project]\nname = \"app\"\ndependencies = [\"pyinstaller==6.22.3\", \"packaging\"]\n")
             .unwrap();
-        let Env { python, created, .. } =
-            ensure(&Request { base: &s.base, requirements: &pyproject, envs_dir: &s.envs, offline: false, uv: None })
-                .unwrap();
+        let Env { python, created, .. } = ensure(&request(&s, &pyproject, false)).unwrap();
         assert!(created);
         let installed = fs::read_to_string(python.parent().unwrap().parent().unwrap().join("installed.txt")).unwrap();
         assert_eq!(installed, "pyinstaller==6.22.3\npackaging\n");

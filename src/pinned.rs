@@ -135,10 +135,10 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
     Ok(Some((reports, watch)))
 }
 
-/// The installer's variables that may change what it installs (`PIP_*`, `UV_*`), announced:
+/// The installer's variables that may change what it installs (`PIP_*`, `UV_*`), announced;
 /// the indexes and link folders too (which of the pinned archives is installed depends on what
-/// they offer, see `venv::config`), without credentials, and a configuration file by its
-/// content. Not those that only say how to download or how much to print.
+/// they offer, see `venv::config`), without credentials and not announced, and a configuration
+/// file by its content. Not those that only say how to download or how much to print.
 pub(crate) fn installer_env(cargo: &Cargo) -> Vec<(String, String)> {
     let how = [
         "TRUSTED_HOST",
@@ -172,7 +172,15 @@ pub(crate) fn installer_env(cargo: &Cargo) -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = names
         .into_iter()
         .filter_map(|k| {
-            let value = cargo.env(&k)?.to_string_lossy().into_owned();
+            // An index URL may hold a token, and cargo writes announced values into its
+            // fingerprint files: read, not announced. No rerun is missed: the key is asked only
+            // when the build script runs anyway, with no environment yet or creating one, and a
+            // later change of index does not recreate an environment either.
+            let value = match k.contains("INDEX") || k.contains("FIND_LINKS") {
+                true => cargo.secret(&k),
+                false => cargo.env(&k),
+            }?;
+            let value = value.to_string_lossy().into_owned();
             let value = match k.ends_with("CONFIG_FILE") {
                 // Its path differs between machines; what it says is what counts.
                 true => fs::read_to_string(&value).unwrap_or_default(),
@@ -205,5 +213,6 @@ mod tests {
         assert!(!vars.iter().any(|(k, _)| k == "PIP_PYINSTALLER_BUILD_TEST_TIMEOUT"), "{vars:?}");
         let lines = cargo.capture.unwrap().lock().unwrap().clone();
         assert!(lines.contains(&"cargo:rerun-if-env-changed=UV_PYINSTALLER_BUILD_TEST_NO_BUILD".to_string()));
+        assert!(!lines.iter().any(|l| l.contains("INDEX_URL")), "an index URL may hold a token: {lines:?}");
     }
 }

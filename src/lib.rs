@@ -426,10 +426,10 @@
 //! pip and setuptools wheels `venv` seeds) and what the installer reads besides: the `PIP_*`/
 //! `UV_*` variables that can change what is installed, its configuration files (pip's, or uv's
 //! and the project's `uv.toml`/`[tool.uv]`) and the wheels in local `--find-links` folders.
-//! Indexes count, without credentials (and their variables are read without
-//! `rerun-if-env-changed`, as a token may be in them): every archive is pinned by hash, but pip installs the
-//! best-ranked of the pinned archives the index offers, so a mirror without the newest
-//! manylinux wheel installs another. The crate installs such requirements with
+//! Indexes count, without credentials (their variables are read without
+//! `rerun-if-env-changed`, as a token may be in them): every archive is pinned by hash, but pip
+//! installs the best-ranked of the pinned archives the index offers, so a mirror without the
+//! newest manylinux wheel installs another. The crate installs such requirements with
 //! `--only-binary :all:` (pip prefers a wheel to an sdist of the same version anyway); if an
 //! sdist is needed, it installs as pip would and the environment is not taken as determined.
 //! What determined an environment is taken when it is created and kept with it; binaries

@@ -337,10 +337,23 @@ fn hash_pinned_requirements_get_the_binaries_without_creating_the_environment() 
     assert_ne!(b.binary_of("meta"), meta, "A's meta is not what PyInstaller builds on B");
     assert_eq!(b.app.run("meta"), a.app.run("meta"));
 
+    // A fresh checkout at A's paths whose installer names another index: that index may offer
+    // other wheels of the pinned ones, so the entries made without an environment do not apply;
+    // it creates its environment, whose contents then find A's entries.
+    let fresh_checkout = || {
+        fs::remove_dir_all(a.cache_dir()).unwrap();
+        fs::remove_dir_all(a.app.root.join("binaries")).unwrap();
+    };
+    fresh_checkout();
+    let mirror = [reader.as_slice(), &[("PIP_EXTRA_INDEX_URL", "https://pypi.org/simple")]].concat();
+    let other_index = a.build(&mirror);
+    assert_eq!(warned(&other_index, "created the Python environment").len(), 1, "{}", other_index.stderr);
+    assert_eq!(warned(&other_index, "from the shared cache").len(), 2, "{}", other_index.stderr);
+    assert!(!other_index.stderr.contains("no Python environment created"), "{}", other_index.stderr);
+
     // A fresh checkout at A's paths (as on a CI runner): both binaries, with no environment
     // created and no PyInstaller run.
-    fs::remove_dir_all(a.cache_dir()).unwrap();
-    fs::remove_dir_all(a.app.root.join("binaries")).unwrap();
+    fresh_checkout();
     let fresh = a.build(&reader);
     let downloaded = warned(&fresh, "from the shared cache");
     assert_eq!(downloaded.len(), 2, "{}", fresh.stderr);

@@ -683,19 +683,13 @@ impl Build {
         let base = toolchain::discover(&cargo, self.python.as_deref(), &python_dir, &env.manifest_dir)?;
         let requirements = self.requirements.as_ref().map(|r| python_dir.join(r));
         let envs_dir = cache_root.join("envs");
-        let installer_env = match &requirements {
-            Some(_) => pinned::installer_env(&cargo),
-            None => Vec::new(),
-        };
-        let var = |k: &str| cargo.env(k).map(|v| v.to_string_lossy().into_owned());
         let request = requirements.as_deref().map(|requirements| venv::Request {
             base: &base,
             requirements,
             envs_dir: &envs_dir,
             offline: cargo.flag("CARGO_NET_OFFLINE"),
             uv: which::which("uv").ok(),
-            installer_env: &installer_env,
-            var: &var,
+            cargo: &cargo,
         });
         let force = cargo.flag("PYINSTALLER_BUILD_FORCE");
         let store =
@@ -744,7 +738,8 @@ impl Build {
         }
         let (python, determined_by) = match &request {
             None => (base.clone(), None),
-            Some(request) => self.environment(&cargo, request)?,
+            // The basis just computed, if any: not the interpreter asked twice.
+            Some(request) => self.environment(&cargo, request, basis)?,
         };
         let toolchain = toolchain::probe(&python, &project_cache)?;
         toolchain::check_supported(&toolchain, requirements.as_deref())?;
@@ -903,9 +898,14 @@ impl Build {
 
     /// The managed environment's interpreter, and what determined it when the requirements do
     /// (`venv::Env::pinned`).
-    fn environment(&self, cargo: &Cargo, request: &venv::Request) -> Result<(PathBuf, Option<Vec<String>>)> {
+    fn environment(
+        &self,
+        cargo: &Cargo,
+        request: &venv::Request,
+        pinned: Option<Vec<String>>,
+    ) -> Result<(PathBuf, Option<Vec<String>>)> {
         let start = std::time::Instant::now();
-        let managed = venv::ensure(request)?;
+        let managed = venv::ensure(request, pinned)?;
         if managed.created {
             let secs = start.elapsed().as_secs_f64();
             cargo.warning(&format!(

@@ -1,5 +1,5 @@
-//! What the installer reads besides its arguments and variables, for the key of hash-pinned
-//! requirements: its configuration files, and the wheels in local `--find-links` folders.
+//! What the installer reads besides its arguments, for the key of hash-pinned requirements:
+//! its variables, its configuration files, and the wheels in local `--find-links` folders.
 //!
 //! Every archive is pinned by hash, yet where archives come from still decides which of them is
 //! installed: pip keeps the candidates whose hash is allowed (`filter_unallowed_hashes` in
@@ -8,8 +8,67 @@
 //! So the indexes and folders named anywhere pip or uv would read them are part of the key;
 //! credentials are taken out (a rotated token installs the same archives).
 
+use crate::cargo::Cargo;
 use std::fs;
 use std::path::{Path, PathBuf};
+
+/// The installer's variables that may change what it installs (`PIP_*`, `UV_*`), announced;
+/// the indexes and link folders too (which of the pinned archives is installed depends on what
+/// they offer), without credentials and not announced, and a configuration file by its
+/// content. Not those that only say how to download or how much to print.
+pub(crate) fn installer_env(cargo: &Cargo) -> Vec<(String, String)> {
+    let how = [
+        "TRUSTED_HOST",
+        "CERT",
+        "PROXY",
+        "TIMEOUT",
+        "RETRIES",
+        "CACHE",
+        "KEYRING",
+        "TOKEN",
+        "PASSWORD",
+        "USERNAME",
+        "AUTH",
+        "TLS",
+        "PROGRESS",
+        "QUIET",
+        "VERBOSE",
+        "NO_INPUT",
+        "VERSION_CHECK",
+        "CONCURRENT",
+        "ROOT_USER_ACTION",
+        "COLOR",
+        "HTTP",
+    ];
+    #[allow(clippy::disallowed_methods)] // names only: each value is read through `cargo`
+    let names: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("PIP_") || k.starts_with("UV_"))
+        .filter(|k| !how.iter().any(|w| k.contains(w)))
+        .collect();
+    let mut vars: Vec<(String, String)> = names
+        .into_iter()
+        .filter_map(|k| {
+            // An index URL may hold a token, and cargo writes announced values into its
+            // fingerprint files: read, not announced. No rerun is missed: the key is asked only
+            // when the build script runs anyway, with no environment yet or creating one, and a
+            // later change of index does not recreate an environment either.
+            let value = match k.contains("INDEX") || k.contains("FIND_LINKS") {
+                true => cargo.secret(&k),
+                false => cargo.env(&k),
+            }?;
+            let value = value.to_string_lossy().into_owned();
+            let value = match k.ends_with("CONFIG_FILE") {
+                // Its path differs between machines; what it says is what counts.
+                true => fs::read_to_string(&value).unwrap_or_default(),
+                false => value,
+            };
+            Some((k, without_credentials(&value)))
+        })
+        .collect();
+    vars.sort();
+    vars
+}
 
 /// `text` without the user and password of any URL in it (`https://user:token@host/` →
 /// `https://host/`).
@@ -119,6 +178,25 @@ pub(crate) fn find_links(links: &[String], relative_to: &Path, cwd: &Path) -> Ve
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn the_installer_variables_that_change_what_it_installs_are_read_and_announced() {
+        // Names no real setting has: other tests never see them.
+        std::env::set_var("UV_PYINSTALLER_BUILD_TEST_NO_BUILD", "1");
+        std::env::set_var("PIP_PYINSTALLER_BUILD_TEST_INDEX_URL", "https://u:token@mirror.example/simple");
+        std::env::set_var("PIP_PYINSTALLER_BUILD_TEST_TIMEOUT", "60");
+        let cargo = Cargo { capture: Some(Default::default()) };
+        let vars = installer_env(&cargo);
+        assert!(vars.contains(&("UV_PYINSTALLER_BUILD_TEST_NO_BUILD".into(), "1".into())), "{vars:?}");
+        assert!(
+            vars.contains(&("PIP_PYINSTALLER_BUILD_TEST_INDEX_URL".into(), "https://mirror.example/simple".into())),
+            "a mirror may offer other wheels of the pinned ones; its credentials are not the key: {vars:?}"
+        );
+        assert!(!vars.iter().any(|(k, _)| k == "PIP_PYINSTALLER_BUILD_TEST_TIMEOUT"), "{vars:?}");
+        let lines = cargo.capture.unwrap().lock().unwrap().clone();
+        assert!(lines.contains(&"cargo:rerun-if-env-changed=UV_PYINSTALLER_BUILD_TEST_NO_BUILD".to_string()));
+        assert!(!lines.iter().any(|l| l.contains("INDEX_URL")), "an index URL may hold a token: {lines:?}");
+    }
 
     #[test]
     fn credentials_are_taken_out_of_urls_and_nothing_else() {

@@ -10,8 +10,7 @@ mod config;
 mod lock;
 mod tools;
 
-pub(crate) use config::without_credentials;
-
+use crate::cargo::Cargo;
 use crate::error::{log_tail, Error, ErrorKind, IoContext, Result};
 use crate::process::{command_line, run_logged, Ended};
 use lock::{Source, Tool};
@@ -42,10 +41,8 @@ pub(crate) struct Request<'a> {
     pub offline: bool,
     /// Create with `uv` (much faster) instead of `venv` + `pip`.
     pub uv: Option<PathBuf>,
-    /// The installer's variables that may change what it installs (`pinned::installer_env`).
-    pub installer_env: &'a [(String, String)],
-    /// Reads (and announces) an environment variable: where the installer's files are.
-    pub var: &'a dyn Fn(&str) -> Option<String>,
+    /// Reads the installer's variables and where its files are ([`config`]).
+    pub cargo: &'a Cargo,
 }
 
 /// The managed environment, made or found.
@@ -70,8 +67,9 @@ pub(crate) fn locate(req: &Request) -> Result<(Source, PathBuf, bool)> {
     Ok((source, dir, ready))
 }
 
-/// Returns the environment, created if it has to be.
-pub(crate) fn ensure(req: &Request) -> Result<Env> {
+/// Returns the environment, created if it has to be; `pinned` is its [`pinned_basis`] when the
+/// caller has it already.
+pub(crate) fn ensure(req: &Request, pinned: Option<Vec<String>>) -> Result<Env> {
     let (source, dir, _) = locate(req)?;
     if let Some(version) = source.pinned_pyinstaller() {
         // Before a minute of installing what could not be used.
@@ -135,7 +133,7 @@ pub(crate) fn ensure(req: &Request) -> Result<Env> {
     // anyway, so this changes nothing else); with an sdist among them, built here with this
     // machine's compilers, they are not, and they are installed as pip would.
     // What determines it is taken before the install, as the installer sees it.
-    let mut pinned = pinned_basis(req);
+    let mut pinned = pinned.or_else(|| pinned_basis(req));
     if pinned.is_some() {
         let wheels: Vec<OsString> = [&args[..], &["--only-binary".into(), ":all:".into()]].concat();
         if create(req.base, uv.as_deref(), &dir, &wheels, &log).is_err() {
@@ -167,7 +165,7 @@ pub(crate) fn ensure(req: &Request) -> Result<Env> {
 /// exists: the requirement lines, the base interpreter (its version, ABI and the facts its
 /// platform tags come from: platform, glibc or macOS version), the installer (uv's version,
 /// or the pip and setuptools wheels `venv` seeds), and what the installer reads besides: its
-/// variables `installer_env`, its configuration files and local link folders ([`config`]).
+/// variables, its configuration files and local link folders ([`config`]).
 /// `None` when the requirements are not hash-pinned or the interpreter cannot say.
 pub(crate) fn pinned_basis(req: &Request) -> Option<Vec<String>> {
     let source = Source::read(req.requirements).ok()?;
@@ -191,14 +189,15 @@ pub(crate) fn pinned_basis(req: &Request) -> Option<Vec<String>> {
         }
         None => basis.push(facts["seeded"].to_string()),
     }
-    for (k, v) in req.installer_env {
+    let installer_env = config::installer_env(req.cargo);
+    for (k, v) in &installer_env {
         basis.push(format!("{k}={v}"));
     }
     // The installer runs in the build script's working folder (the package's).
     let cwd = std::env::current_dir().ok()?;
-    basis.extend(config::files(req.uv.is_some(), req.var, &cwd));
-    let links: Vec<String> = req
-        .installer_env
+    let var = |k: &str| req.cargo.env(k).map(|v| v.to_string_lossy().into_owned());
+    basis.extend(config::files(req.uv.is_some(), &var, &cwd));
+    let links: Vec<String> = installer_env
         .iter()
         .filter(|(k, _)| k.ends_with("FIND_LINKS"))
         .map(|(_, v)| v.clone())
@@ -309,6 +308,7 @@ exec python3 "$@"
         reqs: PathBuf,
         envs: PathBuf,
         calls: PathBuf,
+        cargo: Cargo,
     }
 
     fn setup(requirements: &str) -> Setup {
@@ -320,27 +320,19 @@ exec python3 "$@"
         let reqs = tmp.path().join("requirements.txt");
         fs::write(&reqs, requirements).unwrap();
         let envs = root.join("envs");
-        Setup { _tmp: tmp, base, reqs, envs, calls }
+        Setup { _tmp: tmp, base, reqs, envs, calls, cargo: Cargo { capture: Some(Default::default()) } }
     }
 
     fn ensure_with(s: &Setup, offline: bool) -> Result<PathBuf> {
-        ensure(&request(s, &s.reqs, offline)).map(|e| e.python)
+        ensure(&request(s, &s.reqs, offline), None).map(|e| e.python)
     }
 
     fn ensure_env(s: &Setup) -> Env {
-        ensure(&request(s, &s.reqs, false)).unwrap()
+        ensure(&request(s, &s.reqs, false), None).unwrap()
     }
 
     fn request<'a>(s: &'a Setup, requirements: &'a Path, offline: bool) -> Request<'a> {
-        Request {
-            base: &s.base,
-            requirements,
-            envs_dir: &s.envs,
-            offline,
-            uv: None,
-            installer_env: &[],
-            var: &|_| None,
-        }
+        Request { base: &s.base, requirements, envs_dir: &s.envs, offline, uv: None, cargo: &s.cargo }
     }
 
     /// How many times an interpreter ran (a `-c` script's lines are logged too).
@@ -376,10 +368,11 @@ exec python3 "$@"
         assert_eq!(calls(&s), 3, "the interpreter's facts, venv, the install");
         assert_eq!(ensure_env(&s).pinned.as_ref(), Some(&basis), "the marker says so when it is reused");
         // What determined it is what the installer saw then, not what it would see now.
-        let vars = [("PIP_NO_COMPILE".to_string(), "1".to_string())];
-        let now = Request { installer_env: &vars, ..request(&s, &s.reqs, false) };
+        // A name no real setting has: other tests never see it.
+        std::env::set_var("PIP_PYINSTALLER_BUILD_TEST_CHANGED_SINCE", "1");
+        let now = request(&s, &s.reqs, false);
         assert_ne!(pinned_basis(&now).as_ref(), Some(&basis));
-        assert_eq!(ensure(&now).unwrap().pinned, Some(basis));
+        assert_eq!(ensure(&now, None).unwrap().pinned, Some(basis));
 
         // An sdist is needed: the wheels-only install fails, then it installs as pip would.
         fs::write(&s.reqs, "sdistonly==1.0 --hash=sha256:bb  # SDIST\n").unwrap();
@@ -444,7 +437,7 @@ exec python3 "$@"
         let pyproject = s.reqs.with_file_name("pyproject.toml");
         fs::write(&pyproject, "[project]\nname = \"app\"\ndependencies = [\"pyinstaller==6.22.3\", \"packaging\"]\n")
             .unwrap();
-        let Env { python, created, .. } = ensure(&request(&s, &pyproject, false)).unwrap();
+        let Env { python, created, .. } = ensure(&request(&s, &pyproject, false), None).unwrap();
         assert!(created);
         let installed = fs::read_to_string(python.parent().unwrap().parent().unwrap().join("installed.txt")).unwrap();
         assert_eq!(installed, "pyinstaller==6.22.3\npackaging\n");

@@ -51,9 +51,7 @@ impl Template {
 
     /// The crate's cache folder for the project (python-dir is `src/backends`).
     fn cache(&self) -> PathBuf {
-        let python_dir = self.repo.join("src/backends").canonicalize().unwrap();
-        let hash = blake3::hash(python_dir.as_os_str().as_encoded_bytes()).to_hex();
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-target/pyinstaller-build/backends-{}", &hash[..12]))
+        support::e2e::work_folder(&self.repo.join("src/backends")).expect("the project's python-dir")
     }
 }
 

@@ -126,23 +126,30 @@ impl Drop for App {
     /// temporary folder): the tests' shared target folder would otherwise keep every test's
     /// PyInstaller work, tens of megabytes each, until the run ends.
     fn drop(&mut self) {
-        fn walk(dir: &Path, depth: usize, cache: &Path) {
-            if let Ok(canonical) = dir.canonicalize() {
-                let name = canonical.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let hash = blake3::hash(canonical.as_os_str().as_encoded_bytes()).to_hex();
-                let _ = fs::remove_dir_all(cache.join(format!("{name}-{}", &hash[..12])));
+        fn walk(dir: &Path, depth: usize) {
+            if let Some(folder) = work_folder(dir) {
+                let _ = fs::remove_dir_all(folder);
             }
             if depth == 0 {
                 return;
             }
             for e in fs::read_dir(dir).into_iter().flatten().flatten() {
                 if e.file_type().is_ok_and(|t| t.is_dir()) && e.file_name() != "binaries" {
-                    walk(&e.path(), depth - 1, cache);
+                    walk(&e.path(), depth - 1);
                 }
             }
         }
-        walk(&self.root, 3, &e2e_target().join("pyinstaller-build"));
+        walk(&self.root, 3);
     }
+}
+
+/// The crate's work folder in the fixtures' target for the project whose python-dir is `dir`
+/// (named as `workdir::project_cache` names it); `None` if `dir` does not exist.
+pub fn work_folder(dir: &Path) -> Option<PathBuf> {
+    let canonical = dir.canonicalize().ok()?;
+    let name = canonical.file_name()?.to_string_lossy().into_owned();
+    let hash = blake3::hash(canonical.as_os_str().as_encoded_bytes()).to_hex();
+    Some(e2e_target().join("pyinstaller-build").join(format!("{name}-{}", &hash[..12])))
 }
 
 pub fn host_triple() -> String {
@@ -186,19 +193,8 @@ pub fn random_hex(bytes: usize, seed: u64) -> String {
 
 /// The crate's cache folder for the app's project.
 pub fn audit_of_dir(app: &App) -> PathBuf {
-    let target = e2e_target().join("pyinstaller-build");
-    let python_dir = app.root.join("python").canonicalize().unwrap();
-    let project = fs::read_dir(&target)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            name.starts_with("python-") && {
-                let hash = blake3::hash(python_dir.as_os_str().as_encoded_bytes()).to_hex();
-                name.ends_with(&hash[..12])
-            }
-        })
-        .expect("the project's cache folder");
+    let project = work_folder(&app.root.join("python")).expect("the project's python-dir");
+    assert!(project.is_dir(), "the project's cache folder: {}", project.display());
     project
 }
 

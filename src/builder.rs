@@ -33,6 +33,7 @@ pub struct Build {
     pub(crate) smoke_test_timeout: Option<Duration>,
     pub(crate) python: Option<PathBuf>,
     pub(crate) requirements: Option<PathBuf>,
+    pub(crate) pyinstaller: Option<String>,
     pub(crate) jobs: Option<usize>,
     pub(crate) env: Vec<String>,
     pub(crate) cache_dir: Option<PathBuf>,
@@ -99,6 +100,7 @@ impl Build {
         build.smoke_test_timeout = meta.smoke_test_timeout.map(|s| Duration::from_secs(s.get()));
         build.python = meta.python;
         build.requirements = meta.requirements;
+        build.pyinstaller = meta.pyinstaller;
         build.jobs = meta.jobs.map(|j| j.get());
         build.env = meta.env.unwrap_or_default();
         build.cache_dir = meta.cache_dir;
@@ -213,15 +215,29 @@ impl Build {
 
     /// A requirements file (or a `pyproject.toml` with `[project] dependencies`, or a `uv.lock` or
     /// `poetry.lock` beside its `pyproject.toml`: exactly the locked versions), relative to
-    /// python-dir, PyInstaller among them. The crate then creates and uses its own virtual
-    /// environment from it (with `uv` when on `PATH`, else `venv` + `pip`), based on the
-    /// discovered interpreter, kept until the file (or the lockfile's pyproject.toml) changes.
+    /// python-dir. The crate then creates and uses its own virtual environment from it (with
+    /// `uv` when on `PATH`, else `venv` + `pip`), based on the discovered interpreter, kept until
+    /// the file (or the lockfile's pyproject.toml) changes. When the requirements don't name
+    /// PyInstaller, the crate adds the version it is tested with (see [`Build::pyinstaller`]).
     ///
     /// ```
     /// pyinstaller_build::Build::new().requirements("requirements.txt");
     /// ```
     pub fn requirements(&mut self, file: impl AsRef<Path>) -> &mut Build {
         self.requirements = Some(file.as_ref().to_path_buf());
+        self
+    }
+
+    /// The PyInstaller version the crate installs into its managed environment when the
+    /// requirements don't name PyInstaller (default `6.22.3`, the version the crate is tested
+    /// with; a 6.x release). Only with [`Build::requirements`], and only when they leave
+    /// PyInstaller out: otherwise the requirements say which, and setting both is an error.
+    ///
+    /// ```
+    /// pyinstaller_build::Build::new().requirements("requirements.txt").pyinstaller("6.21.0");
+    /// ```
+    pub fn pyinstaller(&mut self, version: impl Into<String>) -> &mut Build {
+        self.pyinstaller = Some(version.into());
         self
     }
 
@@ -480,6 +496,7 @@ struct Metadata {
     smoke_test_timeout: Option<NonZeroU64>,
     python: Option<PathBuf>,
     requirements: Option<PathBuf>,
+    pyinstaller: Option<String>,
     jobs: Option<NonZeroUsize>,
     env: Option<Vec<String>>,
     cache_dir: Option<PathBuf>,

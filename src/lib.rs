@@ -18,6 +18,7 @@
 //! # smoke-test = { args = ["--port", "0"], ready = "Application startup complete", timeout = 30 }
 //! python = ".venv/bin/python"             # default: discovered (below)
 //! requirements = "requirements.txt"       # or a uv.lock / poetry.lock; the crate owns the environment
+//! pyinstaller = "6.22.3"                  # with requirements that don't name it: the one installed
 //! jobs = 2                                # most specs built at once; default: cargo's -j
 //! env = ["APP_FLAVOR"]                    # extra env vars your specs read
 //! cache-dir = "target/pyinstaller-build"  # the crate's work folder
@@ -115,12 +116,15 @@
 //! tested with; `<python> -m pip install 'pyinstaller>=6,<7'`): any other version fails before
 //! anything is built, naming the version found and, with `requirements`, the line to change (a
 //! version pinned there with `==`, or locked, fails before the environment is even installed).
+//! An interpreter without PyInstaller fails naming the line that lets the crate provide it
+//! (`requirements = "requirements.txt"` in `Cargo.toml`, naming the requirements file or
+//! lockfile python-dir has), or the `pip install` into that interpreter.
 //!
 //! # The managed environment
 //!
 //! With `requirements` set (a requirements file, or a `pyproject.toml` with
-//! `[project] dependencies`, relative to python-dir; PyInstaller among them), the interpreter found
-//! above is only the *base*: the crate creates a virtual environment from it and installs the
+//! `[project] dependencies`, relative to python-dir), the interpreter found above is only the
+//! *base*: the crate creates a virtual environment from it and installs the
 //! requirements, with `uv` when it is on `PATH` (much faster), else `python -m venv` and `pip`.
 //! The environment lives in `<cache>/envs/env-<hash>/`, keyed by the base interpreter and the
 //! requirements' content, and is shared by every profile and spec: a changed file gets a fresh
@@ -130,6 +134,17 @@
 //! missing one is an error; nothing touches the network. (`cargo --offline` is not visible to build
 //! scripts; set the variable.) The requirements file may live anywhere (`"../../requirements.txt"`);
 //! it is watched with `rerun-if-changed` wherever it is.
+//!
+//! PyInstaller is a build tool, which requirements usually leave out: when they don't name it
+//! (in any form, also in a file they include with `-r`), the crate installs the version it is
+//! tested with, `pyinstaller==6.22.3`, or the one the `pyinstaller` key chooses (a 6.x release),
+//! and that requirement is part of the environment's identity: another version is another
+//! environment. It is resolved together with the requirements, or, after hashed requirements
+//! (pip wants a hash on every line) and after a lockfile's export that does not name it, installed
+//! in a second step; such hashed requirements then no longer determine the environment (see
+//! [A hit without creating the environment](#a-hit-without-creating-the-environment)). The warning that says the environment
+//! was created says so. When the requirements name PyInstaller, they decide, and setting the key
+//! too is an error.
 //!
 //! ## Lockfiles
 //!
@@ -420,7 +435,8 @@
 //! When `requirements` is a requirements file that pins every requirement by version *and*
 //! hash (pip's require-hashes mode, as `uv pip compile --generate-hashes` or
 //! `pip-compile --generate-hashes` write it; only `--index-url`, `--extra-index-url`,
-//! `--find-links` and `--trusted-host` options besides), the environment is determined before
+//! `--find-links` and `--trusted-host` options besides), PyInstaller among them (else the crate
+//! adds it from the index), the environment is determined before
 //! it exists: by that file, the base interpreter (by content, with its version, ABI, platform,
 //! and glibc or macOS version: what pip picks wheels by), the installer (uv's version, or the
 //! pip and setuptools wheels `venv` seeds) and what the installer reads besides: the `PIP_*`/
@@ -680,6 +696,7 @@ impl Build {
             other => other?,
         };
         let project_cache = workdir::project_cache(&cache_root, &python_dir);
+        venv::check_setting(self.pyinstaller.as_deref(), self.requirements.is_some())?;
         let base = toolchain::discover(&cargo, self.python.as_deref(), &python_dir, &env.manifest_dir)?;
         let requirements = self.requirements.as_ref().map(|r| python_dir.join(r));
         let envs_dir = cache_root.join("envs");
@@ -690,6 +707,7 @@ impl Build {
             offline: cargo.flag("CARGO_NET_OFFLINE"),
             uv: which::which("uv").ok(),
             cargo: &cargo,
+            pyinstaller: self.pyinstaller.as_deref(),
         });
         let force = cargo.flag("PYINSTALLER_BUILD_FORCE");
         let store =
@@ -742,7 +760,12 @@ impl Build {
             Some(request) => self.environment(&cargo, request, basis)?,
         };
         let toolchain = toolchain::probe(&python, &project_cache)?;
-        toolchain::check_supported(&toolchain, requirements.as_deref())?;
+        let setup = toolchain::Setup {
+            requirements: requirements.as_deref(),
+            manifest_dir: &env.manifest_dir,
+            python_dir: &python_dir,
+        };
+        toolchain::check_supported(&toolchain, &setup)?;
         // Built here from what determines the environment: stored for readers without one too.
         let pinned = determined_by.filter(|_| cache.can_upload());
         cache.set_environment(cache::env_root(&toolchain), pinned.as_deref().map(cache::pinned_digest));
@@ -908,8 +931,14 @@ impl Build {
         let managed = venv::ensure(request, pinned)?;
         if managed.created {
             let secs = start.elapsed().as_secs_f64();
+            let provided = match &managed.provided {
+                Some(p) => {
+                    format!(", with `{p}` added: `{}` does not name PyInstaller", request.requirements.display())
+                }
+                None => String::new(),
+            };
             cargo.warning(&format!(
-                "pyinstaller-build: created the Python environment {} in {secs:.1} s",
+                "pyinstaller-build: created the Python environment {} in {secs:.1} s{provided}",
                 managed.dir.display()
             ));
         }

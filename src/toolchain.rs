@@ -195,19 +195,7 @@ pub(crate) fn probe(python: &Path, cache_dir: &Path) -> Result<Toolchain> {
         pyinstaller: answer.pyinstaller,
         libpython: answer.libpython,
     };
-    if toolchain.pyinstaller.is_none() {
-        return Err(Error::new(
-            ErrorKind::PyInstallerMissing,
-            format!(
-                "pyinstaller-build: PyInstaller is not installed in `{}` (Python {}).\n\
-                 Fix: `{} -m pip install pyinstaller`, or point PYINSTALLER_BUILD_PYTHON at an \
-                 interpreter that has it.",
-                python.display(),
-                toolchain.version.split_whitespace().next().unwrap_or("?"),
-                python.display()
-            ),
-        ));
-    }
+    // Without PyInstaller it is kept too: installing it changes the site hash.
     fs::create_dir_all(cache_dir).at("could not create", cache_dir)?;
     crate::install::write_atomic(&cache_file, &serde_json::to_vec_pretty(&toolchain).expect("serializable"), false)?;
     Ok(toolchain)
@@ -217,11 +205,83 @@ pub(crate) fn probe(python: &Path, cache_dir: &Path) -> Result<Toolchain> {
 /// command line it is tested with.
 pub(crate) const SUPPORTED_PYINSTALLER: &str = ">=6,<7";
 
-/// Fails unless the toolchain's PyInstaller is in [`SUPPORTED_PYINSTALLER`], naming the version
-/// found and the line of `requirements` (when the crate manages the environment) to change.
-pub(crate) fn check_supported(toolchain: &Toolchain, requirements: Option<&Path>) -> Result<()> {
-    let version = toolchain.pyinstaller.as_deref().unwrap_or("?");
-    check_version(version, &format!("in `{}`", toolchain.python.display()), &toolchain.python, requirements)
+/// Where the interpreter came from, for the fix when it lacks PyInstaller.
+pub(crate) struct Setup<'a> {
+    /// The `requirements` setting, resolved: the crate manages the environment.
+    pub requirements: Option<&'a Path>,
+    /// The package's folder (its `Cargo.toml` holds the settings).
+    pub manifest_dir: &'a Path,
+    pub python_dir: &'a Path,
+}
+
+/// Fails unless the toolchain has a PyInstaller in [`SUPPORTED_PYINSTALLER`], naming the version
+/// found and the line of `requirements` (when the crate manages the environment) to change, or,
+/// when it has none, the line to add to which file.
+pub(crate) fn check_supported(toolchain: &Toolchain, setup: &Setup) -> Result<()> {
+    match toolchain.pyinstaller.as_deref() {
+        Some(version) => check_version(
+            version,
+            &format!("in `{}`", toolchain.python.display()),
+            &toolchain.python,
+            setup.requirements,
+        ),
+        None => Err(missing(toolchain, setup)),
+    }
+}
+
+/// PyInstaller is not in the interpreter: the fix is the crate's managed environment, from the
+/// requirements file python-dir already has (the line to add to `Cargo.toml`), or installing it
+/// into that interpreter.
+fn missing(toolchain: &Toolchain, setup: &Setup) -> Error {
+    let python = toolchain.python.display();
+    let tested = crate::venv::TESTED_PYINSTALLER;
+    let version = toolchain.version.split_whitespace().next().unwrap_or("?");
+    let fix = match setup.requirements {
+        // The managed environment got the crate's PyInstaller unless the requirements name it
+        // (under an environment marker that left it out, say).
+        Some(file) => format!(
+            "the requirements `{}` name PyInstaller, yet it was not installed (an environment marker that \
+             excludes this Python?). Require it for this interpreter, e.g. `pyinstaller=={tested}`, or leave it out \
+             of the requirements and the crate installs PyInstaller {tested} itself.",
+            file.display()
+        ),
+        None => {
+            let manifest = setup.manifest_dir.join("Cargo.toml");
+            // A file the crate can make its environment from, if python-dir has one.
+            let found = ["uv.lock", "poetry.lock", "requirements.txt", "pyproject.toml"].into_iter().find(|name| {
+                let path = setup.python_dir.join(name);
+                match *name {
+                    "pyproject.toml" => {
+                        fs::read_to_string(&path).is_ok_and(|t| t.contains("[project]") && t.contains("dependencies"))
+                    }
+                    _ => path.is_file(),
+                }
+            });
+            let (file, made) = match found {
+                Some(name) => (name.to_string(), format!("from `{}`", setup.python_dir.join(name).display())),
+                None => (
+                    "requirements.txt".to_string(),
+                    format!(
+                        "from a `{}` you create, one requirement a line (what the sidecars import)",
+                        setup.python_dir.join("requirements.txt").display()
+                    ),
+                ),
+            };
+            format!(
+                "let the crate provide it: add the line\n    requirements = \"{file}\"\nunder \
+                 [package.metadata.pyinstaller-build] in `{}`: the crate then makes its own environment {made}, \
+                 with PyInstaller {tested} unless the file names another.\n\
+                 Or install it into this interpreter: `{python} -m pip install pyinstaller=={tested}` (and add \
+                 `pyinstaller=={tested}` to whatever that environment is made from, so a new one has it too), \
+                 or point PYINSTALLER_BUILD_PYTHON at an interpreter that has it.",
+                manifest.display()
+            )
+        }
+    };
+    Error::new(
+        ErrorKind::PyInstallerMissing,
+        format!("pyinstaller-build: PyInstaller is not installed in `{python}` (Python {version}); nothing was built.\nFix: {fix}"),
+    )
 }
 
 /// Fails unless `version` is in [`SUPPORTED_PYINSTALLER`]; `found` says where it was found, for
@@ -266,7 +326,7 @@ pub(crate) fn check_version(version: &str, found: &str, python: &Path, requireme
 }
 
 /// Whether a requirement or pyproject line names PyInstaller itself (not `pyinstaller-hooks-contrib`).
-fn names_pyinstaller(line: &str) -> bool {
+pub(crate) fn names_pyinstaller(line: &str) -> bool {
     let line = line.to_ascii_lowercase();
     let name = |c: char| c == '-' || c == '_' || c == '.' || c.is_ascii_alphanumeric();
     line.match_indices("pyinstaller").any(|(at, _)| {
@@ -360,6 +420,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let reqs = tmp.path().join("requirements.txt");
         fs::write(&reqs, "pyinstaller-hooks-contrib==2023.8\nfastapi\nPyInstaller==5.13.0\n").unwrap();
+        let setup = |requirements| Setup { requirements, manifest_dir: tmp.path(), python_dir: tmp.path() };
         let with = |v: &str| Toolchain {
             python: "/venv/bin/python".into(),
             version: "3.11".into(),
@@ -370,17 +431,55 @@ mod tests {
             site_hash: String::new(),
             libpython: None,
         };
-        assert!(check_supported(&with("6.22.3"), Some(&reqs)).is_ok());
-        assert!(check_supported(&with("6.0.0.dev0"), None).is_ok());
-        let e = check_supported(&with("5.13.0"), Some(&reqs)).unwrap_err().to_string();
+        assert!(check_supported(&with("6.22.3"), &setup(Some(&reqs))).is_ok());
+        assert!(check_supported(&with("6.0.0.dev0"), &setup(None)).is_ok());
+        let e = check_supported(&with("5.13.0"), &setup(Some(&reqs))).unwrap_err().to_string();
         assert!(e.contains("PyInstaller 5.13.0") && e.contains("line 3") && e.contains("`PyInstaller==5.13.0`"), "{e}");
         let lock = tmp.path().join("uv.lock");
         fs::write(&lock, "version = 1\n").unwrap();
         fs::write(tmp.path().join("pyproject.toml"), "[dependency-groups]\ndev = [\"pyinstaller==5.13.0\"]\n").unwrap();
-        let e = check_supported(&with("5.13.0"), Some(&lock)).unwrap_err().to_string();
+        let e = check_supported(&with("5.13.0"), &setup(Some(&lock))).unwrap_err().to_string();
         assert!(e.contains("line 2 of") && e.contains("pyproject.toml") && e.contains("then run `uv lock`"), "{e}");
-        let e = check_supported(&with("7.0.0"), None).unwrap_err().to_string();
+        let e = check_supported(&with("7.0.0"), &setup(None)).unwrap_err().to_string();
         assert!(e.contains("PyInstaller 7.0.0") && e.contains("pip install 'pyinstaller>=6,<7'"), "{e}");
+    }
+
+    #[test]
+    fn without_pyinstaller_the_fix_is_the_line_that_lets_the_crate_provide_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (package, python_dir) = (tmp.path().join("src-tauri"), tmp.path().join("py"));
+        fs::create_dir_all(&python_dir).unwrap();
+        let bare = Toolchain {
+            python: "/usr/bin/python3".into(),
+            version: "3.11.7 (main)".into(),
+            platform: "linux".into(),
+            site_dirs: vec![],
+            prefixes: vec![],
+            pyinstaller: None,
+            site_hash: String::new(),
+            libpython: None,
+        };
+        let err = |requirements| {
+            let setup = Setup { requirements, manifest_dir: &package, python_dir: &python_dir };
+            let e = check_supported(&bare, &setup).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::PyInstallerMissing);
+            e.to_string()
+        };
+        let manifest = package.join("Cargo.toml").display().to_string();
+        let e = err(None);
+        assert!(e.contains("not installed in `/usr/bin/python3` (Python 3.11.7)"), "{e}");
+        assert!(e.contains("requirements = \"requirements.txt\"") && e.contains(&manifest), "{e}");
+        assert!(e.contains("from a `") && e.contains("you create"), "no file yet: {e}");
+        assert!(e.contains("/usr/bin/python3 -m pip install pyinstaller==6.22.3"), "{e}");
+        // The file python-dir has is the one to name; a lockfile first.
+        fs::write(python_dir.join("requirements.txt"), "fastapi\n").unwrap();
+        let e = err(None);
+        assert!(e.contains("requirements = \"requirements.txt\"") && !e.contains("you create"), "{e}");
+        fs::write(python_dir.join("uv.lock"), "version = 1\n").unwrap();
+        assert!(err(None).contains("requirements = \"uv.lock\""));
+        let reqs = python_dir.join("requirements.txt");
+        let e = err(Some(&reqs));
+        assert!(e.contains("name PyInstaller, yet it was not installed"), "{e}");
     }
 
     #[test]

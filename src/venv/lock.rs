@@ -110,6 +110,24 @@ impl Source {
         }
     }
 
+    /// Whether the requirements name PyInstaller itself (in any form: `PyInstaller>=6`,
+    /// `pyinstaller[hook_testing]==6.22.3`, `pyinstaller @ https://...`), also through the files
+    /// they include with `-r` (read relative to `path`'s folder); `None` for a lockfile, whose
+    /// export says (it holds only the groups the crate installs).
+    pub(crate) fn names_pyinstaller(&self, path: &Path) -> Option<bool> {
+        let Source::Requirements(lines) = self else { return None };
+        Some(lines_name_pyinstaller(lines, path.parent().unwrap_or(Path::new(".")), 0))
+    }
+
+    /// Whether any requirement carries a `--hash`: pip then wants one on every line (its
+    /// require-hashes mode), so nothing may be added to them.
+    pub(crate) fn has_hashes(&self) -> bool {
+        match self {
+            Source::Requirements(lines) => lines.iter().any(|l| l.contains("--hash")),
+            Source::Locked(_) => true,
+        }
+    }
+
     /// Whether the requirements alone determine what is installed: a requirements file whose
     /// every requirement is `name==version` with at least one `--hash` (pip's require-hashes
     /// mode, as `pip-compile --generate-hashes` or `uv pip compile --generate-hashes` write
@@ -246,6 +264,38 @@ impl Locked {
     }
 }
 
+/// Whether pip requirement `lines` name PyInstaller, or a file they include with `-r` does
+/// (relative to `dir`; an unreadable one is pip's error to report).
+pub(crate) fn lines_name_pyinstaller(lines: &[String], dir: &Path, depth: usize) -> bool {
+    let text = lines.join("\n").replace("\\\n", " ");
+    text.lines().any(|line| {
+        let line = line.trim();
+        let line = match line.find(" #").or_else(|| line.starts_with('#').then_some(0)) {
+            Some(at) => line[..at].trim(),
+            None => line,
+        };
+        let include = ["-r", "--requirement"]
+            .iter()
+            .find_map(|o| line.strip_prefix(o).filter(|rest| rest.starts_with([' ', '=', '\t'])))
+            .map(|rest| rest.trim_start_matches(['=', ' ', '\t']));
+        if let Some(file) = include {
+            // Nested includes are rare; a cycle is not followed forever.
+            let included = dir.join(file);
+            return depth < 8
+                && fs::read_to_string(&included).is_ok_and(|t| {
+                    let lines: Vec<String> = t.lines().map(str::to_string).collect();
+                    lines_name_pyinstaller(&lines, included.parent().unwrap_or(dir), depth + 1)
+                });
+        }
+        if line.starts_with('-') {
+            return false;
+        }
+        // PEP 508: the name comes first; PEP 503: case, `_` and `.` don't matter.
+        let end = line.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).unwrap_or(line.len());
+        line[..end].to_ascii_lowercase().replace(['_', '.'], "-") == "pyinstaller"
+    })
+}
+
 fn read(path: &Path, what: &str) -> Result<String> {
     fs::read_to_string(path).map_err(|e| {
         Error::new(
@@ -293,6 +343,44 @@ mod tests {
         assert!(!pinned(&format!("{good}--no-binary :all:\n")), "an option that changes what is installed");
         assert!(!pinned(&format!("{good}-e ./local\n")));
         assert!(!pinned(&format!("{good}app @ https://example.com/app.whl --hash=sha256:dd\n")), "a URL");
+    }
+
+    #[test]
+    fn pyinstaller_is_named_in_any_form_also_in_an_included_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let names = |text: &str| {
+            let path = tmp.path().join("requirements.txt");
+            fs::write(&path, text).unwrap();
+            Source::read(&path).unwrap().names_pyinstaller(&path)
+        };
+        for named in [
+            "pyinstaller==6.22.3\n",
+            "fastapi\nPyInstaller>=6,<7 ; python_version >= '3.8'\n",
+            "pyinstaller[hook_testing]\n",
+            "PyInstaller @ https://example.com/pyinstaller-6.22.3-py3-none-any.whl\n",
+            "py_installer==1\n",
+            "pyinstaller==6.22.3 \\\n    --hash=sha256:aa\n",
+        ] {
+            assert_eq!(names(named), Some(named != "py_installer==1\n"), "{named}");
+        }
+        for unnamed in [
+            "python-dateutil\n",
+            "pyinstaller-hooks-contrib==2026.9\n",
+            "# pyinstaller==6.22.3\n",
+            "fastapi  # built with pyinstaller\n",
+            "-e ./pyinstaller\n",
+            "-r missing.txt\n",
+        ] {
+            assert_eq!(names(unnamed), Some(false), "{unnamed}");
+        }
+        fs::create_dir_all(tmp.path().join("reqs")).unwrap();
+        fs::write(tmp.path().join("reqs/build.txt"), "-r ../base.txt\n").unwrap();
+        fs::write(tmp.path().join("base.txt"), "pyinstaller~=6.22\n").unwrap();
+        assert_eq!(names("fastapi\n-r reqs/build.txt\n"), Some(true), "through two includes");
+        assert_eq!(names("--requirement=base.txt\n"), Some(true));
+        let pyproject = tmp.path().join("pyproject.toml");
+        fs::write(&pyproject, "[project]\nname = \"a\"\ndependencies = [\"PyInstaller==6.22.3\"]\n").unwrap();
+        assert_eq!(Source::read(&pyproject).unwrap().names_pyinstaller(&pyproject), Some(true));
     }
 
     #[test]

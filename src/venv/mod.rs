@@ -1,6 +1,10 @@
 //! The managed virtual environment: with `requirements` set, the crate creates and owns the
 //! environment PyInstaller runs in, as cargo owns Rust dependencies.
 //!
+//! PyInstaller is a build tool, which requirements files usually leave out: when they don't name
+//! it, the crate installs the version it is tested with ([`TESTED_PYINSTALLER`], or the
+//! `pyinstaller` key's), and that version is part of the environment's identity.
+//!
 //! One environment per (base interpreter, requirements content), kept in the stable cache folder
 //! and shared by every profile and spec. It is created next to its final place and marked ready
 //! only after the install succeeded, so an interrupted install is never used: the next build
@@ -43,6 +47,30 @@ pub(crate) struct Request<'a> {
     pub uv: Option<PathBuf>,
     /// Reads the installer's variables and where its files are ([`config`]).
     pub cargo: &'a Cargo,
+    /// The PyInstaller version the `pyinstaller` key chooses, installed when the requirements
+    /// don't name PyInstaller (default [`TESTED_PYINSTALLER`]).
+    pub pyinstaller: Option<&'a str>,
+}
+
+/// The PyInstaller the crate is tested with: installed into a managed environment whose
+/// requirements don't name PyInstaller.
+pub(crate) const TESTED_PYINSTALLER: &str = "6.22.3";
+
+impl Request<'_> {
+    /// The requirement the crate adds (`pyinstaller==6.22.3`), unless the requirements name
+    /// PyInstaller. A lockfile gets it too, to be installed after its export when the export
+    /// does not name it (only then is it known which groups hold what).
+    fn provided(&self, source: &Source) -> Option<String> {
+        let version = self.pyinstaller.unwrap_or(TESTED_PYINSTALLER);
+        (source.names_pyinstaller(self.requirements) != Some(true)).then(|| format!("pyinstaller=={version}"))
+    }
+
+    /// What identifies the environment: the requirements, and what the crate adds to them.
+    fn key_lines(&self, source: &Source) -> Vec<String> {
+        let mut lines = source.key_lines();
+        lines.extend(self.provided(source).map(|p| format!("\0provided by the crate: {p}")));
+        lines
+    }
 }
 
 /// The managed environment, made or found.
@@ -56,12 +84,53 @@ pub(crate) struct Env {
     /// ([`pinned_basis`] when it was created, kept in its marker, since the installer's settings
     /// may have changed since).
     pub pinned: Option<Vec<String>>,
+    /// Created by this build with PyInstaller added by the crate (`pyinstaller==6.22.3`): the
+    /// requirements don't name it.
+    pub provided: Option<String>,
+}
+
+/// Checks the `pyinstaller` setting before anything runs: a 6.x version, and only where the
+/// crate manages the environment.
+pub(crate) fn check_setting(version: Option<&str>, requirements: bool) -> Result<()> {
+    let Some(version) = version else { return Ok(()) };
+    let plain = !version.is_empty() && version.chars().all(|c| c.is_ascii_alphanumeric() || ".+!-".contains(c));
+    let major = version.split('.').next().and_then(|m| m.parse::<u64>().ok());
+    let problem = match () {
+        _ if !plain || !version.starts_with(|c: char| c.is_ascii_digit()) => {
+            "is not a version (write one, like \"6.22.3\"; the crate pins it with `==`)"
+        }
+        _ if major != Some(6) => "is not a PyInstaller 6 release, the one the crate supports (`>=6,<7`)",
+        _ if !requirements => {
+            "only applies to the crate's own environment (with `requirements`); without it the interpreter's own \
+             PyInstaller runs"
+        }
+        _ => return Ok(()),
+    };
+    Err(Error::new(
+        ErrorKind::Config,
+        format!(
+            "pyinstaller-build: the setting `pyinstaller = \"{version}\"` {problem}.\n\
+             Fix: set it to a 6.x release (the crate is tested with {TESTED_PYINSTALLER}) together with `requirements`, \
+             or remove it."
+        ),
+    ))
 }
 
 /// Where the environment for `req` is (or will be), and whether it is ready.
 pub(crate) fn locate(req: &Request) -> Result<(Source, PathBuf, bool)> {
     let source = Source::read(req.requirements)?;
-    let key = key(req.base, &source.key_lines());
+    if let (Some(version), Some(named)) = (req.pyinstaller, named_pyinstaller(&source, req.requirements)) {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "pyinstaller-build: the `pyinstaller = \"{version}\"` setting chooses the PyInstaller the crate adds to \
+                 requirements that don't name it, but `{}` names it ({named}).\n\
+                 Fix: remove the `pyinstaller` key, or PyInstaller from the requirements; one of them says which.",
+                req.requirements.display()
+            ),
+        ));
+    }
+    let key = key(req.base, &req.key_lines(&source));
     let dir = req.envs_dir.join(format!("env-{}", &key[..16]));
     let ready = dir.join(READY).is_file();
     Ok((source, dir, ready))
@@ -76,12 +145,12 @@ pub(crate) fn ensure(req: &Request, pinned: Option<Vec<String>>) -> Result<Env> 
         let found = format!("pinned in `{}`", req.requirements.display());
         crate::toolchain::check_version(&version, &found, req.base, Some(req.requirements))?;
     }
-    let requirements = source.key_lines();
+    let requirements = req.key_lines(&source);
     let python = python_in(&dir);
     let found = |dir: PathBuf| {
         // An empty or unreadable marker (an older crate's) determines nothing.
         let pinned = fs::read(dir.join(WHEELS)).ok().and_then(|b| serde_json::from_slice(&b).ok());
-        Env { dir, python: python.clone(), created: false, pinned }
+        Env { dir, python: python.clone(), created: false, pinned, provided: None }
     };
     if dir.join(READY).is_file() {
         return Ok(found(dir));
@@ -109,8 +178,14 @@ pub(crate) fn ensure(req: &Request, pinned: Option<Vec<String>>) -> Result<Env> 
     let list = dir.with_extension("requirements.txt");
     let log = dir.with_extension("log");
     let mut uv = req.uv.clone();
+    let mut provided = req.provided(&source);
     let exact = match &source {
         Source::Requirements(lines) => {
+            let mut lines = lines.clone();
+            // Resolved with the rest, unless pip wants a hash on every line.
+            if !source.has_hashes() {
+                lines.extend(provided.clone());
+            }
             fs::write(&list, lines.join("\n") + "\n").at("could not write", &list)?;
             false
         }
@@ -120,6 +195,11 @@ pub(crate) fn ensure(req: &Request, pinned: Option<Vec<String>>) -> Result<Env> 
                 uv = Some(tool.clone());
             }
             locked.export(&tool, &list, &log)?;
+            let exported: Vec<String> =
+                fs::read_to_string(&list).unwrap_or_default().lines().map(str::to_string).collect();
+            if lock::lines_name_pyinstaller(&exported, req.envs_dir, 0) {
+                provided = None;
+            }
             true
         }
     };
@@ -127,6 +207,12 @@ pub(crate) fn ensure(req: &Request, pinned: Option<Vec<String>>) -> Result<Env> 
     let mut args = vec![OsString::from("-r"), list.into_os_string()];
     if exact {
         args.push("--no-deps".into());
+    }
+    // After hashed requirements, on its own: PyInstaller and what it needs, resolved against
+    // what they installed.
+    let mut installs = vec![args.clone()];
+    if let Some(p) = provided.as_ref().filter(|_| source.has_hashes()) {
+        installs.push(vec![OsString::from(p)]);
     }
     // Hash-pinned requirements installed from wheels only are determined by the requirements,
     // the interpreter and the installer (a wheel is preferred to an sdist of the same version
@@ -136,20 +222,20 @@ pub(crate) fn ensure(req: &Request, pinned: Option<Vec<String>>) -> Result<Env> 
     let mut pinned = pinned.or_else(|| pinned_basis(req));
     if pinned.is_some() {
         let wheels: Vec<OsString> = [&args[..], &["--only-binary".into(), ":all:".into()]].concat();
-        if create(req.base, uv.as_deref(), &dir, &wheels, &log).is_err() {
+        if create(req.base, uv.as_deref(), &dir, &[wheels], &log).is_err() {
             pinned = None;
         }
     }
     if let Some(basis) = &pinned {
         let marker = serde_json::to_vec(basis).expect("strings serialize");
         fs::write(dir.join(WHEELS), marker).at("could not mark", &dir)?;
-    } else if let Err(step) = create(req.base, uv.as_deref(), &dir, &args, &log) {
+    } else if let Err(step) = create(req.base, uv.as_deref(), &dir, &installs, &log) {
         return Err(Error::new(
             ErrorKind::PyInstallerMissing,
             format!(
                 "pyinstaller-build: could not create the Python environment for `{}`.\n\
                  Command: {}\nLast lines of its log ({}):\n{}\
-                 Fix the requirements (PyInstaller must be among them), or check the network; the next build retries.",
+                 Fix the requirements, or check the network; the next build retries.",
                 req.requirements.display(),
                 step,
                 log.display(),
@@ -158,7 +244,7 @@ pub(crate) fn ensure(req: &Request, pinned: Option<Vec<String>>) -> Result<Env> 
         ));
     }
     fs::write(dir.join(READY), requirements.join("\n")).at("could not mark ready", &dir)?;
-    Ok(Env { dir, python, created: true, pinned })
+    Ok(Env { dir, python, created: true, pinned, provided })
 }
 
 /// What determines the environment `req` makes from hash-pinned requirements, before it
@@ -169,10 +255,11 @@ pub(crate) fn ensure(req: &Request, pinned: Option<Vec<String>>) -> Result<Env> 
 /// `None` when the requirements are not hash-pinned or the interpreter cannot say.
 pub(crate) fn pinned_basis(req: &Request) -> Option<Vec<String>> {
     let source = Source::read(req.requirements).ok()?;
-    if !source.hash_pinned() {
+    // PyInstaller added by the crate is resolved from the index: the hashes don't determine it.
+    if !source.hash_pinned() || req.provided(&source).is_some() {
         return None;
     }
-    let mut basis = source.key_lines();
+    let mut basis = req.key_lines(&source);
     let facts = crate::toolchain::base_facts(req.base)?;
     // musl's version is not among them (packaging reads it from the loader): not determined.
     if facts["os"] == "linux" && facts["glibc"].is_null() {
@@ -207,6 +294,23 @@ pub(crate) fn pinned_basis(req: &Request) -> Option<Vec<String>> {
     Some(basis)
 }
 
+/// Where the requirements name PyInstaller (`line 3: \`pyinstaller==6.22.3\``, or the
+/// lockfile's entry), if they do.
+fn named_pyinstaller(source: &Source, requirements: &Path) -> Option<String> {
+    if let Some(version) = source.pinned_pyinstaller().filter(|_| matches!(source, Source::Locked(_))) {
+        return Some(format!("it locks PyInstaller {version}"));
+    }
+    if source.names_pyinstaller(requirements) != Some(true) {
+        return None;
+    }
+    let text = fs::read_to_string(requirements).unwrap_or_default();
+    let line = text.lines().enumerate().find(|(_, l)| crate::toolchain::names_pyinstaller(l));
+    Some(match line {
+        Some((n, l)) => format!("line {}: `{}`", n + 1, l.trim()),
+        None => "in a file it includes".to_string(),
+    })
+}
+
 /// Held while an environment is created: two builds never install into one at once.
 fn lock(dir: &Path) -> Result<fs::File> {
     let path = dir.with_extension("lock");
@@ -215,27 +319,30 @@ fn lock(dir: &Path) -> Result<fs::File> {
     Ok(lock)
 }
 
-/// Creates a virtual environment at `dir` from `base` and runs `pip install <args>` in it, with
-/// `uv` when there is one (much faster), else `venv` and pip. On failure, removes `dir` and
-/// returns the command that failed (each step's log replaces the last one's).
+/// Creates a virtual environment at `dir` from `base` and runs `pip install <args>` in it for
+/// each of `installs` in turn, with `uv` when there is one (much faster), else `venv` and pip. On
+/// failure, removes `dir` and returns the command that failed (each step's log replaces the last
+/// one's).
 fn create(
     base: &Path,
     uv: Option<&Path>,
     dir: &Path,
-    args: &[OsString],
+    installs: &[Vec<OsString>],
     log: &Path,
 ) -> std::result::Result<(), String> {
     let python = python_in(dir);
-    let steps: Vec<Command> = match uv {
-        Some(uv) => vec![
-            command(uv, &["venv", "--quiet", "--python"], &[base.as_os_str(), dir.as_os_str()]),
-            command(uv, &["pip", "install", "--python"], &[&[python.into_os_string()], args].concat()),
-        ],
-        None => vec![
-            command(base, &["-m", "venv"], &[dir.as_os_str()]),
-            command(&python, &["-m", "pip", "install", "--disable-pip-version-check", "--no-input"], args),
-        ],
+    let mut steps: Vec<Command> = match uv {
+        Some(uv) => vec![command(uv, &["venv", "--quiet", "--python"], &[base.as_os_str(), dir.as_os_str()])],
+        None => vec![command(base, &["-m", "venv"], &[dir.as_os_str()])],
     };
+    for args in installs {
+        steps.push(match uv {
+            Some(uv) => {
+                command(uv, &["pip", "install", "--python"], &[&[python.clone().into_os_string()], &args[..]].concat())
+            }
+            None => command(&python, &["-m", "pip", "install", "--disable-pip-version-check", "--no-input"], args),
+        });
+    }
     for mut step in steps {
         let ok = matches!(run_logged(&mut step, log, None), Ok(Ended::Exited(s)) if s.success());
         if !ok {
@@ -292,6 +399,7 @@ if [ "$1 $2 $3" = "-m pip install" ]; then
   grep -q FAIL "$f" && { echo "ERROR: No matching distribution"; exit 1; }
   [ -n "$wheels" ] && grep -q SDIST "$f" && { echo "ERROR: no wheel, only an sdist"; exit 1; }
   [ -n "$wheels" ] && touch "$(dirname "$0")/../wheels-only"
+  [ -z "$f" ] && { shift 5; echo "$*" >> "$(dirname "$0")/../then-installed.txt"; exit 0; }
   cp "$f" "$(dirname "$0")/../installed.txt"; exit 0
 fi
 exec python3 "$@"
@@ -332,7 +440,15 @@ exec python3 "$@"
     }
 
     fn request<'a>(s: &'a Setup, requirements: &'a Path, offline: bool) -> Request<'a> {
-        Request { base: &s.base, requirements, envs_dir: &s.envs, offline, uv: None, cargo: &s.cargo }
+        Request {
+            base: &s.base,
+            requirements,
+            envs_dir: &s.envs,
+            offline,
+            uv: None,
+            cargo: &s.cargo,
+            pyinstaller: None,
+        }
     }
 
     /// How many times an interpreter ran (a `-c` script's lines are logged too).
@@ -361,7 +477,7 @@ exec python3 "$@"
 
     #[test]
     fn hash_pinned_requirements_install_from_wheels_only_else_as_pip_would() {
-        let s = setup("altgraph==0.17.5 --hash=sha256:aa\n");
+        let s = setup("altgraph==0.17.5 --hash=sha256:aa\npyinstaller==6.22.3 --hash=sha256:pp\n");
         let env = ensure_env(&s);
         let basis = env.pinned.clone().expect("determined");
         assert!(env.created && env.dir.join("wheels-only").is_file(), "installed with --only-binary :all:");
@@ -375,7 +491,7 @@ exec python3 "$@"
         assert_eq!(ensure(&now, None).unwrap().pinned, Some(basis));
 
         // An sdist is needed: the wheels-only install fails, then it installs as pip would.
-        fs::write(&s.reqs, "sdistonly==1.0 --hash=sha256:bb  # SDIST\n").unwrap();
+        fs::write(&s.reqs, "pyinstaller==6.22.3 --hash=sha256:pp\nsdistonly==1.0 --hash=sha256:bb  # SDIST\n").unwrap();
         let before = calls(&s);
         let env = ensure_env(&s);
         assert!(env.created && env.pinned.is_none());
@@ -384,9 +500,60 @@ exec python3 "$@"
         assert!(ensure_env(&s).pinned.is_none());
 
         // Not pinned by hash: installed as pip would, never wheels-only.
-        fs::write(&s.reqs, "altgraph==0.17.5\n").unwrap();
+        fs::write(&s.reqs, "altgraph==0.17.5\npyinstaller==6.22.3\n").unwrap();
         let env = ensure_env(&s);
         assert!(env.created && env.pinned.is_none() && !env.dir.join("wheels-only").exists());
+    }
+
+    /// What an environment's installs were given: the list (`-r`), then each later install.
+    fn installed(env: &Env) -> (String, String) {
+        let read = |f: &str| fs::read_to_string(env.dir.join(f)).unwrap_or_default();
+        (read("installed.txt"), read("then-installed.txt"))
+    }
+
+    #[test]
+    fn requirements_without_pyinstaller_get_the_tested_one_or_the_chosen_one() {
+        let s = setup("python-dateutil==2.9.0.post0\n");
+        let env = ensure_env(&s);
+        assert_eq!(env.provided.as_deref(), Some("pyinstaller==6.22.3"));
+        assert_eq!(installed(&env), ("python-dateutil==2.9.0.post0\npyinstaller==6.22.3\n".into(), String::new()));
+        assert!(ensure_env(&s).provided.is_none(), "reused: nothing was installed");
+        // Another version chosen: another environment.
+        let chosen = Request { pyinstaller: Some("6.21.0"), ..request(&s, &s.reqs, false) };
+        let other = ensure(&chosen, None).unwrap();
+        assert!(other.created && other.dir != env.dir, "the version is part of the environment's identity");
+        assert_eq!(installed(&other).0, "python-dateutil==2.9.0.post0\npyinstaller==6.21.0\n");
+
+        // Named by the requirements: nothing added, and the setting may not say otherwise.
+        fs::write(&s.reqs, "python-dateutil\nPyInstaller>=6.10\n").unwrap();
+        let env = ensure_env(&s);
+        assert!(env.provided.is_none());
+        assert_eq!(installed(&env).0, "python-dateutil\nPyInstaller>=6.10\n");
+        let err = ensure(&chosen, None).err().unwrap().to_string();
+        assert!(err.contains("`pyinstaller = \"6.21.0\"`") && err.contains("line 2: `PyInstaller>=6.10`"), "{err}");
+
+        // Hashed requirements: pip wants a hash on every line, so it is installed after them,
+        // and the hashes no longer determine the environment.
+        fs::write(&s.reqs, "six==1.17.0 --hash=sha256:aa\n").unwrap();
+        assert!(pinned_basis(&request(&s, &s.reqs, false)).is_none());
+        let env = ensure_env(&s);
+        assert!(env.pinned.is_none() && !env.dir.join("wheels-only").exists());
+        assert_eq!(installed(&env), ("six==1.17.0 --hash=sha256:aa\n".into(), "pyinstaller==6.22.3\n".into()));
+    }
+
+    #[test]
+    fn the_pyinstaller_setting_is_a_6x_version_with_requirements() {
+        assert!(check_setting(None, false).is_ok() && check_setting(Some("6.21.0"), true).is_ok());
+        for (version, requirements, says) in [
+            ("5.13.0", true, "not a PyInstaller 6 release"),
+            (">=6", true, "not a version"),
+            ("6.22.3; rm -rf", true, "not a version"),
+            ("6.22.3", false, "only applies to the crate's own environment"),
+        ] {
+            let err = check_setting(Some(version), requirements).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(err.to_string().contains(says), "{version}: {err}");
+        }
     }
 
     #[test]

@@ -11,6 +11,11 @@ A package no project module imports is suggested for exclusion only when every c
 from the program to it passes through an optional import (in a function, a `try` or an `if`):
 one chain of module-level imports (`fastapi.exceptions` importing `pydantic`) means the program
 needs it to start, whatever the project itself imports.
+
+An archive entry is named by its import name (`PIL`) or, for the files a distribution brings
+besides its modules (`pillow.libs`, a `.dist-info` folder), by the distribution (`pillow`): each is
+mapped to its installed distribution and that distribution's import names (from `top_level.txt`
+and `RECORD`), so the project's `from PIL import Image` makes both `PIL` and `pillow` its own.
 """
 import ast
 import collections
@@ -120,20 +125,117 @@ def _owner(name, typecode):
     return first
 
 
-def _project_imports(files):
-    """Top-level names project code imports, anywhere in a module (also inside functions)."""
-    names = set()
+class _Imports(ast.NodeVisitor):
+    """The top-level names a module imports, each as `(name, lazy)`: `lazy` when the import is
+    inside a function (it runs when the function does). Import statements, and
+    `importlib.import_module("x")` or `__import__("x")` with a literal name."""
+
+    def __init__(self):
+        self.found = set()
+        self.depth = 0
+
+    def _function(self, node):
+        self.depth += 1
+        self.generic_visit(node)
+        self.depth -= 1
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function
+
+    def _add(self, name):
+        if name:
+            self.found.add((name.split(".")[0], self.depth > 0))
+
+    def visit_Import(self, node):
+        for a in node.names:
+            self._add(a.name)
+
+    def visit_ImportFrom(self, node):
+        if node.level == 0:
+            self._add(node.module)
+
+    def visit_Call(self, node):
+        f = node.func
+        name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+        if name in ("import_module", "__import__") and node.args:
+            arg = node.args[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and not arg.value.startswith("."):
+                self._add(arg.value)
+        self.generic_visit(node)
+
+
+def _project_imports(files, project_dir):
+    """Top-level name -> {"eager": files, "lazy": files}: the project modules (relative to
+    `project_dir`) that import it at module level (in a `try` or an `if` too), and those that
+    import it only inside a function."""
+    names = collections.defaultdict(lambda: {"eager": set(), "lazy": set()})
     for path in files:
         try:
-            tree = ast.parse(open(path, "rb").read(), path)
+            with open(path, "rb") as f:
+                tree = ast.parse(f.read(), path)
         except (SyntaxError, ValueError, OSError):
             continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names.update(a.name.split(".")[0] for a in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names.add(node.module.split(".")[0])
+        visitor = _Imports()
+        visitor.visit(tree)
+        rel = os.path.relpath(path, project_dir).replace(os.sep, "/")
+        for name, lazy in visitor.found:
+            names[name]["lazy" if lazy else "eager"].add(rel)
     return names
+
+
+def _normalize(name):
+    """A distribution's name as PEP 503 compares them (`Pillow`, `python_dateutil`)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _distributions(path=None):
+    """(import name -> distribution names, normalized distribution name -> (name, import
+    names)) for the distributions installed on `path` (default `sys.path`). Import names come
+    from `top_level.txt` (setuptools writes it) and from `RECORD` (every installer does): its
+    top-level folders and modules that are identifiers (not `pillow.libs`, `*.dist-info`)."""
+    try:
+        from importlib import metadata
+    except ImportError:  # Python 3.7: no mapping, names are compared as they are
+        return {}, {}
+    by_import = collections.defaultdict(set)
+    by_name = {}
+    for dist in metadata.distributions(**({"path": path} if path is not None else {})):
+        name = dist.metadata["Name"] if dist.metadata else None
+        if not name:
+            continue
+        tops = set()
+        for line in (dist.read_text("top_level.txt") or "").splitlines():
+            line = line.strip().replace("\\", "/").split("/")[0]
+            if line.isidentifier():
+                tops.add(line)
+        for f in dist.files or ():
+            parts = f.parts
+            first = parts[0] if parts else ""
+            if len(parts) == 1:
+                # A module at the top: `six.py`, `_cffi_backend.cpython-311-x86_64-linux-gnu.so`.
+                stem = first.split(".")[0]
+                if first.endswith((".py", ".so", ".pyd")) and stem.isidentifier():
+                    tops.add(stem)
+            elif first.isidentifier() and first != "__pycache__":
+                tops.add(first)
+        key = _normalize(name)
+        known = by_name.get(key, (name, set()))
+        by_name[key] = (known[0], known[1] | tops)
+        for top in tops:
+            by_import[top].add(name)
+    return by_import, by_name
+
+
+def _mapping(package, by_import, by_name):
+    """(distribution names, import names) of an archive entry: an import name's distributions,
+    or the distribution an entry named after one (`pillow` from `pillow.libs`) is; its import
+    names are all of its distributions', and its own name."""
+    dists = set(by_import.get(package, ()))
+    if not dists and _normalize(package) in by_name:
+        dists.add(by_name[_normalize(package)][0])
+    names = {package}
+    for d in dists:
+        names |= by_name.get(_normalize(d), (d, set()))[1]
+    return sorted(dists), names
 
 
 def _import_graph(xref):
@@ -244,8 +346,10 @@ def audit(exe, workdir, project_dir, guts):
             if isinstance(path, str) and os.path.abspath(path).startswith(project_dir + os.sep):
                 project_files.append(path)
                 project_modules.update({name, name + ".py", os.path.basename(path)})
-    direct = _project_imports(project_files)
+    imports = _project_imports(project_files, project_dir)
+    direct = set(imports)
     project_tops = {m.split(".")[0] for m in project_modules}
+    by_import, by_name = _distributions()
     excludes = set(guts.get("excludes") or ())
     stdlib = getattr(sys, "stdlib_module_names", frozenset())
     xref = os.path.join(workdir, "xref-%s.html" % os.path.basename(workdir))
@@ -275,18 +379,31 @@ def audit(exe, workdir, project_dir, guts):
                 return "%s → %s (%s)" % (a, b, ", ".join(graph[a][b]))
         return None
 
+    def first(found):
+        return next((f for f in found if f), [])
+
     packages = []
     for package, size in sizes.most_common():
         runtime = package.startswith("(")
-        imported = package in direct or package in project_tops
-        chain = [] if runtime or imported else _chain(graph, roots, package)
-        required = [] if runtime or imported else required_by.get(package, [])
-        hidden = [] if runtime or imported or required else hidden_by.get(package, [])
+        dists, names = ([], {package}) if runtime else _mapping(package, by_import, by_name)
+        names = sorted(names)
+        # Imported by the project through any of its distribution's import names, in any form.
+        imported_as = [n for n in names if n in direct or n in project_tops]
+        imported = bool(imported_as)
+        eager = set().union(*(imports[n]["eager"] for n in imported_as if n in imports))
+        lazy = set().union(*(imports[n]["lazy"] for n in imported_as if n in imports))
+        chain = [] if runtime or imported else first(_chain(graph, roots, n) for n in names)
+        required = [] if runtime or imported else first(required_by.get(n) for n in names)
+        hidden = [] if runtime or imported or required else first(hidden_by.get(n) for n in names)
         entry = {
             "package": package,
             "bytes": size,
             "stdlib": package in stdlib,
+            "distribution": ", ".join(dists) or None,
             "imported_by_project": imported,
+            "imported_as": [n for n in imported_as if n != package],
+            # Only inside project functions: still the project's import, never suggested.
+            "lazily_imported_by": [] if eager or any(n in project_tops for n in imported_as) else sorted(lazy),
             "chain": chain,
             "required_by": required,
             "hidden_import_by": hidden,
@@ -305,7 +422,7 @@ def audit(exe, workdir, project_dir, guts):
         packages.append({
             "package": package, "bytes": size, "stdlib": False, "imported_by_project": False,
             "chain": _chain(graph, roots, top), "kind": "tests",
-            "excludable": package not in excludes and top not in direct,
+            "excludable": package not in excludes and not any(n in direct for n in _mapping(top, by_import, by_name)[1]),
         })
     return {
         "imports_known": kinds is not None,

@@ -49,8 +49,17 @@ pub struct Package {
     pub bytes: u64,
     /// Part of the standard library.
     pub stdlib: bool,
-    /// Some project module imports it (anywhere, also inside a function).
+    /// The installed distribution it belongs to (`pillow` for `PIL`, and for the `pillow` entry
+    /// that holds `pillow.libs`), when one ships it.
+    pub distribution: Option<String>,
+    /// Some project module imports it (anywhere, also inside a function), by its own name or
+    /// by another import name of its distribution.
     pub imported_by_project: bool,
+    /// The import names the project uses for it, when not its own (`PIL` for `pillow`).
+    pub imported_as: Vec<String>,
+    /// The project modules that import it only inside a function, when no project module
+    /// imports it at module level: still the project's import, never suggested.
+    pub lazily_imported_by: Vec<String>,
     /// The shortest import chain that pulled it in: project module → ... → package.
     pub chain: Vec<String>,
     /// A chain of module-level imports only (no function, `try` or `if` on the way) from the
@@ -139,10 +148,33 @@ pub(crate) fn read(dir: &SpecDir) -> Option<Audit> {
 }
 
 impl Audit {
+    /// Entries of one distribution go together (`PIL`, and `pillow` for its `pillow.libs`): when
+    /// the project imports one, it imports them all, and none may be excluded.
+    fn share_distributions(&mut self) {
+        let mut imported: std::collections::BTreeMap<String, (Vec<String>, Vec<String>)> = Default::default();
+        for p in self.packages.iter().filter(|p| p.imported_by_project) {
+            for d in p.distribution.iter().flat_map(|d| d.split(", ")) {
+                let (names, lazily) = imported.entry(d.to_string()).or_default();
+                names.push(p.imported_as.first().unwrap_or(&p.package).clone());
+                lazily.extend(p.lazily_imported_by.iter().cloned());
+            }
+        }
+        for p in &mut self.packages {
+            let shared = p.distribution.iter().flat_map(|d| d.split(", ")).find_map(|d| imported.get(d));
+            if let (false, Some((names, lazily))) = (p.imported_by_project, shared) {
+                p.imported_by_project = true;
+                p.excludable = false;
+                p.imported_as = names.clone();
+                p.lazily_imported_by = lazily.clone();
+            }
+        }
+    }
+
     /// Marks the candidates for `threshold`; says whether that changed anything (a new threshold
     /// needs no rebuild: the sizes are known).
     pub(crate) fn apply_threshold(&mut self, threshold: u64) -> bool {
         let before: Vec<Option<String>> = self.packages.iter().map(|p| p.suggestion.clone()).collect();
+        self.share_distributions();
         self.threshold = threshold;
         for p in &mut self.packages {
             let reached = match &p.optional_import {
@@ -153,7 +185,7 @@ impl Audit {
             let hidden = !p.hidden_import_by.is_empty();
             let big = p.kind == "suspect" || (p.kind == "package" && p.bytes >= threshold);
             p.suggestion = match p.kind.as_str() {
-                _ if !p.excludable => None,
+                _ if !p.excludable || p.imported_by_project => None,
                 "tests" if p.bytes >= threshold / 4 => Some("exclude: a bundled test suite".to_string()),
                 _ if required || hidden => None,
                 "suspect" => Some(format!("exclude: rarely needed by a headless sidecar{reached}")),
@@ -200,12 +232,25 @@ pub(crate) fn table(spec: &str, audit: &Audit) -> String {
     );
     for p in &audit.packages {
         let chain = [&p.required_by, &p.hidden_import_by].into_iter().find(|c| !c.is_empty()).unwrap_or(&p.chain);
+        let normalized = |n: &str| n.to_ascii_lowercase().replace(['_', '.'], "-");
+        let distribution = match &p.distribution {
+            Some(d) if normalized(d) != normalized(&p.package) => format!(" ({d})"),
+            _ => String::new(),
+        };
+        let how = match (&p.imported_as[..], &p.lazily_imported_by[..]) {
+            _ if !p.imported_by_project => "no".to_string(),
+            ([], []) => "yes".to_string(),
+            (names, []) => format!("yes, as {}", names.join(", ")),
+            ([], by) => format!("lazily imported by {}", by.join(", ")),
+            (names, by) => format!("lazily imported by {}, as {}", by.join(", "), names.join(", ")),
+        };
         t += &format!(
-            "| {}{} | {} | {} | {} | {} |\n",
+            "| {}{}{} | {} | {} | {} | {} |\n",
             p.package,
+            distribution,
             if p.stdlib { " (stdlib)" } else { "" },
             mb(p.bytes as f64),
-            if p.imported_by_project { "yes" } else { "no" },
+            how,
             chain.join(" → "),
             p.suggestion.as_deref().or(p.verify_first.as_deref()).unwrap_or("")
         );
@@ -337,6 +382,37 @@ mod tests {
         assert!(audit.apply_threshold(100_000));
         assert_eq!(names(&audit), ["matplotlib", "email", "tkinter", "numpy.tests"]);
         assert_eq!(new_candidates(Some(&old), &audit), ["email"]);
+    }
+
+    #[test]
+    fn a_distribution_the_project_imports_under_another_name_is_never_suggested() {
+        let dist = |name: &str, bytes: u64, distribution: &str| Package {
+            distribution: Some(distribution.into()),
+            ..package(name, bytes, "package", true)
+        };
+        // As the audit of a sidecar that does `from PIL import Image` in a function, and whose
+        // Python side did not map `pillow.libs` (an older audit, or a name it could not place).
+        let mut pil = Package { imported_by_project: true, excludable: false, ..dist("PIL", 2_150_000, "pillow") };
+        pil.lazily_imported_by = vec!["src/agent.py".into()];
+        let pillow = dist("pillow", 5_760_000, "pillow");
+        let yaml = Package {
+            imported_by_project: true,
+            imported_as: vec!["yaml".into()],
+            ..dist("PyYAML", 1_200_000, "PyYAML")
+        };
+        let unused = dist("opencv_python", 40_000_000, "opencv-python");
+        let mut audit = Audit { packages: vec![pil, pillow, yaml, unused], ..Audit::default() };
+        audit.apply_threshold(1_000_000);
+        assert_eq!(audit.candidates().map(|p| p.package.as_str()).collect::<Vec<_>>(), ["opencv_python"]);
+        let pillow = &audit.packages[1];
+        assert!(pillow.imported_by_project && !pillow.excludable && pillow.imported_as == ["PIL"], "{pillow:?}");
+        assert_eq!(pillow.lazily_imported_by, ["src/agent.py"]);
+        assert!(audit.packages[2].suggestion.is_none(), "imported: never suggested, whatever Python said");
+        let table = table("agent", &audit);
+        assert!(table.contains("| PIL (pillow) | 2.15 | lazily imported by src/agent.py |"), "{table}");
+        assert!(table.contains("| pillow | 5.76 | lazily imported by src/agent.py, as PIL |"), "{table}");
+        assert!(table.contains("| PyYAML | 1.20 | yes, as yaml |"), "{table}");
+        assert!(table.contains("| opencv_python | 40.00 | no |"), "{table}");
     }
 
     #[test]

@@ -358,6 +358,17 @@
 //! whether a project module imports it, and the import chain that pulled it in (entry script →
 //! ... → package).
 //!
+//! "Imports it" counts every form: an import at module level, in a `try` or under an `if`, inside
+//! a function ("lazily imported by `agent.py`" when that is the only use), and
+//! `importlib.import_module("x")`/`__import__("x")` with a literal name; a package the project
+//! imports is never suggested. Import names are mapped to the installed distributions (from each
+//! one's `top_level.txt` and `RECORD`), so a distribution and its modules go together: with
+//! `from PIL import Image` in the project, both `PIL` and `pillow` (the entry that holds
+//! `pillow.libs`, shown as the distribution's name) are the project's; likewise `yaml` and
+//! `pyyaml`, `cv2` and `opencv-python`, `sklearn` and `scikit-learn`, `bs4` and `beautifulsoup4`,
+//! `dateutil` and `python-dateutil` ([`Package::distribution`], [`Package::imported_as`],
+//! [`Package::lazily_imported_by`]).
+//!
 //! "No project module imports it" is not enough: `fastapi` imports `pydantic` at module level, so
 //! a FastAPI sidecar cannot start without it. A package is a candidate only when every chain
 //! from the program (its entry scripts, runtime hooks and project modules) to it passes through

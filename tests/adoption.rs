@@ -335,3 +335,58 @@ fn the_audit_suggests_only_what_optional_imports_reach_and_verifies_a_server() {
     let cache = audit_of_dir(&app).display().to_string();
     assert_eq!(processes_mentioning(&cache), Vec::<String>::new(), "verify left servers running");
 }
+
+#[test]
+fn requirements_without_pyinstaller_build_with_the_crates_and_the_audit_maps_import_names() {
+    let app = App::from("tests/fixtures/adoption/provided", "");
+    let first = app.build(&[]);
+    assert!(first.warnings().iter().any(|w| w.contains("built app in")), "{}", first.stderr);
+    assert_eq!(app.run_with("app", &["--version"]), "app 2.9.0.post0");
+    assert_eq!(app.run("app"), "2024 2.9.0.post0 True");
+    // The environment the crate made: the requirements and the PyInstaller it added, which is
+    // part of its identity (the warning says so when this run created it).
+    let envs = work_folder(&app.root.join("python")).unwrap().parent().unwrap().join("envs");
+    let env = fs::read_dir(&envs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            fs::read_to_string(p.join(".pyinstaller-build-ready")).is_ok_and(|r| {
+                r.contains("python-dateutil==2.9.0.post0") && r.contains("provided by the crate: pyinstaller==6.22.3")
+            })
+        })
+        .unwrap_or_else(|| panic!("no environment with the provided PyInstaller in {}", envs.display()));
+    let version = Command::new(env.join("bin/python")).args(["-m", "PyInstaller", "--version"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), "6.22.3");
+    if let Some(created) = first.warnings().into_iter().find(|w| w.contains("created the Python environment")) {
+        assert!(
+            created.contains("with `pyinstaller==6.22.3` added") && created.contains("requirements.txt"),
+            "{created}"
+        );
+    }
+
+    // The audit, every package a candidate by size: none the project imports, by any name.
+    let audit = audit_of(&app, "app");
+    let find =
+        |name: &str| audit.packages.iter().find(|p| p.package == name).unwrap_or_else(|| panic!("{name}: {audit:#?}"));
+    // The metadata copy_metadata bundled is named by its distribution; the project imports it as
+    // `dateutil`.
+    let metadata = find("python_dateutil");
+    assert_eq!(metadata.distribution.as_deref(), Some("python-dateutil"), "{metadata:?}");
+    assert!(metadata.imported_by_project && metadata.imported_as == ["dateutil"], "{metadata:?}");
+    let dateutil = find("dateutil");
+    assert!(dateutil.imported_by_project && dateutil.distribution.as_deref() == Some("python-dateutil"));
+    // six only inside a function: still the project's, and said so.
+    let six = find("six");
+    assert!(six.imported_by_project && six.lazily_imported_by == ["app.py"], "{six:?}");
+    for p in [metadata, dateutil, six] {
+        assert!(p.suggestion.is_none() && p.verify_first.is_none(), "{p:?}");
+    }
+    let table = fs::read_to_string(audit_of_dir(&app).join("app/audit.md")).unwrap();
+    assert!(table.contains("| six | ") && table.contains("| lazily imported by app.py |"), "{table}");
+    assert!(table.contains("| yes, as dateutil |"), "{table}");
+
+    // Nothing changed: nothing runs, nothing is said.
+    let again = app.build(&[]);
+    assert!(again.warnings().is_empty(), "{}", again.stderr);
+}

@@ -7,7 +7,10 @@ writer (`PyInstaller.building.makespec.main`), always onefile, named after the s
 spec folder (the crate's cache, never python-dir). Paths in the options are made absolute first:
 the spec does not live where they were written.
 
-Exit status 2 with an `ERROR:` line on stderr when an option fights the crate.
+Exit status 2 with an `ERROR:` line on stderr naming every option that fights the crate (the
+crate refuses their usual spellings before any Python runs; this catches abbreviations such as
+`--spec`). What the crate decides itself (`-y`, `--distpath`, `--workpath`, `--clean`) is build
+options, never part of a spec: ignored, however spelled.
 """
 import sys
 
@@ -25,10 +28,6 @@ where = "the `options` of sidecar `%s`" % name
 OWNED = {
     "name": "the sidecar's name is its key in [package.metadata.pyinstaller-build.sidecars]",
     "specpath": "the crate writes the spec into its own cache folder",
-    "distpath": "the crate chooses where PyInstaller writes the binary",
-    "workpath": "the crate keeps PyInstaller's work folder per sidecar",
-    "noconfirm": "the crate always replaces its own output",
-    "clean_build": "the crate decides when PyInstaller's cache is dropped (PYINSTALLER_BUILD_FORCE=1 forces it)",
     "upx_dir": "a build option, not part of the spec the crate builds from",
     "loglevel": "a build option, not part of the spec the crate builds from",
 }
@@ -59,12 +58,12 @@ def spelled(dest):
     return dest
 
 
-for dest, why in OWNED.items():
-    if getattr(args, dest, None) != parser.get_default(dest):
-        fail("%s: `%s` fights the crate (%s); remove it." % (where, spelled(dest), why))
+refused = ["`%s` (%s)" % (spelled(dest), why) for dest, why in OWNED.items()
+           if getattr(args, dest, None) != parser.get_default(dest)]
 if args.onefile is False:
-    fail("%s: `-D/--onedir` fights the crate: a Tauri sidecar is a single file, so the crate always builds "
-         "onefile; remove it." % where)
+    refused.append("`-D/--onedir` (a Tauri sidecar is a single file, so the crate always builds onefile)")
+if refused:
+    fail("%s: these fight the crate; remove them: %s." % (where, ", ".join(refused)))
 if args.filenames != [script]:
     extra = [f for f in args.filenames if f != script]
     fail("%s: `%s` is not an option; the script is the `script` key." % (where, " ".join(extra)))

@@ -423,9 +423,10 @@ pub struct Sidecar {
     /// The entry script, relative to python-dir.
     pub script: PathBuf,
     /// PyInstaller command-line options, as they would be given from python-dir (`--add-data`,
-    /// `--collect-submodules`, `--hidden-import`, ...). Options that fight the crate (`--onedir`,
-    /// `--name`, `--distpath`, `--workpath`, `--specpath`, `--clean`, `--noconfirm`, ...) are
-    /// errors.
+    /// `--collect-submodules`, `--hidden-import`, ...), pasted as they are: what the crate decides
+    /// itself (`-y/--noconfirm`, `--distpath`, `--workpath`, `--clean`) is left out, with one
+    /// note; options that fight the crate (`--onedir`, `--name`, `--specpath`, ...) are errors,
+    /// all named at once before anything runs.
     pub options: Vec<String>,
     /// This sidecar's smoke test, instead of the top-level one.
     pub smoke_test: Option<SmokeTest>,

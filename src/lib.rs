@@ -57,10 +57,15 @@
 //! (PyInstaller's version included) change. From then on it is a spec like any other:
 //! fingerprint, fast path, audit, binary store. The binary is `<key>-<target>[.exe]`.
 //!
-//! Options that fight the crate are errors naming the option and the sidecar: `-D/--onedir` (a
-//! sidecar is one file), `-n/--name` (the key is the name), `--specpath`, `--distpath`,
-//! `--workpath`, `--clean`, `-y/--noconfirm`, `--upx-dir`, `--log-level`, and a second script.
-//! `-F/--onefile` is accepted and changes nothing. Spec files and sidecars without one mix; a
+//! Options may be pasted from a `pyinstaller` command line as they are. What the crate decides
+//! itself is left out: `-y/--noconfirm` (it always replaces its own output) silently,
+//! `--distpath` and `--workpath` (it decides where PyInstaller writes, and installs into
+//! binaries-dir) and `--clean` (it owns PyInstaller's cache; `PYINSTALLER_BUILD_FORCE=1` builds
+//! from a clean one) with one warning when the spec is written. Options that fight the crate are
+//! one error naming every such option of every sidecar, before any environment is made or Python
+//! runs: `-D/--onedir` (a sidecar is one file), `-n/--name` (the key is the name), `--specpath`,
+//! `--upx-dir`, `--log-level`, `-h`, `-v`; PyInstaller's own parser then catches their
+//! abbreviations (`--spec`) and a second script. `-F/--onefile` is accepted and changes nothing. Spec files and sidecars without one mix; a
 //! sidecar named like a spec (`api` and `api.spec`) is an error. With only such sidecars,
 //! python-dir needs no `.spec` file.
 //!
@@ -79,7 +84,7 @@
 //!
 //! [package.metadata.pyinstaller-build.sidecars.main]   # --name main (the triple is added)
 //! script = "main.py"
-//! options = ["-c"]                         # -F is implied; --clean and --distpath are the crate's
+//! options = ["-c", "-F", "--clean", "--distpath", "src-tauri/bin/api"]  # pasted; the crate's own left out
 //! smoke-test = { args = ["--port", "0"], ready = "Waiting for commands", timeout = 30 }
 //! ```
 //!
@@ -708,6 +713,7 @@ impl Build {
         };
         let project_cache = workdir::project_cache(&cache_root, &python_dir);
         venv::check_setting(self.pyinstaller.as_deref(), self.requirements.is_some())?;
+        makespec::check_options(self.sidecars.iter().map(|(name, s)| (name, &s.options[..])))?;
         let base = toolchain::discover(&cargo, self.python.as_deref(), &python_dir, &env.manifest_dir)?;
         let requirements = self.requirements.as_ref().map(|r| python_dir.join(r));
         let envs_dir = cache_root.join("envs");
@@ -797,7 +803,8 @@ impl Build {
             }
         }
         let _lock = lock_project(&binaries_dir)?;
-        let generated = self.generate_specs(&mut specs, &python_dir, &python, &toolchain, &project_cache)?;
+        let generated =
+            self.generate_specs(&mut specs, &python_dir, &python, &toolchain, &project_cache, (&cargo, &binaries_dir))?;
         let shared = spec::Shared {
             cargo: &cargo,
             project: &project,
@@ -895,6 +902,7 @@ impl Build {
         python: &Path,
         toolchain: &toolchain::Toolchain,
         project_cache: &Path,
+        (cargo, binaries_dir): (&Cargo, &Path),
     ) -> Result<std::collections::BTreeMap<String, (makespec::Generated, Option<SmokeTest>)>> {
         let mut generated = std::collections::BTreeMap::new();
         for (name, sidecar) in &self.sidecars {
@@ -914,15 +922,20 @@ impl Build {
                     ),
                 ));
             }
+            // Checked before anything ran (`makespec::check_options`).
+            let options = makespec::sort_options(name, &sidecar.options).unwrap_or_default();
             let g = makespec::generate(&makespec::Request {
                 name,
                 script: &sidecar.script,
-                options: &sidecar.options,
+                options: &options.kept,
                 python_dir,
                 python,
                 toolchain,
                 dir: project_cache.join(name),
             })?;
+            if let Some(note) = makespec::ignored_note(name, &options.ignored, binaries_dir).filter(|_| g.written) {
+                cargo.warning(&note);
+            }
             let id = g.spec.to_string_lossy().into_owned();
             specs.push(id.clone());
             generated.insert(id, (g, sidecar.smoke_test.clone()));

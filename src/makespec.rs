@@ -15,6 +15,117 @@ use std::process::Command;
 
 const HELPER: &str = include_str!("../build-support/makespec.py");
 
+/// A sidecar's options as pasted from a `pyinstaller` command line, sorted before anything runs.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Options {
+    /// What the spec is written from.
+    pub kept: Vec<String>,
+    /// The options the crate decides itself, for one note (`--distpath bin`: where the crate
+    /// installs; `--clean`: the crate's cache). `-y/--noconfirm` changes nothing and is dropped
+    /// without a word.
+    pub ignored: Vec<String>,
+}
+
+/// Sorts the `options` of sidecar `name`: the crate's own (`-y/--noconfirm`, `--distpath`,
+/// `--workpath`, `--clean`) are dropped, and every option that fights the crate is named in one
+/// error, before any environment is made or Python runs. PyInstaller's own parser checks what is
+/// left when the spec is written (`build-support/makespec.py`).
+pub(crate) fn sort_options(name: &str, options: &[String]) -> std::result::Result<Options, Vec<String>> {
+    // (spellings, takes a value, why the crate owns it); `None`: the crate's to decide, dropped.
+    const OWNED: &[(&[&str], bool, Option<&str>)] = &[
+        (&["-y", "--noconfirm"], false, None),
+        (&["--clean"], false, None),
+        (&["--distpath"], true, None),
+        (&["--workpath"], true, None),
+        (&["-D", "--onedir"], false, Some("a Tauri sidecar is a single file, so the crate always builds onefile")),
+        (
+            &["-n", "--name"],
+            true,
+            Some("the sidecar's name is its key in [package.metadata.pyinstaller-build.sidecars]"),
+        ),
+        (&["--specpath"], true, Some("the crate writes the spec into its own cache folder")),
+        (&["--upx-dir"], true, Some("a build option, not part of the spec the crate builds from")),
+        (&["--log-level"], true, Some("a build option, not part of the spec the crate builds from")),
+        (&["-h", "--help"], false, Some("it does not build anything")),
+        (&["-v", "--version"], false, Some("it does not build anything")),
+    ];
+    let mut out = Options::default();
+    let mut refused = Vec::new();
+    let mut args = options.iter();
+    while let Some(arg) = args.next() {
+        // `--distpath=bin`, `-nmain` (a short option's value attached).
+        let (flag, attached) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+            _ => match OWNED.iter().find(|(names, value, _)| {
+                *value && names.iter().any(|n| n.len() == 2 && arg.len() > 2 && arg.starts_with(n))
+            }) {
+                Some((names, ..)) => (names[0], Some(&arg[2..])),
+                None => (arg.as_str(), None),
+            },
+        };
+        let Some((names, takes_value, why)) = OWNED.iter().find(|(names, ..)| names.contains(&flag)) else {
+            out.kept.push(arg.clone());
+            continue;
+        };
+        let value = match (takes_value, attached) {
+            (true, None) => args.next().cloned(),
+            (_, v) => v.map(str::to_string),
+        };
+        let written =
+            [arg.as_str()].into_iter().chain(value.as_deref().filter(|_| attached.is_none())).collect::<Vec<_>>();
+        match why {
+            None if names[0] == "-y" => {}
+            None => out.ignored.push(written.join(" ")),
+            Some(why) => refused.push(format!("`{}` ({why})", names.join("/"))),
+        }
+    }
+    if refused.is_empty() {
+        Ok(out)
+    } else {
+        Err(vec![format!("sidecar `{name}`: {}", refused.join(", "))])
+    }
+}
+
+/// Every sidecar's options sorted, or one error naming every option that fights the crate.
+pub(crate) fn check_options<'a>(sidecars: impl Iterator<Item = (&'a String, &'a [String])>) -> Result<()> {
+    let refused: Vec<String> =
+        sidecars.filter_map(|(name, options)| sort_options(name, options).err()).flatten().collect();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Config,
+        format!(
+            "pyinstaller-build: options in [package.metadata.pyinstaller-build.sidecars] that fight the crate; nothing was built:\n{}\
+             Fix: remove them from `options` (the crate takes `-y/--noconfirm`, `--distpath`, `--workpath` and `--clean` \
+             as they are and decides those itself).",
+            refused.iter().map(|r| format!("  - {r}\n")).collect::<String>()
+        ),
+    ))
+}
+
+/// The one note for the options the crate decided itself, said when the spec is written.
+pub(crate) fn ignored_note(name: &str, ignored: &[String], binaries_dir: &Path) -> Option<String> {
+    if ignored.is_empty() {
+        return None;
+    }
+    let mut why = Vec::new();
+    if ignored.iter().any(|o| o.starts_with("--distpath") || o.starts_with("--workpath")) {
+        why.push(format!(
+            "the crate decides where PyInstaller writes, and installs the binary into binaries-dir (`{}`)",
+            binaries_dir.display()
+        ));
+    }
+    if ignored.iter().any(|o| o == "--clean") {
+        why.push("it owns PyInstaller's cache (PYINSTALLER_BUILD_FORCE=1 builds from a clean one)".to_string());
+    }
+    Some(format!(
+        "pyinstaller-build: sidecar `{name}`: left out `{}` from its options: {}",
+        ignored.join("`, `"),
+        why.join("; ")
+    ))
+}
+
 /// A sidecar's generated spec.
 #[derive(Clone, Debug)]
 pub(crate) struct Generated {
@@ -28,6 +139,8 @@ pub(crate) struct Generated {
     /// (whose paths the writer makes relative to the spec's folder), for the shared key. Two
     /// checkouts whose crate folder sits at the same place relative to python-dir get the same.
     pub portable: String,
+    /// Written by this build (not the one an earlier build wrote from the same inputs).
+    pub written: bool,
 }
 
 /// What to generate a spec from.
@@ -92,7 +205,7 @@ pub(crate) fn generate(req: &Request) -> Result<Generated> {
         portable.update(&(option.len() as u64).to_le_bytes()).update(option.as_bytes());
     }
     let portable = portable.finalize().to_hex().to_string();
-    Ok(Generated { name: req.name.to_string(), spec, digest, portable })
+    Ok(Generated { name: req.name.to_string(), spec, digest, portable, written: !current })
 }
 
 fn write_spec(req: &Request, label: &str, spec_dir: &Path, spec: &Path) -> Result<()> {
@@ -128,4 +241,58 @@ fn write_spec(req: &Request, label: &str, spec_dir: &Path, spec: &Path) -> Resul
             log.display(),
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sort(options: &[&str]) -> std::result::Result<Options, Vec<String>> {
+        sort_options("main", &options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_pasted_command_line_keeps_what_makes_the_spec_and_drops_what_the_crate_decides() {
+        let pasted = [
+            "--noconfirm",
+            "-c",
+            "--hidden-import=uvicorn.logging",
+            "--distpath",
+            "src-tauri/bin/python",
+            "-y",
+            "--workpath=build",
+            "--clean",
+            "--add-data",
+            "static:static",
+            "-F",
+        ];
+        let sorted = sort(&pasted).unwrap();
+        assert_eq!(sorted.kept, ["-c", "--hidden-import=uvicorn.logging", "--add-data", "static:static", "-F"]);
+        assert_eq!(sorted.ignored, ["--distpath src-tauri/bin/python", "--workpath=build", "--clean"]);
+        assert_eq!(sort(&["-y"]).unwrap(), Options::default(), "harmless: not even a note");
+    }
+
+    #[test]
+    fn the_note_says_why_each_is_left_out() {
+        let ignored = ["--distpath src-tauri/bin/python".to_string(), "--clean".to_string()];
+        let note = ignored_note("main", &ignored, Path::new("/app/src-tauri/bin/python")).unwrap();
+        assert!(note.contains("left out `--distpath src-tauri/bin/python`, `--clean`"), "{note}");
+        assert!(
+            note.contains("binaries-dir (`/app/src-tauri/bin/python`)") && note.contains("PYINSTALLER_BUILD_FORCE=1")
+        );
+        assert_eq!(ignored_note("main", &[], Path::new("b")), None);
+    }
+
+    #[test]
+    fn every_option_that_fights_the_crate_is_named_at_once() {
+        let err = sort(&["--onedir", "-n", "api", "--clean", "--specpath=specs", "-nother", "--log-level", "DEBUG"])
+            .unwrap_err()
+            .join("\n");
+        assert!(err.starts_with("sidecar `main`: "), "{err}");
+        for named in ["`-D/--onedir`", "`-n/--name`", "`--specpath`", "`--log-level`"] {
+            assert!(err.contains(named), "{named}: {err}");
+        }
+        assert_eq!(err.matches("`-n/--name`").count(), 2, "each time it is given: {err}");
+        assert!(!err.contains("--clean") && !err.contains("DEBUG"), "{err}");
+    }
 }

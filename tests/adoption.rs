@@ -123,6 +123,16 @@ fn a_template_shaped_app_builds_its_server_sidecar_from_metadata_alone() {
     let warnings = first.warnings();
     assert!(warnings.iter().any(|w| w.contains("built main in")), "{}", first.stderr);
     assert!(t.binary().is_file(), "installed into binaries-dir `bin/api`");
+    // The pasted command line's options that the crate decides itself: one note, `-y` unsaid.
+    let notes: Vec<_> = warnings.iter().filter(|w| w.contains("left out")).collect();
+    assert_eq!(notes.len(), 1, "{}", first.stderr);
+    assert!(
+        notes[0].contains("sidecar `main`: left out `--clean`, `--distpath src-tauri/bin/api` from its options")
+            && notes[0].contains("binaries-dir")
+            && !notes[0].contains("noconfirm"),
+        "{}",
+        notes[0]
+    );
     // The smoke test waited for the ready line, then stopped the bootloader and its Python child.
     let smoke = fs::read_to_string(t.cache().join("main/smoke.log")).unwrap();
     assert!(smoke.contains("Waiting for commands") && smoke.contains("ready; stopped it"), "{smoke}");
@@ -203,14 +213,9 @@ fn options_that_fight_the_crate_and_a_name_used_twice_are_clear_errors() {
     fs::remove_file(t.binary()).unwrap();
 
     let manifest = fs::read_to_string(t.app.root.join("Cargo.toml")).unwrap();
-    for (option, named) in [
-        ("\"--onedir\"", "`-D/--onedir`"),
-        ("\"--distpath=out\"", "`--distpath`"),
-        ("\"-n\", \"x\"", "`-n/--name`"),
-        ("\"--clean\"", "`--clean`"),
-    ] {
+    let with_options = |options: &str| {
         let bad =
-            format!("[package.metadata.pyinstaller-build.sidecars.bad]\nscript = \"main.py\"\noptions = [{option}]\n");
+            format!("[package.metadata.pyinstaller-build.sidecars.bad]\nscript = \"main.py\"\noptions = [{options}]\n");
         fs::write(
             t.app.root.join("Cargo.toml"),
             manifest.replace(
@@ -219,15 +224,21 @@ fn options_that_fight_the_crate_and_a_name_used_twice_are_clear_errors() {
             ),
         )
         .unwrap();
-        let out = t.app.cargo(&[], &[]);
-        assert!(!out.ok);
-        assert!(
-            out.stderr.contains("sidecar `bad`")
-                && out.stderr.contains(named)
-                && out.stderr.contains("fights the crate"),
-            "{option}:\n{}",
-            out.stderr
-        );
+    };
+    // All at once, before any environment is made or Python runs (here there is none to run).
+    with_options("\"--onedir\", \"-n\", \"x\", \"--clean\", \"--upx-dir=u\", \"--distpath\", \"d\"");
+    let out = t.app.cargo(&[], &[("PYINSTALLER_BUILD_PYTHON", "/no/such/python")]);
+    assert!(!out.ok);
+    for named in ["sidecar `bad`: `-D/--onedir`", "`-n/--name`", "`--upx-dir`", "fight the crate"] {
+        assert!(out.stderr.contains(named), "{named}:\n{}", out.stderr);
+    }
+    assert!(!out.stderr.contains("`--clean` (") && !out.stderr.contains("/no/such/python"), "{}", out.stderr);
+    // Abbreviated, as PyInstaller's parser takes them: its own check names them all.
+    with_options("\"--spec\", \"s\", \"--log=DEBUG\"");
+    let out = t.app.cargo(&[], &[]);
+    assert!(!out.ok);
+    for named in ["sidecar `bad`", "`--specpath`", "`--log-level`", "fight the crate"] {
+        assert!(out.stderr.contains(named), "{named}:\n{}", out.stderr);
     }
     assert!(!t.binary().exists(), "nothing was built");
     fs::write(t.app.root.join("Cargo.toml"), &manifest).unwrap();

@@ -548,7 +548,8 @@
 //!
 //! # Where files go
 //!
-//! * `<binaries-dir>/<name>-<target>[.exe]`: the sidecars; `<binaries-dir>/.pyinstaller-build.lock`.
+//! * `<binaries-dir>/<name>-<target>[.exe]`: the sidecars, and nothing else of the crate's.
+//! * `<temp>/pyinstaller-build-locks/<hash of binaries-dir's path>.lock`: one build at a time.
 //! * `<target-dir>/pyinstaller-build/<python-dir>-<hash>/<spec>/`: PyInstaller's work and dist
 //!   folders, `build.log` (its full output), `smoke.log`, the fast path's snapshot. Shared by
 //!   debug and release builds.
@@ -566,7 +567,8 @@
 //!
 //! Specs that need building run at once, bounded by `jobs`, cargo's jobserver and `NUM_JOBS`.
 //! Each spec's output goes to its own log. When one fails, the others still finish and install;
-//! every failure is printed and the first is returned. A file lock in the binaries folder lets one
+//! every failure is printed and the first is returned. A file lock named after the binaries folder
+//! (in the temporary folder, so that nothing but the sidecars is in the binaries folder) lets one
 //! build of the project run at a time (a terminal and rust-analyzer, or debug and release); the
 //! second waits and then finds the work done. A PyInstaller left running by a killed cargo holds
 //! its spec's lock until it exits, and its output is never taken as done.
@@ -1297,12 +1299,20 @@ impl BuildEnv {
 }
 
 /// One build of this project at a time, across processes (a terminal and rust-analyzer, debug and
-/// release). The lock lives in the binaries folder because that is what they share.
+/// release). What they share is the binaries folder, but nothing of the crate's goes there (Tauri
+/// bundles it, git and `tauri dev` see it): the lock is named after that folder's path in the
+/// temporary folder, which every process of the user shares whatever its target folder
+/// (rust-analyzer may have its own). A lock file an older crate left in the binaries folder goes.
 fn lock_project(binaries_dir: &Path) -> Result<std::fs::File> {
     use error::IoContext;
     std::fs::create_dir_all(binaries_dir).at("could not create", binaries_dir)?;
-    let path = binaries_dir.join(".pyinstaller-build.lock");
+    let folder = binaries_dir.canonicalize().unwrap_or_else(|_| binaries_dir.to_path_buf());
+    let locks = std::env::temp_dir().join("pyinstaller-build-locks");
+    std::fs::create_dir_all(&locks).at("could not create", &locks)?;
+    let hash = blake3::hash(folder.as_os_str().as_encoded_bytes()).to_hex();
+    let path = locks.join(format!("{}.lock", &hash[..24]));
     let file = std::fs::OpenOptions::new().create(true).append(true).open(&path).at("could not open", &path)?;
     file.lock().at("could not lock", &path)?;
+    let _ = std::fs::remove_file(binaries_dir.join(".pyinstaller-build.lock"));
     Ok(file)
 }

@@ -15,7 +15,7 @@
 //!     <spec>/shared-download/                       a verified download from the shared cache
 //!     <spec>/state.json                             what work/ and dist/ were last built from
 //!     <spec>/lock                                   held by the process running PyInstaller
-//! <binaries-dir>/.pyinstaller-build.lock            one build of this project at a time
+//! <temp>/pyinstaller-build-locks/<hash>.lock        one build per binaries folder at a time
 //! $OUT_DIR/pyinstaller-build/<spec>.json            stamp: what this profile installed
 //! $OUT_DIR/pyinstaller-build/report.json            the last run's Report
 //! ```

@@ -56,6 +56,20 @@ fn first_build_builds_every_spec_and_installs_where_tauri_looks() {
 }
 
 #[test]
+fn nothing_of_the_crates_is_left_in_the_binaries_folder_but_the_binaries() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    // A lock file an older crate left there.
+    fs::create_dir_all(f.root.join("binaries")).unwrap();
+    fs::write(f.root.join("binaries/.pyinstaller-build.lock"), "").unwrap();
+    f.build("debug").try_compile().unwrap();
+    let mut names: Vec<String> =
+        fs::read_dir(f.root.join("binaries")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, [format!("headless-{TRIPLE}"), format!("worker-{TRIPLE}")]);
+}
+
+#[test]
 fn nothing_runs_and_nothing_is_written_when_nothing_changed() {
     let _env = ENV.read().unwrap();
     let f = two_specs();

@@ -24,6 +24,39 @@ pub(crate) fn install(src: &Path, src_hash: &str, dest: &Path, link: bool) -> Re
     Ok(true)
 }
 
+/// Whether `dest` is a file git tracks, unchanged since it was committed: a placeholder an app
+/// commits so that Tauri finds its `externalBin` before the sidecar is built. Asked only before
+/// a real install (one `git status`); no git, or no repository, is no.
+pub(crate) fn committed(dest: &Path) -> bool {
+    let (Some(dir), Some(name)) = (dest.parent(), dest.file_name()) else { return false };
+    if !dest.is_file() {
+        return false;
+    }
+    let status = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["status", "--porcelain", "--ignored", "--"])
+        .arg(name)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output();
+    // Tracked and unmodified is the one state `git status` prints nothing for.
+    matches!(status, Ok(o) if o.status.success() && o.stdout.is_empty())
+}
+
+/// The one note for a committed placeholder the sidecar replaced: git sees it modified from now
+/// on, and the build puts the sidecar there anyway (before `tauri_build::build()` looks for it).
+pub(crate) fn untrack_note(dest: &Path, name: &str) -> String {
+    let file = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    format!(
+        "pyinstaller-build: replaced `{}`, a placeholder committed to git, with the built sidecar; git sees it \
+         modified from now on. The build installs the sidecar before Tauri looks for it, so the placeholder is not \
+         needed: untrack it once with `git rm --cached {file}` in that folder, and ignore the sidecars there with a \
+         `{name}-*` line in its `.gitignore`.",
+        dest.display()
+    )
+}
+
 /// Tauri's `externalBin` file name: `<name>-<target>`, with `.exe` after the triple for Windows
 /// targets (tauri-utils' `external_binaries`).
 pub(crate) fn sidecar_file_name(name: &str, target: &str) -> String {

@@ -548,7 +548,10 @@
 //!
 //! # Where files go
 //!
-//! * `<binaries-dir>/<name>-<target>[.exe]`: the sidecars, and nothing else of the crate's.
+//! * `<binaries-dir>/<name>-<target>[.exe]`: the sidecars, and nothing else of the crate's. A
+//!   placeholder committed to git at a sidecar's name (so that Tauri found the file) is replaced
+//!   by the sidecar with one warning saying how to untrack it (`git rm --cached`, a `.gitignore`
+//!   line): the build installs the sidecar before `tauri_build::build()` looks for it.
 //! * `<temp>/pyinstaller-build-locks/<hash of binaries-dir's path>.lock`: one build at a time.
 //! * `<target-dir>/pyinstaller-build/<python-dir>-<hash>/<spec>/`: PyInstaller's work and dist
 //!   folders, `build.log` (its full output), `smoke.log`, the fast path's snapshot. Shared by

@@ -573,7 +573,11 @@ fn finish(
         ));
     }
     let installed = installed_path(shared, name);
+    let placeholder = !same_hash(&installed, binary_hash) && install::committed(&installed);
     let wrote = install::install(binary, binary_hash, &installed, shared.cache.local.holds(binary))?;
+    if wrote && placeholder {
+        shared.cargo.warning(&install::untrack_note(&installed, name));
+    }
     let stamp = Stamp {
         fingerprint: fingerprint.to_string(),
         name: name.to_string(),

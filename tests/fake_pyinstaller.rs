@@ -70,6 +70,42 @@ fn nothing_of_the_crates_is_left_in_the_binaries_folder_but_the_binaries() {
 }
 
 #[test]
+fn a_committed_placeholder_is_replaced_with_one_note_on_untracking_it() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&f.root)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    // The app commits a placeholder at the output name, so that Tauri finds its externalBin.
+    fs::create_dir_all(f.root.join("binaries")).unwrap();
+    fs::write(f.installed("headless"), "placeholder\n").unwrap();
+    git(&["init", "-q"]);
+    git(&["add", "binaries"]);
+    git(&["commit", "-q", "-m", "placeholder"]);
+    f.build("debug").try_compile().unwrap();
+    let notes: Vec<String> =
+        f.warnings().into_iter().filter(|w| w.contains("a placeholder committed to git")).collect();
+    assert_eq!(notes.len(), 1, "{:?}", f.warnings());
+    assert!(
+        notes[0].contains(&format!("git rm --cached headless-{TRIPLE}")) && notes[0].contains("`headless-*` line"),
+        "{}",
+        notes[0]
+    );
+    assert!(f.run("headless").starts_with("headless"), "the sidecar replaced it");
+    // Said once: the file is the sidecar now, modified in git's eyes.
+    f.write("shared.py", "X = 2\n");
+    f.build("debug").try_compile().unwrap();
+    assert!(!f.warnings().iter().any(|w| w.contains("placeholder committed")), "{:?}", f.warnings());
+}
+
+#[test]
 fn nothing_runs_and_nothing_is_written_when_nothing_changed() {
     let _env = ENV.read().unwrap();
     let f = two_specs();

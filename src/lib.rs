@@ -551,7 +551,10 @@
 //! * `<binaries-dir>/<name>-<target>[.exe]`: the sidecars, and nothing else of the crate's. A
 //!   placeholder committed to git at a sidecar's name (so that Tauri found the file) is replaced
 //!   by the sidecar with one warning saying how to untrack it (`git rm --cached`, a `.gitignore`
-//!   line): the build installs the sidecar before `tauri_build::build()` looks for it.
+//!   line): the build installs the sidecar before `tauri_build::build()` looks for it. A sidecar
+//!   the crate installed from a spec (or sidecar table) that is no longer built is removed, with
+//!   a warning, when every spec of the build succeeded and the file is still the one the crate
+//!   installed; nothing else in the folder is touched.
 //! * `<temp>/pyinstaller-build-locks/<hash of binaries-dir's path>.lock`: one build at a time.
 //! * `<target-dir>/pyinstaller-build/<python-dir>-<hash>/<spec>/`: PyInstaller's work and dist
 //!   folders, `build.log` (its full output), `smoke.log`, the fast path's snapshot. Shared by
@@ -834,7 +837,7 @@ impl Build {
         let plans = specs.iter().map(|s| spec::plan(&shared, s)).collect::<Result<Vec<_>>>()?;
         let limit = self.jobs.unwrap_or(env.jobs);
         let results = jobs::run_all(plans, limit, |plan| spec::execute(&shared, plan));
-        finish(&cargo, &shared, &toolchain, &env, results)
+        finish(&cargo, &shared, &toolchain, &env, results, &specs)
     }
 }
 
@@ -1000,6 +1003,7 @@ fn finish(
     toolchain: &toolchain::Toolchain,
     env: &BuildEnv,
     results: Vec<Result<SpecReport>>,
+    specs: &[String],
 ) -> Result<Report> {
     watch_project(cargo, env, shared.project);
     for path in toolchain::watched_files(toolchain) {
@@ -1025,6 +1029,15 @@ fn finish(
     if errors.is_empty() {
         for spec in &report.specs {
             universal(cargo, shared, spec).unwrap_or_else(|e| errors.push(e));
+        }
+    }
+    // What an earlier build installed from specs no longer built; never while one failed (its
+    // output's name is not known, and may be the stale one's).
+    if errors.is_empty() {
+        let installed: Vec<PathBuf> = report.specs.iter().map(|s| s.installed.clone()).collect();
+        let project = &shared.project.root;
+        for message in spec::remove_stale(&shared.stamps_dir, &shared.binaries_dir, project, specs, &installed) {
+            cargo.warning(&message);
         }
     }
     let keep: Vec<&str> = report.specs.iter().map(|s| s.fingerprint.as_str()).collect();

@@ -116,6 +116,7 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
             name: name.clone(),
             installed: installed.clone(),
             binary_hash: hit.binary_hash.clone(),
+            project: Some(req.project.root.clone()),
         };
         stamp.write(req.stamps_dir, req.binaries_dir, spec)?;
         watch.extend(hit.watch.iter().filter(|p| p.exists()).cloned());

@@ -96,6 +96,10 @@ pub(crate) struct Stamp {
     pub name: String,
     pub installed: PathBuf,
     pub binary_hash: String,
+    /// python-dir of the project it was built from: only that project's build removes it when
+    /// it is built no more (a stamp from before this was kept is never removed).
+    #[serde(default)]
+    pub project: Option<PathBuf>,
 }
 
 impl Stamp {
@@ -583,6 +587,7 @@ fn finish(
         name: name.to_string(),
         installed: installed.clone(),
         binary_hash: binary_hash.to_string(),
+        project: Some(shared.project.root.clone()),
     };
     stamp.write(&shared.stamps_dir, &shared.binaries_dir, spec)?;
     Ok((installed, wrote))
@@ -591,6 +596,48 @@ fn finish(
 /// Tauri's externalBin name: `<name>-<target>`, `.exe` after the triple on Windows.
 fn installed_path(shared: &Shared, name: &str) -> PathBuf {
     shared.binaries_dir.join(install::sidecar_file_name(name, &shared.target))
+}
+
+/// Removes what this profile installed into `binaries_dir` from a spec of the project at
+/// `project` that is no longer built (not among `current`, every spec of this build, all of
+/// which succeeded): its sidecar, while it is still the file the crate installed (one the user
+/// changed stays), unless a current spec installs that very file, and its stamp. Returns a
+/// message for each sidecar removed.
+pub(crate) fn remove_stale(
+    stamps_dir: &Path,
+    binaries_dir: &Path,
+    project: &Path,
+    current: &[String],
+    installed: &[PathBuf],
+) -> Vec<String> {
+    let folder = blake3::hash(binaries_dir.as_os_str().as_encoded_bytes()).to_hex();
+    let suffix = format!(".{}.json", &folder[..12]);
+    let current: BTreeSet<String> = current.iter().map(|s| spec_stem(s)).collect();
+    let mut removed = Vec::new();
+    for entry in fs::read_dir(stamps_dir).into_iter().flatten().flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(stem) = file.strip_suffix(&suffix) else { continue };
+        if current.contains(stem) {
+            continue;
+        }
+        let Some(stamp) = fs::read(entry.path()).ok().and_then(|b| serde_json::from_slice::<Stamp>(&b).ok()) else {
+            continue;
+        };
+        if stamp.project.as_deref() != Some(project) {
+            continue;
+        }
+        if !installed.contains(&stamp.installed)
+            && same_hash(&stamp.installed, &stamp.binary_hash)
+            && fs::remove_file(&stamp.installed).is_ok()
+        {
+            removed.push(format!(
+                "pyinstaller-build: removed `{}`: an earlier build installed it from `{stem}`, which is no longer built",
+                stamp.installed.display()
+            ));
+        }
+        let _ = fs::remove_file(entry.path());
+    }
+    removed
 }
 
 /// Named for the binaries folder too: checkouts of one package built into one target folder

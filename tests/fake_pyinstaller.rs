@@ -106,6 +106,34 @@ fn a_committed_placeholder_is_replaced_with_one_note_on_untracking_it() {
 }
 
 #[test]
+fn a_sidecar_no_longer_built_is_removed_if_it_is_still_what_the_crate_installed() {
+    let _env = ENV.read().unwrap();
+    let f = two_specs();
+    f.build("debug").try_compile().unwrap();
+    assert!(f.installed("worker").is_file());
+    // worker.spec is built no more: its sidecar goes, said once; headless stays as it was.
+    let headless = fs::read(f.installed("headless")).unwrap();
+    f.build("debug").specs(["headless.spec"]).try_compile().unwrap();
+    assert!(!f.installed("worker").exists());
+    let removed: Vec<String> = f.warnings().into_iter().filter(|w| w.contains("removed")).collect();
+    assert_eq!(removed.len(), 1, "{:?}", f.warnings());
+    assert!(removed[0].contains(&format!("worker-{TRIPLE}")) && removed[0].contains("`worker`"), "{}", removed[0]);
+    assert_eq!(fs::read(f.installed("headless")).unwrap(), headless);
+    f.build("debug").specs(["headless.spec"]).try_compile().unwrap();
+    assert!(f.warnings().is_empty(), "said once: {:?}", f.warnings());
+    // Built again, then changed by hand: not the crate's to remove any more.
+    f.build("debug").try_compile().unwrap();
+    fs::write(f.installed("worker"), "the user's own file\n").unwrap();
+    f.build("debug").specs(["headless.spec"]).try_compile().unwrap();
+    assert_eq!(fs::read_to_string(f.installed("worker")).unwrap(), "the user's own file\n");
+    // A spec that fails keeps every other output in place, stale or not.
+    f.build("debug").try_compile().unwrap();
+    f.write("headless.spec", "raise SystemExit('broken')\n");
+    assert!(f.build("debug").specs(["headless.spec"]).try_compile().is_err());
+    assert!(f.installed("worker").is_file());
+}
+
+#[test]
 fn nothing_runs_and_nothing_is_written_when_nothing_changed() {
     let _env = ENV.read().unwrap();
     let f = two_specs();

@@ -496,6 +496,12 @@ fn a_missing_interpreter_or_pyinstaller_names_the_fix() {
     let err = f.build("debug").python(&bare).try_compile().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PyInstallerMissing, "{err}");
     assert!(err.to_string().contains("-m pip install pyinstaller"), "{err}");
+    // Or the line that lets the crate provide it, and where it goes.
+    let manifest = f.root.join("Cargo.toml").display().to_string();
+    assert!(
+        err.to_string().contains("requirements = \"requirements.txt\"") && err.to_string().contains(&manifest),
+        "{err}"
+    );
 }
 
 #[test]

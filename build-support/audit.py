@@ -207,8 +207,10 @@ def _distributions(path=None):
             line = line.strip().replace("\\", "/").split("/")[0]
             if line.isidentifier():
                 tops.add(line)
-        for f in dist.files or ():
-            parts = f.parts
+        # RECORD's text, not `dist.files`, which on Python 3.12 and later stats every file.
+        for line in (dist.read_text("RECORD") or "").splitlines():
+            path = line.rsplit(",", 2)[0].strip('"') if line.count(",") >= 2 else line
+            parts = [p for p in path.replace("\\", "/").split("/") if p]
             first = parts[0] if parts else ""
             if len(parts) == 1:
                 # A module at the top: `six.py`, `_cffi_backend.cpython-311-x86_64-linux-gnu.so`.

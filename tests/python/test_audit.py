@@ -15,9 +15,8 @@ spec.loader.exec_module(audit)
 
 
 def install(site, folder, name, files, top_level=None):
-    """A distribution as an installer leaves it: its files (empty; Python 3.12 and later list
-    only those that exist), its .dist-info with METADATA and RECORD, and top_level.txt when
-    setuptools built it."""
+    """A distribution as an installer leaves it: its files (empty), its .dist-info with METADATA
+    and RECORD, and top_level.txt when setuptools built it."""
     info = os.path.join(site, folder)
     os.makedirs(info)
     for path in files:

@@ -598,6 +598,7 @@ mod reads;
 mod report;
 mod skip;
 mod smoke;
+mod sources;
 mod spec;
 mod toolchain;
 mod venv;
@@ -660,6 +661,9 @@ impl Build {
             return Ok(Report::default());
         }
         let env = BuildEnv::new(self)?;
+        for (label, test) in self.smoke_tests() {
+            test.validate(label)?;
+        }
         if env.target_os_is_mobile() {
             return Ok(Report::default());
         }
@@ -728,6 +732,7 @@ impl Build {
                     target: &env.target,
                     smoke_test: self.smoke_test.as_ref(),
                     smoke_test_timeout: self.smoke_test_timeout.unwrap_or(Duration::from_secs(60)),
+                    cargo_dirs: env.cargo_dirs(),
                     package_name: package_name.as_deref(),
                     env_value: &|k| cargo.env(k).map(|v| v.to_string_lossy().into_owned()),
                 };
@@ -783,9 +788,17 @@ impl Build {
             audit_verify: cargo.env("PYINSTALLER_BUILD_AUDIT").is_some_and(|v| v == "verify"),
             package_name: cargo_env("CARGO_PKG_NAME").map(|n| n.to_string_lossy().into_owned()),
             skip,
+            cargo_dirs: env.cargo_dirs(),
+            allow_missing_imports: self.allow_missing_imports,
+            requirements: requirements.clone(),
         };
 
         let plans = specs.iter().map(|s| spec::plan(&shared, s)).collect::<Result<Vec<_>>>()?;
+        // A module that does not compile would be left out of the binary by PyInstaller, which
+        // does not fail on it (sources.rs): nothing is built, nothing recorded.
+        if plans.iter().any(spec::Plan::builds) {
+            sources::compile_all(&project, &python, &context.env, &context.toolchain, &shared.project_cache)?;
+        }
         let limit = self.jobs.unwrap_or(env.jobs);
         let results = jobs::run_all(plans, limit, |plan| spec::execute(&shared, plan));
         finish(&cargo, &shared, &toolchain, &env, results)
@@ -800,6 +813,12 @@ struct Folders {
 }
 
 impl Build {
+    /// Every smoke test set, with what it belongs to.
+    fn smoke_tests(&self) -> impl Iterator<Item = (&str, &SmokeTest)> {
+        let own = self.sidecars.iter().filter_map(|(name, s)| Some((name.as_str(), s.smoke_test.as_ref()?)));
+        self.smoke_test.iter().map(|t| ("smoke-test", t)).chain(own)
+    }
+
     fn folders(&self, cargo: &Cargo, env: &BuildEnv) -> Folders {
         let python_dir = env.manifest_dir.join(self.python_dir.as_deref().unwrap_or(Path::new("python")));
         let python_dir = python_dir.canonicalize().unwrap_or(python_dir);
@@ -930,7 +949,8 @@ impl Build {
             toolchain,
             target: env.target.clone(),
             env: vars.map(|k| (k.to_string(), value(k))).collect(),
-            settings: format!("{:?}", self.smoke_test),
+            // Nothing yet: the smoke test is not PyInstaller's input (a change re-tests the binary).
+            settings: String::new(),
         }
     }
 }
@@ -1029,6 +1049,12 @@ fn say(cargo: &Cargo, spec: &SpecReport, shared_url: &str) {
             spec.download.0 as f64 / 1e6,
             spec.download.1.as_secs_f64(),
             spec.reason
+        )),
+        Outcome::Retested => cargo.warning(&format!(
+            "pyinstaller-build: re-tested {} in {:.1} s: its smoke test changed, its inputs did not (no PyInstaller \
+             run; the binary was not rebuilt)",
+            spec.name,
+            spec.smoke_test.as_secs_f64()
         )),
         Outcome::UpToDate | Outcome::Skipped | Outcome::Placeholder => {}
     }

@@ -276,6 +276,32 @@ fn a_failed_smoke_test_installs_nothing_and_retries() {
 }
 
 #[test]
+fn a_module_an_analysis_read_but_left_out_stays_an_input_when_the_analysis_is_reused() {
+    let _env = ENV.read().unwrap();
+    let f = Fixture::new(&[
+        ("app.spec", &format!("# reads: dropped.py\n{}", spec("app", &["kept.py"]))),
+        ("app.py", ""),
+        ("kept.py", "K = 1\n"),
+        ("dropped.py", "D = 1\n"),
+    ]);
+    f.build("debug").try_compile().unwrap();
+    assert_eq!(f.take_runs(), ["app"]);
+    // A packaged module edited after the build's second: PyInstaller's cache is trusted, so its
+    // analysis is reused and this run reads nothing of what the first analysis read.
+    f.write("kept.py", "K = 2\n");
+    let later = SystemTime::now() + Duration::from_secs(5);
+    fs::File::options().append(true).open(f.root.join("python/kept.py")).unwrap().set_modified(later).unwrap();
+    f.build("debug").try_compile().unwrap();
+    let runs = f.runs();
+    assert!(runs.len() == 1 && runs[0]["toc_existed"] == true, "the analysis was reused: {runs:?}");
+    f.take_runs();
+    // The module the analysis read but left out still counts: its edit rebuilds.
+    f.write("dropped.py", "D = 2\n");
+    f.build("debug").try_compile().unwrap();
+    assert_eq!(f.take_runs(), ["app"], "an edit of a module the last analysis read went unseen");
+}
+
+#[test]
 fn a_onedir_spec_is_refused_with_the_fix() {
     let _env = ENV.read().unwrap();
     let f = Fixture::new(&[("app.spec", &format!("# onedir\n{}", spec("app", &[]))), ("app.py", "")]);

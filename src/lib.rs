@@ -873,7 +873,9 @@ impl Build {
         // A module that does not compile would be left out of the binary by PyInstaller, which
         // does not fail on it (sources.rs): nothing is built, nothing recorded.
         if plans.iter().any(spec::Plan::builds) {
-            sources::compile_all(&project, &python, &context.env, &context.toolchain, &shared.project_cache)?;
+            // What compiles is the interpreter's business alone, not the installed packages'.
+            let interpreter = format!("{}\n{}", toolchain.python.display(), toolchain.version);
+            sources::compile_all(&project, &python, &context.env, &interpreter, &shared.project_cache)?;
         }
         let limit = self.jobs.unwrap_or(env.jobs);
         let results = jobs::run_all(plans, limit, |plan| spec::execute(&shared, plan));

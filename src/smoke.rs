@@ -456,7 +456,7 @@ fn until_ready(
     };
     let left = stop_tree(&mut child);
     let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
-    let _ = writeln!(file, "\n[pyinstaller-build: {}]", failure.as_deref().unwrap_or("ready and serving; stopped it"));
+    let _ = writeln!(file, "\n[pyinstaller-build: {}]", failure.as_deref().unwrap_or("ready; stopped it"));
     Ok(match (failure, left) {
         (Some(f), _) => Some(f),
         (None, Some(left)) => Some(format!("was ready, but {left}")),

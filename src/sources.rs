@@ -39,12 +39,13 @@ struct CompileError {
 /// cache folder, so a build compiles only what changed.
 #[derive(Default, Deserialize, Serialize)]
 struct Compiled {
+    /// The interpreter's path and version.
     toolchain: String,
     ok: BTreeSet<String>,
 }
 
-/// Compiles every project `.py` file not known to compile with this toolchain; an error names
-/// each one that does not, and says nothing was built.
+/// Compiles every project `.py` file not known to compile with this interpreter (`toolchain`:
+/// its path and version); an error names each one that does not, and says nothing was built.
 pub(crate) fn compile_all(
     project: &Project,
     python: &Path,
@@ -406,5 +407,29 @@ mod tests {
         let msg = compile_message(&p, Path::new("/env/bin/python"), &[e]);
         assert!(msg.contains("pkg/shared.py:3:12: invalid syntax\n  3 | def broken(:\n    |            ^\n"), "{msg}");
         assert!(msg.contains("installed sidecars were left in place"), "{msg}");
+    }
+
+    #[test]
+    fn compiles_every_module_once_per_content_with_the_interpreter() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("py");
+        fs::create_dir_all(root.join("pkg")).unwrap();
+        fs::write(root.join("main.py"), "import pkg.shared\n").unwrap();
+        fs::write(root.join("pkg/shared.py"), "x = 1\nif x:\n\tpass\n        pass\n").unwrap();
+        let cache = tmp.path().join("cache");
+        let python = Path::new("python3");
+        let scan = || Project::scan(&root, &[]).unwrap();
+        let e = compile_all(&scan(), python, &[], "py 3", &cache).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BrokenModule);
+        assert!(e.to_string().contains("pkg/shared.py:4:"), "{e}");
+        assert!(!e.to_string().contains("main.py"), "{e}");
+        fs::write(root.join("pkg/shared.py"), "x = 1\n").unwrap();
+        compile_all(&scan(), python, &[], "py 3", &cache).unwrap();
+        // Known to compile: no interpreter runs (this one does not exist)...
+        compile_all(&scan(), Path::new("/no/such/python"), &[], "py 3", &cache).unwrap();
+        // ...unless the interpreter or a module changed.
+        assert!(compile_all(&scan(), Path::new("/no/such/python"), &[], "py 4", &cache).is_err());
+        fs::write(root.join("main.py"), "import pkg.shared\nprint(1)\n").unwrap();
+        assert!(compile_all(&scan(), Path::new("/no/such/python"), &[], "py 3", &cache).is_err());
     }
 }

@@ -224,14 +224,15 @@ struct Scratch(PathBuf);
 impl Scratch {
     fn new() -> Result<Scratch> {
         let root = std::env::temp_dir().join(format!("pyinstaller-build-smoke-{}", crate::install::unique()));
-        for sub in
-            ["home", "tmp", "work", "home/.config", "home/.local/share", "home/.local/state", "home/.cache", "run"]
-        {
-            std::fs::create_dir_all(root.join(sub)).at("could not create", &root.join(sub))?;
+        let scratch = Scratch(root);
+        for (_, dir) in scratch.vars() {
+            std::fs::create_dir_all(&dir).at("could not create", &dir)?;
         }
+        let root = scratch.0.clone();
+        std::fs::create_dir_all(root.join("work")).at("could not create", &root.join("work"))?;
         #[cfg(unix)]
         let _ = std::fs::set_permissions(root.join("run"), std::os::unix::fs::PermissionsExt::from_mode(0o700));
-        Ok(Scratch(root))
+        Ok(scratch)
     }
 
     /// The variables that point the binary at it.

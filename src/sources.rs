@@ -295,6 +295,39 @@ pub(crate) fn check_warnings(
     ))
 }
 
+/// Why the fast path must not take these changed modules (paths relative to python-dir): one of
+/// them has an import line naming a module the last PyInstaller build could not find. The
+/// archive would be the same (a missing module is in no archive), but whether the sidecar can
+/// now start (an import moved out of its `try`) is for PyInstaller's warn file to say.
+pub(crate) fn imports_missing(project: &Project, work: &Path, changed: &[&str]) -> Option<String> {
+    let text = warn_file(work)?;
+    // Packages that are missing themselves (`x.y` missing under a found `x` may be an attribute).
+    let missing: BTreeSet<String> = parse(&text)
+        .into_iter()
+        .filter(|w| w.status == "missing" && !w.module.contains('.'))
+        .map(|w| w.module)
+        .collect();
+    for rel in changed {
+        let Ok(source) = fs::read_to_string(project.path(rel)) else {
+            return Some(format!("{rel} could not be read"));
+        };
+        for line in source.lines().map(str::trim_start) {
+            if !(line.starts_with("import ") || line.starts_with("from ")) {
+                continue;
+            }
+            let code = line.split('#').next().unwrap_or_default();
+            let words = code.split(|c: char| !(c.is_alphanumeric() || c == '_'));
+            if let Some(word) = words.into_iter().find(|w| missing.contains(*w)) {
+                return Some(format!(
+                    "{rel} imports `{word}`, which the last PyInstaller build could not find (PyInstaller \
+                     checks whether the sidecar can still start)"
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// PyInstaller's `warn-<spec name>.txt` in the spec's work folder (`<workpath>/<name>/`).
 fn warn_path(work: &Path) -> Option<PathBuf> {
     let dirs = fs::read_dir(work).ok()?.flatten().filter(|e| e.path().is_dir());
@@ -431,5 +464,21 @@ mod tests {
         assert!(compile_all(&scan(), Path::new("/no/such/python"), &[], "py 4", &cache).is_err());
         fs::write(root.join("main.py"), "import pkg.shared\nprint(1)\n").unwrap();
         assert!(compile_all(&scan(), Path::new("/no/such/python"), &[], "py 3", &cache).is_err());
+    }
+
+    #[test]
+    fn the_fast_path_leaves_imports_of_missing_modules_to_pyinstaller() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("py");
+        fs::create_dir_all(root.join("pkg")).unwrap();
+        fs::write(root.join("pkg/shared.py"), "import notinstalled_xyz\nVALUE = 6\n").unwrap();
+        fs::write(root.join("pkg/other.py"), "import os  # notinstalled_xyz in a comment\nV = 1\n").unwrap();
+        let work = tmp.path().join("work");
+        fs::create_dir_all(work.join("app")).unwrap();
+        fs::write(work.join("app/warn-app.txt"), WARN).unwrap();
+        let p = Project::scan(&root, &[]).unwrap();
+        let why = imports_missing(&p, &work, &["pkg/shared.py"]).unwrap();
+        assert!(why.contains("pkg/shared.py imports `notinstalled_xyz`"), "{why}");
+        assert_eq!(imports_missing(&p, &work, &["pkg/other.py"]), None);
     }
 }

@@ -211,7 +211,14 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     let mut refused = None;
     let action = match (action, &state) {
         (Action::Build, Some(state)) if !shared.force => {
-            match fastpath::check(&dir, state, &context, shared.project, &inputs) {
+            let checked = fastpath::check(&dir, state, &context, shared.project, &inputs).and_then(|changed| {
+                let paths: Vec<&str> = changed.modules.iter().map(|m| m.path.as_str()).collect();
+                match crate::sources::imports_missing(shared.project, &dir.work(), &paths) {
+                    Some(why) => Err(why),
+                    None => Ok(changed),
+                }
+            });
+            match checked {
                 Ok(changed) => Action::FastPath(changed),
                 Err(why) => {
                     refused = Some(why);

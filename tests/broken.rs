@@ -90,6 +90,20 @@ fn a_broken_module_fails_the_build_keeps_the_binary_and_its_fix_comes_from_the_s
     manifest.set_modified(std::time::SystemTime::now()).unwrap();
     let again = app.build(&[]);
     assert!(again.warnings().is_empty(), "{}", again.stderr);
+
+    // `allow-missing-imports` makes the missing import a warning that names it.
+    let manifest = fs::read_to_string(app.root.join("Cargo.toml")).unwrap();
+    let allowed = manifest.replace("smoke-test = ", "allow-missing-imports = true\nsmoke-test = ");
+    fs::write(app.root.join("Cargo.toml"), allowed).unwrap();
+    app.write("pkg/shared.py", "import notinstalled_xyz\nVALUE = 6\n");
+    let out = app.build(&[]);
+    assert!(
+        out.warnings().iter().any(|w| w.contains("`notinstalled_xyz`, imported at the top level of pkg/shared.py")
+            && w.contains("allowed by `allow-missing-imports`")),
+        "{}",
+        out.stderr
+    );
+    assert!(built(&out), "{}", out.stderr);
 }
 
 #[test]

@@ -40,6 +40,7 @@ pub struct Build {
     pub(crate) audit_threshold: Option<u64>,
     pub(crate) binary_cache_mb: Option<u64>,
     pub(crate) compression: Option<Compression>,
+    pub(crate) allow_missing_imports: bool,
     pub(crate) sidecars: BTreeMap<String, Sidecar>,
     pub(crate) manifest_dir: Option<PathBuf>,
     pub(crate) out_dir: Option<PathBuf>,
@@ -107,6 +108,7 @@ impl Build {
         build.audit_threshold = meta.audit_threshold.map(|t| t.get());
         build.binary_cache_mb = meta.binary_cache_mb;
         build.compression = meta.compression.map(Compression::from);
+        build.allow_missing_imports = meta.allow_missing_imports.unwrap_or(false);
         build.sidecars = meta
             .sidecars
             .into_iter()
@@ -313,6 +315,19 @@ impl Build {
         self
     }
 
+    /// Whether a module that a project module imports at the top level, and that PyInstaller
+    /// could not find, is only a warning (default `false`: the build fails before the binary is
+    /// installed, naming the module and the importing file). Imports in a function, a `try` or an
+    /// `if` never fail the build.
+    ///
+    /// ```
+    /// pyinstaller_build::Build::new().allow_missing_imports(true);
+    /// ```
+    pub fn allow_missing_imports(&mut self, allow: bool) -> &mut Build {
+        self.allow_missing_imports = allow;
+        self
+    }
+
     /// The package folder relative paths start from (default `CARGO_MANIFEST_DIR`).
     ///
     /// ```
@@ -504,6 +519,7 @@ struct Metadata {
     audit_threshold: Option<NonZeroU64>,
     binary_cache_mb: Option<u64>,
     compression: Option<CompressionConfig>,
+    allow_missing_imports: Option<bool>,
     #[serde(default)]
     sidecars: BTreeMap<String, SidecarConfig>,
 }
@@ -517,7 +533,8 @@ struct SidecarConfig {
     smoke_test: Option<SmokeTestConfig>,
 }
 
-/// `smoke-test = ["--version"]` or `smoke-test = { args = [...], ready = "...", timeout = 30 }`.
+/// `smoke-test = ["--version"]` or `smoke-test = { args = [...], ready = "...", timeout = 30,
+/// env = { .. }, port-env = "PORT", http = "/health" }`.
 #[derive(Deserialize)]
 #[serde(
     untagged,
@@ -535,15 +552,24 @@ struct SmokeTestTable {
     args: Vec<String>,
     ready: Option<String>,
     timeout: Option<NonZeroU64>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    port_env: Option<String>,
+    http: Option<String>,
 }
 
 impl From<SmokeTestConfig> for SmokeTest {
     fn from(config: SmokeTestConfig) -> SmokeTest {
         match config {
             SmokeTestConfig::Args(args) => SmokeTest { args, ..SmokeTest::default() },
-            SmokeTestConfig::Table(t) => {
-                SmokeTest { args: t.args, ready: t.ready, timeout: t.timeout.map(|s| Duration::from_secs(s.get())) }
-            }
+            SmokeTestConfig::Table(t) => SmokeTest {
+                args: t.args,
+                ready: t.ready,
+                timeout: t.timeout.map(|s| Duration::from_secs(s.get())),
+                env: t.env,
+                port_env: t.port_env,
+                http: t.http,
+            },
         }
     }
 }
@@ -638,6 +664,14 @@ mod tests {
         assert_eq!(b.smoke_test, Some(top));
         let api = Sidecar::new("main.py").options(["--add-data", "s:s"]).smoke_test(SmokeTest::exits(["--version"]));
         assert_eq!(b.sidecars.get("api"), Some(&api));
+        let b = manifest(
+            "[package.metadata.pyinstaller-build]\nallow-missing-imports = true\n\
+             smoke-test = { ready = \"up\", env = { DEBUG = \"0\" }, port-env = \"PORT\", http = \"/health\" }\n",
+        )
+        .unwrap();
+        let server = SmokeTest::ready(Vec::<String>::new(), "up").env("DEBUG", "0").port_env("PORT").http("/health");
+        assert_eq!(b.smoke_test, Some(server));
+        assert!(b.allow_missing_imports);
         let e = manifest("[package.metadata.pyinstaller-build]\nsmoke-test = { ready = 3 }\n").unwrap_err();
         assert!(e.to_string().contains("an array of arguments, or a table like"), "{e}");
         let e = manifest("[package.metadata.pyinstaller-build.sidecars.api]\nscript = \"m.py\"\noption = []\n")

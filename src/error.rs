@@ -44,6 +44,10 @@ pub enum ErrorKind {
     BuildFailed,
     /// The freshly built binary failed its smoke test.
     SmokeTestFailed,
+    /// A project module does not compile, or PyInstaller left it out as invalid.
+    BrokenModule,
+    /// A project module imports, at the top level, a module PyInstaller could not find.
+    MissingImport,
     /// Inputs kept changing while PyInstaller ran.
     InputsChanged,
     /// Reading or writing a file failed.

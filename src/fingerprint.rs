@@ -10,7 +10,7 @@ use crate::project::Project;
 use std::collections::BTreeSet;
 
 /// Bumped whenever the fingerprint's layout or meaning changes, so old stamps never match.
-const VERSION: &str = "pyinstaller-build fingerprint 2";
+const VERSION: &str = "pyinstaller-build fingerprint 3";
 
 /// The variables that change what PyInstaller produces. They are announced with
 /// `rerun-if-env-changed` and hashed; `PATH` is not (rust-analyzer rewrites it on every run).
@@ -66,7 +66,8 @@ pub(crate) struct Context {
     pub target: String,
     /// `(name, value)` of every variable in [`PYINSTALLER_ENV`] and the user's `env` list.
     pub env: Vec<(String, Option<String>)>,
-    /// Settings that change what "built" means (the smoke test).
+    /// Settings that change what "built" means (none now: the smoke test is kept in the stamp,
+    /// and a change of it re-tests the installed binary).
     pub settings: String,
 }
 

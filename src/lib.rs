@@ -14,8 +14,9 @@
 //! binaries-dir = "binaries"               # where sidecars are installed
 //! smoke-test = ["--version"]              # run each fresh binary with these args; must exit 0
 //! smoke-test-timeout = 60                 # seconds
-//! # a server: pass when it prints the text (stdout or stderr), then it is stopped
-//! # smoke-test = { args = ["--port", "0"], ready = "Application startup complete", timeout = 30 }
+//! # a server: pass when it prints the text (stdout or stderr), serves, and keeps running; then stopped
+//! # smoke-test = { args = ["--port", "{port}"], ready = "Application startup complete", http = "/health",
+//! #                env = { APP_ENV = "test" }, timeout = 30 }
 //! python = ".venv/bin/python"             # default: discovered (below)
 //! requirements = "requirements.txt"       # or a uv.lock / poetry.lock; the crate owns the environment
 //! pyinstaller = "6.22.3"                  # with requirements that don't name it: the one installed
@@ -25,6 +26,7 @@
 //! audit-threshold = 1000000               # bytes; see "The audit"
 //! compression = { debug = 1 }             # zlib level per profile; release: PyInstaller's own
 //! binary-cache-mb = 1024                  # built binaries kept for instant switch-backs; 0: off
+//! allow-missing-imports = false           # true: a missing top-level import is a warning
 //!
 //! [package.metadata.pyinstaller-build.sidecars.api]   # a sidecar without a spec file, named `api`
 //! script = "main.py"                                   # relative to python-dir
@@ -97,21 +99,89 @@
 //!
 //! `smoke-test = ["--version"]` runs each fresh binary with these arguments; it must exit 0
 //! within `smoke-test-timeout` (default 60 s). A sidecar that serves never exits on its own:
-//! `smoke-test = { args = [...], ready = "text", timeout = 30 }` passes as soon as `text` appears
-//! on its stdout or stderr within `timeout` seconds (default `smoke-test-timeout`). The crate then
-//! ends its whole process tree (a onefile binary is a bootloader and the Python process it
-//! starts): on Unix it runs in its own process group, which gets SIGTERM (the bootloader passes
-//! it on and removes its unpacked files), then SIGKILL after 5 s, and the test fails if anything
-//! of the group is still running; on Windows `taskkill /T /F` ends the tree (not yet exercised).
+//! `smoke-test = { args = [...], ready = "text", timeout = 30 }` passes once `text` appears on its
+//! stdout or stderr within `timeout` seconds (default `smoke-test-timeout`) *and the process is
+//! still running half a second later*: a server that prints its ready line and then dies (a
+//! failed import, a port in use) fails. A ready line can still come before the server binds
+//! (uvicorn prints "Application startup complete" first), so a probe can prove it serves:
+//!
+//! * `port-env = "PORT"`: the crate picks a free port, gives it to the binary in that variable
+//!   (and as `{port}` in `args`: `args = ["--port", "{port}"]` works without `port-env`), and the
+//!   test passes only once `127.0.0.1:<port>` accepts connections. Two copies of the app (`tauri
+//!   dev` while a build runs) never collide on a fixed port;
+//! * `http = "/health"`: besides, `GET /health` on that port must answer with a 2xx status.
+//!
+//! Without `ready`, a probe alone decides. The crate then ends the binary's whole process tree (a
+//! onefile binary is a bootloader and the Python process it starts): on Unix it runs in its own
+//! process group, which gets SIGTERM (the bootloader passes it on and removes its unpacked files),
+//! then SIGKILL after 5 s, and the test fails if anything of the group is still running; on
+//! Windows `taskkill /T /F` ends the tree (not yet exercised).
+//!
+//! The binary runs **as the app will run it**, not as a build script runs:
+//!
+//! * its environment is the one cargo was started with, without every variable cargo sets for
+//!   build scripts (`DEBUG`, `HOST`, `TARGET`, `OUT_DIR`, `PROFILE`, `OPT_LEVEL`, `NUM_JOBS`,
+//!   `RUSTC`, `RUSTDOC`, `RUSTC_LINKER`, `RUSTC_WRAPPER`, `RUSTC_WORKSPACE_WRAPPER`, every
+//!   `CARGO_*` such as `CARGO_CFG_*`, `CARGO_FEATURE_*`, `CARGO_PKG_*`, `CARGO_MANIFEST_*` and
+//!   `CARGO_ENCODED_RUSTFLAGS`, the `DEP_<links>_<key>` metadata, and rustup's
+//!   `RUSTUP_TOOLCHAIN` and `RUST_RECURSION_COUNT`), and without cargo's folders in the library
+//!   search path: an app reading `DEBUG` or `HOST` sees what it will see under Tauri. A variable
+//!   of your shell with one of those names is dropped too;
+//! * `env = { NAME = "value" }` in the table sets variables for it;
+//! * `HOME`, `USERPROFILE`, `XDG_CONFIG_HOME`, `XDG_DATA_HOME`, `XDG_STATE_HOME`,
+//!   `XDG_CACHE_HOME`, `XDG_RUNTIME_DIR`, `APPDATA`, `LOCALAPPDATA`, `TMPDIR`, `TMP` and `TEMP`
+//!   point into a scratch folder in the system's temporary folder, which is also its working
+//!   folder, and which the crate removes after the test: a database or log the app writes into
+//!   its default data folder, and a onefile binary's `_MEI*` folder, never land in your folders.
+//!
 //! Its stdin is an open pipe, as under Tauri, so a command loop on stdin keeps waiting. Its
 //! stdout is a pipe, which Python buffers (a frozen program ignores `PYTHONUNBUFFERED`): print the
 //! ready text with `flush=True` or to stderr (logging's default), or build with
 //! `--python-option u`. Exiting before the text (whatever the status), printing
 //! nothing, or a timeout fails the build with the last lines of its output; the previous binary
 //! stays. The key goes at the top level (every sidecar) or in a sidecar's table (that one).
-//! `PYINSTALLER_BUILD_AUDIT=verify` uses the same smoke test. *Known limits:* a process that
-//! leaves the group (`setsid`, a daemon that double-forks) is neither stopped nor seen; on
-//! Windows nothing checks that the tree is gone after `taskkill`.
+//! `PYINSTALLER_BUILD_AUDIT=verify` uses the same smoke test.
+//!
+//! The smoke test is not part of the fingerprint (PyInstaller never sees it): a change of only
+//! the smoke test runs the new one on the installed binary, with no PyInstaller run
+//! ([`Outcome::Retested`]), and a binary reinstalled from the binary store passes today's smoke
+//! test first. *Known limits:* a process that leaves the group (`setsid`, a daemon that
+//! double-forks) is neither stopped nor seen; on Windows nothing checks that the tree is gone
+//! after `taskkill`; the free port is free when picked, and another process could take it before
+//! the binary binds it (the test then fails, and the next build retries).
+//!
+//! # A broken module never ships
+//!
+//! PyInstaller does not fail on a project module that does not compile: it lists it as an
+//! "invalid module" in its warn file and leaves it out, so a sidecar whose smoke test does not
+//! import it (`--help`) would be installed and fail on first use. Nor does it fail on an import it
+//! cannot resolve. So:
+//!
+//! * before PyInstaller or the fast path runs, every `.py` file under python-dir is compiled by
+//!   the build's interpreter (those known to compile with it, by content, are skipped: a small
+//!   record in the crate's cache). One that does not compile fails the build at once with
+//!   `file:line:col`, the compiler's message and the line; nothing is built or recorded, and the
+//!   installed sidecar stays. The fix then builds as any edit does; sources built before (the
+//!   fix restores them) get their stored binary back without PyInstaller;
+//! * after PyInstaller, before the smoke test, its `warn-<name>.txt` is read. A project module it
+//!   lists as invalid fails the build, and so does a module that a project module or entry
+//!   script imports at the top level and that it could not find: the message names the module,
+//!   the importing file and the fix (the distribution to add to `requirements`, or to install
+//!   into the interpreter). Imports in a function, a `try` or an `if` are optional and stay
+//!   quiet, as do `from pkg import name` of a package that was found (`name` may be an
+//!   attribute). `allow-missing-imports = true` makes a missing import a warning. Either way the
+//!   previous binary stays and nothing is recorded, so the next build retries.
+//!
+//! Every project `.py` file must therefore compile, also one no spec imports (a template that is
+//! not Python should not end in `.py` under python-dir). The fast path never takes an edit of a
+//! module with an import line naming a module the last PyInstaller build could not find (the
+//! archive would be the same, but the warn file decides whether the sidecar can start): moving
+//! `import x` out of its `try` runs PyInstaller, which then fails on it. *Known limits:*
+//! whether a module is the project's is judged from its name (`pkg.shared` is any
+//! `pkg/shared.py` under python-dir); a module missing only under a name that looks like an
+//! attribute (`from pkg import name`, `pkg` found) is not reported; `allow-missing-imports` is
+//! not part of the fingerprint, so turning it off checks again at the next PyInstaller build,
+//! not the installed binary.
 //!
 //! # The interpreter
 //!
@@ -183,7 +253,7 @@
 //! optional import); the list of `.py` files and folders under python-dir (a new module can shadow
 //! an import); the interpreter (path, version, platform), PyInstaller's version and the installed
 //! distributions (each `*.dist-info/RECORD`, so `pip install -U` rebuilds, and each `.pth` file);
-//! `TARGET`; the smoke-test arguments; the environment variables that change PyInstaller's output
+//! `TARGET`; the environment variables that change PyInstaller's output
 //! (`PYTHONPATH`, `PYTHONOPTIMIZE`, `PYINSTALLER_*`, `SOURCE_DATE_EPOCH`, `LD_LIBRARY_PATH`, ...
 //! and your `env`); and every environment variable the spec or PyInstaller read by name
 //! (`os.environ[...]`, `os.environ.get`, `os.getenv`, `in os.environ`) in its last run.
@@ -606,6 +676,20 @@
 //!
 //! # Troubleshooting
 //!
+//! * Bad input and what the build says (in each case nothing is installed, the last good binary
+//!   stays, and nothing is recorded, so the next build retries):
+//!   * a module that does not compile: "a project module does not compile. PyInstaller would
+//!     leave it out of the sidecar without failing ...", then `pkg/shared.py:2:12: invalid
+//!     syntax` and the line with a caret under the error;
+//!   * a project module PyInstaller left out anyway: "PyInstaller left a project module of
+//!     app.spec out as invalid: pkg.shared (pkg/shared.py)";
+//!   * a missing top-level import: "PyInstaller could not find a module that app.spec imports
+//!     unconditionally, so the sidecar would fail at start: yaml, imported at the top level of
+//!     pkg/config.py", and the fix: the file to add its distribution to;
+//!   * a failed smoke test: "the smoke test of app.spec failed:" with the command, why, and its
+//!     output; why is "exited with exit status: 1", "printed ready, then exited with ...: it does
+//!     not keep serving", "did not serve within 30 s: nothing accepted connections on
+//!     127.0.0.1:PORT (the port given in PORT)", or "GET /health on ... answered HTTP/1.0 500".
 //! * Why did it rebuild? The `built ...` warning says (`worker.py changed`, `the toolchain,
 //!   environment, settings or set of files changed`, ...), as does [`SpecReport::reason`], and
 //!   why the fast path was not taken (`no fast path: proj.util imports wave, which the last
@@ -638,6 +722,7 @@ mod reads;
 mod report;
 mod skip;
 mod smoke;
+mod sources;
 mod spec;
 mod toolchain;
 mod venv;
@@ -700,6 +785,9 @@ impl Build {
             return Ok(Report::default());
         }
         let env = BuildEnv::new(self)?;
+        for (label, test) in self.smoke_tests() {
+            test.validate(label)?;
+        }
         if env.target_os_is_mobile() {
             return Ok(Report::default());
         }
@@ -771,6 +859,7 @@ impl Build {
                     target: &env.target,
                     smoke_test: self.smoke_test.as_ref(),
                     smoke_test_timeout: self.smoke_test_timeout.unwrap_or(Duration::from_secs(60)),
+                    cargo_dirs: env.cargo_dirs(),
                     package_name: package_name.as_deref(),
                     env_value: &|k| cargo.env(k).map(|v| v.to_string_lossy().into_owned()),
                 };
@@ -832,9 +921,19 @@ impl Build {
             audit_verify: cargo.env("PYINSTALLER_BUILD_AUDIT").is_some_and(|v| v == "verify"),
             package_name: cargo_env("CARGO_PKG_NAME").map(|n| n.to_string_lossy().into_owned()),
             skip,
+            cargo_dirs: env.cargo_dirs(),
+            allow_missing_imports: self.allow_missing_imports,
+            requirements: requirements.clone(),
         };
 
         let plans = specs.iter().map(|s| spec::plan(&shared, s)).collect::<Result<Vec<_>>>()?;
+        // A module that does not compile would be left out of the binary by PyInstaller, which
+        // does not fail on it (sources.rs): nothing is built, nothing recorded.
+        if plans.iter().any(spec::Plan::builds) {
+            // What compiles is the interpreter's business alone, not the installed packages'.
+            let interpreter = format!("{}\n{}", toolchain.python.display(), toolchain.version);
+            sources::compile_all(&project, &python, &context.env, &interpreter, &shared.project_cache)?;
+        }
         let limit = self.jobs.unwrap_or(env.jobs);
         let results = jobs::run_all(plans, limit, |plan| spec::execute(&shared, plan));
         finish(&cargo, &shared, &toolchain, &env, results, &specs)
@@ -849,6 +948,12 @@ struct Folders {
 }
 
 impl Build {
+    /// Every smoke test set, with what it belongs to.
+    fn smoke_tests(&self) -> impl Iterator<Item = (&str, &SmokeTest)> {
+        let own = self.sidecars.iter().filter_map(|(name, s)| Some((name.as_str(), s.smoke_test.as_ref()?)));
+        self.smoke_test.iter().map(|t| ("smoke-test", t)).chain(own)
+    }
+
     fn folders(&self, cargo: &Cargo, env: &BuildEnv) -> Folders {
         let python_dir = env.manifest_dir.join(self.python_dir.as_deref().unwrap_or(Path::new("python")));
         let python_dir = python_dir.canonicalize().unwrap_or(python_dir);
@@ -991,7 +1096,8 @@ impl Build {
             toolchain,
             target: env.target.clone(),
             env: vars.map(|k| (k.to_string(), value(k))).collect(),
-            settings: format!("{:?}", self.smoke_test),
+            // Nothing yet: the smoke test is not PyInstaller's input (a change re-tests the binary).
+            settings: String::new(),
         }
     }
 }
@@ -1100,6 +1206,12 @@ fn say(cargo: &Cargo, spec: &SpecReport, shared_url: &str) {
             spec.download.0 as f64 / 1e6,
             spec.download.1.as_secs_f64(),
             spec.reason
+        )),
+        Outcome::Retested => cargo.warning(&format!(
+            "pyinstaller-build: re-tested {} in {:.1} s: its smoke test changed, its inputs did not (no PyInstaller \
+             run; the binary was not rebuilt)",
+            spec.name,
+            spec.smoke_test.as_secs_f64()
         )),
         Outcome::UpToDate | Outcome::Skipped | Outcome::Placeholder => {}
     }

@@ -31,6 +31,8 @@ pub(crate) struct Request<'a> {
     pub target: &'a str,
     pub smoke_test: Option<&'a SmokeTest>,
     pub smoke_test_timeout: Duration,
+    /// Cargo's own folders (the smoke test's library search path goes without them).
+    pub cargo_dirs: Vec<PathBuf>,
     pub package_name: Option<&'a str>,
     pub env_value: &'a (dyn Fn(&str) -> Option<String> + Sync),
 }
@@ -48,11 +50,12 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
     let digest = crate::cache::pinned_digest(req.basis);
     let keys: Vec<String> =
         req.specs.iter().map(|s| req.cache.key_with(&digest, req.context, req.project, s)).collect();
+    let smoke_digest = smoke::digest(req.smoke_test, req.smoke_test_timeout);
     let mut reports = Vec::new();
     let mut wanted = Vec::new();
     for (spec, key) in req.specs.iter().zip(&keys) {
         match Stamp::read(req.stamps_dir, req.binaries_dir, spec)
-            .filter(|s| s.holds(&fingerprint(key), req.binaries_dir, req.target))
+            .filter(|s| s.holds(&fingerprint(key), req.binaries_dir, req.target) && s.smoke == smoke_digest)
         {
             Some(stamp) => reports.push(SpecReport {
                 outcome: Outcome::UpToDate,
@@ -99,7 +102,7 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
         let smoke_start = Instant::now();
         if let Some(test) = req.smoke_test {
             let log = req.project_cache.join(spec_stem(spec)).join("smoke.log");
-            if let Err(e) = smoke::check(spec, &hit.path, test, req.smoke_test_timeout, &log) {
+            if let Err(e) = smoke::check(spec, &hit.path, test, req.smoke_test_timeout, &log, &req.cargo_dirs) {
                 req.cache.note(format!(
                     "pyinstaller-build: {spec}: the binary from the shared cache failed its smoke test here; building \
                      locally ({})",
@@ -117,6 +120,7 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
             installed: installed.clone(),
             binary_hash: hit.binary_hash.clone(),
             project: Some(req.project.root.clone()),
+            smoke: smoke_digest.clone(),
         };
         stamp.write(req.stamps_dir, req.binaries_dir, spec)?;
         watch.extend(hit.watch.iter().filter(|p| p.exists()).cloned());

@@ -90,6 +90,9 @@ pub enum Outcome {
     /// cache (`PYINSTALLER_BUILD_CACHE_URL`), its content hash verified, smoke-tested and
     /// installed without running PyInstaller.
     Downloaded,
+    /// Only the smoke test changed: the installed binary, built from exactly these inputs, passed
+    /// the new one without being rebuilt (PyInstaller never sees the smoke test).
+    Retested,
 }
 
 impl SpecReport {

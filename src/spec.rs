@@ -44,6 +44,12 @@ pub(crate) struct Shared<'a> {
     pub package_name: Option<String>,
     /// Folders the crate writes to, skipped when rescanning the project.
     pub skip: Vec<PathBuf>,
+    /// Cargo's own folders, taken out of the library search path the smoke test passes on.
+    pub cargo_dirs: Vec<PathBuf>,
+    /// `allow-missing-imports`: a missing top-level import is a warning, not an error.
+    pub allow_missing_imports: bool,
+    /// The requirements file, for the fix of a missing import.
+    pub requirements: Option<PathBuf>,
 }
 
 impl Shared<'_> {
@@ -68,13 +74,18 @@ impl Shared<'_> {
         }
     }
 
-    /// What a generated spec was made from (and its own smoke test): part of its context, as
-    /// the spec file's content is for a spec in python-dir.
+    /// What a generated spec was made from: part of its context, as the spec file's content is
+    /// for a spec in python-dir. (Not its smoke test, which PyInstaller never sees.)
     fn generated_digest(&self, spec: &str) -> String {
         match self.generated.get(spec) {
-            Some((g, smoke)) => format!("generated {} {smoke:?}", g.digest),
+            Some((g, _)) => format!("generated {}", g.digest),
             None => String::new(),
         }
+    }
+
+    /// What the stamp keeps of the smoke test a spec's binary passed.
+    fn smoke_digest(&self, spec: &str) -> String {
+        smoke::digest(self.smoke_test(spec), self.smoke_test_timeout)
     }
 
     /// A variable a spec read, as the fingerprint holds it (announced to cargo).
@@ -100,6 +111,9 @@ pub(crate) struct Stamp {
     /// it is built no more (a stamp from before this was kept is never removed).
     #[serde(default)]
     pub project: Option<PathBuf>,
+    /// The smoke test the installed binary passed (`smoke::digest`): another one re-tests it.
+    #[serde(default)]
+    pub smoke: String,
 }
 
 impl Stamp {
@@ -147,6 +161,12 @@ pub(crate) enum Action {
         name: String,
         installed: PathBuf,
     },
+    /// Built from these very inputs and installed, but only the smoke test changed: the
+    /// installed binary is tested again, never rebuilt (PyInstaller does not see the test).
+    Retest {
+        name: String,
+        installed: PathBuf,
+    },
     /// Built before from these very inputs: reinstall from the store.
     Restore {
         binary: PathBuf,
@@ -158,6 +178,13 @@ pub(crate) enum Action {
     /// Only project module bodies changed: rewrite them into the last full build's archive.
     FastPath(fastpath::Changes),
     Build,
+}
+
+impl Plan {
+    /// Whether carrying it out may package project modules anew (the fast path or PyInstaller).
+    pub(crate) fn builds(&self) -> bool {
+        matches!(self.action, Action::FastPath(_) | Action::Build)
+    }
 }
 
 pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
@@ -172,17 +199,30 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     let action = if shared.force {
         Action::Build
     } else if let Some(stamp) = stamp.filter(|s| s.holds(&fingerprint, &shared.binaries_dir, &shared.target)) {
-        Action::UpToDate { name: stamp.name, installed: stamp.installed }
+        match stamp.smoke == shared.smoke_digest(spec) {
+            true => Action::UpToDate { name: stamp.name, installed: stamp.installed },
+            false => Action::Retest { name: stamp.name, installed: stamp.installed },
+        }
     } else if let Some((binary, entry)) = shared.cache.local.get(&fingerprint) {
         Action::Restore { binary, entry }
     } else {
         Action::Build
     };
-    let reason = reason(shared, state.as_ref(), &context, &inputs, &reads_changed);
+    let reason = match &action {
+        Action::Retest { .. } => "its smoke test changed".to_string(),
+        _ => reason(shared, &dir, state.as_ref(), &context, &inputs, &reads_changed),
+    };
     let mut refused = None;
     let action = match (action, &state) {
         (Action::Build, Some(state)) if !shared.force => {
-            match fastpath::check(&dir, state, &context, shared.project, &inputs) {
+            let checked = fastpath::check(&dir, state, &context, shared.project, &inputs).and_then(|changed| {
+                let paths: Vec<&str> = changed.modules.iter().map(|m| m.path.as_str()).collect();
+                match crate::sources::imports_missing(shared.project, &dir.work(), &paths) {
+                    Some(why) => Err(why),
+                    None => Ok(changed),
+                }
+            });
+            match checked {
                 Ok(changed) => Action::FastPath(changed),
                 Err(why) => {
                     refused = Some(why);
@@ -225,13 +265,20 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
 /// What changed since the spec's last build, in a few words: users first ask "why did it rebuild?".
 fn reason(
     shared: &Shared,
+    dir: &SpecDir,
     state: Option<&State>,
     context: &str,
     inputs: &BTreeSet<String>,
     reads_changed: &[String],
 ) -> String {
     let Some(state) = state.filter(|_| !shared.force) else {
-        return if shared.force { "PYINSTALLER_BUILD_FORCE is set" } else { "no previous successful build" }.into();
+        return match (shared.force, dir.log().exists()) {
+            (true, _) => "PYINSTALLER_BUILD_FORCE is set",
+            // A failed or interrupted PyInstaller run leaves its log and no state.
+            (false, true) => "its last PyInstaller build did not succeed",
+            (false, false) => "no previous successful build",
+        }
+        .into();
     };
     if state.context != context && !reads_changed.is_empty() {
         return match reads_changed {
@@ -323,7 +370,23 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
         Action::UpToDate { name, installed } => {
             return report(name.clone(), installed.clone(), Outcome::UpToDate, plan.fingerprint.clone());
         }
-        Action::Restore { binary, entry } => (plan.fingerprint.clone(), binary.clone(), entry.clone()),
+        Action::Retest { name, installed } => {
+            smoke.set(smoke_test(shared, &plan, installed)?);
+            let stamp = Stamp::read(&shared.stamps_dir, &shared.binaries_dir, &plan.spec);
+            if let Some(stamp) = stamp {
+                Stamp { smoke: shared.smoke_digest(&plan.spec), ..stamp }.write(
+                    &shared.stamps_dir,
+                    &shared.binaries_dir,
+                    &plan.spec,
+                )?;
+            }
+            return report(name.clone(), installed.clone(), Outcome::Retested, plan.fingerprint.clone());
+        }
+        Action::Restore { binary, entry } => {
+            // Stored after passing the smoke test of its day, which may not be today's.
+            smoke.set(smoke_test(shared, &plan, binary)?);
+            (plan.fingerprint.clone(), binary.clone(), entry.clone())
+        }
         Action::Download(hit) => {
             let entry = cache::Entry { file_name: hit.file_name.clone(), binary_hash: hit.binary_hash.clone() };
             let binary = shared.cache.local.put(&plan.fingerprint, &hit.path, &entry, true)?;
@@ -411,7 +474,8 @@ fn verify(shared: &Shared, plan: &Plan, fingerprint: &str, audit: &mut audit::Au
             "pyinstaller-build: PYINSTALLER_BUILD_AUDIT=verify needs a `smoke-test`: without one nothing proves an exclude is safe.",
         ));
     };
-    let smoke = |binary: &Path, log: &Path| smoke::run(binary, test, shared.smoke_test_timeout, log);
+    let smoke =
+        |binary: &Path, log: &Path| smoke::run(binary, test, shared.smoke_test_timeout, log, &shared.cargo_dirs);
     let spec_path = shared.project.path(&plan.spec);
     let mut verified = audit::verify(&invocation(shared, plan, &spec_path, &plan.dir), audit, &smoke)?;
     verified.fingerprint = fingerprint.to_string();
@@ -463,7 +527,14 @@ fn fast(
 fn smoke_test(shared: &Shared, plan: &Plan, binary: &Path) -> Result<Duration> {
     let start = Instant::now();
     let Some(test) = shared.smoke_test(&plan.spec) else { return Ok(Duration::ZERO) };
-    smoke::check(&shared.label(&plan.spec), binary, test, shared.smoke_test_timeout, &plan.dir.smoke_log())?;
+    smoke::check(
+        &shared.label(&plan.spec),
+        binary,
+        test,
+        shared.smoke_test_timeout,
+        &plan.dir.smoke_log(),
+        &shared.cargo_dirs,
+    )?;
     Ok(start.elapsed())
 }
 
@@ -496,7 +567,16 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
             env_known: &env_known,
             env_value: &|k| shared.env_value(k),
         };
-        let settled = reads::settle(output.reads, &known);
+        let mut settled = reads::settle(output.reads, &known);
+        if let (true, Ok(reads), Some(last)) = (trusted, &mut settled, &plan.state) {
+            // PyInstaller may have reused its cached analysis, and then did not read the modules
+            // that analysis read: those the last run read stay inputs. (One it read but left out
+            // of the binary would otherwise drop out of the fingerprint, and its next edit go
+            // unseen: the fix of a module PyInstaller dropped reported up to date.)
+            let kept = last.reads.project.iter().filter(|r| before.files.contains_key(*r));
+            let project: BTreeSet<String> = reads.project.iter().chain(kept).cloned().collect();
+            reads.project = project.into_iter().collect();
+        }
         let mut recorded = records.clone();
         recorded.extend(settled.as_ref().map(|r| r.project.clone()).unwrap_or_default());
         let inputs = fingerprint::inputs(&before, &plan.spec, Some(&recorded));
@@ -529,6 +609,22 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
             continue;
         }
         let binary_name = output.binary.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        // The first cause before any symptom: a module PyInstaller left out, or could not find,
+        // fails here, not as an ImportError in the smoke test's output.
+        let checked = crate::sources::check_warnings(
+            &before,
+            &dir.work(),
+            &plan.label,
+            shared.allow_missing_imports,
+            shared.requirements.as_deref(),
+            shared.python,
+        )?;
+        for line in checked.allowed {
+            shared.cargo.warning(&format!(
+                "pyinstaller-build: {}: PyInstaller could not find {line} (allowed by `allow-missing-imports`)",
+                plan.label
+            ));
+        }
         let smoke = smoke_test(shared, plan, &output.binary)?;
         fastpath::after_build(dir, &output.binary, &shared.python(), &before);
         let external: Vec<PathBuf> = output
@@ -588,6 +684,7 @@ fn finish(
         installed: installed.clone(),
         binary_hash: binary_hash.to_string(),
         project: Some(shared.project.root.clone()),
+        smoke: shared.smoke_digest(spec),
     };
     stamp.write(&shared.stamps_dir, &shared.binaries_dir, spec)?;
     Ok((installed, wrote))

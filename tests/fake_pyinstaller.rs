@@ -344,9 +344,39 @@ fn a_failed_smoke_test_installs_nothing_and_retries() {
     assert!(msg.contains("--fail") && msg.contains("exit status: 3") && msg.contains("left in place"), "{msg}");
     assert_eq!(fs::read(f.installed("worker")).unwrap(), before);
     f.take_runs();
-    f.build("debug").smoke_test(["--ok"]).try_compile().unwrap();
-    assert_eq!(f.take_runs().len(), 2, "both rebuilt: the smoke test is part of the fingerprint");
+    let report = f.build("debug").smoke_test(["--ok"]).try_compile().unwrap();
+    // The smoke test is not part of the fingerprint: the failed spec builds again, the other,
+    // whose inputs did not change, is only re-tested with the new smoke test.
+    assert_eq!(f.take_runs(), ["worker"]);
+    let headless = report.specs.iter().find(|s| s.name == "headless").unwrap();
+    assert_eq!(headless.outcome, pyinstaller_build::Outcome::Retested);
     assert!(f.run("worker").contains("Y = 2"));
+}
+
+#[test]
+fn a_module_an_analysis_read_but_left_out_stays_an_input_when_the_analysis_is_reused() {
+    let _env = ENV.read().unwrap();
+    let f = Fixture::new(&[
+        ("app.spec", &format!("# reads: dropped.py\n{}", spec("app", &["kept.py"]))),
+        ("app.py", ""),
+        ("kept.py", "K = 1\n"),
+        ("dropped.py", "D = 1\n"),
+    ]);
+    f.build("debug").try_compile().unwrap();
+    assert_eq!(f.take_runs(), ["app"]);
+    // A packaged module edited after the build's second: PyInstaller's cache is trusted, so its
+    // analysis is reused and this run reads nothing of what the first analysis read.
+    f.write("kept.py", "K = 2\n");
+    let later = SystemTime::now() + Duration::from_secs(5);
+    fs::File::options().append(true).open(f.root.join("python/kept.py")).unwrap().set_modified(later).unwrap();
+    f.build("debug").try_compile().unwrap();
+    let runs = f.runs();
+    assert!(runs.len() == 1 && runs[0]["toc_existed"] == true, "the analysis was reused: {runs:?}");
+    f.take_runs();
+    // The module the analysis read but left out still counts: its edit rebuilds.
+    f.write("dropped.py", "D = 2\n");
+    f.build("debug").try_compile().unwrap();
+    assert_eq!(f.take_runs(), ["app"], "an edit of a module the last analysis read went unseen");
 }
 
 #[test]

@@ -33,6 +33,13 @@ def run(args):
         with open(os.path.join(folder, m.group(1)), "a") as f:
             f.write("# edited during the build\n")
         open(marker, "w").close()
+    # Modules an analysis reads without packaging them (PyInstaller leaves an invalid one out),
+    # read only when there is no cached analysis to reuse, as PyInstaller does.
+    m = re.search(r"# reads: (.*)", text)
+    if m and not record["toc_existed"]:
+        for r in m.group(1).split():
+            with open(os.path.join(folder, r)) as f:
+                f.read()
     record["end"] = time.time()
     with open(os.environ["FAKE_PYINSTALLER_LOG"], "a") as f:
         f.write(json.dumps(record) + "\n")

@@ -219,6 +219,24 @@ mod tests {
     }
 
     #[test]
+    fn after_a_complete_trace_only_what_the_run_used_counts() {
+        let p = project(&[("a.spec", 1), ("a.py", 3), ("src/main.rs", 4), ("Cargo.toml", 5), ("icons/i.png", 6)]);
+        let used = ["a.py".to_string()];
+        let traced = inputs(&p, "a.spec", Some(&used), true);
+        assert_eq!(traced.iter().map(String::as_str).collect::<Vec<_>>(), ["a.py", "a.spec"]);
+        // A new module or folder no lookup reached changes nothing either: the reads' digest
+        // (`external`) holds what the module search could find.
+        let fp = |p: &Project| fingerprint(&context_hash(&ctx(), p, "a.spec", &traced, "reads", true), p, &traced);
+        let mut more = p.clone();
+        more.files.insert("src/other.py".into(), [7; 32]);
+        more.files.insert("Cargo.toml".into(), [8; 32]);
+        more.dirs.insert("gen".into());
+        assert_eq!(fp(&p), fp(&more));
+        // Untraced (the run started a program of its own): every file counts.
+        assert!(inputs(&p, "a.spec", Some(&used), false).contains("src/main.rs"));
+    }
+
+    #[test]
     fn fingerprint_sees_content_new_modules_env_and_target() {
         let base = project(&[("a.spec", 1), ("a.py", 3), ("b.py", 4)]);
         let fp = |p: &Project, c: &Context| {

@@ -274,7 +274,9 @@
 //!   10,000 entries, more than half the 0.09 s no-change build; 0.12 s for 46,000), nor are
 //!   outside folders of more than 2,000 entries (`/usr/lib/x86_64-linux-gnu`, say): a
 //!   distribution or `.pth` file *added* with nothing else changed, a new file directly in a
-//!   project folder that also holds an ignored folder (typically `__pycache__`), or a new library
+//!   project folder that also holds an ignored folder (typically `__pycache__`, or the folder
+//!   holding `src-tauri` and its target folder: a new `addon.pyc` beside a script at the
+//!   repository's root that the module search looked for), or a new library
 //!   in such a system folder is seen at the next build that reruns the script; the fingerprint
 //!   then sees it.
 //! * **What the audit hook cannot see.** Reads by programs PyInstaller or the spec start

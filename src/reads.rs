@@ -8,9 +8,13 @@
 //! This module turns that record into the spec's [`Reads`]:
 //!
 //! 1. [`settle`] after the run: sorts each read into project files (inputs by content, like the
-//!    modules PyInstaller packaged), outside files and folders (hashed), and what is already an
-//!    input (the interpreter's own files, installed distributions, the crate's folders); and
-//!    refuses a record in which anything read changed before the run ended.
+//!    modules PyInstaller packaged), outside files and folders (hashed), project folders listed
+//!    other than by the module search (by all their entries: a data folder PyInstaller collects),
+//!    the names the module search looked up in each project folder ([`Lookup`]), paths checked
+//!    for existence, and what is already an input (the interpreter's own files, installed
+//!    distributions, the crate's folders); notes whether the run started a program the trace
+//!    cannot follow ([`Reads::complete`]); and refuses a record in which anything read changed
+//!    before the run ended.
 //! 2. [`Reads::digest`] at every plan: the outside reads' current content, reusing a known hash
 //!    while a file's stat is unchanged (a no-change build stats, it does not hash), so it joins
 //!    the spec's fingerprint.
@@ -288,6 +292,8 @@ pub(crate) fn settle(raw: Raw, known: &Known) -> Result<Reads, PathBuf> {
             entry.2 &= finder;
         }
     }
+    // Their stats when listed, for the lookups below.
+    let listed = dirs.clone();
     dirs.retain(|path, (_, _, finder)| !(*finder && scanned(path)));
     let holds_output = |path: &Path| known.skip.iter().chain(known.outputs).any(|s| s.starts_with(path));
     for (path, (stat, touched, _)) in dirs {
@@ -321,7 +327,10 @@ pub(crate) fn settle(raw: Raw, known: &Known) -> Result<Reads, PathBuf> {
         let stat = stat_of(&dir);
         let names: Vec<String> = names.into_iter().collect();
         let entries = named_entries(&dir, &names);
-        if stat_of(&dir) != stat {
+        // Changed since it was listed (the run itself did not write there): what it found
+        // may not be these entries.
+        let when_listed = listed.get(&dir).filter(|(_, touched, _)| !touched).map(|(listed, _, _)| *listed);
+        if stat_of(&dir) != stat || when_listed.is_some_and(|listed| listed != stat) {
             return Err(dir);
         }
         let dir = project.relative(&dir).unwrap_or_default();

@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::e2e::{copy_dir, host_triple, Output, CARGO};
 
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+}
+
 /// A copy of a layout fixture: `repo` is the copy's root, `krate` its Cargo package.
 struct Layout {
     _tmp: tempfile::TempDir,
@@ -151,7 +155,7 @@ fn a_spec_at_the_repository_root_ignores_the_build_and_sees_what_pyinstaller_rea
     no_change_check_rust_edit_icon_and_body_edit(
         &app,
         &["agent"],
-        ("agent/core.py", "def answer():\n    return \"answer=43\"\n"),
+        ("agent/core.py", &fs::read_to_string(fixture("layout-repo/agent/core.py")).unwrap().replace("42", "43")),
     );
     assert_eq!(app.run("agent"), "answer=43 no addon app.css,index.html");
 
@@ -166,7 +170,8 @@ fn a_spec_at_the_repository_root_ignores_the_build_and_sees_what_pyinstaller_rea
     let out = app.cargo("build", &[]);
     assert!(built(&out, "agent").contains("the entries of static changed"), "{}", out.stderr);
     assert_eq!(app.run("agent"), "answer=43 no addon .env,app.css,dist/bundle.js,index.html");
-    // A sourceless module that satisfies `try: import addon`, where the module search looked.
+    // A sourceless module that satisfies `try: from agent import addon`, where the module
+    // search looked.
     let src = app.repo.join("tauri-gui/addon-src/addon.py");
     app.write("tauri-gui/addon-src/addon.py", "NAME = 'addon 1'\n");
     let python = app.repo.join("tauri-gui/src-tauri/target/pyinstaller-build/envs");
@@ -179,13 +184,13 @@ fn a_spec_at_the_repository_root_ignores_the_build_and_sees_what_pyinstaller_rea
     let compiled = Command::new(python)
         .args(["-c", "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)"])
         .arg(&src)
-        .arg(app.repo.join("addon.pyc"))
+        .arg(app.repo.join("agent/addon.pyc"))
         .status()
         .unwrap();
     assert!(compiled.success());
     let out = app.cargo("build", &[]);
     let why = built(&out, "agent");
-    assert!(why.contains("addon.pyc is new, where agent.spec's last build's module search looked"), "{why}");
+    assert!(why.contains("agent/addon.pyc is new, where agent.spec's last build's module search looked"), "{why}");
     assert_eq!(app.run("agent"), "answer=43 addon 1 .env,app.css,dist/bundle.js,index.html");
     app.assert_as_forced(&["agent"]);
 }

@@ -993,20 +993,20 @@ fn layout_note(project: &project::Project, python_dir: &Path, scan: Duration) ->
     if project.tagged.is_empty() && project.crates.is_empty() {
         return None;
     }
-    let named = |dirs: &[String]| {
-        dirs.iter()
-            .map(|d| if d.is_empty() { "python-dir itself".into() } else { format!("`{d}`") })
-            .collect::<Vec<_>>()
-    };
+    let named = |dirs: &[&String]| dirs.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", ");
+    let (own, inner): (Vec<&String>, Vec<&String>) = project.crates.iter().partition(|d| d.is_empty());
     let mut holds = Vec::new();
-    if !project.tagged.is_empty() {
-        holds.push(format!("cargo's target folder {}", named(&project.tagged).join(", ")));
+    if !own.is_empty() {
+        holds.push("is itself a Rust crate".to_string());
     }
-    if !project.crates.is_empty() {
-        holds.push(format!("the Rust crate {}", named(&project.crates).join(", ")));
+    if !project.tagged.is_empty() {
+        holds.push(format!("holds cargo's target folder {}", named(&project.tagged.iter().collect::<Vec<_>>())));
+    }
+    if !inner.is_empty() {
+        holds.push(format!("holds the Rust crate {}", named(&inner)));
     }
     Some(format!(
-        "pyinstaller-build: python-dir `{}` holds {}: this layout works. Target folders are never \
+        "pyinstaller-build: python-dir `{}` {}: this layout works. Target folders are never \
          inputs, and a file no PyInstaller run read or could have found (Rust sources, Cargo.toml, \
          icons, JSON configs) rebuilds no sidecar. The cost: cargo reruns this build script when any \
          of the {} files it watches under python-dir changes (a Rust edit too), and each run scans \

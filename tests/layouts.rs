@@ -112,7 +112,7 @@ fn no_change_check_rust_edit_icon_and_body_edit(app: &Layout, names: &[&str], bo
     // Said once: the layout works, and what it costs.
     let note = first.warnings().into_iter().filter(|w| w.contains("this layout works")).count();
     assert_eq!(note, 1, "{}", first.stderr);
-    assert!(first.stderr.contains("cargo's target folder") && first.stderr.contains("the Rust crate"));
+    assert!(first.stderr.contains("cargo's target folder") && first.stderr.contains("Rust crate"));
     for i in 0..2 {
         quiet(&app.cargo("build", &[]), &format!("no-change build {i}"));
     }

@@ -310,6 +310,12 @@ def _chain(graph, sources, package):
     return []
 
 
+def _not_project(path):
+    """Under the crate's own folders or cargo's target folders, which python-dir may hold."""
+    dirs = [p for p in os.environ.get("PYINSTALLER_BUILD_NOT_PROJECT", "").split(os.pathsep) if p]
+    return any(os.path.abspath(path).startswith(os.path.join(os.path.abspath(d), "")) for d in dirs)
+
+
 def audit(exe, workdir, project_dir, guts):
     from PyInstaller.archive.readers import CArchiveReader
     from PyInstaller.compat import PY3_BASE_MODULES
@@ -345,7 +351,7 @@ def audit(exe, workdir, project_dir, guts):
     project_modules = set()
     for key in ("scripts", "pure"):
         for name, path, _t in guts.get(key) or ():
-            if isinstance(path, str) and os.path.abspath(path).startswith(project_dir + os.sep):
+            if isinstance(path, str) and os.path.abspath(path).startswith(project_dir + os.sep) and not _not_project(path):
                 project_files.append(path)
                 project_modules.update({name, name + ".py", os.path.basename(path)})
     imports = _project_imports(project_files, project_dir)

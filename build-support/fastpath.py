@@ -545,8 +545,14 @@ def _snapshot(workpath, distpath, project, out_dir, result):
         # entry is an empty marker that no edit can change. Never resolve it against the cwd.
         return isinstance(path, str) and path not in ("-", "")
 
+    # The crate's own folders and cargo's target folders may lie in python-dir: the managed
+    # environment's modules there are not the project's.
+    not_project = tuple(
+        os.path.join(os.path.realpath(p), "") for p in os.environ.get("PYINSTALLER_BUILD_NOT_PROJECT", "").split(os.pathsep) if p
+    )
+
     def ours(path):
-        return real(path) and os.path.realpath(path).startswith(project + os.sep)
+        return real(path) and os.path.realpath(path).startswith(project + os.sep) and not os.path.realpath(path).startswith(not_project)
 
     if len(_captured) != 1:
         if not _captured:

@@ -2,8 +2,13 @@
 
 A PEP 578 audit hook sees every file opened (`open`, also for `io.open_code`, which imports use),
 every folder listed (`os.listdir`, `os.scandir`, which `glob`, `os.walk` and importlib's path
-finder use) and every path the run itself creates or removes; `os.environ` is made to note the
-names read from it. For each file and folder the hook keeps its stat at the moment it was read:
+finder use), every program started, and every path the run itself creates or removes;
+`os.environ` is made to note the names read from it. Two reads have no audit event and are
+noted by wrapping: the names importlib's path finder looks up in each folder (a folder it lists
+matters only for those names: a new `icon.png` beside the modules finds nothing, a new
+`addon.pyc` can satisfy `import addon`), and paths checked with `os.stat`/`os.lstat` (which
+`os.path.exists` and `isfile` call): a spec's `if os.path.exists("extra.json")` depends on a file
+it never opens. For each file and folder the hook keeps its stat at the moment it was read:
 the crate compares that with the stat after the run, so a file edited while PyInstaller ran is
 never recorded with content PyInstaller did not see.
 
@@ -22,6 +27,10 @@ class _Trace:
         self.files = {}  # path -> stat tuple, or None when missing, at first read
         self.changed = set()  # read twice with different stats
         self.dirs = {}  # path -> stat tuple at first listing
+        self.plain = set()  # listed by something else than importlib's path finder
+        self.lookups = {}  # folder -> names importlib's path finder looked up in it
+        self.probes = {}  # path -> its stat when first checked by os.stat/os.lstat, or None
+        self.programs = set()  # programs started (their first argument)
         self.written = set()  # created, written, renamed or removed by the run: outputs, not inputs
         self.env = set()
         self.active = False
@@ -47,10 +56,9 @@ class _Trace:
         name = f.f_code.co_filename
         return name.startswith("<frozen ") or os.path.abspath(name).startswith(self.owned)
 
-    @staticmethod
-    def stat(path):
+    def stat(self, path):
         try:
-            st = os.stat(path)
+            st = getattr(self, "real_stat", os.stat)(path)
         except (OSError, ValueError):
             return None
         posix = os.name != "nt"
@@ -77,8 +85,30 @@ class _Trace:
                 self.opened(*args[:3])
             elif event in ("os.listdir", "os.scandir"):
                 path = self.path(args[0])
-                if path is not None and path not in self.dirs:
-                    self.dirs[path] = self.stat(path)
+                if path is not None:
+                    if path not in self.dirs:
+                        self.dirs[path] = self.stat(path)
+                    # The path finder fills its cache of the folder's names; what it then finds
+                    # is decided by the names it looks up, noted in `lookups`. PyInstaller looks
+                    # for the top of a script's package by listing folders for `__init__.py`.
+                    caller = sys._getframe(1).f_code
+                    if caller.co_name == "get_path_to_toplevel_modules":
+                        self.lookups.setdefault(path, set()).add("__init__")
+                    # `importlib.metadata` lists each folder on the path for distributions' metadata.
+                    elif caller.co_name == "children" and "metadata" in caller.co_filename:
+                        self.lookups.setdefault(path, set()).update(("*.dist-info", "*.egg-info", "*.egg", "egg-info"))
+                    elif not (caller.co_name == "_fill_cache" and caller.co_filename.startswith("<frozen importlib")):
+                        self.plain.add(path)
+            elif event == "subprocess.Popen":
+                argv = args[1]
+                argv = [argv] if isinstance(argv, (str, bytes)) else list(argv or ())
+                traced_child = len(argv) > 1 and os.fsdecode(argv[1]) == os.environ.get("PYINSTALLER_BUILD_TRACE_SCRIPT")
+                program = args[0] if args[0] is not None else (argv[0] if argv else None)
+                if program is not None and not traced_child:
+                    self.programs.add(os.fsdecode(program))
+            # (`subprocess` itself starts programs with `os.posix_spawn` or a fork: seen above.)
+            elif event in ("os.system", "os.exec", "os.spawn", "os.startfile"):
+                self.programs.add("%s %r" % (event, args[:1]))
             elif event in ("os.remove", "os.rename", "shutil.rmtree", "tempfile.mkdtemp", "tempfile.mkstemp", "os.mkdir"):
                 for a in args[:2] if event == "os.rename" else args[:1]:
                     path = self.path(a)
@@ -139,6 +169,38 @@ class _Trace:
 
         os.environ.__class__ = Noted
 
+        stat, lstat = os.stat, os.lstat
+
+        def probed(real):
+            def checked(path, *a, **kw):
+                if not trace.active and not a and not kw.get("dir_fd"):
+                    trace.active = True
+                    try:
+                        p = trace.path(path)
+                        if p is not None and p not in trace.probes and p not in trace.files:
+                            trace.probes[p] = trace.stat(p)
+                    except Exception:
+                        pass
+                    finally:
+                        trace.active = False
+                return real(path, *a, **kw)
+
+            return checked
+
+        self.real_stat = stat
+        os.stat, os.lstat = probed(stat), probed(lstat)
+
+        from importlib.machinery import FileFinder
+
+        find_spec = FileFinder.find_spec
+
+        def noted_find_spec(finder, fullname, target=None):
+            if not trace.active:
+                trace.lookups.setdefault(os.path.abspath(finder.path or "."), set()).add(fullname.rpartition(".")[2])
+            return find_spec(finder, fullname, target)
+
+        FileFinder.find_spec = noted_find_spec
+
     def record(self, extra=None):
         """What was read, as JSON-ready data. Paths under a written path are outputs."""
         written = sorted(self.written)
@@ -163,7 +225,10 @@ class _Trace:
                 imported.add(os.path.abspath(f))
         result = {
             "files": [[p, st[:4] if st else None, p in self.changed] for p, st in sorted(self.files.items()) if kept(p)],
-            "dirs": [[p, st[:4] if st else None, p in parents] for p, st in sorted(self.dirs.items()) if kept(p)],
+            "dirs": [[p, st[:4] if st else None, p in parents, p not in self.plain] for p, st in sorted(self.dirs.items()) if kept(p)],
+            "lookups": [[d, sorted(n)] for d, n in sorted(self.lookups.items()) if kept(d)],
+            "probes": [[p, st[:4] if st else None, bool(st and st[4] & 0o170000 == 0o040000)] for p, st in sorted(self.probes.items()) if kept(p) and p not in self.files],
+            "programs": sorted(self.programs),
             "env": sorted(self.env),
             "imported": sorted(imported),
         }

@@ -74,13 +74,18 @@ pub(crate) struct Context {
 /// The project files one spec depends on.
 ///
 /// Before its first build the crate cannot know which modules a spec packages, so it takes every
-/// `.py` file; afterwards `records` (from PyInstaller's own Analysis TOC) names them, so an edit to
-/// a module only another spec imports leaves this one alone. Every non-Python file counts for every
-/// spec (configs, hooks, data, icons: when unsure, rebuild), except the other specs.
-pub(crate) fn inputs(project: &Project, spec: &str, records: Option<&[String]>) -> BTreeSet<String> {
+/// `.py` file; afterwards `records` (from PyInstaller's own Analysis TOC, with the files its run
+/// read) names them, so an edit to a module only another spec imports leaves this one alone.
+/// Every non-Python file counts for every spec (configs, hooks, data, icons: when unsure,
+/// rebuild), except the other specs, unless the last run's record is `traced` completely
+/// (`Reads::complete`): then only what it packaged or read counts, and what it could have found
+/// (the folders it listed, the names it looked up, the paths it checked) is in its reads' digest.
+pub(crate) fn inputs(project: &Project, spec: &str, records: Option<&[String]>, traced: bool) -> BTreeSet<String> {
+    let traced = traced && records.is_some();
     let mut inputs: BTreeSet<String> = project
         .files
         .keys()
+        .filter(|_| !traced)
         .filter(|f| {
             let name = f.rsplit('/').next().unwrap_or(f);
             let is_py = f.ends_with(".py");
@@ -109,6 +114,7 @@ pub(crate) fn context_hash(
     spec: &str,
     inputs: &BTreeSet<String>,
     external: &str,
+    traced: bool,
 ) -> String {
     let mut h = Framed::new();
     h.field("version", VERSION);
@@ -121,11 +127,12 @@ pub(crate) fn context_hash(
         h.field("value", v.as_deref().unwrap_or("\0unset"));
     }
     h.field("settings", &ctx.settings);
-    // Adding or removing a module can change what an unchanged import resolves to.
-    for f in project.files.keys().filter(|f| f.ends_with(".py")) {
+    // Adding or removing a module can change what an unchanged import resolves to. A traced
+    // run's reads say where its module search looked (in `external`).
+    for f in project.files.keys().filter(|f| f.ends_with(".py") && !traced) {
         h.field("module", f);
     }
-    for d in &project.dirs {
+    for d in project.dirs.iter().filter(|_| !traced) {
         h.field("dir", d);
     }
     for i in inputs {
@@ -200,12 +207,12 @@ mod tests {
     fn records_narrow_the_python_inputs() {
         let p =
             project(&[("a.spec", 1), ("b.spec", 2), ("a.py", 3), ("b.py", 4), ("hooks/hook-x.py", 5), ("cfg.toml", 6)]);
-        let all = inputs(&p, "a.spec", None);
+        let all = inputs(&p, "a.spec", None, false);
         assert_eq!(
             all.iter().map(String::as_str).collect::<Vec<_>>(),
             ["a.py", "a.spec", "b.py", "cfg.toml", "hooks/hook-x.py"]
         );
-        let recorded = inputs(&p, "a.spec", Some(&["a.py".to_string()]));
+        let recorded = inputs(&p, "a.spec", Some(&["a.py".to_string()]), false);
         assert_eq!(
             recorded.iter().map(String::as_str).collect::<Vec<_>>(),
             ["a.py", "a.spec", "cfg.toml", "hooks/hook-x.py"]
@@ -213,11 +220,29 @@ mod tests {
     }
 
     #[test]
+    fn after_a_complete_trace_only_what_the_run_used_counts() {
+        let p = project(&[("a.spec", 1), ("a.py", 3), ("src/main.rs", 4), ("Cargo.toml", 5), ("icons/i.png", 6)]);
+        let used = ["a.py".to_string()];
+        let traced = inputs(&p, "a.spec", Some(&used), true);
+        assert_eq!(traced.iter().map(String::as_str).collect::<Vec<_>>(), ["a.py", "a.spec"]);
+        // A new module or folder no lookup reached changes nothing either: the reads' digest
+        // (`external`) holds what the module search could find.
+        let fp = |p: &Project| fingerprint(&context_hash(&ctx(), p, "a.spec", &traced, "reads", true), p, &traced);
+        let mut more = p.clone();
+        more.files.insert("src/other.py".into(), [7; 32]);
+        more.files.insert("Cargo.toml".into(), [8; 32]);
+        more.dirs.insert("gen".into());
+        assert_eq!(fp(&p), fp(&more));
+        // Untraced (the run started a program of its own): every file counts.
+        assert!(inputs(&p, "a.spec", Some(&used), false).contains("src/main.rs"));
+    }
+
+    #[test]
     fn fingerprint_sees_content_new_modules_env_and_target() {
         let base = project(&[("a.spec", 1), ("a.py", 3), ("b.py", 4)]);
         let fp = |p: &Project, c: &Context| {
-            let i = inputs(p, "a.spec", Some(&["a.py".to_string()]));
-            fingerprint(&context_hash(c, p, "a.spec", &i, ""), p, &i)
+            let i = inputs(p, "a.spec", Some(&["a.py".to_string()]), false);
+            fingerprint(&context_hash(c, p, "a.spec", &i, "", false), p, &i)
         };
         let f0 = fp(&base, &ctx());
         assert_eq!(f0, fp(&base, &ctx()));

@@ -245,20 +245,55 @@
 //! Each spec has a blake3 fingerprint of: the spec; the project files it packaged (read from
 //! PyInstaller's own Analysis records after its first build; every `.py` under python-dir before
 //! that); every project file its last PyInstaller run *read* (a module the spec imports, a hook, a
-//! config file it opens), and every other non-`.py` file under python-dir except the other specs
-//! (configs, hooks, data, icons); every file it packaged or read from outside python-dir and the
+//! config file it opens) or checked for (`os.path.exists`); what could change what that run
+//! *found* under python-dir (below); every file it packaged or read from outside python-dir and the
 //! interpreter's own folders (a `pathex` folder, a `hookspath` folder, an editable install,
 //! system libraries found by `ldd`), by content, and the entries of every such folder its
 //! import resolution or the spec listed (a module added to a `pathex` folder can satisfy an
-//! optional import); the list of `.py` files and folders under python-dir (a new module can shadow
-//! an import); the interpreter (path, version, platform), PyInstaller's version and the installed
+//! optional import); the interpreter (path, version, platform), PyInstaller's version and the installed
 //! distributions (each `*.dist-info/RECORD`, so `pip install -U` rebuilds, and each `.pth` file);
 //! `TARGET`; the environment variables that change PyInstaller's output
 //! (`PYTHONPATH`, `PYTHONOPTIMIZE`, `PYINSTALLER_*`, `SOURCE_DATE_EPOCH`, `LD_LIBRARY_PATH`, ...
 //! and your `env`); and every environment variable the spec or PyInstaller read by name
 //! (`os.environ[...]`, `os.environ.get`, `os.getenv`, `in os.environ`) in its last run.
-//! `__pycache__`, `.venv`/`venv` (any folder with a `pyvenv.cfg`), `build`, `dist`, hidden
-//! folders and files and the crate's own folders are never scanned.
+//!
+//! ## Files PyInstaller never reads rebuild nothing
+//!
+//! What a run could have found under python-dir is decided from its trace (below), not from
+//! file names:
+//!
+//! * every folder it listed other than for its module search (a data folder it collects with
+//!   `datas=[('static', 'static')]`, a `glob` in the spec), by all its entries, hidden files and
+//!   `dist/` folders included: a new `static/.env` or `static/dist/` rebuilds;
+//! * every folder its module search looked in, by the entries named like the modules it looked
+//!   for there (`addon.py`, `addon.pyc`, `addon/`, `addon.cpython-311-x86_64-linux-gnu.so`;
+//!   `__init__.*` in a package found as a folder; `*.dist-info` where `importlib.metadata`
+//!   looked): a new sourceless `addon.pyc` that satisfies `try: import addon` rebuilds, a new
+//!   `logo.png` beside the modules does not;
+//! * every path it checked for and did not find, or found to be a folder.
+//!
+//! A change to a file none of these reach (a `.rs` file, `Cargo.toml`, `Cargo.lock`, an icon,
+//! `tauri.conf.json`, tauri-build's `gen/`) changes no fingerprint. So python-dir may be the
+//! Rust crate itself (`python-dir = "."` with the specs at `src-tauri`'s root) or the whole
+//! repository (`python-dir = "../.."`): a Rust edit, a new icon or a `cargo check` runs no
+//! PyInstaller. The first build with such a layout says once that it works and what it costs:
+//! cargo reruns the build script when any file it watches under python-dir changes (a Rust edit
+//! too), and that run scans python-dir (milliseconds) and finds the sidecars up to date.
+//!
+//! Before a spec's first build every file under python-dir (but the other specs) counts, and the
+//! list of `.py` files and folders; so too after a run that started a program the trace cannot
+//! follow (a spec's own `subprocess.run(["git", "describe"])`; PyInstaller's own tools, `ldd`,
+//! `objcopy`, `objdump`, `file`, `uname`, ..., and its isolated Python children are known).
+//!
+//! **The build's own outputs are never inputs.** Cargo's target folder (found from `OUT_DIR`,
+//! wherever the default, `CARGO_TARGET_DIR` or `build.target-dir` put it), any folder marked
+//! with a `CACHEDIR.TAG` (as cargo marks its target folders), the binaries folder, the crate's
+//! work and cache folders (its managed environments too), `.git` and other hidden folders,
+//! `node_modules`, `__pycache__`, environments (any folder with a `pyvenv.cfg`), `build`, `dist`,
+//! `site-packages` and `venv` folders, hidden files and `*.pyc` are never scanned nor watched.
+//! These exclusions apply only where PyInstaller does not reach: a file its run read there is an
+//! input by content, and a folder it listed there by its entries, wherever they lie; a module of
+//! the crate's managed environment under python-dir is never taken for a project module.
 //!
 //! ## What a PyInstaller run read
 //!
@@ -329,7 +364,9 @@
 //!   10,000 entries, more than half the 0.09 s no-change build; 0.12 s for 46,000), nor are
 //!   outside folders of more than 2,000 entries (`/usr/lib/x86_64-linux-gnu`, say): a
 //!   distribution or `.pth` file *added* with nothing else changed, a new file directly in a
-//!   project folder that also holds an ignored folder (typically `__pycache__`), or a new library
+//!   project folder that also holds an ignored folder (typically `__pycache__`, or the folder
+//!   holding `src-tauri` and its target folder: a new `addon.pyc` beside a script at the
+//!   repository's root that the module search looked for), or a new library
 //!   in such a system folder is seen at the next build that reruns the script; the fingerprint
 //!   then sees it.
 //! * **What the audit hook cannot see.** Reads by programs PyInstaller or the spec start
@@ -398,7 +435,9 @@
 //!   executable must give what `objcopy` makes of the bootloader and the same archive;
 //! * the snapshot is unmodified since its self-test (the executable is hashed);
 //! * the toolchain, installed packages, environment variables, settings (compression level
-//!   included) and the set of files and folders under python-dir are unchanged;
+//!   included) are unchanged, and so is what the last build could find under python-dir (the
+//!   files it used, the folders it listed, the names its module search looked up; every file
+//!   and folder before a completely traced build);
 //! * every changed file is a project module in the archive's PYZ, or an entry script, that no
 //!   hook targets; so an edited spec, config or data file runs PyInstaller;
 //! * no changed module was imported while PyInstaller ran (by the spec, say for its
@@ -637,7 +676,8 @@
 //! * `$OUT_DIR/pyinstaller-build/`: what this profile installed (one record per binaries folder:
 //!   checkouts sharing a target folder share `OUT_DIR`), and `report.json`.
 //!
-//! Nothing is written into python-dir.
+//! Nothing is written into python-dir, except where python-dir holds these folders (cargo's
+//! target folder, say): they are never its inputs.
 //!
 //! # Parallelism and locking
 //!
@@ -690,8 +730,11 @@
 //!     output; why is "exited with exit status: 1", "printed ready, then exited with ...: it does
 //!     not keep serving", "did not serve within 30 s: nothing accepted connections on
 //!     127.0.0.1:PORT (the port given in PORT)", or "GET /health on ... answered HTTP/1.0 500".
-//! * Why did it rebuild? The `built ...` warning says (`worker.py changed`, `the toolchain,
-//!   environment, settings or set of files changed`, ...), as does [`SpecReport::reason`], and
+//! * Why did it rebuild? The `built ...` warning says, naming files relative to python-dir and
+//!   why they matter to the spec (`worker.py changed: worker.spec's last build packaged it`,
+//!   `addon.pyc is new, where app.spec's last build's module search looked for a module of that
+//!   name`, `the entries of static changed, which app.spec's last build listed`, `the
+//!   toolchain, environment or settings changed`, ...), as does [`SpecReport::reason`], and
 //!   why the fast path was not taken (`no fast path: proj.util imports wave, which the last
 //!   build did not bundle`); `build.log` starts with the exact command; `report.json` in `OUT_DIR` has each
 //!   fingerprint.
@@ -800,8 +843,11 @@ impl Build {
         }
         let Folders { python_dir, binaries_dir, cache_root } = self.folders(&cargo, &env);
         let skip = vec![cache_root.clone(), binaries_dir.clone()];
-
-        let project = project::Project::scan(&python_dir, &skip)?;
+        // The build's own outputs are never scanned, wherever python-dir is.
+        let outputs = env.target_dirs();
+        let scan_start = std::time::Instant::now();
+        let project = project::Project::scan(&python_dir, &[skip.clone(), outputs.clone()].concat())?;
+        let layout = layout_note(&project, &python_dir, scan_start.elapsed());
         let mut specs = match project.specs(&self.specs) {
             // Sidecars without spec files need none.
             Err(e) if e.kind() == ErrorKind::NoSpecs && self.specs.is_empty() && !self.sidecars.is_empty() => vec![],
@@ -920,10 +966,12 @@ impl Build {
             audit_threshold: self.audit_threshold.unwrap_or(1_000_000),
             audit_verify: cargo.env("PYINSTALLER_BUILD_AUDIT").is_some_and(|v| v == "verify"),
             package_name: cargo_env("CARGO_PKG_NAME").map(|n| n.to_string_lossy().into_owned()),
+            not_project: [skip.clone(), outputs.clone()].concat(),
             skip,
             cargo_dirs: env.cargo_dirs(),
             allow_missing_imports: self.allow_missing_imports,
             requirements: requirements.clone(),
+            outputs,
         };
 
         let plans = specs.iter().map(|s| spec::plan(&shared, s)).collect::<Result<Vec<_>>>()?;
@@ -936,7 +984,11 @@ impl Build {
         }
         let limit = self.jobs.unwrap_or(env.jobs);
         let results = jobs::run_all(plans, limit, |plan| spec::execute(&shared, plan));
-        finish(&cargo, &shared, &toolchain, &env, results, &specs)
+        let report = finish(&cargo, &shared, &toolchain, &env, results, &specs)?;
+        if let Some(note) = layout.filter(|_| report.specs.iter().any(|s| s.outcome == Outcome::Built)) {
+            note_once(&cargo, &shared.project_cache, &note);
+        }
+        Ok(report)
     }
 }
 
@@ -1100,6 +1152,49 @@ impl Build {
             settings: String::new(),
         }
     }
+}
+
+/// When python-dir holds cargo's target folder or a Rust crate (python-dir = "." at the
+/// crate's root, or the repository's root): what the layout costs, in words.
+fn layout_note(project: &project::Project, python_dir: &Path, scan: Duration) -> Option<String> {
+    if project.tagged.is_empty() && project.crates.is_empty() {
+        return None;
+    }
+    let named = |dirs: &[&String]| dirs.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", ");
+    let (own, inner): (Vec<&String>, Vec<&String>) = project.crates.iter().partition(|d| d.is_empty());
+    let mut holds = Vec::new();
+    if !own.is_empty() {
+        holds.push("is itself a Rust crate".to_string());
+    }
+    if !project.tagged.is_empty() {
+        holds.push(format!("holds cargo's target folder {}", named(&project.tagged.iter().collect::<Vec<_>>())));
+    }
+    if !inner.is_empty() {
+        holds.push(format!("holds the Rust crate {}", named(&inner)));
+    }
+    Some(format!(
+        "pyinstaller-build: python-dir `{}` {}: this layout works. Target folders are never \
+         inputs, and a file no PyInstaller run read or could have found (Rust sources, Cargo.toml, \
+         icons, JSON configs) rebuilds no sidecar. The cost: cargo reruns this build script when any \
+         of the {} files it watches under python-dir changes (a Rust edit too), and each run scans \
+         them ({:.0} ms here) and finds the sidecars up to date. A python-dir holding only the \
+         Python sources avoids even that.",
+        python_dir.display(),
+        holds.join(" and "),
+        project.files.len(),
+        scan.as_secs_f64() * 1000.0
+    ))
+}
+
+/// Prints `note` once per project: again only when it says something else.
+fn note_once(cargo: &Cargo, project_cache: &Path, note: &str) {
+    let marker = project_cache.join("layout-note.txt");
+    let first_line = |n: &str| n.split(" (").next().unwrap_or_default().to_string();
+    if std::fs::read_to_string(&marker).is_ok_and(|old| first_line(&old) == first_line(note)) {
+        return;
+    }
+    cargo.warning(note);
+    let _ = install::write_atomic(&marker, note.as_bytes(), false);
 }
 
 /// Tells cargo what to watch, reports what happened, and returns the first failure if any.
@@ -1275,7 +1370,10 @@ fn universal(cargo: &Cargo, shared: &spec::Shared, spec: &SpecReport) -> Result<
     for (file, hash) in &shared.project.files {
         h.update(file.as_bytes()).update(hash);
     }
-    let reads = spec_dir.read_state().map(|s| s.reads.digest(&|k| shared.env_value(k)).0).unwrap_or_default();
+    let reads = spec_dir
+        .read_state()
+        .map(|s| s.reads.digest(&shared.project.root, &|k| shared.env_value(k)).0)
+        .unwrap_or_default();
     h.update(reads.as_bytes());
     let sources = h.finalize().to_hex().to_string();
     let installed =
@@ -1389,6 +1487,21 @@ impl BuildEnv {
                 .and_then(|n| n.to_str()?.parse().ok())
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         })
+    }
+
+    /// Cargo's target (and build) folders, which `OUT_DIR` lies in: marked with a `CACHEDIR.TAG`,
+    /// else the profile folder holding `build/<package>/out`.
+    fn target_dirs(&self) -> Vec<PathBuf> {
+        let tagged: Vec<PathBuf> =
+            self.out_dir.ancestors().filter(|a| a.join("CACHEDIR.TAG").is_file()).map(Path::to_path_buf).collect();
+        if !tagged.is_empty() {
+            return tagged;
+        }
+        let build = self.out_dir.parent().and_then(Path::parent).filter(|b| b.ends_with("build"));
+        match (self.out_dir.ends_with("out"), build.and_then(Path::parent)) {
+            (true, Some(profile)) => vec![profile.to_path_buf()],
+            _ => vec![],
+        }
     }
 
     /// Folders cargo adds to the library search path of build scripts: the target (or build)

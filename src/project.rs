@@ -11,7 +11,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Folders never looked into: caches, environments, build outputs, VCS and editor state.
-/// Anything holding a `pyvenv.cfg` is an environment whatever its name.
+/// Anything holding a `pyvenv.cfg` is an environment whatever its name, and anything holding a
+/// `CACHEDIR.TAG` a tool's cache or output (cargo marks its target folders so). What PyInstaller
+/// reads or lists in them is an input all the same, by its trace (reads.rs).
 const EXCLUDED_DIRS: &[&str] = &["__pycache__", ".venv", "venv", "build", "dist", "node_modules", "site-packages"];
 
 /// A snapshot of python-dir. Paths are relative to it, with `/` separators, so the fingerprint
@@ -25,6 +27,10 @@ pub(crate) struct Project {
     pub dirs: BTreeSet<String>,
     /// Folders that hold an excluded folder: cargo cannot watch them without scanning it.
     pub dirs_with_excluded: BTreeSet<String>,
+    /// Excluded folders marked with a `CACHEDIR.TAG` (cargo's target folder), relative.
+    pub tagged: Vec<String>,
+    /// Folders holding a `Cargo.toml`: Rust crates inside python-dir, relative.
+    pub crates: Vec<String>,
 }
 
 impl Project {
@@ -72,11 +78,17 @@ impl Project {
             if meta.is_dir() {
                 if excluded_dir(&name, &path) || skip.iter().any(|s| path.starts_with(s)) {
                     has_excluded = true;
+                    if path.join("CACHEDIR.TAG").is_file() {
+                        self.tagged.push(child);
+                    }
                     continue;
                 }
                 self.dirs.insert(child.clone());
                 self.walk(&path, &child, skip, depth + 1)?;
             } else if !excluded_file(&name) {
+                if name == "Cargo.toml" {
+                    self.crates.push(rel.to_string());
+                }
                 self.files.insert(child, hash_file(&path)?);
             }
         }
@@ -163,7 +175,10 @@ pub(crate) fn spec_stem(spec: &str) -> String {
 }
 
 fn excluded_dir(name: &str, path: &Path) -> bool {
-    name.starts_with('.') || EXCLUDED_DIRS.contains(&name) || path.join("pyvenv.cfg").exists()
+    name.starts_with('.')
+        || EXCLUDED_DIRS.contains(&name)
+        || path.join("pyvenv.cfg").exists()
+        || path.join("CACHEDIR.TAG").is_file()
 }
 
 fn excluded_file(name: &str) -> bool {
@@ -206,6 +221,9 @@ mod tests {
             "env2/pyvenv.cfg",
             "build/x/y.toc",
             "dist/bin",
+            "target/CACHEDIR.TAG",
+            "target/debug/build.rs.o",
+            "tool/Cargo.toml",
             ".git/HEAD",
             "notes.txt",
             "pkg/.mod.py.swp",
@@ -217,8 +235,10 @@ mod tests {
         fs::create_dir_all(root.join("empty")).unwrap();
         let project = Project::scan(root, &[]).unwrap();
         let files: Vec<_> = project.files.keys().cloned().collect();
-        assert_eq!(files, ["a.spec", "main.py", "notes.txt", "pkg/mod.py"]);
-        assert_eq!(project.dirs.iter().cloned().collect::<Vec<_>>(), ["empty", "pkg"]);
+        assert_eq!(files, ["a.spec", "main.py", "notes.txt", "pkg/mod.py", "tool/Cargo.toml"]);
+        assert_eq!(project.dirs.iter().cloned().collect::<Vec<_>>(), ["empty", "pkg", "tool"]);
+        assert_eq!(project.tagged, ["target"]);
+        assert_eq!(project.crates, ["tool"]);
         assert!(project.dirs_with_excluded.contains("") && project.dirs_with_excluded.contains("pkg"));
         assert_eq!(project.specs(&[]).unwrap(), ["a.spec"]);
         let err = project.specs(&["nope.spec".into()]).unwrap_err();

@@ -30,8 +30,11 @@ pub(crate) struct Invocation<'a> {
     pub force: bool,
     /// The environment variables the fingerprint holds, with their values.
     pub env: &'a [(String, Option<String>)],
-    /// python-dir, to tell project modules from the rest in the audit.
+    /// python-dir, to tell project modules from the rest in the audit and the fast path.
     pub project_dir: &'a Path,
+    /// Folders under python-dir whose modules are not the project's: the crate's own (its
+    /// managed environments) and cargo's target folders.
+    pub not_project: &'a [PathBuf],
     /// Modules added to the spec's `excludes` (the audit's verify mode).
     pub extra_excludes: &'a [String],
     /// The fast path's helper, to snapshot the build with (see src/fastpath/), or none.
@@ -94,6 +97,9 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
         .env("PYINSTALLER_CONFIG_DIR", dir.config())
         .env("PYINSTALLER_BUILD_TRACE", dir.reads())
         .env("PYINSTALLER_BUILD_TRACE_SCRIPT", dir.tracer());
+    if let Ok(paths) = std::env::join_paths(inv.not_project) {
+        cmd.env("PYINSTALLER_BUILD_NOT_PROJECT", paths);
+    }
     if !inv.extra_excludes.is_empty() {
         cmd.env("PYINSTALLER_BUILD_EXTRA_EXCLUDES", inv.extra_excludes.join(","));
     }

@@ -8,9 +8,13 @@
 //! This module turns that record into the spec's [`Reads`]:
 //!
 //! 1. [`settle`] after the run: sorts each read into project files (inputs by content, like the
-//!    modules PyInstaller packaged), outside files and folders (hashed), and what is already an
-//!    input (the interpreter's own files, installed distributions, the crate's folders); and
-//!    refuses a record in which anything read changed before the run ended.
+//!    modules PyInstaller packaged), outside files and folders (hashed), project folders listed
+//!    other than by the module search (by all their entries: a data folder PyInstaller collects),
+//!    the names the module search looked up in each project folder ([`Lookup`]), paths checked
+//!    for existence, and what is already an input (the interpreter's own files, installed
+//!    distributions, the crate's folders); notes whether the run started a program the trace
+//!    cannot follow ([`Reads::complete`]); and refuses a record in which anything read changed
+//!    before the run ended.
 //! 2. [`Reads::digest`] at every plan: the outside reads' current content, reusing a known hash
 //!    while a file's stat is unchanged (a no-change build stats, it does not hash), so it joins
 //!    the spec's fingerprint.
@@ -59,6 +63,7 @@ const NOT_INPUTS: &[&str] = &[
     "PYINSTALLER_BUILD_TRACE",
     "PYINSTALLER_BUILD_TRACE_SCRIPT",
     "PYINSTALLER_BUILD_TRACE_CHILD",
+    "PYINSTALLER_BUILD_NOT_PROJECT",
 ];
 
 /// Whether a variable the spec read becomes an input (announced and fingerprinted).
@@ -75,14 +80,25 @@ const WATCH_LIMIT: usize = 2000;
 pub(crate) struct Raw {
     /// `(path, stat when first read or None if missing, read twice with different stats)`.
     files: Vec<(PathBuf, Option<Stat>, bool)>,
-    /// `(path, stat when first listed, the run itself created or removed an entry in it)`.
-    dirs: Vec<(PathBuf, Option<Stat>, bool)>,
+    /// `(path, stat when first listed, the run itself created or removed an entry in it, listed
+    /// only by importlib's path finder)`.
+    dirs: Vec<(PathBuf, Option<Stat>, bool, bool)>,
     env: Vec<String>,
     /// Files of the modules imported in-process.
     imported: Vec<PathBuf>,
     /// Sources the Analysis collected as data files.
     #[serde(default)]
     data: Vec<PathBuf>,
+    /// `(folder, names)`: what importlib's path finder looked up in each folder.
+    #[serde(default)]
+    lookups: Vec<(PathBuf, Vec<String>)>,
+    /// `(path, stat when first checked or None if missing, is a folder)`: `os.stat`/`os.lstat`
+    /// checks of paths the run never opened.
+    #[serde(default)]
+    probes: Vec<(PathBuf, Option<Stat>, bool)>,
+    /// The programs the run started (their first argument).
+    #[serde(default)]
+    programs: Vec<String>,
 }
 
 impl Raw {
@@ -97,6 +113,9 @@ impl Raw {
                     raw.dirs.extend(child.dirs);
                     raw.env.extend(child.env);
                     raw.imported.extend(child.imported);
+                    raw.lookups.extend(child.lookups);
+                    raw.probes.extend(child.probes);
+                    raw.programs.extend(child.programs);
                 }
             }
         }
@@ -143,7 +162,56 @@ pub(crate) struct Reads {
     pub dirs: Vec<Read>,
     /// Environment variables read, with the values the build had (`None`: unset).
     pub env: Vec<(String, Option<String>)>,
+    /// Project folders searched by importlib's path finder, with the names looked up there.
+    #[serde(default)]
+    pub lookups: Vec<Lookup>,
+    /// Project paths checked for existence (`os.path.exists`) but never opened, relative to
+    /// python-dir, and whether each was a folder (`None`: missing).
+    #[serde(default)]
+    pub probes: Vec<(String, Option<bool>)>,
+    /// Whether this record says everything the run could depend on under python-dir: it was
+    /// traced with lookups and probes, and started no program but PyInstaller's own tools and
+    /// its traced children. Only then are files it never reached left out of the fingerprint
+    /// (`fingerprint::inputs`); otherwise every file under python-dir counts.
+    #[serde(default)]
+    pub complete: bool,
 }
+
+/// A project folder importlib's path finder searched: what it finds there depends only on the
+/// entries named like the names it looked up (`addon.py`, `addon.pyc`, `addon/`, `addon.*.so`),
+/// not on an `icon.png` or a `Cargo.toml` beside them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Lookup {
+    /// Relative to python-dir (`""`: python-dir itself).
+    pub dir: String,
+    pub names: Vec<String>,
+    /// The folder's stat when its entries were read: unchanged, so are they.
+    pub stat: Option<Stat>,
+    /// The entries named like a looked-up name (folders with a trailing `/`).
+    pub entries: Vec<String>,
+}
+
+/// Programs PyInstaller and the standard library it uses start (`platform` runs `uname`,
+/// `ctypes.util` runs `gcc`, `ld` and `file`); they read binaries and system libraries (recorded
+/// as packaged), never the project's other files. Anything else (a spec's own `git describe` or
+/// `npm run build`) may read any file.
+const OWN_TOOLS: &[&str] = &[
+    "file",
+    "uname",
+    "gcc",
+    "cc",
+    "ld",
+    "ldd",
+    "ldconfig",
+    "objcopy",
+    "objdump",
+    "strip",
+    "otool",
+    "install_name_tool",
+    "codesign",
+    "lipo",
+    "upx",
+];
 
 /// What is already an input, or no input at all: decided by the caller.
 pub(crate) struct Known<'a> {
@@ -152,6 +220,8 @@ pub(crate) struct Known<'a> {
     pub owned: &'a dyn Fn(&Path) -> bool,
     /// The crate's folders.
     pub skip: &'a [PathBuf],
+    /// Cargo's target folders: never given to cargo to watch (they change on every build).
+    pub outputs: &'a [PathBuf],
     /// Variables that are inputs already (the context's list).
     pub env_known: &'a [String],
     /// Reads a variable the way the plan will (announcing it to cargo).
@@ -163,10 +233,25 @@ pub(crate) fn settle(raw: Raw, known: &Known) -> Result<Reads, PathBuf> {
     let project = known.project;
     let outside = |p: &Path| !(known.owned)(p) && !known.skip.iter().any(|s| p.starts_with(s));
     // Caches derived from sources the record holds anyway.
-    let cache = |p: &Path| p.components().any(|c| c.as_os_str() == "__pycache__");
+    // Unless collected as data: then the file itself is in the binary.
+    let data: BTreeSet<&PathBuf> = raw.data.iter().collect();
+    let cache = |p: &Path| p.components().any(|c| c.as_os_str() == "__pycache__") && !data.contains(&p.to_path_buf());
     let mut reads = Reads::default();
     let mut files = BTreeMap::new();
-    for (path, stat, twice) in raw.files {
+    let mut probed = BTreeMap::new();
+    // A file checked for existence is an input like a file read (its stat says the same then);
+    // a folder or a missing path is one by its kind.
+    let probes = raw.probes.into_iter().filter_map(|(path, stat, dir)| match (stat, dir) {
+        (Some(_), false) => Some((path, stat, false)),
+        _ => {
+            if let Some(rel) = project.relative(&path).filter(|_| outside(&path) && !cache(&path)) {
+                probed.insert(rel, stat.map(|_| dir));
+            }
+            None
+        }
+    });
+    let raw_files: Vec<_> = raw.files.into_iter().chain(probes).collect();
+    for (path, stat, twice) in raw_files {
         if !outside(&path) || cache(&path) {
             continue;
         }
@@ -195,15 +280,23 @@ pub(crate) fn settle(raw: Raw, known: &Known) -> Result<Reads, PathBuf> {
         }
         reads.files.push(Read { path, stat, hash, watch: false });
     }
-    let mut dirs = BTreeMap::new();
-    for (path, stat, touched) in raw.dirs {
-        let in_project = project.relative(&path).is_some_and(|r| r.is_empty() || project.dirs.contains(&r));
-        if outside(&path) && !in_project {
-            let entry = dirs.entry(path).or_insert((stat, touched));
+    let scanned = |path: &Path| project.relative(path).is_some_and(|r| r.is_empty() || project.dirs.contains(&r));
+    // A scanned folder the path finder alone listed: the names it looked up there decide
+    // (below). Any other listing (a data folder PyInstaller collects, a glob in the spec) sees
+    // every entry, hidden files and `dist/` folders included.
+    let mut dirs: BTreeMap<PathBuf, (Option<Stat>, bool, bool)> = BTreeMap::new();
+    for (path, stat, touched, finder) in raw.dirs {
+        if outside(&path) {
+            let entry = dirs.entry(path).or_insert((stat, touched, finder));
             entry.1 |= touched;
+            entry.2 &= finder;
         }
     }
-    for (path, (stat, touched)) in dirs {
+    // Their stats when listed, for the lookups below.
+    let listed = dirs.clone();
+    dirs.retain(|path, (_, _, finder)| !(*finder && scanned(path)));
+    let holds_output = |path: &Path| known.skip.iter().chain(known.outputs).any(|s| s.starts_with(path));
+    for (path, (stat, touched, _)) in dirs {
         let hash = listing(&path);
         let now = stat_of(&path);
         // A folder the run writes into changes under it by design; its listing after the run
@@ -211,9 +304,43 @@ pub(crate) fn settle(raw: Raw, known: &Known) -> Result<Reads, PathBuf> {
         if now != stat && !touched {
             return Err(path);
         }
-        let watch = now.is_some() && !known.skip.iter().any(|s| s.starts_with(&path)) && small(&path);
+        let watch = now.is_some() && !holds_output(&path) && small(&path);
         reads.dirs.push(Read { path, stat: now, hash, watch });
     }
+    let mut lookups: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
+    for (dir, names) in raw.lookups {
+        if outside(&dir) && scanned(&dir) {
+            lookups.entry(dir).or_default().extend(names);
+        }
+    }
+    // A name found as a folder is a package or a namespace package: which it is depends on its
+    // `__init__` files, which the finder checks by name.
+    let packages: Vec<PathBuf> = lookups
+        .iter()
+        .flat_map(|(dir, names)| names.iter().map(move |n| dir.join(n)))
+        .filter(|p| p.is_dir() && scanned(p))
+        .collect();
+    for p in packages {
+        lookups.entry(p).or_default().insert("__init__".into());
+    }
+    for (dir, names) in lookups {
+        let stat = stat_of(&dir);
+        let names: Vec<String> = names.into_iter().collect();
+        let entries = named_entries(&dir, &names);
+        // Changed since it was listed (the run itself did not write there): what it found
+        // may not be these entries.
+        let when_listed = listed.get(&dir).filter(|(_, touched, _)| !touched).map(|(listed, _, _)| *listed);
+        if stat_of(&dir) != stat || when_listed.is_some_and(|listed| listed != stat) {
+            return Err(dir);
+        }
+        let dir = project.relative(&dir).unwrap_or_default();
+        reads.lookups.push(Lookup { dir, names, stat, entries });
+    }
+    reads.probes = probed.into_iter().collect();
+    reads.complete = raw.programs.iter().all(|p| {
+        let name = Path::new(p).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        OWN_TOOLS.contains(&name.as_str())
+    });
     let relative = |paths: Vec<PathBuf>| -> Vec<String> {
         let set: BTreeSet<String> =
             paths.iter().filter_map(|p| project.relative(p)).filter(|r| project.files.contains_key(r)).collect();
@@ -222,7 +349,7 @@ pub(crate) fn settle(raw: Raw, known: &Known) -> Result<Reads, PathBuf> {
     reads.project.sort();
     reads.project.dedup();
     reads.imported = relative(raw.imported);
-    reads.data = relative(raw.data);
+    reads.data = relative(raw.data.clone());
     let env: BTreeSet<String> =
         raw.env.into_iter().filter(|k| env_is_input(k) && !known.env_known.contains(k)).collect();
     reads.env = env.into_iter().map(|k| (k.clone(), (known.env_value)(&k))).collect();
@@ -246,12 +373,59 @@ impl Reads {
     /// The current content of every outside read and the current value of every variable, as
     /// one hash, and what differs from the build's. A file or folder whose stat is the one
     /// recorded keeps its recorded hash.
-    pub(crate) fn digest(&self, env_value: &dyn Fn(&str) -> Option<String>) -> (String, Vec<String>) {
+    /// `root` is python-dir, which the lookups and probes are relative to, and which the
+    /// messages name paths relative to.
+    pub(crate) fn digest(&self, root: &Path, env_value: &dyn Fn(&str) -> Option<String>) -> (String, Vec<String>) {
         let mut h = blake3::Hasher::new();
         let mut changed = Vec::new();
         let mut field = |tag: &str, value: &[u8]| {
             h.update(tag.as_bytes()).update(&(value.len() as u64).to_le_bytes()).update(value);
         };
+        let shown = |p: &Path| match p.strip_prefix(root) {
+            Ok(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+            _ => p.display().to_string(),
+        };
+        field("complete", if self.complete { b"1" } else { b"0" });
+        for l in &self.lookups {
+            let dir = root.join(&l.dir);
+            let stat = stat_of(&dir);
+            let entries = if stat == l.stat { l.entries.clone() } else { named_entries(&dir, &l.names) };
+            if entries != l.entries {
+                let old: BTreeSet<&String> = l.entries.iter().collect();
+                let new: BTreeSet<&String> = entries.iter().collect();
+                let what = match (new.difference(&old).next(), old.difference(&new).next()) {
+                    (Some(added), _) => format!("{} is new", shown(&dir.join(added.trim_end_matches('/')))),
+                    (None, Some(gone)) => format!("{} was removed", shown(&dir.join(gone.trim_end_matches('/')))),
+                    (None, None) => format!("the modules in {} changed", shown(&dir)),
+                };
+                changed.push(format!("{what}, where the last build's module search looked for a module of that name"));
+            }
+            field("lookup", l.dir.as_bytes());
+            for (tag, list) in [("name", &l.names), ("entry", &entries)] {
+                for n in list {
+                    field(tag, n.as_bytes());
+                }
+            }
+        }
+        for (rel, kind) in &self.probes {
+            let path = root.join(rel);
+            let now = fs::metadata(&path).ok().map(|m| m.is_dir());
+            if now != *kind {
+                changed.push(match now {
+                    Some(_) => format!("{} now exists, which the last build checked for", shown(&path)),
+                    None => format!("{} was removed, which the last build checked for", shown(&path)),
+                });
+            }
+            field("probe", rel.as_bytes());
+            field(
+                "kind",
+                match now {
+                    None => b"missing",
+                    Some(true) => b"dir",
+                    Some(false) => b"file",
+                },
+            );
+        }
         for (kind, reads) in [("file", &self.files), ("dir", &self.dirs)] {
             for r in reads {
                 let stat = stat_of(&r.path);
@@ -264,8 +438,8 @@ impl Reads {
                 };
                 if hash != r.hash {
                     changed.push(match kind {
-                        "file" => format!("{} changed", r.path.display()),
-                        _ => format!("the entries of {} changed", r.path.display()),
+                        "file" => format!("{} changed, which the last build read", shown(&r.path)),
+                        _ => format!("the entries of {} changed, which the last build listed", shown(&r.path)),
                     });
                 }
                 field(kind, r.path.as_os_str().as_encoded_bytes());
@@ -288,6 +462,29 @@ impl Reads {
         let files = self.files.iter().filter(|f| f.stat.is_some());
         files.chain(self.dirs.iter().filter(|d| d.watch)).map(|r| r.path.as_path())
     }
+}
+
+/// The entries of `dir` that the path finder could take for one of `names`: `name`,
+/// `name.<anything>`, and for a name `*.<suffix>` (what `importlib.metadata` looks for) any
+/// entry ending in it, in any case; folders end in `/`.
+fn named_entries(dir: &Path, names: &[String]) -> Vec<String> {
+    let mut found: Vec<String> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let stem = name.split('.').next().unwrap_or_default();
+            let suffix = |n: &String| n.strip_prefix('*').is_some_and(|s| name.to_lowercase().ends_with(s));
+            if !names.iter().any(|n| n == stem || n == &name || suffix(n)) {
+                return None;
+            }
+            let folder = fs::metadata(e.path()).is_ok_and(|m| m.is_dir());
+            Some(if folder { format!("{name}/") } else { name })
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 pub(crate) fn stat_of(path: &Path) -> Option<Stat> {
@@ -368,10 +565,14 @@ mod tests {
     fn raw(f: &Fixture, files: &[&Path], dirs: &[&Path], env: &[&str]) -> Raw {
         Raw {
             files: files.iter().map(|p| (p.to_path_buf(), stat_of(p), false)).collect(),
-            dirs: dirs.iter().map(|p| (p.to_path_buf(), stat_of(p), false)).collect(),
+            // python-dir itself listed by the path finder, the rest by something else.
+            dirs: dirs.iter().map(|p| (p.to_path_buf(), stat_of(p), false, *p == f.project.root)).collect(),
             env: env.iter().map(|s| s.to_string()).collect(),
             imported: vec![f.project.path("conf.py")],
             data: vec![],
+            lookups: vec![],
+            probes: vec![],
+            programs: vec!["/usr/bin/ldd".into()],
         }
     }
 
@@ -382,6 +583,7 @@ mod tests {
             project: &f.project,
             owned: &owned,
             skip: &skip,
+            outputs: &[],
             env_known: &["PYTHONPATH".to_string()],
             env_value: &|k| Some(format!("value of {k}")),
         };
@@ -433,23 +635,74 @@ mod tests {
         let (hook, lib) = (f.outside.join("hooks/hook-x.py"), f.outside.join("lib"));
         let reads = settle_in(&f, raw(&f, &[&hook], &[&lib], &["APP_FLAVOR"])).unwrap();
         let env = |k: &str| Some(format!("value of {k}"));
-        let (d0, changed) = reads.digest(&env);
+        let (d0, changed) = reads.digest(&f.project.root, &env);
         assert!(changed.is_empty(), "{changed:?}");
         // The recorded hash is what a file with the recorded stat counts as: no hashing.
         let mut stale = reads.clone();
         stale.files[0].hash = Some("recorded".into());
-        assert_ne!(stale.digest(&env).0, d0);
-        assert_eq!(reads.digest(&|_| None).1, ["the environment variable APP_FLAVOR changed"]);
+        assert_ne!(stale.digest(&f.project.root, &env).0, d0);
+        assert_eq!(reads.digest(&f.project.root, &|_| None).1, ["the environment variable APP_FLAVOR changed"]);
         fs::write(&hook, "hiddenimports = ['y']").unwrap();
         fs::write(lib.join("extra.py"), "").unwrap();
-        let (d1, changed) = reads.digest(&env);
+        let (d1, changed) = reads.digest(&f.project.root, &env);
         assert_ne!(d1, d0);
         assert_eq!(
             changed,
-            [format!("{} changed", hook.display()), format!("the entries of {} changed", lib.display())]
+            [
+                format!("{} changed, which the last build read", hook.display()),
+                format!("the entries of {} changed, which the last build listed", lib.display())
+            ]
         );
         fs::remove_file(&hook).unwrap();
-        assert_ne!(reads.digest(&env).0, d1);
+        assert_ne!(reads.digest(&f.project.root, &env).0, d1);
+    }
+
+    #[test]
+    fn in_python_dir_the_names_looked_up_the_paths_checked_and_other_listings_count() {
+        let f = fixture();
+        let root = f.project.root.clone();
+        fs::create_dir_all(root.join("static")).unwrap();
+        fs::write(root.join("static/index.html"), "").unwrap();
+        let project = Project::scan(&root, &[]).unwrap();
+        let f = Fixture { project, ..f };
+        let mut r = raw(&f, &[], &[&root, &root.join("static")], &[]);
+        r.lookups = vec![(root.clone(), vec!["addon".into(), "conf".into()])];
+        r.probes =
+            vec![(root.join("extra.json"), None, false), (root.join("static"), stat_of(&root.join("static")), true)];
+        let reads = settle_in(&f, r).unwrap();
+        assert!(reads.complete);
+        // The finder's listing of python-dir is replaced by its lookups; the data folder's is kept.
+        assert_eq!(reads.dirs.iter().map(|d| &d.path).collect::<Vec<_>>(), [&root.join("static")]);
+        assert_eq!(reads.lookups.len(), 1);
+        assert_eq!(reads.lookups[0].entries, ["conf.py"]);
+        assert_eq!(reads.probes, [("extra.json".to_string(), None), ("static".to_string(), Some(true))]);
+        let env = |_: &str| None;
+        let (d0, changed) = reads.digest(&root, &env);
+        assert!(changed.is_empty(), "{changed:?}");
+        // Nothing the finder could take for `addon` or `conf`, nothing checked: no change.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(root.join("icon.png"), "").unwrap();
+        fs::write(root.join("Cargo.toml"), "").unwrap();
+        assert_eq!(reads.digest(&root, &env), (d0.clone(), vec![]));
+        // A sourceless module satisfying `import addon`, a hidden file in the data folder, a
+        // file the spec checks for.
+        fs::write(root.join("addon.pyc"), "").unwrap();
+        fs::write(root.join("static/.env"), "").unwrap();
+        fs::write(root.join("extra.json"), "{}").unwrap();
+        let (d1, changed) = reads.digest(&root, &env);
+        assert_ne!(d1, d0);
+        assert_eq!(
+            changed,
+            [
+                "addon.pyc is new, where the last build's module search looked for a module of that name".to_string(),
+                "extra.json now exists, which the last build checked for".to_string(),
+                "the entries of static changed, which the last build listed".to_string(),
+            ]
+        );
+        // A program the trace does not follow: every file under python-dir counts again.
+        let mut r = raw(&f, &[], &[], &[]);
+        r.programs.push("/usr/bin/git".into());
+        assert!(!settle_in(&f, r).unwrap().complete);
     }
 
     #[test]

@@ -50,6 +50,11 @@ pub(crate) struct Shared<'a> {
     pub allow_missing_imports: bool,
     /// The requirements file, for the fix of a missing import.
     pub requirements: Option<PathBuf>,
+    /// Cargo's target folders, also skipped by the scan (a file PyInstaller read there is still
+    /// an input, by its trace).
+    pub outputs: Vec<PathBuf>,
+    /// Both, which hold no project module (`skip` and `outputs`).
+    pub not_project: Vec<PathBuf>,
 }
 
 impl Shared<'_> {
@@ -96,7 +101,7 @@ impl Shared<'_> {
     /// The project files a spec depends on, after a build with these records and reads.
     fn inputs(&self, spec: &str, state: Option<&State>) -> BTreeSet<String> {
         let recorded = state.map(|s| s.records.iter().chain(&s.reads.project).cloned().collect::<Vec<_>>());
-        fingerprint::inputs(self.project, spec, recorded.as_deref())
+        fingerprint::inputs(self.project, spec, recorded.as_deref(), state.is_some_and(|s| s.reads.complete))
     }
 }
 
@@ -191,9 +196,11 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     let dir = SpecDir::new(&shared.project_cache, &spec_stem(spec));
     let state = dir.read_state();
     let inputs = shared.inputs(spec, state.as_ref());
-    let (reads, reads_changed) = state.as_ref().map(|s| s.reads.digest(&|k| shared.env_value(k))).unwrap_or_default();
+    let (reads, reads_changed) =
+        state.as_ref().map(|s| s.reads.digest(&shared.project.root, &|k| shared.env_value(k))).unwrap_or_default();
     let external = reads + &shared.generated_digest(spec);
-    let context = fingerprint::context_hash(shared.context, shared.project, spec, &inputs, &external);
+    let traced = state.as_ref().is_some_and(|s| s.reads.complete);
+    let context = fingerprint::context_hash(shared.context, shared.project, spec, &inputs, &external, traced);
     let fingerprint = fingerprint::fingerprint(&context, shared.project, &inputs);
     let stamp = Stamp::read(&shared.stamps_dir, &shared.binaries_dir, spec);
     let action = if shared.force {
@@ -210,12 +217,12 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     };
     let reason = match &action {
         Action::Retest { .. } => "its smoke test changed".to_string(),
-        _ => reason(shared, &dir, state.as_ref(), &context, &inputs, &reads_changed),
+        _ => reason(shared, spec, &dir, state.as_ref(), &context, &inputs, &reads_changed),
     };
     let mut refused = None;
     let action = match (action, &state) {
         (Action::Build, Some(state)) if !shared.force => {
-            let checked = fastpath::check(&dir, state, &context, shared.project, &inputs).and_then(|changed| {
+            let checked = fastpath::check(&dir, state, &context, shared.project, &inputs, traced).and_then(|changed| {
                 let paths: Vec<&str> = changed.modules.iter().map(|m| m.path.as_str()).collect();
                 match crate::sources::imports_missing(shared.project, &dir.work(), &paths) {
                     Some(why) => Err(why),
@@ -263,8 +270,10 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
 }
 
 /// What changed since the spec's last build, in a few words: users first ask "why did it rebuild?".
+/// Files are named relative to python-dir, with why they matter to this spec.
 fn reason(
     shared: &Shared,
+    spec: &str,
     dir: &SpecDir,
     state: Option<&State>,
     context: &str,
@@ -280,26 +289,40 @@ fn reason(
         }
         .into();
     };
+    let own = |text: &str| text.replace("the last build", &format!("{}'s last build", shared.label(spec)));
     if state.context != context && !reads_changed.is_empty() {
         return match reads_changed {
-            [one] => one.clone(),
-            [one, rest @ ..] => format!("{one}, and {} more read by the last build", rest.len()),
+            [one] => own(one),
+            [one, rest @ ..] => format!("{}; and {} more", own(one), rest.len()),
             [] => unreachable!(),
         };
     }
     if state.context != context {
-        return "the toolchain, environment, settings or set of files changed".into();
+        return match state.reads.complete {
+            true => "the toolchain, environment or settings changed".into(),
+            false => "the toolchain, environment, settings or set of files changed".into(),
+        };
     }
-    let changed: Vec<&str> = inputs
+    let why = |rel: &str| {
+        if state.records.iter().any(|r| r == rel) {
+            "the last build packaged it"
+        } else if state.reads.project.iter().any(|r| r == rel) {
+            "the last build read it"
+        } else {
+            // Untraced (a spec that starts programs of its own): every file counts.
+            "every file under python-dir counts: the last build started programs the crate does not trace"
+        }
+    };
+    let changed: Vec<String> = inputs
         .iter()
         .filter(|i| state.files.get(*i) != shared.project.files.get(*i).map(hex).as_ref())
-        .map(String::as_str)
+        .map(|i| format!("{i} changed: {}", own(why(i))))
         .collect();
     match changed.as_slice() {
         [] => "the installed binary is missing or was changed".into(),
-        [one] => format!("{one} changed"),
-        [a, b] => format!("{a} and {b} changed"),
-        [a, b, rest @ ..] => format!("{a}, {b} and {} more changed", rest.len()),
+        [one] => one.clone(),
+        [a, b] => format!("{a}; {b}"),
+        [a, b, rest @ ..] => format!("{a}; {b}; and {} more", rest.len()),
     }
 }
 
@@ -498,6 +521,7 @@ fn invocation<'a>(shared: &'a Shared, plan: &'a Plan, spec_path: &'a Path, dir: 
         force: false,
         env: &shared.context.env,
         project_dir: &shared.project.root,
+        not_project: &shared.not_project,
         extra_excludes: &[],
         snapshot: Some(fastpath::HELPER),
     }
@@ -564,6 +588,7 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
             project: &before,
             owned: &|p| shared.toolchain.owns(p),
             skip: &shared.skip,
+            outputs: &shared.outputs,
             env_known: &env_known,
             env_value: &|k| shared.env_value(k),
         };
@@ -579,11 +604,13 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
         }
         let mut recorded = records.clone();
         recorded.extend(settled.as_ref().map(|r| r.project.clone()).unwrap_or_default());
-        let inputs = fingerprint::inputs(&before, &plan.spec, Some(&recorded));
-        let after = Project::scan(&before.root, &shared.skip)?;
+        let traced = settled.as_ref().is_ok_and(|r| r.complete);
+        let inputs = fingerprint::inputs(&before, &plan.spec, Some(&recorded), traced);
+        let after = Project::scan(&before.root, &[shared.skip.clone(), shared.outputs.clone()].concat())?;
         let all: BTreeSet<String> = inputs.union(&plan.inputs).cloned().collect();
         let seen = |p: &Project| {
-            fingerprint::fingerprint(&fingerprint::context_hash(shared.context, p, &plan.spec, &all, ""), p, &all)
+            let context = fingerprint::context_hash(shared.context, p, &plan.spec, &all, "", false);
+            fingerprint::fingerprint(&context, p, &all)
         };
         // Anything read, in python-dir or outside, that changed before the run ended.
         let changed = match &settled {
@@ -627,18 +654,21 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
         }
         let smoke = smoke_test(shared, plan, &output.binary)?;
         fastpath::after_build(dir, &output.binary, &shared.python(), &before);
+        // Packaged, and not a scanned project file: outside python-dir, or in a folder the scan
+        // skips (a hidden file or a `dist/` folder in a data folder PyInstaller collects).
         let external: Vec<PathBuf> = output
             .records
             .iter()
-            .filter(|p| before.relative(p).is_none() && !shared.toolchain.owns(p))
+            .filter(|p| before.relative(p).is_none_or(|r| !before.files.contains_key(&r)))
+            .filter(|p| !shared.toolchain.owns(p))
             .filter(|p| !shared.skip.iter().any(|s| p.starts_with(s)))
             .cloned()
             .collect();
         let mut reads = settled.expect("a change was handled above");
         reads.add_packaged(&external);
         let environment = Some(cache::uncovered(&output.records, shared.toolchain));
-        let digest = reads.digest(&|k| shared.env_value(k)).0 + &shared.generated_digest(&plan.spec);
-        let context = fingerprint::context_hash(shared.context, &before, &plan.spec, &inputs, &digest);
+        let digest = reads.digest(&before.root, &|k| shared.env_value(k)).0 + &shared.generated_digest(&plan.spec);
+        let context = fingerprint::context_hash(shared.context, &before, &plan.spec, &inputs, &digest, traced);
         let state = State {
             fingerprint: fingerprint::fingerprint(&context, &before, &inputs),
             context,

@@ -165,12 +165,14 @@ fn an_edit_rebuilds_only_the_specs_that_packaged_the_file() {
     assert_eq!(outcomes(&report), [("headless".into(), Outcome::UpToDate), ("worker".into(), Outcome::Built)]);
     assert_eq!(f.take_runs(), ["worker"]);
     assert!(f.run("worker").contains("Y = 2"));
-    assert_eq!(report.specs[1].reason, "worker_only.py changed");
+    assert_eq!(report.specs[1].reason, "worker_only.py changed: worker.spec's last build packaged it");
     // The fake leaves no archive to snapshot, so the warning also says why no fast path applied.
     let snapshot = report.specs[1].fast_path_refused.as_deref().unwrap_or_default();
     assert!(snapshot.starts_with("the snapshot failed"), "{snapshot}");
     assert!(
-        f.warnings()[0].contains("(worker_only.py changed; no fast path: the snapshot failed"),
+        f.warnings()[0].contains(
+            "(worker_only.py changed: worker.spec's last build packaged it; no fast path: the snapshot failed"
+        ),
         "{:?}",
         f.warnings()
     );
@@ -405,7 +407,7 @@ fn specs_build_in_parallel_up_to_jobs() {
     };
     f.build("debug").jobs(2).try_compile().unwrap();
     assert!(overlapped(&f));
-    f.write("c.py", "");
+    f.write("json.py", ""); // found where both specs looked for `json`
     f.build("debug").jobs(1).try_compile().unwrap();
     assert!(!overlapped(&f));
 }
@@ -561,7 +563,7 @@ fn a_changed_toolchain_environment_rebuilds() {
     let runs = f.runs();
     assert_eq!(runs.len(), 2);
     assert!(runs.iter().all(|r| r["toc_existed"] == false), "PyInstaller does not track env: cache dropped");
-    assert!(f.warnings()[0].contains("the toolchain, environment, settings or set of files changed"));
+    assert!(f.warnings()[0].contains("the toolchain, environment or settings changed"));
 }
 
 #[test]

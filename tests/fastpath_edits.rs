@@ -201,9 +201,22 @@ fn the_fast_path_refuses_what_it_cannot_prove_and_pyinstaller_builds_it() {
         &[],
         "worker_only imports wave, which the last build did not bundle",
     );
-    let files_changed = "the toolchain, environment, settings or set of files changed";
-    step("a new file", &|a| a.write("notes.txt", "new\n"), &[], files_changed);
-    step("a new empty folder", &|a| fs::create_dir(a.root.join("python/empty")).unwrap(), &[], files_changed);
+    let files_changed = "the toolchain, environment or settings changed";
+    // Where the module search looked for `shared` (a package, which still wins) and for
+    // `worker_only` (a module, which still wins over a folder of that name): PyInstaller decides.
+    // A new file or folder no search looks at (`notes.txt`) changes nothing (tests/layouts.rs).
+    step(
+        "a new module where an import was looked up",
+        &|a| a.write("shared.py", "GREETING = 'shadowed'\n"),
+        &[],
+        "shared.py is new, where worker.spec's last build's module search looked for a module of that name",
+    );
+    step(
+        "a new folder where an import was looked up",
+        &|a| fs::create_dir(a.root.join("python/worker_only")).unwrap(),
+        &[],
+        "worker_only is new, where worker.spec's last build's module search looked for a module of that name",
+    );
     step(
         "a spec edit",
         &|a| a.write("worker.spec", &(fs::read_to_string(a.root.join("python/worker.spec")).unwrap() + "# edited\n")),

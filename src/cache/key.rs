@@ -239,9 +239,9 @@ pub(crate) fn pinned_digest(basis: &[String]) -> String {
 /// `toolchain` digest in place of the toolchain's paths, every project file as an input, and
 /// what the build reads outside python-dir left to the entry's [`Check`]s.
 pub(crate) fn shared_key(toolchain: &str, ctx: &Context, project: &Project, spec: &str) -> String {
-    let inputs = fingerprint::inputs(project, spec, None);
+    let inputs = fingerprint::inputs(project, spec, None, false);
     let portable = Context { toolchain: format!("{VERSION}\n{toolchain}"), ..ctx.clone() };
-    let context = fingerprint::context_hash(&portable, project, spec, &inputs, "");
+    let context = fingerprint::context_hash(&portable, project, spec, &inputs, "", false);
     fingerprint::fingerprint(&context, project, &inputs)
 }
 

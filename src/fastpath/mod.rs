@@ -120,6 +120,7 @@ pub(crate) fn check(
     context: &str,
     project: &Project,
     inputs: &BTreeSet<String>,
+    traced: bool,
 ) -> Result<Changes, String> {
     let snapshot = snapshot::read(dir).ok_or("the last full build left no snapshot")?;
     if let Some(why) = snapshot.disabled {
@@ -127,8 +128,12 @@ pub(crate) fn check(
     }
     let base_hash = snapshot.base_hash.ok_or("the snapshot was not self-tested")?;
     // A new or deleted file may be imported, or become a module or package, where PyInstaller
-    // looks: only its analysis can tell.
-    let (old, new): (BTreeSet<_>, BTreeSet<_>) = (state.files.keys().collect(), project.files.keys().collect());
+    // looks: only its analysis can tell. After a completely traced run, where it looked is in
+    // the context (its folder listings, module lookups and existence checks), so only the
+    // files it used count here: a new icon or Rust file beside them changes nothing.
+    let used = |f: &&String| !traced || inputs.contains(*f);
+    let (old, new): (BTreeSet<_>, BTreeSet<_>) =
+        (state.files.keys().filter(used).collect(), project.files.keys().filter(used).collect());
     if let Some(added) = new.difference(&old).next() {
         return Err(format!("{added} is a new file"));
     }

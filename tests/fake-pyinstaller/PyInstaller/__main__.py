@@ -46,6 +46,12 @@ def run(args):
     if "FAIL" in text:
         print("fake PyInstaller: SyntaxError in", spec, file=sys.stderr)
         sys.exit(1)
+    # Like PyInstaller's module search, which looks for the base library's modules (`json`,
+    # `collections`, ...) in the script's folder before the standard library.
+    import pkgutil
+
+    for name in ("json", "collections"):
+        pkgutil.get_importer(folder).find_spec(name)
     scripts = re.findall(r"Analysis\(\['([^']+)'", text)
     modules = (re.search(r"# modules: (.*)", text) or re.search("()", "")).group(1).split()
     sources = [os.path.join(folder, p) for p in scripts + modules]

@@ -647,6 +647,15 @@ def _snapshot(workpath, distpath, project, out_dir, result):
 
     if not sys.platform.startswith("linux"):
         return "only Linux executables are rewritten so far"
+    if sys.version_info < (3, 11):
+        # Before 3.11 marshal flags an interned string (a name) for back-references only when its
+        # reference count is above one, so a name used once in a module is written one way or the
+        # other depending on whether any other object of the process holds it: every module
+        # PyInstaller holds in memory decides, which no other process can reproduce.
+        return (
+            "on Python %d.%d marshal's bytes depend on which names the whole PyInstaller process holds, "
+            "which the fast path cannot reproduce (it needs Python 3.11 or newer)" % sys.version_info[:2]
+        )
     specs = glob.glob(os.path.join(workpath, "*", ""))
     if len(specs) != 1:
         return "the work folder holds %d spec folders" % len(specs)
@@ -740,7 +749,9 @@ def derive_all(request):
     def refused(why):
         return [{"error": why} for _ in modules]
 
-    facts, mine = request.get("process") or {}, process_facts()
+    facts, mine = request.get("process"), process_facts()
+    if not facts:
+        return refused("the last build's snapshot recorded no process state")
     for key in sorted(mine):
         if facts.get(key) != mine[key]:
             return refused("the helper's %s (%s) is not PyInstaller's (%s)" % (key, mine[key], facts.get(key)))

@@ -133,7 +133,51 @@ fn shapes_on(minor: &str, both_steps: bool) {
     );
 }
 
+/// On pyenv's CPython `minor` (before 3.11): the snapshot is disabled, and an edit runs
+/// PyInstaller saying why. One sidecar: the reason does not depend on the app.
+fn refused_on(minor: &str) {
+    let Some(python) = pyenv_python(minor) else {
+        if support::may_skip(&format!("CPython {minor}"), &format!("install it: `pyenv install {minor}`")) {
+            return;
+        }
+        unreachable!()
+    };
+    let app = app_with(&python);
+    let manifest = fs::read_to_string(app.root.join("Cargo.toml")).unwrap();
+    let spec_only = &manifest[..manifest.find("\n# The issue's reproducer").unwrap()];
+    fs::write(app.root.join("Cargo.toml"), spec_only).unwrap();
+    app.build(&[]);
+    let reason = format!("on Python {minor} marshal's bytes depend on which names the whole PyInstaller process holds");
+    let disabled = snapshot(&app, "jsonapp")["disabled"].as_str().map(String::from).unwrap_or_default();
+    assert!(disabled.contains(&reason), "{minor}: {disabled}");
+    app.write(
+        "json_mod.py",
+        &fs::read_to_string(app.root.join("python/json_mod.py")).unwrap().replacen("\", \"", "\"; \"", 1),
+    );
+    let out = app.build(&[]);
+    let built: Vec<&str> = out.warnings().into_iter().filter(|w| w.contains(": built jsonapp in")).collect();
+    assert!(built.len() == 1 && built[0].contains(&format!("no fast path: {reason}")), "{minor}: {}", out.stderr);
+    assert_eq!(app.run("jsonapp"), "[a; b] {2}");
+}
+
 #[test]
 fn interning_shapes_take_the_fast_path_byte_for_byte_on_python_3_11() {
     shapes_on("3.11", true);
+}
+
+#[test]
+fn interning_shapes_take_the_fast_path_byte_for_byte_on_python_3_12() {
+    shapes_on("3.12", false);
+}
+
+#[test]
+fn interning_shapes_take_the_fast_path_byte_for_byte_on_python_3_13() {
+    shapes_on("3.13", false);
+}
+
+#[test]
+fn before_python_3_11_the_fast_path_is_refused_with_its_reason() {
+    for minor in ["3.8", "3.9", "3.10"] {
+        refused_on(minor);
+    }
 }

@@ -366,5 +366,12 @@ mod tests {
         let out = pkg.rewrite(&HashMap::from([("one", (&b"HI"[..], 2))]));
         let again = Pkg::parse(&out).unwrap();
         assert_eq!((again.entries[0].blob, again.entries[1].blob), (&b"HI"[..], &b"!!"[..]));
+
+        // The first entry that differs, and its first differing byte.
+        let other = pkg.rewrite(&HashMap::from([("two", (&b"!?"[..], 2))]));
+        let d = first_difference(&other, &data).unwrap();
+        assert_eq!((d.archive, d.name.as_str(), d.compressed), ("PKG", "two", false));
+        assert_eq!(first_offset(d.ours, d.theirs), 1);
+        assert!(first_difference(&data, &data).is_none());
     }
 }

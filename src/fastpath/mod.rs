@@ -131,6 +131,12 @@ fn difference(scratch: &Scratch, python: &Python, ours: &[u8], theirs: &[u8]) ->
         },
         false => ("of its contents", d.ours.to_vec(), d.theirs.to_vec()),
     };
+    if a == b {
+        return format!(
+            "in the {}'s entry {}, whose contents are the same: it is compressed otherwise",
+            d.archive, d.name
+        );
+    }
     let at = archive::first_offset(&a, &b);
     let byte = |v: &[u8]| v.get(at).map_or("the end".to_string(), |b| format!("{b:#04x}"));
     format!(

@@ -85,11 +85,12 @@ def fingerprint(record):
 # according to the object's own interned flag, which only `sys.intern` and its C equivalents set.
 # A string constant of a freshly compiled module is a fresh object, never interned, unless the
 # compiler interns it (it interns those made of identifier characters, which both processes
-# compile alike) or it is a process-wide singleton: "" and the 256 one-character Latin-1 strings
-# on CPython 3.8-3.13. A singleton's flag is process history: json's C encoder interns the
-# brackets, loading a .pyc that marshalled one as interned interns it, so does compiling a
-# module that holds it as a name-like constant ("7", "x"). Interning is never undone for a
-# singleton (the cache keeps it alive), so a process's set only grows.
+# compile alike) or it is a process-wide singleton: "" and the 256 one-character Latin-1 strings.
+# Up to CPython 3.12 a singleton's flag is process history (3.13 interns them all at start-up):
+# json's C encoder interns the brackets (up to 3.11), loading a .pyc that marshalled one as
+# interned interns it, so does compiling a module that holds one as a constant the compiler
+# interns ("7"). Interning is never undone for a singleton (the cache keeps it alive), so a
+# process's set only grows.
 SINGLETONS = [chr(i) for i in range(256)] + [""]
 
 
@@ -120,7 +121,7 @@ def process_facts():
     }
 
 
-# Archive file -> {entry name: [interned before, after its write]}, for the archive being written.
+# For the archive being written: {entry name: [[interned before its write, after], ...]}.
 _writing = []
 
 

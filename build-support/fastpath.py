@@ -11,11 +11,17 @@ Two uses, both inside the interpreter and PyInstaller that build the spec:
 An entry is produced by PyInstaller's own writer methods on an in-memory file. Deriving always
 runs in a fresh process, never in the build's: a spec may patch PyInstaller in-process (a
 compression level, say), and the crate's self-test must see what the fast path will produce.
+
+Marshal's bytes also depend on the process that marshals: whether a one-character string (or "")
+is interned, which the process's history decides (see `interned`). PyInstaller's writers are
+watched while they write the project's entries (`watch_writers`), and the helper marshals in that
+same state or refuses.
 """
 import ast
 import hashlib
 import io
 import json
+import marshal
 import os
 import re
 import shutil
@@ -70,7 +76,130 @@ def scanned_digest(co):
 
 
 def fingerprint(record):
-    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+    # `repr`, not `json.dumps`: json's C encoder interns "[", "]", "{" and "}" the first time it
+    # runs, which would change how every later module is marshalled (see `interned`).
+    return hashlib.sha256(repr(sorted(record.items())).encode()).hexdigest()
+
+
+# Marshal writes a string as interned (type code `Z`, or `t` when not ASCII) or not (`z`, `u`)
+# according to the object's own interned flag, which only `sys.intern` and its C equivalents set.
+# A string constant of a freshly compiled module is a fresh object, never interned, unless the
+# compiler interns it (it interns those made of identifier characters, which both processes
+# compile alike) or it is a process-wide singleton: "" and the 256 one-character Latin-1 strings.
+# Up to CPython 3.12 a singleton's flag is process history (3.13 interns them all at start-up):
+# json's C encoder interns the brackets (up to 3.11), loading a .pyc that marshalled one as
+# interned interns it, so does compiling a module that holds one as a constant the compiler
+# interns ("7"). Interning is never undone for a singleton (the cache keeps it alive), so a
+# process's set only grows.
+SINGLETONS = [chr(i) for i in range(256)] + [""]
+
+
+def interned():
+    """Which singletons this process has interned, as a bit set (bit i: `SINGLETONS[i]`).
+
+    Read through marshal itself, which only reads the flag: `sys.intern(s) is s` would intern."""
+    bits = 0
+    for i, s in enumerate(SINGLETONS):
+        if marshal.dumps(s)[0] & 0x7F in (0x5A, 0x74):  # TYPE_SHORT_ASCII_INTERNED, TYPE_INTERNED
+            bits |= 1 << i
+    return bits
+
+
+def describe(bits):
+    return ", ".join(repr(SINGLETONS[i]) for i in range(len(SINGLETONS)) if bits >> i & 1)
+
+
+def process_facts():
+    """What else of this process marshal and PyInstaller's writers depend on: the interpreter
+    (marshal's format), the optimization level (`optimize=-1` compiles follow it) and the string
+    hash seed (a frozenset constant is marshalled in its iteration order)."""
+    return {
+        "python": sys.version,
+        "marshal": marshal.version,
+        "optimize": sys.flags.optimize,
+        "hash": repr(hash("pyinstaller-build")),
+    }
+
+
+# For the archive being written: {entry name: [[interned before its write, after], ...]}.
+_writing = []
+
+
+def watch_writers(project):
+    """Records, for each project entry PyInstaller's writers marshal, the interning state it was
+    marshalled in, into `<archive>.interned` beside the archive (a PYZ that PyInstaller reuses
+    from its cache keeps the record of the run that wrote it). Recording only: it reads flags,
+    and writes its record with `repr`, never json's C encoder (which would intern)."""
+    from PyInstaller.archive import writers
+
+    def ours(path):
+        return isinstance(path, str) and path not in ("-", "") and os.path.realpath(path).startswith(project + os.sep)
+
+    def watch(cls, wanted):
+        entry_method = cls.__dict__["_write_entry"]
+        classmethod_ = isinstance(entry_method, classmethod)
+        write_entry = entry_method.__func__ if classmethod_ else entry_method
+
+        def recording_entry(owner, fp, entry, *args):
+            if not _writing or not wanted(entry):
+                return write_entry(owner, fp, entry, *args)
+            before = interned()
+            result = write_entry(owner, fp, entry, *args)
+            _writing[-1].setdefault(entry[0], []).append([before, interned()])
+            return result
+
+        cls._write_entry = classmethod(recording_entry) if classmethod_ else recording_entry
+        init = cls.__init__
+
+        def recording_init(self, filename, *args, **kwargs):
+            _writing.append({})
+            try:
+                init(self, filename, *args, **kwargs)
+            finally:
+                entries = _writing.pop()
+            st = os.stat(filename)
+            with open(filename + ".interned", "w") as f:
+                f.write(repr({"archive": [st.st_size, st.st_mtime_ns], "process": process_facts(), "entries": entries}))
+
+        cls.__init__ = recording_init
+
+    watch(writers.ZlibArchiveWriter, lambda e: ours(e[1]))
+    watch(writers.CArchiveWriter, lambda e: e[3] in ("s", "s1", "s2") and ours(e[1]))
+
+
+def written(archive):
+    """The interning record of an archive PyInstaller wrote, or None if it has none or the
+    archive changed since it was made."""
+    try:
+        with open(archive + ".interned") as f:
+            record = ast.literal_eval(f.read())
+        st = os.stat(archive)
+    except (OSError, ValueError, SyntaxError):
+        return None
+    return record if record["archive"] == [st.st_size, st.st_mtime_ns] else None
+
+
+def entry_states(modules, pyz_path, pkg_path):
+    """Sets each project module's `interned` (its entry's state when PyInstaller marshalled it)
+    and returns the process facts, or why the fast path cannot reproduce the writes."""
+    records = {}
+    for kind, path in (("pyz", pyz_path), ("script", pkg_path)):
+        records[kind] = written(path)
+        if records[kind] is None:
+            return None, "no record of the interning state %s was written in" % os.path.basename(path)
+    if records["pyz"]["process"] != records["script"]["process"]:
+        return None, "the PYZ and the PKG were written by different interpreters or settings"
+    facts = records["pyz"]["process"]
+    if facts["optimize"] != 0:
+        return None, "PyInstaller ran with optimization level %d (-O or PYTHONOPTIMIZE)" % facts["optimize"]
+    for m in modules:
+        states = records[m["kind"]]["entries"].get(m["name"])
+        if not states:
+            return None, "PyInstaller's writers did not record %s" % m["name"]
+        if any(s != states[0] for s in states) or states[0][0] != states[0][1]:
+            return None, "the interning state changed while PyInstaller wrote %s" % m["name"]
+        m["interned"] = "%x" % states[0][0]
+    return facts, None
 
 
 def derive(module, graph=None, batch=None):
@@ -499,7 +628,7 @@ def watched_names(project, records, packages, nodes):
 def snapshot(workpath, distpath, project_dir, out_dir):
     """Records what the fast path needs after a stock build, or why it cannot apply."""
     os.makedirs(out_dir, exist_ok=True)
-    result = {"disabled": None, "modules": [], "others": []}
+    result = {"disabled": None, "modules": [], "others": [], "process": None}
     try:
         result["disabled"] = _snapshot(workpath, distpath, os.path.realpath(project_dir), out_dir, result)
     except Exception as e:  # the fast path is an optimisation: it never fails a build
@@ -513,12 +642,21 @@ def _snapshot(workpath, distpath, project, out_dir, result):
 
     import PyInstaller
     from PyInstaller.archive.readers import CArchiveReader
-    from PyInstaller.building.api import EXE, PKG
+    from PyInstaller.building.api import EXE, PKG, PYZ
     from PyInstaller.building.build_main import Analysis
     from PyInstaller.utils.misc import load_py_data_struct
 
     if not sys.platform.startswith("linux"):
         return "only Linux executables are rewritten so far"
+    if sys.version_info < (3, 11):
+        # Before 3.11 marshal flags an interned string (a name) for back-references only when its
+        # reference count is above one, so a name used once in a module is written one way or the
+        # other depending on whether any other object of the process holds it: every module
+        # PyInstaller holds in memory decides, which no other process can reproduce.
+        return (
+            "on Python %d.%d marshal's bytes depend on which names the whole PyInstaller process holds, "
+            "which the fast path cannot reproduce (it needs Python 3.11 or newer)" % sys.version_info[:2]
+        )
     specs = glob.glob(os.path.join(workpath, "*", ""))
     if len(specs) != 1:
         return "the work folder holds %d spec folders" % len(specs)
@@ -575,6 +713,10 @@ def _snapshot(workpath, distpath, project, out_dir, result):
             if typecode != "PYSOURCE" or name not in entries:
                 return "entry script %s is optimized or not in the PKG" % name
             modules.append({"path": path, "kind": "script", "name": name, "compress": bool(entries[name][3])})
+    pyz_path = os.path.join(work, os.path.basename(load(PYZ, tocs["PYZ"][0])["name"]))
+    result["process"], why = entry_states(modules, pyz_path, pkg_path)
+    if why:
+        return why
     pyz = [m for m in modules if m["kind"] == "pyz"]
     # A script's node is named by its path; PyInstaller scans its code like a module's.
     ident = {id(m): m["name"] if m["kind"] == "pyz" else os.path.realpath(m["path"]) for m in modules}
@@ -606,28 +748,81 @@ def _snapshot(workpath, distpath, project, out_dir, result):
 
 
 def derive_all(request):
-    """The request's modules derived; the last build's graph is read only if an analysis changed."""
+    """The request's modules derived, each marshalled in the interning state PyInstaller wrote it
+    in (its `interned`), or all refused with why that state cannot be reproduced; the last build's
+    graph is read only if an analysis changed."""
+    modules = request["modules"]
+
+    def refused(why):
+        return [{"error": why} for _ in modules]
+
+    facts, mine = request.get("process"), process_facts()
+    if not facts:
+        return refused("the last build's snapshot recorded no process state")
+    for key in sorted(mine):
+        if facts.get(key) != mine[key]:
+            return refused("the helper's %s (%s) is not PyInstaller's (%s)" % (key, mine[key], facts.get(key)))
+    states = []
+    for m in modules:
+        if not m.get("interned"):
+            return refused("the snapshot recorded no interning state for %s" % m["name"])
+        states.append(int(m["interned"], 16))
+    # Whatever the helper imports interns what it interns (loading a .pyc can) before any state is
+    # checked: nothing is imported lazily while modules are marshalled.
+    from PyInstaller.archive import writers  # noqa: F401
+    from PyInstaller.depend import bytecode, utils  # noqa: F401
+    from PyInstaller.lib.modulegraph import modulegraph  # noqa: F401
+
+    analysis("pyinstaller_build_warm_up", "warm_up.py", b"import os\n", False)
     loaded = []
 
     def graph():
         if not loaded:
             try:
                 with open(request["graph"]) as f:
-                    loaded.append(json.load(f))
+                    loaded.append(json.load(f))  # the decoder interns nothing (checked after each module)
             except (OSError, ValueError):
                 loaded.append(None)
         return loaded[0]
 
     # The new global names of every package in this batch: a `from P import x` resolves against them.
+    last, now = "the helper's start-up", interned()
     batch = {}
-    for m in request["modules"]:
+    for m in modules:
         if m["kind"] == "pyz" and os.path.basename(m["path"]) == "__init__.py":
             try:
                 with open(m["path"], "rb") as f:
                     batch[m["name"]] = set(analysis(m["name"], m["path"], f.read(), True)[0]["names"])
             except SyntaxError:
                 pass
-    return [derive(m, graph, batch) for m in request["modules"]]
+    if batch and interned() != now:
+        last, now = "compiling the packages' __init__ modules", interned()
+    # The states of one build only grow: derived from the smallest up, each is reached by
+    # interning what it adds.
+    results = [None] * len(modules)
+    for i in sorted(range(len(modules)), key=lambda i: bin(states[i]).count("1")):
+        want, name = states[i], modules[i]["name"]
+        if now & ~want:
+            return refused(
+                "%s interned %s, which PyInstaller's process had not when it wrote %s: a stock build "
+                "would marshal it otherwise" % (last, describe(now & ~want), name)
+            )
+        for j in range(len(SINGLETONS)):
+            if want >> j & 1 and not now >> j & 1:
+                sys.intern(SINGLETONS[j])
+        now = interned()
+        if now != want:
+            return refused("the interning state PyInstaller wrote %s in could not be reproduced (%s)" % (name, describe(now ^ want)))
+        results[i] = derive(modules[i], graph, batch)
+        last, now = "deriving %s" % name, interned()
+        if now != want:
+            # A new one-character constant that compiling interns ("7", "x"): PyInstaller compiles
+            # every module before it writes any, so it would be interned for all of them.
+            return refused(
+                "compiling %s interned %s, which PyInstaller's process had not when it wrote the archive: "
+                "a stock build would, and could write other entries otherwise" % (name, describe(now & ~want))
+            )
+    return results
 
 
 if len(sys.argv) == 4 and sys.argv[1] == "--fastpath-derive":
@@ -641,5 +836,6 @@ else:
     # in the way of the build: without a record the snapshot says why the fast path is off.
     try:
         capture()
+        watch_writers(os.path.realpath(sys.argv[4]))
     except Exception:
         pass

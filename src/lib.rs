@@ -425,14 +425,30 @@
 //! which the last build did not bundle`, `util.py's imports changed the order of the runtime
 //! hooks`, `the entry script's imports changed ...`, `a hook scans the code of X's importers`):
 //!
-//! * the spec was built by PyInstaller before, on Linux, as a single onefile `Analysis`/`PYZ`/
+//! * the spec was built by PyInstaller before, on Linux with Python 3.11 or newer (before 3.11
+//!   marshal flags a name for back-references by its reference count across PyInstaller's whole
+//!   process, which no other process can reproduce), as a single onefile `Analysis`/`PYZ`/
 //!   `EXE` without `noarchive`, optimization, strip or UPX, PyInstaller ran its analysis (not
 //!   reused from its cache, so the graph was recorded), and its snapshot passed its
 //!   **self-test**: right after the build, every project module's entry re-derived by the fast
 //!   path's writer, in a fresh interpreter, and the archive rebuilt from them, must equal
 //!   PyInstaller's byte for byte (a PyInstaller version that writes differently, or a spec that
 //!   patches PyInstaller, fails it), and swapping archives of every length modulo 8 into the
-//!   executable must give what `objcopy` makes of the bootloader and the same archive;
+//!   executable must give what `objcopy` makes of the bootloader and the same archive (a failed
+//!   self-test names the first differing entry and byte: `the rewritten PKG differs from
+//!   PyInstaller's in the PYZ's entry app.util, at byte 1111 of its uncompressed contents`);
+//! * every entry is marshalled in PyInstaller's **interning state**: `""` and the one-character
+//!   Latin-1 strings are shared by the whole process, and marshal writes them as interned or not
+//!   by a flag the process's history sets (json's C encoder interns `[`, `]`, `{`, `}`; loading
+//!   a `.pyc` or compiling a module interns others). The snapshot records, as PyInstaller's
+//!   writers write each project entry, which of them were interned (beside each archive, so an
+//!   archive PyInstaller reuses from its cache keeps the record of the run that wrote it), with
+//!   the interpreter, marshal version, optimization level (which must be 0) and hash seed of its
+//!   process. The fast path's interpreter must match those, interns exactly that set before it
+//!   marshals (it cannot un-intern: it refuses if it interned more on its own), and checks the
+//!   set after each module: an edit that adds a one-character constant compiling interns (`"7"`,
+//!   `"x"`) which PyInstaller's process had not interned runs PyInstaller, since PyInstaller
+//!   compiles every module before writing any and could write other entries otherwise;
 //! * the snapshot is unmodified since its self-test (the executable is hashed);
 //! * the toolchain, installed packages, environment variables, settings (compression level
 //!   included) are unchanged, and so is what the last build could find under python-dir (the

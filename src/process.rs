@@ -10,6 +10,23 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// `cmd.spawn()`, retried while the program is "text file busy": a binary the crate just wrote
+/// (the fast path's, smoke-tested at once) stays open for writing in any child another build
+/// thread forked meanwhile, until that child's exec closes it.
+pub(crate) fn spawn(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            // ETXTBSY on Linux and macOS.
+            Err(e) if e.raw_os_error() == Some(26) && cfg!(unix) && tries < 50 => {
+                tries += 1;
+                thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// How a logged child ended.
 pub(crate) enum Ended {
     Exited(ExitStatus),
@@ -28,7 +45,7 @@ pub(crate) fn run_logged(cmd: &mut Command, log: &Path, timeout: Option<Duration
     if timeout.is_some() {
         std::os::unix::process::CommandExt::process_group(cmd, 0);
     }
-    let mut child = cmd.spawn().map_err(|e| {
+    let mut child = spawn(cmd).map_err(|e| {
         let program = Path::new(cmd.get_program());
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::new(

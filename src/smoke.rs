@@ -392,7 +392,7 @@ fn until_ready(
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = cmd.spawn().at("could not start", Path::new(cmd.get_program()))?;
+    let mut child = crate::process::spawn(&mut cmd).at("could not start", Path::new(cmd.get_program()))?;
     let (tx, rx) = mpsc::channel();
     let printed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let streams: [Option<Box<dyn Read + Send>>; 2] = [

@@ -257,7 +257,14 @@ fn the_fast_path_refuses_what_it_cannot_prove_and_pyinstaller_builds_it() {
     );
     let out = app.cargo(&[], &env);
     assert!(out.ok, "{}", out.stderr);
-    step("a snapshot whose self-test failed", &|_| {}, &env, "the snapshot's self-test failed");
+    // Its reason names the first entry that differs, and how.
+    step(
+        "a snapshot whose self-test failed",
+        &|_| {},
+        &env,
+        "the snapshot's self-test failed: the rewritten PKG differs from PyInstaller's in the PKG's entry worker, \
+         whose contents are the same: it is compressed otherwise",
+    );
 
     // A syntax error fails before the fast path or PyInstaller runs (PyInstaller would drop the
     // module); the old binary stays.

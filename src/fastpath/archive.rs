@@ -274,6 +274,43 @@ impl Writer {
     }
 }
 
+/// The first entry where two PKGs differ, looking into the PYZ when it is the PYZ that differs.
+pub(crate) struct Difference<'a> {
+    /// `PYZ` or `PKG`.
+    pub archive: &'static str,
+    pub name: String,
+    /// Whether the entries are zlib streams (every PYZ entry is).
+    pub compressed: bool,
+    pub ours: &'a [u8],
+    pub theirs: &'a [u8],
+}
+
+/// Where `ours` first differs from `theirs` (PyInstaller's): the first entry whose bytes differ, or
+/// None when every entry has the same bytes (then it is the index that differs).
+pub(crate) fn first_difference<'a>(ours: &'a [u8], theirs: &'a [u8]) -> Option<Difference<'a>> {
+    let (a, b) = (Pkg::parse(ours).ok()?, Pkg::parse(theirs).ok()?);
+    let (x, y) = a.entries.iter().zip(&b.entries).find(|(x, y)| x.blob != y.blob || x.name != y.name)?;
+    if x.typecode == b'z' && !x.compressed && x.name == y.name {
+        if let (Ok(p), Ok(q)) = (Pyz::parse(x.blob), Pyz::parse(y.blob)) {
+            if let Some((m, n)) = p.modules.iter().zip(&q.modules).find(|(m, n)| m.blob != n.blob || m.name != n.name) {
+                return Some(Difference {
+                    archive: "PYZ",
+                    name: m.name.clone(),
+                    compressed: true,
+                    ours: m.blob,
+                    theirs: n.blob,
+                });
+            }
+        }
+    }
+    Some(Difference { archive: "PKG", name: x.name.clone(), compressed: x.compressed, ours: x.blob, theirs: y.blob })
+}
+
+/// The first offset where two byte strings differ (the shorter one's length if one is a prefix).
+pub(crate) fn first_offset(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,5 +366,12 @@ mod tests {
         let out = pkg.rewrite(&HashMap::from([("one", (&b"HI"[..], 2))]));
         let again = Pkg::parse(&out).unwrap();
         assert_eq!((again.entries[0].blob, again.entries[1].blob), (&b"HI"[..], &b"!!"[..]));
+
+        // The first entry that differs, and its first differing byte.
+        let other = pkg.rewrite(&HashMap::from([("two", (&b"!?"[..], 2))]));
+        let d = first_difference(&other, &data).unwrap();
+        assert_eq!((d.archive, d.name.as_str(), d.compressed), ("PKG", "two", false));
+        assert_eq!(first_offset(d.ours, d.theirs), 1);
+        assert!(first_difference(&data, &data).is_none());
     }
 }

@@ -43,13 +43,16 @@ pub(crate) struct Python<'a> {
     pub env: &'a [(String, Option<String>)],
 }
 
-/// Runs the helper on these modules in a fresh interpreter. With `graph` (the last build's, from
-/// its snapshot), each module whose analysis changed is judged against the one it recorded.
+/// Runs the helper on these modules in a fresh interpreter, each marshalled in the interning
+/// state PyInstaller's process (`process`, as the snapshot recorded it) wrote it in. With `graph`
+/// (the last build's, from its snapshot), each module whose analysis changed is judged against
+/// the one it recorded.
 pub(super) fn derive(
     scratch: &Scratch,
     python: &Python,
     project: &Project,
     modules: &[Module],
+    process: &serde_json::Value,
     graph: Option<&Path>,
 ) -> Result<Vec<Derived>, String> {
     let out = scratch.path();
@@ -58,10 +61,10 @@ pub(super) fn derive(
         .map(|m| {
             let old = graph.and(m.derived.analysis.as_ref());
             serde_json::json!({"path": project.path(&m.path), "kind": m.kind, "name": m.name,
-                "compress": m.compress, "old": old, "info": m.info})
+                "compress": m.compress, "old": old, "info": m.info, "interned": m.interned})
         })
         .collect();
-    let request = serde_json::json!({"graph": graph, "modules": modules_json});
+    let request = serde_json::json!({"graph": graph, "process": process, "modules": modules_json});
     let (request_path, answer_path) = (out.join("request.json"), out.join("derived.json"));
     fs::write(&request_path, serde_json::to_vec(&request).expect("serializable")).map_err(|e| e.to_string())?;
     let mut cmd = Command::new(python.python);
@@ -78,4 +81,16 @@ pub(super) fn derive(
         .and_then(|b| serde_json::from_slice(&b).ok())
         .filter(|d: &Vec<Derived>| d.len() == modules.len())
         .ok_or_else(|| "the helper gave no answer".into())
+}
+
+/// A zlib stream inflated by the build's interpreter, or None if it cannot be.
+pub(super) fn inflate(scratch: &Scratch, python: &Python, data: &[u8]) -> Option<Vec<u8>> {
+    let path = scratch.path().join("inflate");
+    fs::write(&path, data).ok()?;
+    let script = "import sys, zlib\nsys.stdout.buffer.write(zlib.decompress(open(sys.argv[1], 'rb').read()))";
+    let mut cmd = Command::new(python.python);
+    cmd.arg("-c").arg(script).arg(&path).current_dir(scratch.path());
+    crate::pyinstaller::build_env(&mut cmd, python.env);
+    let output = cmd.output().ok()?;
+    output.status.success().then_some(output.stdout)
 }

@@ -43,6 +43,7 @@ use std::path::{Path, PathBuf};
 pub(crate) struct Changes {
     pub modules: Vec<Module>,
     base_hash: String,
+    process: serde_json::Value,
 }
 
 /// A fast path's executable, in a folder of its own that goes when this is dropped.
@@ -88,7 +89,7 @@ pub(crate) fn after_build(dir: &SpecDir, binary: &Path, python: &Python, project
 /// objcopy's bytes for every alignment. Returns the base's hash.
 fn self_test(dir: &SpecDir, snapshot: &mut Snapshot, python: &Python, project: &Project) -> Result<String, String> {
     let scratch = Scratch::new(dir)?;
-    let derived = derive(&scratch, python, project, &snapshot.modules, None)?;
+    let derived = derive(&scratch, python, project, &snapshot.modules, &snapshot.process, None)?;
     for (m, d) in snapshot.modules.iter_mut().zip(derived) {
         if let Some(error) = &d.error {
             return Err(error.clone());
@@ -97,8 +98,12 @@ fn self_test(dir: &SpecDir, snapshot: &mut Snapshot, python: &Python, project: &
     }
     let base = fs::read(dir.fastpath().join("base")).map_err(|e| e.to_string())?;
     let exe = Onefile::parse(&base)?;
-    if rewrite(exe.pkg(), &snapshot.modules)? != exe.pkg() {
-        return Err("the rewritten PKG differs from PyInstaller's".into());
+    let ours = rewrite(exe.pkg(), &snapshot.modules)?;
+    if ours != exe.pkg() {
+        return Err(format!(
+            "the rewritten PKG differs from PyInstaller's {}",
+            difference(&scratch, python, &ours, exe.pkg())
+        ));
     }
     // objcopy's layout depends on the PKG's length alone: one PKG of each length modulo the
     // header table's alignment shows the executable is the bootloader plus the PKG, nothing else.
@@ -110,6 +115,37 @@ fn self_test(dir: &SpecDir, snapshot: &mut Snapshot, python: &Python, project: &
         }
     }
     Ok(blake3::hash(&base).to_hex().to_string())
+}
+
+/// Where the self-test's PKG first differs from PyInstaller's, for its message: the entry, and
+/// the first differing byte of its contents (a compressed entry is inflated by the build's
+/// interpreter: the crate links no zlib for a message).
+fn difference(scratch: &Scratch, python: &Python, ours: &[u8], theirs: &[u8]) -> String {
+    let Some(d) = archive::first_difference(ours, theirs) else {
+        return "in its index".into();
+    };
+    let (what, a, b) = match d.compressed {
+        true => match (helper::inflate(scratch, python, d.ours), helper::inflate(scratch, python, d.theirs)) {
+            (Some(a), Some(b)) => ("of its uncompressed contents", a, b),
+            _ => ("of its compressed bytes", d.ours.to_vec(), d.theirs.to_vec()),
+        },
+        false => ("of its contents", d.ours.to_vec(), d.theirs.to_vec()),
+    };
+    if a == b {
+        return format!(
+            "in the {}'s entry {}, whose contents are the same: it is compressed otherwise",
+            d.archive, d.name
+        );
+    }
+    let at = archive::first_offset(&a, &b);
+    let byte = |v: &[u8]| v.get(at).map_or("the end".to_string(), |b| format!("{b:#04x}"));
+    format!(
+        "in the {}'s entry {}, at byte {at} {what} ({} here, {} in PyInstaller's)",
+        d.archive,
+        d.name,
+        byte(&a),
+        byte(&b)
+    )
 }
 
 /// Whether the fast path applies to the current sources: what to rewrite, or why not. `state` and
@@ -174,7 +210,7 @@ pub(crate) fn check(
             return Err(format!("{} changed", path.display()));
         }
     }
-    Ok(Changes { modules: changed, base_hash })
+    Ok(Changes { modules: changed, base_hash, process: snapshot.process })
 }
 
 fn stat(path: &Path) -> Option<(u64, u128)> {
@@ -197,7 +233,7 @@ pub(crate) fn run(
     // The interpreter compiles while the base is read and checked.
     let graph = dir.fastpath().join("graph.json");
     let (derived, base) = std::thread::scope(|s| {
-        let derived = s.spawn(|| derive(&scratch, python, project, changed, Some(&graph)));
+        let derived = s.spawn(|| derive(&scratch, python, project, changed, &changes.process, Some(&graph)));
         let base =
             fs::read(dir.fastpath().join("base")).map_err(|e| e.to_string()).and_then(|base| {
                 match blake3::hash(&base).to_hex().as_str() == changes.base_hash {

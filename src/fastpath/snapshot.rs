@@ -17,6 +17,10 @@ pub(crate) struct Snapshot {
     /// blake3 of the base executable once self-tested: the fast path reads nothing else.
     #[serde(default)]
     pub base_hash: Option<String>,
+    /// What of PyInstaller's process marshal depends on besides interning (interpreter, marshal
+    /// version, optimization level, hash seed): the helper refuses to derive in another.
+    #[serde(default)]
+    pub process: serde_json::Value,
 }
 
 /// A project module in the archive.
@@ -41,6 +45,10 @@ pub(crate) struct Module {
     /// PyInstaller reads), as the snapshot recorded it.
     #[serde(default)]
     pub info: serde_json::Value,
+    /// Which one-character strings (and `""`) PyInstaller's process had interned when it
+    /// marshalled this module's entry (a bit set, hex): the helper marshals in the same state.
+    #[serde(default)]
+    pub interned: Option<String>,
     #[serde(flatten)]
     pub derived: Derived,
 }

@@ -202,10 +202,10 @@
 //! crate's binary store (`<cache>/binaries/<fingerprint>/`, least recently used evicted beyond
 //! `binary-cache-mb`) without PyInstaller. When only project module bodies changed, the fast path
 //! (below) rewrites them into the last build's archive. Otherwise PyInstaller runs. Either way the
-//! binary is smoke-tested, then put into place atomically, and only if its bytes differ: on Unix
-//! as a hard link to the store's copy when it can be (the crate never rewrites a stored file in
-//! place, and checks its hash before reusing it, so a tool that edits the sidecar in place costs
-//! a rebuild, never a wrong binary), else as a copy.
+//! binary is smoke-tested, then put into place atomically, and only if its bytes differ, as a copy
+//! of its own (never a hard link to the store's: a tool that edits the sidecar in place must not
+//! change the stored binary; on Btrfs or XFS the copy shares the blocks). A stored binary's hash
+//! is checked before it is reused.
 //!
 //! PyInstaller runs with `PYTHONHASHSEED=0` (reproducible output) and, in debug builds, with
 //! `PYINSTALLER_ZLIB_COMPRESSION_LEVEL=1`: archive compression is most of a large onefile build's

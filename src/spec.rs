@@ -573,7 +573,7 @@ fn finish(
         ));
     }
     let installed = installed_path(shared, name);
-    let wrote = install::install(binary, binary_hash, &installed, shared.cache.local.holds(binary))?;
+    let wrote = install::install(binary, binary_hash, &installed)?;
     let stamp = Stamp {
         fingerprint: fingerprint.to_string(),
         name: name.to_string(),

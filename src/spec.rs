@@ -492,7 +492,13 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
             env_known: &env_known,
             env_value: &|k| shared.env_value(k),
         };
-        let settled = reads::settle(output.reads, &known);
+        let cached_analysis = output.reads.cached_analysis();
+        let mut settled = reads::settle(output.reads, &known);
+        // PyInstaller's cache is kept only for a state whose reads are current (`trusted`), so
+        // what that Analysis read is the state's record.
+        if let (true, Ok(reads), Some(earlier)) = (cached_analysis, &mut settled, &plan.state) {
+            reads.merge(&earlier.reads);
+        }
         let mut recorded = records.clone();
         recorded.extend(settled.as_ref().map(|r| r.project.clone()).unwrap_or_default());
         let inputs = fingerprint::inputs(&before, &plan.spec, Some(&recorded));
@@ -504,6 +510,8 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
         // Anything read, in python-dir or outside, that changed before the run ended.
         let changed = match &settled {
             Err(path) => Some(path.display().to_string()),
+            // Never so: the cache goes with the state. Analysed afresh rather than left unknown.
+            Ok(_) if cached_analysis && plan.state.is_none() => Some("PyInstaller's cache".to_string()),
             Ok(_) if seen(&before) != seen(&after) => Some(format!("files under `{}`", before.root.display())),
             Ok(_) => None,
         };

@@ -9,7 +9,8 @@ use std::path::Path;
 /// bytes; returns whether it wrote. Always a copy of its own, never a hard link to the store's
 /// entry: a tool that rewrites the installed sidecar in place (a patcher, a signing step) must not
 /// reach the stored binary, which other profiles and later switch-backs install from. On Linux
-/// `fs::copy` shares the blocks where the file system can (Btrfs, XFS), as cheap as a link.
+/// `fs::copy` is `copy_file_range`, which file systems that can (Btrfs, XFS) may serve by
+/// sharing the blocks.
 pub(crate) fn install(src: &Path, src_hash: &str, dest: &Path) -> Result<bool> {
     let dest_len = fs::metadata(dest).ok().filter(|m| m.is_file()).map(|m| m.len());
     let src_len = fs::metadata(src).at("could not read", src)?.len();

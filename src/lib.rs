@@ -204,8 +204,8 @@
 //! (below) rewrites them into the last build's archive. Otherwise PyInstaller runs. Either way the
 //! binary is smoke-tested, then put into place atomically, and only if its bytes differ, as a copy
 //! of its own (never a hard link to the store's: a tool that edits the sidecar in place must not
-//! change the stored binary; on Btrfs or XFS the copy shares the blocks). A stored binary's hash
-//! is checked before it is reused.
+//! change the stored binary; on file systems that can, Btrfs or XFS, the kernel may share the
+//! blocks). A stored binary's hash is checked before it is reused.
 //!
 //! PyInstaller runs with `PYTHONHASHSEED=0` (reproducible output) and, in debug builds, with
 //! `PYINSTALLER_ZLIB_COMPRESSION_LEVEL=1`: archive compression is most of a large onefile build's

@@ -146,14 +146,6 @@ pub(crate) fn check(
         if modules.is_empty() {
             return Err(format!("{rel} changed and is not a module in the archive"));
         }
-        for module in &modules {
-            if module.hooked {
-                return Err(format!("a hook targets {}", module.name));
-            }
-            if let Some(why) = &module.refuse {
-                return Err(why.clone());
-            }
-        }
         // Run while PyInstaller ran (by the spec, or a hook's child): it can change what the
         // build does (its hidden imports, say), which no archive entry shows.
         if state.reads.imported.contains(rel) {
@@ -167,6 +159,14 @@ pub(crate) fn check(
         // `py` or `pyz+py`), which the fast path does not rewrite.
         if state.reads.data.contains(rel) {
             return Err(format!("{rel} is also collected as a data file"));
+        }
+        for module in &modules {
+            if module.hooked {
+                return Err(format!("a hook targets {}", module.name));
+            }
+            if let Some(why) = &module.refuse {
+                return Err(why.clone());
+            }
         }
         changed.extend(modules.into_iter().cloned());
     }

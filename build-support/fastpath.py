@@ -378,6 +378,17 @@ def targets(name, is_package, record, g, batch):
                 if attr in package["subs"]:
                     hit.append(sub)
                     continue
+                # modulegraph looks for the submodule first, whatever the package's global names
+                # (`_import_importable_package_submodules`): a lookup that finds something adds it.
+                found_as = submodule_candidate(attr, package)
+                if found_as:
+                    return None, "%s imports %s from %s: modulegraph looks for the submodule %s first, and %s is there" % (
+                        name,
+                        attr,
+                        absolute,
+                        sub,
+                        found_as,
+                    )
                 names = batch.get(absolute)
                 if names is not None and (attr in names) != (attr in package["names"]):
                     return None, "%s imports %s from %s, whose global names changed too" % (name, attr, absolute)
@@ -389,6 +400,22 @@ def targets(name, is_package, record, g, batch):
             if t not in out:
                 out.append(t)
     return out, None
+
+
+def submodule_candidate(attr, package):
+    """A file or folder in the package's path that a lookup of submodule `attr` could find (any
+    entry named `attr` or `attr.<suffix>`), or None; the package's path unknown counts as found."""
+    if "path" not in package:
+        return "a package path the last build did not record"
+    for d in package["path"]:
+        try:
+            entries = os.listdir(d)
+        except OSError:
+            continue
+        for e in entries:
+            if e == attr or e.split(".", 1)[0] == attr:
+                return os.path.join(d, e)
+    return None
 
 
 def hooked(name, hook_dirs):
@@ -515,7 +542,11 @@ def record_graph(graph, w1, w1_clock, w2, project_modules):
             "done": done.get(ident, clock if kind in ("MissingModule", "ExcludedModule") else None),
         }
         if isinstance(getattr(node, "_global_attr_names", None), set) and kind in ("Package", "NamespacePackage", "ExtensionPackage"):
-            packages[ident] = {"names": sorted(node._global_attr_names), "subs": sorted(node._submodule_basename_to_node)}
+            packages[ident] = {
+                "names": sorted(node._global_attr_names),
+                "subs": sorted(node._submodule_basename_to_node),
+                "path": list(getattr(node, "packagepath", None) or ()),
+            }
     ours = set(project_modules)
     own = os.path.join(os.path.dirname(PyInstaller.__file__), "hooks") + os.sep
     scanned = {t: "PyInstaller scans the code of its importers" for t in PYINSTALLER_SCANS}
@@ -666,6 +697,7 @@ def _snapshot(workpath, distpath, project, out_dir, result):
         return "the spec is not a single onefile Analysis/PYZ/EXE"
     load = lambda cls, toc: dict(zip([g[0] for g in cls._GUTS], load_py_data_struct(toc)))  # noqa: E731
     a, pkg, exe = load(Analysis, tocs["Analysis"][0]), load(PKG, tocs["PKG"][0]), load(EXE, tocs["EXE"][0])
+    pyz_toc = load(PYZ, tocs["PYZ"][0]).get("toc") or ()
     if a.get("noarchive") or not exe.get("append_pkg", True) or exe.get("exclude_binaries"):
         return "the spec uses noarchive, a side-loaded PKG or excluded binaries"
     if exe.get("strip") or exe.get("upx"):
@@ -698,21 +730,31 @@ def _snapshot(workpath, distpath, project, out_dir, result):
         return "the spec runs %d analyses" % len(_captured)
     graph, (w1, w1_clock), w2 = _captured[0]
     hook_dirs = [d for d, _ in graph._user_hook_dirs]
-    outside = {e[0] for e in a.get("_modules_outside_pyz") or ()}
-    modules = []
-    for name, path, typecode in a.get("pure") or ():
-        if ours(path) and name not in outside:
+    # What was packed, from the archives' own TOCs rather than the Analysis': a spec may hand
+    # EXE() and PYZ() entries of its own (TOC tuples, a Tree()). Each project module in the PYZ
+    # or script in the PKG is rewritten; a project file packed any other way (a data file, a
+    # module outside the PYZ) is a copy no rewrite reaches, so its modules refuse.
+    modules, packed = [], {}
+    for name, path, typecode in pyz_toc:
+        if ours(path):
             if typecode != "PYMODULE":
                 return "%s is compiled with optimization (%s)" % (name, typecode)
             if not path.endswith(".py"):
                 # Collected from a .pyc alone: it is not recompiled, so any change to it refuses.
                 continue
             modules.append({"path": path, "kind": "pyz", "name": name})
-    for name, path, typecode in a.get("scripts") or ():
-        if ours(path):
-            if typecode != "PYSOURCE" or name not in entries:
-                return "entry script %s is optimized or not in the PKG" % name
+    for name, path, typecode in pkg.get("toc") or ():
+        if not ours(path):
+            continue
+        if typecode == "PYSOURCE":
+            if name not in entries:
+                return "entry script %s is not in the PKG" % name
             modules.append({"path": path, "kind": "script", "name": name, "compress": bool(entries[name][3])})
+        else:
+            packed.setdefault(os.path.realpath(path), name)
+    for name, path, typecode in a.get("scripts") or ():
+        if ours(path) and typecode != "PYSOURCE":
+            return "entry script %s is optimized" % name
     pyz_path = os.path.join(work, os.path.basename(load(PYZ, tocs["PYZ"][0])["name"]))
     result["process"], why = entry_states(modules, pyz_path, pkg_path)
     if why:
@@ -732,13 +774,17 @@ def _snapshot(workpath, distpath, project, out_dir, result):
         m["path"] = os.path.relpath(os.path.realpath(m["path"]), project)
         i = info.get(ident[id(m)], {})
         m["refuse"] = i.pop("refuse", None)
+        copy = packed.get(os.path.join(project, m["path"]))
+        if copy is not None:
+            m["refuse"] = "%s is also packed as %s" % (m["path"], copy)
         m["info"] = dict(i, watched=watched.get(m["name"], {}))
     with open(os.path.join(out_dir, "graph.json"), "w") as f:
         json.dump(record, f)
     result["modules"] = modules
     used = set()
-    for key in ("scripts", "pure", "binaries", "datas", "zipfiles", "_modules_outside_pyz"):
-        for entry in a.get(key) or ():
+    lists = [a.get(key) or () for key in ("scripts", "pure", "binaries", "datas", "zipfiles", "_modules_outside_pyz")]
+    for toc in lists + [pyz_toc, pkg.get("toc") or ()]:
+        for entry in toc:
             if len(entry) == 3 and real(entry[1]) and os.path.isfile(entry[1]) and not ours(entry[1]):
                 used.add(os.path.abspath(entry[1]))
     for path in sorted(used):

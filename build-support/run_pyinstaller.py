@@ -85,6 +85,25 @@ if target_arch:
 if audit_path != "-":
     record_imports()
 
+# Whether an Analysis was taken from PyInstaller's cache rather than run: then the spec's hooks
+# did not run and nothing the analysis reads was read, and the crate keeps the last record's.
+analyses = {"run": 0, "cached": 0}
+if trace_path:
+    from PyInstaller.building import build_main
+
+    original_assemble, original_postinit = build_main.Analysis.assemble, build_main.Analysis.__postinit__
+
+    def noting_assemble(self, *a, **kw):
+        self._pyib_assembled = True
+        return original_assemble(self, *a, **kw)
+
+    def noting_postinit(self, *a, **kw):
+        original_postinit(self, *a, **kw)
+        analyses["run" if getattr(self, "_pyib_assembled", False) else "cached"] += 1
+
+    build_main.Analysis.assemble = noting_assemble
+    build_main.Analysis.__postinit__ = noting_postinit
+
 try:
     from PyInstaller.isolated import _parent
 except ImportError:  # a PyInstaller without isolated children
@@ -125,7 +144,7 @@ with open(records_path, "w") as f:
 if trace_path:
     # Collected as data too (a module's source with `module_collection_mode` `py` or `pyz+py`).
     with open(trace_path, "w") as f:
-        json.dump(trace.record({"data": sorted(data_sources)}), f)
+        json.dump(trace.record({"data": sorted(data_sources), "cached_analysis": analyses["cached"] > 0}), f)
 
 distpath = args[args.index("--distpath") + 1]
 built = [os.path.join(distpath, n) for n in os.listdir(distpath)]

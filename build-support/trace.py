@@ -36,6 +36,9 @@ class _Trace:
         self.active = False
         self.bulk, self.bulk_next = [], 0  # keys of an owned iteration over os.environ, in order
         self.owned = tuple({os.path.join(p, "") for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)})
+        self.consulted = set()  # files read by code other than PyInstaller's own (see `consulting`)
+        self.child = False  # in an isolated child, every read serves a hook: none is PyInstaller's own
+        self.stdlib = os.path.join(os.path.dirname(os.path.abspath(os.__file__)), "")
 
     def copying(self, key):
         """Whether this read is the next of an owned iteration's (the copy for a child)."""
@@ -136,6 +139,45 @@ class _Trace:
             self.files[path] = st
         elif self.files[path] != st:
             self.changed.add(path)
+        if path not in self.consulted and not path.startswith(self.owned) and self.consulting():
+            self.consulted.add(path)
+
+    def consulting(self):
+        """Whether the code opening a file is other than PyInstaller's own, which reads a project
+        file only to analyse and compile it (or copy it, as its archive's TOC says): the spec
+        (`open().read()`, `runpy.run_path`), a hook, another package, an isolated child. What
+        such code reads can change what the build does, beyond the file's own archive entries.
+
+        Decided by the innermost frame that is neither the standard library nor this helper; a
+        frame of any hook, or of a file that is neither installed (the interpreter's, PyInstaller's,
+        a site-packages folder's) nor the spec, anywhere on the stack makes the read that code's."""
+        if self.child:
+            return True
+        pyinstaller = sys.modules.get("PyInstaller")
+        home = getattr(pyinstaller, "__file__", None)
+        if not home:
+            return True
+        home = os.path.join(os.path.dirname(os.path.abspath(home)), "")
+        hooks = os.path.join(home, "hooks", "")
+        own = _Trace.hook.__code__.co_filename
+        innermost = None
+        f = sys._getframe(2)
+        while f is not None:
+            name = f.f_code.co_filename
+            if name == own or name.startswith("<"):  # this helper, the runner, frozen importlib
+                pass
+            elif name.startswith(self.stdlib) and "-packages" not in name:
+                pass
+            else:
+                if innermost is None:
+                    innermost = name
+                if name.startswith(hooks) or ("hook" in os.path.basename(name) and not name.startswith(home)):
+                    return True
+                installed = name.startswith(self.owned) or name.startswith(home) or "-packages" in name
+                if not installed and not name.endswith(".spec"):
+                    return True
+            f = f.f_back
+        return innermost is None or not innermost.startswith(home) or innermost.startswith(hooks)
 
     def install(self):
         sys.addaudithook(self.hook)
@@ -231,6 +273,7 @@ class _Trace:
             "programs": sorted(self.programs),
             "env": sorted(self.env),
             "imported": sorted(imported),
+            "consulted": sorted(p for p in self.consulted if kept(p)),
         }
         result.update(extra or {})
         return result
@@ -242,6 +285,7 @@ def _child_main():
     import runpy
 
     trace = _Trace()
+    trace.child = True
     trace.install()
     child, out = os.environ["PYINSTALLER_BUILD_TRACE_CHILD"], os.environ["PYINSTALLER_BUILD_TRACE"]
     sys.argv[0] = child

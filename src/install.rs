@@ -6,21 +6,19 @@ use std::fs;
 use std::path::Path;
 
 /// Copies `src`, whose blake3 is `src_hash`, to `dest` unless `dest` already holds the same
-/// bytes; returns whether it wrote. With `link`, `src` is the store's copy, which the crate never
-/// rewrites in place and hash-checks before reusing, so on Unix a hard link to it is as good as a
-/// copy, and 50 MB cheaper. (On Windows a running sidecar would pin the store's entry.)
-pub(crate) fn install(src: &Path, src_hash: &str, dest: &Path, link: bool) -> Result<bool> {
+/// bytes; returns whether it wrote. Always a copy of its own, never a hard link to the store's
+/// entry: a tool that rewrites the installed sidecar in place (a patcher, a signing step) must not
+/// reach the stored binary, which other profiles and later switch-backs install from. On Linux
+/// `fs::copy` is `copy_file_range`, which file systems that can (Btrfs, XFS) may serve by
+/// sharing the blocks.
+pub(crate) fn install(src: &Path, src_hash: &str, dest: &Path) -> Result<bool> {
     let dest_len = fs::metadata(dest).ok().filter(|m| m.is_file()).map(|m| m.len());
     let src_len = fs::metadata(src).at("could not read", src)?.len();
     if dest_len == Some(src_len) && crate::project::hex(&crate::project::hash_file(dest)?) == src_hash {
         return Ok(false);
     }
-    if cfg!(unix) && link && link_atomic(src, dest).is_ok() {
-        return Ok(true);
-    }
-    let bytes = fs::read(src).at("could not read", src)?;
     remove_set_aside(dest);
-    write_atomic(dest, &bytes, true)?;
+    copy_atomic(src, dest)?;
     Ok(true)
 }
 
@@ -107,26 +105,24 @@ fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-/// Hard-links `src` to `dest` through a temp name and a rename. The link gets a fresh mtime, as a
-/// copy would (tools that watch `dest` see a new binary), and mode 755, whatever a `chmod` of an
-/// earlier link did.
-fn link_atomic(src: &Path, dest: &Path) -> std::io::Result<()> {
+/// Copies `src` to `dest` through a temp name and a rename. The copy gets a fresh mtime (a clone
+/// may keep the source's), so tools that watch `dest` see a new binary, and mode 755.
+fn copy_atomic(src: &Path, dest: &Path) -> Result<()> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).at("could not create", dir)?;
     let tmp = temp_path(dest);
-    fs::hard_link(src, &tmp)?;
-    let done = fs::File::options()
-        .append(true)
-        .open(&tmp)
-        .and_then(|f| {
-            f.set_modified(std::time::SystemTime::now())?;
-            #[cfg(unix)]
-            f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
-            Ok(())
-        })
-        .and_then(|_| fs::rename(&tmp, dest));
-    if done.is_err() {
+    let copied = fs::copy(src, &tmp).and_then(|_| {
+        let f = fs::File::options().append(true).open(&tmp)?;
+        f.set_modified(std::time::SystemTime::now())?;
+        #[cfg(unix)]
+        f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        Ok(())
+    });
+    if let Err(e) = copied {
         let _ = fs::remove_file(&tmp);
+        return Err(Error::io("could not copy", src, e));
     }
-    done
+    replace(&tmp, dest, &|from, to| fs::rename(from, to))
 }
 
 /// A temp name next to `dest`.
@@ -166,6 +162,7 @@ mod tests {
     use super::*;
     use crate::project::{hash_file, hex};
     use std::cell::RefCell;
+    use std::io::Write;
     use std::time::Duration;
 
     /// `rename` as Windows does it while `running` holds the executable at that path: it can be
@@ -231,29 +228,32 @@ mod tests {
     }
 
     #[test]
-    fn installs_only_changed_bytes_by_copy_or_by_link() {
+    fn installs_only_changed_bytes_as_a_copy_of_its_own() {
         let tmp = tempfile::tempdir().unwrap();
         let (src, dest) = (tmp.path().join("src"), tmp.path().join("bin").join("app"));
         fs::write(&src, b"first").unwrap();
         let hash = hex(&hash_file(&src).unwrap());
-        assert!(install(&src, &hash, &dest, false).unwrap(), "a missing binary is written");
-        assert!(!install(&src, &hash, &dest, true).unwrap(), "the same bytes are left alone");
+        assert!(install(&src, &hash, &dest).unwrap(), "a missing binary is written");
+        assert!(!install(&src, &hash, &dest).unwrap(), "the same bytes are left alone");
         assert_eq!(fs::read(&dest).unwrap(), b"first");
 
         let stored = tmp.path().join("stored");
         fs::write(&stored, b"second").unwrap();
         let old = std::time::SystemTime::now() - Duration::from_secs(3600);
         fs::File::options().append(true).open(&stored).unwrap().set_modified(old).unwrap();
-        assert!(install(&stored, &hex(&hash_file(&stored).unwrap()), &dest, true).unwrap());
+        assert!(install(&stored, &hex(&hash_file(&stored).unwrap()), &dest).unwrap());
         assert_eq!(fs::read(&dest).unwrap(), b"second");
         let modified = fs::metadata(&dest).unwrap().modified().unwrap();
-        assert!(modified > old + Duration::from_secs(3000), "a linked binary looks new, as a copy would");
+        assert!(modified > old + Duration::from_secs(3000), "the installed binary looks new");
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
-            assert_eq!(fs::metadata(&dest).unwrap().nlink(), 2, "linked, not copied");
+            assert_eq!(fs::metadata(&dest).unwrap().nlink(), 1, "copied, not linked");
             assert_eq!(fs::metadata(&dest).unwrap().mode() & 0o777, 0o755, "executable, whatever it was");
         }
+        // Edited in place, as a patching tool does: the stored copy keeps its bytes.
+        fs::OpenOptions::new().write(true).open(&dest).unwrap().write_all(b"SE").unwrap();
+        assert_eq!(fs::read(&stored).unwrap(), b"second");
         let leftovers = fs::read_dir(dest.parent().unwrap()).unwrap().count();
         assert_eq!(leftovers, 1, "no temp file is left behind");
     }

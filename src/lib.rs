@@ -327,10 +327,10 @@
 //! crate's binary store (`<cache>/binaries/<fingerprint>/`, least recently used evicted beyond
 //! `binary-cache-mb`) without PyInstaller. When only project module bodies changed, the fast path
 //! (below) rewrites them into the last build's archive. Otherwise PyInstaller runs. Either way the
-//! binary is smoke-tested, then put into place atomically, and only if its bytes differ: on Unix
-//! as a hard link to the store's copy when it can be (the crate never rewrites a stored file in
-//! place, and checks its hash before reusing it, so a tool that edits the sidecar in place costs
-//! a rebuild, never a wrong binary), else as a copy.
+//! binary is smoke-tested, then put into place atomically, and only if its bytes differ, as a copy
+//! of its own (never a hard link to the store's: a tool that edits the sidecar in place must not
+//! change the stored binary; on file systems that can, Btrfs or XFS, the kernel may share the
+//! blocks). A stored binary's hash is checked before it is reused.
 //!
 //! PyInstaller runs with `PYTHONHASHSEED=0` (reproducible output) and, in debug builds, with
 //! `PYINSTALLER_ZLIB_COMPRESSION_LEVEL=1`: archive compression is most of a large onefile build's
@@ -406,7 +406,9 @@
 //!   missing module of that name (`P.name`): then the graph would change;
 //! * **new, removed or reordered imports** are fine when every module they name (with its parent
 //!   packages, and `X.n` for `from X import n` when `X` is a package) was a module of the last
-//!   build, already imported before the edited module (so the graph is built the same way but
+//!   build (and, for `from X import n` where `n` is only a global of `X`, nothing named `n` or
+//!   `n.*` is in `X`'s folders: modulegraph looks for the submodule first), already imported
+//!   before the edited module (so the graph is built the same way but
 //!   for its edges), no hook scans its importers, and replaying PyInstaller's walks of the graph
 //!   with the new edges keeps every order that reaches the archive: the runtime hooks', the base
 //!   library's, the extension modules' (the order their shared libraries are found in) and the
@@ -455,10 +457,15 @@
 //!   files it used, the folders it listed, the names its module search looked up; every file
 //!   and folder before a completely traced build);
 //! * every changed file is a project module in the archive's PYZ, or an entry script, that no
-//!   hook targets; so an edited spec, config or data file runs PyInstaller;
-//! * no changed module was imported while PyInstaller ran (by the spec, say for its
-//!   `hiddenimports`, or by a hook's isolated child), nor is also collected as a data file
-//!   (`module_collection_mode` `py` or `pyz+py`);
+//!   hook targets; so an edited spec, config or data file runs PyInstaller. Every entry made
+//!   from the file is rewritten (an entry script another module imports is in the PKG and the
+//!   PYZ; a file under two `pathex` folders is two modules). What was packed is read from the
+//!   archives' own TOCs, so entries the spec hands `PYZ()`/`EXE()` itself count too;
+//! * no changed module was imported or read while PyInstaller ran other than by PyInstaller's
+//!   own analysis and compilation of it (the spec importing it for its `hiddenimports`, reading
+//!   its text with `open()`, running it with `runpy.run_path`; a hook; an isolated child), nor is
+//!   also packed another way (a data file: `module_collection_mode` `py` or `pyz+py`, a TOC
+//!   tuple or a `Tree()` of the spec's; a module outside the PYZ);
 //! * every other file the analysis used still has its size and nanosecond mtime;
 //! * each changed module compiles and its analysis is unchanged or proved harmless as above;
 //! * the changed modules are unchanged after they were compiled.
@@ -473,7 +480,8 @@
 //! imported before the one that brought json in), and any change of a module that imports
 //! `ctypes` or a metadata API if it changes a constant-argument call (`print("...")` included).
 //! A PyInstaller run that reuses its own cached analysis records no graph, so the next edit runs
-//! PyInstaller once more.
+//! PyInstaller once more. (What such a run reads lacks what the analysis read, its hooks say:
+//! the record of the run that analysed is kept with it.)
 //!
 //! The snapshot is never modified: each fast path is relative to the last PyInstaller build, and
 //! the next PyInstaller build replaces it. PyInstaller's own cache is left as it was, so it still

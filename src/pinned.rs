@@ -113,7 +113,7 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
         }
         let smoke_test = smoke_start.elapsed();
         let installed = req.binaries_dir.join(install::sidecar_file_name(&name, req.target));
-        install::install(&hit.path, &hit.binary_hash, &installed, true)?;
+        install::install(&hit.path, &hit.binary_hash, &installed)?;
         let stamp = Stamp {
             fingerprint: fingerprint(key),
             name: name.clone(),

@@ -99,6 +99,12 @@ pub(crate) struct Raw {
     /// The programs the run started (their first argument).
     #[serde(default)]
     programs: Vec<String>,
+    /// Files read by code other than PyInstaller's own (the spec, a hook, a child).
+    #[serde(default)]
+    consulted: Vec<PathBuf>,
+    /// An Analysis came from PyInstaller's cache: what it read is not in this record.
+    #[serde(default)]
+    cached_analysis: bool,
 }
 
 impl Raw {
@@ -116,10 +122,17 @@ impl Raw {
                     raw.lookups.extend(child.lookups);
                     raw.probes.extend(child.probes);
                     raw.programs.extend(child.programs);
+                    raw.consulted.extend(child.consulted);
                 }
             }
         }
         Some(raw)
+    }
+
+    /// Whether the run took an Analysis from PyInstaller's cache, so that this record lacks
+    /// what the analysis read (its hooks, their children, the modules it looked for).
+    pub(crate) fn cached_analysis(&self) -> bool {
+        self.cached_analysis
     }
 
     /// Removes the records a run leaves, before the next.
@@ -156,6 +169,11 @@ pub(crate) struct Reads {
     pub imported: Vec<String>,
     /// Project files the Analysis also collected as data files.
     pub data: Vec<String>,
+    /// Project files whose content the spec, a hook or a child process read other than through
+    /// PyInstaller's own analysis and compilation of them (`open().read()`, `runpy.run_path`):
+    /// what they say can change what the build does beyond their own archive entries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consulted: Vec<String>,
     /// Files outside python-dir and the toolchain.
     pub files: Vec<Read>,
     /// Folders outside python-dir and the toolchain whose listing was read.
@@ -350,6 +368,7 @@ pub(crate) fn settle(raw: Raw, known: &Known) -> Result<Reads, PathBuf> {
     reads.project.dedup();
     reads.imported = relative(raw.imported);
     reads.data = relative(raw.data.clone());
+    reads.consulted = relative(raw.consulted);
     let env: BTreeSet<String> =
         raw.env.into_iter().filter(|k| env_is_input(k) && !known.env_known.contains(k)).collect();
     reads.env = env.into_iter().map(|k| (k.clone(), (known.env_value)(&k))).collect();
@@ -357,6 +376,58 @@ pub(crate) fn settle(raw: Raw, known: &Known) -> Result<Reads, PathBuf> {
 }
 
 impl Reads {
+    /// Adds what an earlier run read that this one did not: for a run that took its Analysis from
+    /// PyInstaller's cache, whose output still depends on what that analysis read. Sound because
+    /// the cache is only kept when the earlier record's inputs are unchanged (the plan compared
+    /// them), so its stats and hashes are current.
+    pub(crate) fn merge(&mut self, earlier: &Reads) {
+        for (mine, theirs) in [
+            (&mut self.project, &earlier.project),
+            (&mut self.imported, &earlier.imported),
+            (&mut self.data, &earlier.data),
+            (&mut self.consulted, &earlier.consulted),
+        ] {
+            mine.extend(theirs.iter().cloned());
+            mine.sort();
+            mine.dedup();
+        }
+        for (mine, theirs) in [(&mut self.files, &earlier.files), (&mut self.dirs, &earlier.dirs)] {
+            for r in theirs {
+                if !mine.iter().any(|m| m.path == r.path) {
+                    mine.push(r.clone());
+                }
+            }
+            mine.sort_by(|a, b| a.path.cmp(&b.path));
+        }
+        for (k, v) in &earlier.env {
+            if !self.env.iter().any(|(m, _)| m == k) {
+                self.env.push((k.clone(), v.clone()));
+            }
+        }
+        self.env.sort();
+        // What the earlier Analysis's module search looked up and checked for stays watched.
+        for theirs in &earlier.lookups {
+            match self.lookups.iter_mut().find(|m| m.dir == theirs.dir) {
+                Some(mine) => {
+                    for (all, more) in [(&mut mine.names, &theirs.names), (&mut mine.entries, &theirs.entries)] {
+                        all.extend(more.iter().cloned());
+                        all.sort();
+                        all.dedup();
+                    }
+                }
+                None => self.lookups.push(theirs.clone()),
+            }
+        }
+        self.lookups.sort_by(|a, b| a.dir.cmp(&b.dir));
+        for probe in &earlier.probes {
+            if !self.probes.iter().any(|(p, _)| *p == probe.0) {
+                self.probes.push(probe.clone());
+            }
+        }
+        self.probes.sort();
+        self.complete &= earlier.complete;
+    }
+
     /// Adds files the build packaged from outside python-dir, with their content now, unless
     /// already read.
     pub(crate) fn add_packaged(&mut self, paths: &[PathBuf]) {
@@ -573,6 +644,8 @@ mod tests {
             lookups: vec![],
             probes: vec![],
             programs: vec!["/usr/bin/ldd".into()],
+            consulted: vec![f.project.path("conf.py")],
+            cached_analysis: false,
         }
     }
 
@@ -600,6 +673,7 @@ mod tests {
             settle_in(&f, raw(&f, &files, &dirs, &["APP_FLAVOR", "PATH", "PYTHONPATH", "CARGO_MAKEFLAGS"])).unwrap();
         assert_eq!(reads.project, ["conf.py"]);
         assert_eq!(reads.imported, ["conf.py"]);
+        assert_eq!(reads.consulted, ["conf.py"]);
         assert_eq!(reads.files.iter().map(|r| &r.path).collect::<Vec<_>>(), [&hook]);
         assert_eq!(reads.dirs.iter().map(|r| (&r.path, r.watch)).collect::<Vec<_>>(), [(&lib, true)]);
         assert_eq!(reads.env, [("APP_FLAVOR".to_string(), Some("value of APP_FLAVOR".to_string()))]);
@@ -703,6 +777,27 @@ mod tests {
         let mut r = raw(&f, &[], &[], &[]);
         r.programs.push("/usr/bin/git".into());
         assert!(!settle_in(&f, r).unwrap().complete);
+    }
+
+    #[test]
+    fn a_merge_keeps_the_earlier_reads_this_run_did_not_make() {
+        let f = fixture();
+        let (hook, lib) = (f.outside.join("hooks/hook-x.py"), f.outside.join("lib"));
+        let earlier = settle_in(&f, raw(&f, &[&hook, &f.project.path("conf.py")], &[&lib], &["APP_FLAVOR"])).unwrap();
+        let mut r = raw(&f, &[], &[], &["OTHER"]);
+        r.imported.clear();
+        r.consulted.clear();
+        let mut reads = settle_in(&f, r).unwrap();
+        reads.merge(&earlier);
+        assert_eq!(reads.project, ["conf.py"]);
+        assert_eq!(
+            (reads.imported.clone(), reads.consulted.clone()),
+            (earlier.imported.clone(), earlier.consulted.clone())
+        );
+        assert_eq!((&reads.files, &reads.dirs), (&earlier.files, &earlier.dirs));
+        let names: Vec<&str> = reads.env.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["APP_FLAVOR", "OTHER"]);
+        assert_eq!(reads.digest(&f.project.root, &|k| Some(format!("value of {k}"))).1, Vec::<String>::new());
     }
 
     #[test]

@@ -592,7 +592,13 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
             env_known: &env_known,
             env_value: &|k| shared.env_value(k),
         };
+        let cached_analysis = output.reads.cached_analysis();
         let mut settled = reads::settle(output.reads, &known);
+        // PyInstaller's cache is kept only for a state whose reads are current (`trusted`), so
+        // what that Analysis read is the state's record.
+        if let (true, Ok(reads), Some(earlier)) = (cached_analysis, &mut settled, &plan.state) {
+            reads.merge(&earlier.reads);
+        }
         if let (true, Ok(reads), Some(last)) = (trusted, &mut settled, &plan.state) {
             // PyInstaller may have reused its cached analysis, and then did not read the modules
             // that analysis read: those the last run read stay inputs. (One it read but left out
@@ -615,6 +621,8 @@ fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
         // Anything read, in python-dir or outside, that changed before the run ended.
         let changed = match &settled {
             Err(path) => Some(path.display().to_string()),
+            // Never so: the cache goes with the state. Analysed afresh rather than left unknown.
+            Ok(_) if cached_analysis && plan.state.is_none() => Some("PyInstaller's cache".to_string()),
             Ok(_) if seen(&before) != seen(&after) => Some(format!("files under `{}`", before.root.display())),
             Ok(_) => None,
         };
@@ -704,7 +712,7 @@ fn finish(
     }
     let installed = installed_path(shared, name);
     let placeholder = !same_hash(&installed, binary_hash) && install::committed(&installed);
-    let wrote = install::install(binary, binary_hash, &installed, shared.cache.local.holds(binary))?;
+    let wrote = install::install(binary, binary_hash, &installed)?;
     if wrote && placeholder {
         shared.cargo.warning(&install::untrack_note(&installed, name));
     }

@@ -65,12 +65,6 @@ impl Store {
         Ok(stored)
     }
 
-    /// Whether `path` is in the store: a file never rewritten in place, whose hash is checked
-    /// before it is reused.
-    pub(crate) fn holds(&self, path: &Path) -> bool {
-        path.starts_with(&self.dir)
-    }
-
     /// Evicts the least recently used entries beyond the limit, never those of `keep` (what
     /// this build installed).
     pub(crate) fn trim(&self, keep: &[&str]) -> Result<()> {

@@ -181,26 +181,35 @@ pub(crate) fn check(
     }
     let mut changed = Vec::new();
     for rel in inputs.iter().filter(|i| state.files.get(*i) != project.files.get(*i).map(hex).as_ref()) {
-        let Some(module) = snapshot.modules.iter().find(|m| &m.path == rel) else {
+        // Every entry made from the file: an entry script another module also imports is a PKG
+        // script and a PYZ module, and a file under two `pathex` folders is two modules.
+        let modules: Vec<&Module> = snapshot.modules.iter().filter(|m| &m.path == rel).collect();
+        if modules.is_empty() {
             return Err(format!("{rel} changed and is not a module in the archive"));
-        };
-        if module.hooked {
-            return Err(format!("a hook targets {}", module.name));
-        }
-        if let Some(why) = &module.refuse {
-            return Err(why.clone());
         }
         // Run while PyInstaller ran (by the spec, or a hook's child): it can change what the
         // build does (its hidden imports, say), which no archive entry shows.
         if state.reads.imported.contains(rel) {
             return Err(format!("{rel} is imported by the spec or a hook while PyInstaller runs"));
         }
+        // Read, not imported (`open().read()`, `runpy.run_path`): the same, seen in the record.
+        if state.reads.consulted.contains(rel) {
+            return Err(format!("{rel} is read by the spec, a hook or a child process while PyInstaller runs"));
+        }
         // Its source is in the archive a second time, as a data file (`module_collection_mode`
         // `py` or `pyz+py`), which the fast path does not rewrite.
         if state.reads.data.contains(rel) {
             return Err(format!("{rel} is also collected as a data file"));
         }
-        changed.push(module.clone());
+        for module in &modules {
+            if module.hooked {
+                return Err(format!("a hook targets {}", module.name));
+            }
+            if let Some(why) = &module.refuse {
+                return Err(why.clone());
+            }
+        }
+        changed.extend(modules.into_iter().cloned());
     }
     if changed.is_empty() {
         return Err("no project module changed".into());

@@ -10,6 +10,15 @@
 //! default 420), `_CLASSES` (opt-in generators of known, unfixed classes: `1,2,3,4,5,6` or `all`),
 //! `_REPLAY` (`<seed>` or `<seed>:<i,j,...>`: one case, only those steps), `_SHRINK_SECONDS`
 //! (default 300), `_PARALLEL` (`0`: the oracle waits for the crate's build).
+//!
+//! The opt-in classes (the numbering of the crate's soundness issue; each switched on once fixed):
+//! 1 a spec that reads or runs a project module, 2 one source file under two module names (an
+//! entry script imported as a module, a `pathex` inside python-dir), 3 entries a spec hands to
+//! `EXE()` itself (its own TOC tuples, a `Tree()`), 4 files the project scan skips but
+//! PyInstaller collects (hidden files, `dist/`, `build/` in a data folder), 5 a damaged sidecar
+//! rebuilt on PyInstaller's cached analysis (no binary store, an in-place edit of the installed
+//! hard link), 6 a package global named like an unbundled submodule, 7 an installed sidecar
+//! whose execute bit was removed (cargo does not rerun the build script for a mode change).
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -53,7 +62,7 @@ impl Knobs {
     fn from_env() -> Knobs {
         let classes = match knob("CLASSES").as_deref() {
             None => Classes::default(),
-            Some("all") => Classes((1..=6).collect()),
+            Some("all") => Classes((1..=7).collect()),
             Some(list) => Classes(
                 list.split(',').map(|c| c.trim().parse().expect("PYINSTALLER_BUILD_DIFF_CLASSES: numbers")).collect(),
             ),
@@ -378,8 +387,12 @@ fn cargo(root: &Path, target: &Path, env: &BTreeMap<String, String>, force: bool
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned(), start.elapsed())
 }
 
-/// What the crate did, from its warning line.
+/// What the crate did, from its warning line (cargo shows a fresh build script's warnings again,
+/// so a script cargo did not run did nothing).
 fn outcome(ok: bool, stderr: &str) -> &'static str {
+    if ok && !stderr.contains("Compiling e2e-differential") {
+        return "not run by cargo";
+    }
     let warned =
         |s: &str| stderr.lines().any(|l| l.starts_with("warning") && l.contains("pyinstaller-build:") && l.contains(s));
     if !ok {
@@ -526,7 +539,7 @@ fn run(
             "[seed {} {label}] crate: {what} in {:.1} s{}; forced build: {}{}",
             plan.seed,
             took.as_secs_f64(),
-            why(&stderr).map(|w| format!(" ({w})")).unwrap_or_default(),
+            why(&stderr).filter(|_| what != "not run by cargo").map(|w| format!(" ({w})")).unwrap_or_default(),
             if oracle.ok { "built" } else { "fails" },
             if reused { " (same tree as before)" } else { "" }
         );
@@ -641,6 +654,7 @@ fn the_installed_sidecar_is_always_what_a_forced_build_makes() {
     let deadline = start + Duration::from_secs(knobs.seconds);
     let mut stats = Stats::default();
     let mut cases = 0;
+    let mut found = Vec::new();
     let seeds: Vec<u64> = match &knobs.replay {
         Some((seed, _)) => vec![*seed],
         None => (knobs.seed..).take(10_000).collect(),
@@ -661,7 +675,7 @@ fn the_installed_sidecar_is_always_what_a_forced_build_makes() {
                 shrink(&plan, &failure, &knobs)
             };
             let steps: Vec<String> = kept.iter().map(|&i| format!("  {i}: {}", plan.ops[i])).collect();
-            panic!(
+            let report = format!(
                 "seed {seed}: after {}, the crate's sidecar is not what a forced build makes: {}\n\
                  project flags: {:?}{}\nsteps:\n{}\nreplay: {}",
                 match failure.step {
@@ -674,6 +688,9 @@ fn the_installed_sidecar_is_always_what_a_forced_build_makes() {
                 steps.join("\n"),
                 knobs.replay_command(seed, &kept),
             );
+            eprintln!("\n{report}\n");
+            // On to the next seed: a long run reports every discrepancy it meets.
+            found.push(report);
         }
     }
     eprintln!(
@@ -688,4 +705,5 @@ fn the_installed_sidecar_is_always_what_a_forced_build_makes() {
         stats.nondeterministic,
         stats.crate_time.as_secs_f64(),
     );
+    assert!(found.is_empty(), "{} discrepancies:\n\n{}", found.len(), found.join("\n\n"));
 }

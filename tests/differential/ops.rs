@@ -25,7 +25,8 @@ pub enum Damage {
     Append,
     /// One byte changed in the file itself (a tool editing it in place; class 5).
     InPlace,
-    /// Its execute bit removed.
+    /// Its execute bit removed (found by this harness: class 7, cargo does not rerun the build
+    /// script for a mode change, so the sidecar stays unrunnable).
     NotExecutable,
 }
 
@@ -292,9 +293,12 @@ fn try_generate(rng: &mut Rng, m: &Model, step: usize, classes: &Classes) -> Opt
             Op::Env(name, value)
         }
         89..=92 => {
-            let mut kinds = vec![Damage::Delete, Damage::Truncate, Damage::Append, Damage::NotExecutable];
+            let mut kinds = vec![Damage::Delete, Damage::Truncate, Damage::Append];
             if classes.on(5) {
                 kinds.push(Damage::InPlace);
+            }
+            if classes.on(7) {
+                kinds.push(Damage::NotExecutable);
             }
             Op::Damage(*rng.pick(&kinds))
         }

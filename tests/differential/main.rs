@@ -669,15 +669,29 @@ fn the_installed_sidecar_is_always_what_a_forced_build_makes() {
         let deadline = if knobs.replay.is_some() { Instant::now() + Duration::from_secs(86_400) } else { deadline };
         cases += 1;
         if let Err(failure) = run(&plan, only.as_deref(), &knobs, &mut stats, budget, deadline) {
+            eprintln!("seed {seed}: a discrepancy ({}); shrinking its steps", failure.what);
             let (kept, failure) = if knobs.replay.is_some() || knobs.shrink_seconds == 0 {
                 (only.clone().unwrap_or_else(|| (0..=failure.step.unwrap_or(0)).collect()), failure)
             } else {
                 shrink(&plan, &failure, &knobs)
             };
-            let steps: Vec<String> = kept.iter().map(|&i| format!("  {i}: {}", plan.ops[i])).collect();
+            let steps: Vec<String> = kept
+                .iter()
+                .map(|&i| match plan.ops[i].class() {
+                    0 => format!("  {i}: {}", plan.ops[i]),
+                    c => format!("  {i}: {} (opt-in class {c})", plan.ops[i]),
+                })
+                .collect();
+            let mut involved: Vec<u8> = kept.iter().map(|&i| plan.ops[i].class()).filter(|&c| c != 0).collect();
+            involved.extend(plan.shape.spec.flags.iter().map(|f| model::flag_class(f)).filter(|&c| c != 0));
+            if !plan.extra.is_empty() {
+                involved.push(5);
+            }
+            involved.sort();
+            involved.dedup();
             let report = format!(
                 "seed {seed}: after {}, the crate's sidecar is not what a forced build makes: {}\n\
-                 project flags: {:?}{}\nsteps:\n{}\nreplay: {}",
+                 project flags: {:?}{}\nopt-in classes in play: {}\nsteps:\n{}\nreplay: {}",
                 match failure.step {
                     Some(s) => format!("step {s} ({})", plan.ops[s]),
                     None => "the first build".into(),
@@ -685,6 +699,7 @@ fn the_installed_sidecar_is_always_what_a_forced_build_makes() {
                 failure.what,
                 plan.shape.spec.flags,
                 if plan.extra.is_empty() { String::new() } else { format!(", {}", plan.extra.trim()) },
+                if involved.is_empty() { "none: a new class?".to_string() } else { format!("{involved:?}") },
                 steps.join("\n"),
                 knobs.replay_command(seed, &kept),
             );

@@ -347,6 +347,19 @@ fn import_stmt(rng: &mut Rng, m: &Model, module: &str, classes: &Classes) -> Opt
 }
 
 impl Op {
+    /// The opt-in class a step belongs to (0: none), so a report tells a known class from a new one.
+    pub fn class(&self) -> u8 {
+        match self {
+            Op::SpecFlag(flag, true) => flag_class(flag),
+            Op::AddGlobal(_, name) if name.starts_with("pj_sub") => 6,
+            Op::AddImport(_, stmt) if stmt.contains("pj_app") => 2,
+            Op::WriteData(p, _) if ["/.env", "/dist/", "/build/"].iter().any(|x| p.contains(x)) => 4,
+            Op::Damage(Damage::InPlace) => 5,
+            Op::Damage(Damage::NotExecutable) => 7,
+            _ => 0,
+        }
+    }
+
     /// Applies a step to the model; false when it no longer applies (a dropped step's file).
     pub fn apply(&self, m: &mut Model) -> bool {
         let mut module = |p: &str, f: &mut dyn FnMut(&mut Module) -> bool| m.module_mut(p).is_some_and(f);

@@ -141,6 +141,9 @@ fn a_tauri_app_checks_with_placeholders_runs_its_sidecar_and_bundles_it() {
     // (Tauri resolves its name and path) and prints the answer.
     let debug = cargo(&app, &["build"], &[]);
     assert_eq!(built(&debug.stderr).len(), 1, "{}", debug.stderr);
+    // The fixture installs into its watched `binaries/` without a `.taurignore`: said once.
+    let advice = "add the line `binaries/` to .taurignore";
+    assert!(debug.stderr.contains(advice), "{}", debug.stderr);
     assert_eq!(app.run_with("answer", &["--version"]), "answer 1.0");
     let exe = target_dir().join("debug/tauri-fixture");
     let shown = run(&app, Path::new("xvfb-run"), &["-a", exe.to_str().unwrap()], &[]);

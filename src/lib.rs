@@ -764,7 +764,28 @@
 //!   fingerprint.
 //! * A stale PyInstaller cache (say, after editing PyInstaller's own files): build once with
 //!   `PYINSTALLER_BUILD_FORCE=1`.
-//! * Add `binaries/` to `.taurignore` so `tauri dev` does not restart when a sidecar is installed.
+//!
+//! # `tauri dev`
+//!
+//! The Tauri CLI restarts the app (and so reruns this build) only for changes in `src-tauri` and
+//! in the folders of `build.additionalWatchFolders`; `.gitignore` hides top-level entries from it
+//! and `.taurignore` (plus its built-in `node_modules/`, `target/`, `gen/`) hides anything. Cargo's
+//! `rerun-if-changed` does not make it look. So, in a debug build of an app with a
+//! `tauri.conf.json` (`.json5`, `Tauri.toml`, the platform file merged on top), the crate checks
+//! that every project file and the requirements file are watched and that the binaries folder
+//! is not (an installed sidecar would restart the app a second time), and says once what to add:
+//!
+//! ```text
+//! warning: pyinstaller-build: `tauri dev` does not watch ../python (e.g. ../python/main.py): saving a
+//!          Python file there does not restart the app, so its sidecar is not rebuilt until you restart `tauri dev`.
+//! warning: Fix: in tauri.conf.json, add "../python" to "build": { "additionalWatchFolders": [...] }.
+//! ```
+//!
+//! ```json
+//! { "build": { "additionalWatchFolders": ["../python"] } }
+//! ```
+//!
+//! and `binaries/` in `src-tauri/.taurignore`. It never edits either file.
 
 #![deny(missing_docs)]
 // The examples are build scripts, whose `fn main` is the point.
@@ -774,6 +795,7 @@ mod audit;
 mod builder;
 mod cache;
 mod cargo;
+mod devwatch;
 mod error;
 mod fastpath;
 mod fingerprint;
@@ -882,6 +904,19 @@ impl Build {
         makespec::check_options(self.sidecars.iter().map(|(name, s)| (name, &s.options[..])))?;
         let base = toolchain::discover(&cargo, self.python.as_deref(), &python_dir, &env.manifest_dir)?;
         let requirements = self.requirements.as_ref().map(|r| python_dir.join(r));
+        // `tauri build` and release builds are not watched; `tauri dev` and plain debug builds
+        // hear once what keeps a Python edit from reaching the running app.
+        if !env.release && cargo_env("DEP_TAURI_DEV").is_none_or(|v| v != "false") {
+            let files = project.files.keys().map(|f| project.path(f)).chain(requirements.clone()).collect();
+            let target_os = cargo_env("CARGO_CFG_TARGET_OS").map(|o| o.to_string_lossy().into_owned());
+            let inputs = devwatch::Inputs {
+                app_dir: &env.manifest_dir,
+                files,
+                binaries_dir: &binaries_dir,
+                target_os: target_os.as_deref().unwrap_or(""),
+            };
+            devwatch::check(&cargo, &inputs, &project_cache.join("tauri-dev-advice.txt"));
+        }
         let envs_dir = cache_root.join("envs");
         let request = requirements.as_deref().map(|requirements| venv::Request {
             base: &base,

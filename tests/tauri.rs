@@ -141,6 +141,9 @@ fn a_tauri_app_checks_with_placeholders_runs_its_sidecar_and_bundles_it() {
     // (Tauri resolves its name and path) and prints the answer.
     let debug = cargo(&app, &["build"], &[]);
     assert_eq!(built(&debug.stderr).len(), 1, "{}", debug.stderr);
+    // The fixture installs into its watched `binaries/` without a `.taurignore`: said once.
+    let advice = "add the line `binaries/` to .taurignore";
+    assert!(debug.stderr.contains(advice), "{}", debug.stderr);
     assert_eq!(app.run_with("answer", &["--version"]), "answer 1.0");
     let exe = target_dir().join("debug/tauri-fixture");
     let shown = run(&app, Path::new("xvfb-run"), &["-a", exe.to_str().unwrap()], &[]);
@@ -182,4 +185,148 @@ fn a_tauri_app_checks_with_placeholders_runs_its_sidecar_and_bundles_it() {
     let answer = Command::new(&packaged).args(["6", "7"]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&answer.stdout).trim(), "the release answer is 42");
     assert!(unpacked.join("usr/bin/tauri-fixture").is_file(), "and the app beside it");
+}
+
+/// Lines a running program printed (stdout and stderr), each with when it arrived.
+#[cfg(unix)]
+struct Lines {
+    rx: std::sync::mpsc::Receiver<(std::time::Instant, String)>,
+    seen: Vec<(std::time::Instant, String)>,
+}
+
+#[cfg(unix)]
+impl Lines {
+    fn of(child: &mut std::process::Child) -> Lines {
+        use std::io::BufRead;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().unwrap());
+        let stderr: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().unwrap());
+        for stream in [stdout, stderr] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stream).lines().map_while(|l| l.ok()) {
+                    let _ = tx.send((std::time::Instant::now(), line));
+                }
+            });
+        }
+        Lines { rx, seen: Vec::new() }
+    }
+
+    /// Waits for a line containing `text`, printed after `since`; its arrival time.
+    fn wait_for(&mut self, text: &str, since: std::time::Instant, timeout: std::time::Duration) -> std::time::Instant {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some((at, _)) = self.seen.iter().find(|(at, l)| *at >= since && l.contains(text)) {
+                return *at;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!("`{text}` did not appear within {timeout:?}; the output:\n{}", self.text()),
+            }
+        }
+    }
+
+    /// Everything printed so far, after a quiet `settle`.
+    fn settle(&mut self, settle: std::time::Duration) {
+        while let Ok(line) = self.rx.recv_timeout(settle) {
+            self.seen.push(line);
+        }
+    }
+
+    fn count_since(&self, text: &str, since: std::time::Instant) -> usize {
+        self.seen.iter().filter(|(at, l)| *at >= since && l.contains(text)).count()
+    }
+
+    fn text(&self) -> String {
+        self.seen.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// `tauri dev` on an app whose Python lives outside `src-tauri` (`../python`): the crate names
+/// the missing watch folder; with it listed, a saved Python edit reaches the running app through
+/// exactly one restart. Prints the edit-to-answer times of a Python and a Rust edit.
+#[cfg(unix)]
+#[test]
+fn tauri_dev_brings_a_python_edit_outside_src_tauri_to_the_running_app() {
+    use std::os::unix::process::CommandExt;
+    use std::time::{Duration, Instant};
+    if let Some((what, fix)) = missing() {
+        if support::may_skip(what, fix) {
+            return;
+        }
+    }
+    let cli = tauri_cli();
+    let app = App::from("tests/fixtures/tauri-app", "python-dir = \"../python\"");
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    fs::copy(crate_dir.join("tests/fixtures/tauri-app/Cargo.lock"), app.root.join("Cargo.lock")).unwrap();
+    let python = app.root.parent().unwrap().join("python");
+    fs::rename(app.root.join("python"), &python).unwrap();
+    fs::write(app.root.join(".taurignore"), "binaries/\n").unwrap();
+
+    // Without the watch folder, the first build says what `tauri dev` would miss.
+    let first = cargo(&app, &["build"], &[]);
+    assert_eq!(built(&first.stderr).len(), 1, "{}", first.stderr);
+    let advice = r#"add "../python" to "build": { "additionalWatchFolders": [...] }"#;
+    assert!(first.stderr.contains("`tauri dev` does not watch ../python"), "{}", first.stderr);
+    assert!(first.stderr.contains(advice), "{}", first.stderr);
+
+    let conf_path = app.root.join("tauri.conf.json");
+    let conf = fs::read_to_string(&conf_path).unwrap();
+    let conf =
+        conf.replace(r#""frontendDist": "dist""#, r#""frontendDist": "dist", "additionalWatchFolders": ["../python"]"#);
+    fs::write(&conf_path, conf).unwrap();
+
+    let mut cmd = Command::new("xvfb-run");
+    cmd.arg("-a")
+        .arg(&cli)
+        .arg("dev")
+        .current_dir(&app.root)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env("CARGO_PROFILE_DEV_DEBUG", "false")
+        .env("CARGO_INCREMENTAL", "0")
+        .env("FIXTURE_STAY", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0);
+    for var in ["PYINSTALLER_BUILD_SKIP", "PYINSTALLER_BUILD_FORCE", "PYINSTALLER_BUILD_CACHE_DIR"] {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd.spawn().expect("xvfb-run tauri dev");
+    // The whole group (xvfb-run, the CLI, cargo, the app, the sidecar) goes with the test.
+    // (By the system call: a `kill` program may read `-<pgid>` as an option, or as every process.)
+    struct Group(libc::pid_t);
+    impl Drop for Group {
+        fn drop(&mut self) {
+            if self.0 > 1 {
+                // SAFETY: a plain system call on a process group this test created.
+                unsafe { libc::killpg(self.0, libc::SIGKILL) };
+            }
+        }
+    }
+    let _group = Group(child.id() as libc::pid_t);
+    let mut lines = Lines::of(&mut child);
+    let start = Instant::now();
+    lines.wait_for("sidecar said: the answer is 42", start, Duration::from_secs(1200));
+    lines.settle(Duration::from_secs(3));
+
+    // A Python body edit outside src-tauri: one restart, the new answer.
+    let edit = Instant::now();
+    let answer = fs::read_to_string(python.join("answer.py")).unwrap();
+    fs::write(python.join("answer.py"), answer.replace("the answer", "the dev answer")).unwrap();
+    let shown = lines.wait_for("sidecar said: the dev answer is 42", edit, Duration::from_secs(300));
+    let python_secs = (shown - edit).as_secs_f64();
+    lines.settle(Duration::from_secs(5));
+    assert_eq!(lines.count_since("sidecar said:", edit), 1, "one restart per edit:\n{}", lines.text());
+    let since_edit: Vec<&str> = lines.seen.iter().filter(|(at, _)| *at >= edit).map(|(_, l)| l.as_str()).collect();
+    assert_eq!(built(&since_edit.join("\n")).len(), 1, "{}", lines.text());
+
+    // A Rust edit, for comparison.
+    let edit = Instant::now();
+    let main_rs = app.root.join("src/main.rs");
+    let code = fs::read_to_string(&main_rs).unwrap();
+    fs::write(&main_rs, code.replace("sidecar said:", "sidecar says:")).unwrap();
+    let shown = lines.wait_for("sidecar says: the dev answer is 42", edit, Duration::from_secs(600));
+    let rust_secs = (shown - edit).as_secs_f64();
+    eprintln!("tauri dev, edit to new answer: Python {python_secs:.1} s, Rust {rust_secs:.1} s");
 }

@@ -717,12 +717,14 @@ def _snapshot(workpath, distpath, project, out_dir, result):
 
     # The crate's own folders and cargo's target folders may lie in python-dir: the managed
     # environment's modules there are not the project's.
-    not_project = tuple(
-        os.path.join(os.path.realpath(p), "") for p in os.environ.get("PYINSTALLER_BUILD_NOT_PROJECT", "").split(os.pathsep) if p
-    )
+    outputs = os.environ.get("PYINSTALLER_BUILD_NOT_PROJECT", "").split(os.pathsep)
+    not_project = tuple(os.path.join(os.path.realpath(p), "") for p in outputs if p)
 
     def ours(path):
-        return real(path) and os.path.realpath(path).startswith(project + os.sep) and not os.path.realpath(path).startswith(not_project)
+        if not real(path):
+            return False
+        path = os.path.realpath(path)
+        return path.startswith(project + os.sep) and not path.startswith(not_project)
 
     if len(_captured) != 1:
         if not _captured:

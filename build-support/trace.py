@@ -267,9 +267,17 @@ class _Trace:
                 imported.add(os.path.abspath(f))
         result = {
             "files": [[p, st[:4] if st else None, p in self.changed] for p, st in sorted(self.files.items()) if kept(p)],
-            "dirs": [[p, st[:4] if st else None, p in parents, p not in self.plain] for p, st in sorted(self.dirs.items()) if kept(p)],
+            "dirs": [
+                [p, st[:4] if st else None, p in parents, p not in self.plain]
+                for p, st in sorted(self.dirs.items())
+                if kept(p)
+            ],
             "lookups": [[d, sorted(n)] for d, n in sorted(self.lookups.items()) if kept(d)],
-            "probes": [[p, st[:4] if st else None, bool(st and st[4] & 0o170000 == 0o040000)] for p, st in sorted(self.probes.items()) if kept(p) and p not in self.files],
+            "probes": [
+                [p, st[:4] if st else None, bool(st and st[4] & 0o170000 == 0o040000)]
+                for p, st in sorted(self.probes.items())
+                if kept(p) and p not in self.files
+            ],
             "programs": sorted(self.programs),
             "env": sorted(self.env),
             "imported": sorted(imported),

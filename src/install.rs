@@ -14,12 +14,28 @@ use std::path::Path;
 pub(crate) fn install(src: &Path, src_hash: &str, dest: &Path) -> Result<bool> {
     let dest_len = fs::metadata(dest).ok().filter(|m| m.is_file()).map(|m| m.len());
     let src_len = fs::metadata(src).at("could not read", src)?.len();
-    if dest_len == Some(src_len) && crate::project::hex(&crate::project::hash_file(dest)?) == src_hash {
+    if dest_len == Some(src_len)
+        && executable(dest)
+        && crate::project::hex(&crate::project::hash_file(dest)?) == src_hash
+    {
         return Ok(false);
     }
     remove_set_aside(dest);
     copy_atomic(src, dest)?;
     Ok(true)
+}
+
+/// Whether the owner may run `path` (always on Windows, where no bit says so).
+pub(crate) fn executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o100 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
+    }
 }
 
 /// Whether `dest` is a file git tracks, unchanged since it was committed: a placeholder an app
@@ -164,6 +180,22 @@ mod tests {
     use std::cell::RefCell;
     use std::io::Write;
     use std::time::Duration;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_sidecar_that_lost_its_execute_bit_is_installed_again() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dest) = (dir.path().join("stored"), dir.path().join("installed"));
+        fs::write(&src, b"binary").unwrap();
+        let hash = hex(&hash_file(&src).unwrap());
+        assert!(install(&src, &hash, &dest).unwrap());
+        assert!(!install(&src, &hash, &dest).unwrap(), "same bytes, runnable: nothing written");
+        fs::set_permissions(&dest, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(!executable(&dest));
+        assert!(install(&src, &hash, &dest).unwrap(), "same bytes, not runnable: written again");
+        assert!(executable(&dest));
+    }
 
     /// `rename` as Windows does it while `running` holds the executable at that path: it can be
     /// renamed, not replaced. Tracks the running program as it is renamed aside.

@@ -131,7 +131,7 @@ impl Stamp {
     pub(crate) fn holds(&self, fingerprint: &str, binaries_dir: &Path, target: &str) -> bool {
         self.fingerprint == fingerprint
             && self.installed == binaries_dir.join(install::sidecar_file_name(&self.name, target))
-            && same_hash(&self.installed, &self.binary_hash)
+            && intact(&self.installed, &self.binary_hash)
     }
 
     pub(crate) fn write(&self, stamps_dir: &Path, binaries_dir: &Path, spec: &str) -> Result<()> {
@@ -789,4 +789,11 @@ pub(crate) fn exe_name(file_name: &str) -> String {
 
 fn same_hash(path: &Path, expected: &str) -> bool {
     path.is_file() && hash_file(path).map(|h| hex(&h) == expected).unwrap_or(false)
+}
+
+/// The installed sidecar is what the stamp says and can still be run: its bytes, and on Unix
+/// its owner's execute bit (a `chmod -x` leaves the bytes as they were, and Tauri could not
+/// start it).
+fn intact(path: &Path, expected: &str) -> bool {
+    same_hash(path, expected) && install::executable(path)
 }

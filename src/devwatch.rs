@@ -84,12 +84,20 @@ pub(crate) fn advice(inputs: &Inputs, extra_config: Option<&str>) -> Option<Stri
     if !outside.is_empty() {
         let folder = common_folder(&outside);
         let rel = relative(&folder, inputs.app_dir);
+        // A watched folder holding src-tauri holds cargo's target folder too: without an ignore
+        // file there, the CLI's watcher sees every file cargo writes (its built-in list applies
+        // only beside a `.taurignore`).
+        let holds_app = inputs.app_dir.starts_with(&folder);
         lines.push(format!(
             "pyinstaller-build: `tauri dev` does not watch {} (e.g. {}): saving a Python file there does not \
              restart the app, so its sidecar is not rebuilt until you restart `tauri dev`.\n\
-             Fix: in {config_name}, add \"{rel}\" to \"build\": {{ \"additionalWatchFolders\": [...] }}.",
+             Fix: in {config_name}, add \"{rel}\" to \"build\": {{ \"additionalWatchFolders\": [...] }}{}.",
             rel,
             relative(&outside[0], inputs.app_dir),
+            match holds_app {
+                true => format!(", and a file {rel}/.taurignore with the line `target/`, so cargo's own output there does not restart the app"),
+                false => String::new(),
+            },
         ));
     }
     if let Some((file, rule)) = hidden.first() {
@@ -98,7 +106,10 @@ pub(crate) fn advice(inputs: &Inputs, extra_config: Option<&str>) -> Option<Stri
              app.\nFix: remove or narrow that line.",
             relative(file, inputs.app_dir),
             rule.line,
-            relative(&rule.file, inputs.app_dir),
+            match rule.file.is_absolute() {
+                true => relative(&rule.file, inputs.app_dir),
+                false => rule.file.display().to_string(),
+            },
         ));
     }
     // A sidecar installed into a watched folder restarts the app a second time.
@@ -533,6 +544,7 @@ mod tests {
         let app = App::new(&[CONF, IGNORED]);
         let advice = app.advice(&["src-tauri/main.py", "server.py", "pkg/a.py"], "binaries", "linux").unwrap();
         assert!(advice.contains(r#"add ".." to"#), "{advice}");
+        assert!(advice.contains("and a file ../.taurignore with the line `target/`"), "{advice}");
     }
 
     #[test]

@@ -907,7 +907,10 @@ impl Build {
         // `tauri build` and release builds are not watched; `tauri dev` and plain debug builds
         // hear once what keeps a Python edit from reaching the running app.
         if !env.release && cargo_env("DEP_TAURI_DEV").is_none_or(|v| v != "false") {
-            let files = project.files.keys().map(|f| project.path(f)).chain(requirements.clone()).collect();
+            // Sources and specs: what a developer saves and expects to see in the running app.
+            let source = |f: &&String| [".py", ".pyw", ".spec"].iter().any(|e| f.ends_with(e));
+            let files =
+                project.files.keys().filter(source).map(|f| project.path(f)).chain(requirements.clone()).collect();
             let target_os = cargo_env("CARGO_CFG_TARGET_OS").map(|o| o.to_string_lossy().into_owned());
             let inputs = devwatch::Inputs {
                 app_dir: &env.manifest_dir,

@@ -8,6 +8,10 @@ the crate compiles every project module first, in the build's own interpreter (t
 argv: <request json: a list of paths> <answer json: a list of errors>
 An error is {"path", "line", "col", "end_col", "msg", "text"}; line and column are 1-based, or null
 when the compiler gives none (a null byte, say).
+
+argv: --top-level <request json: {"paths": [...], "missing": [...]}> <answer json>
+The answer lists [path, module] for each import, at the top level as PyInstaller's warn file
+means it (not in a function, a `try` or an `if`), of a package in "missing".
 """
 import json
 import sys
@@ -39,7 +43,37 @@ def check(path):
     return None
 
 
+def top_level_imports(path, missing):
+    import ast
+
+    with open(path, "rb") as f:
+        tree = ast.parse(f.read(), path)
+    found = []
+    # Module-level statements, and the bodies of those that do not make an import optional.
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            names = []
+            if not isinstance(node, (ast.If, ast.Try, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                todo.extend(c for c in ast.iter_child_nodes(node) if isinstance(c, ast.stmt))
+        found.extend([path, n] for n in names if n.split(".")[0] in missing)
+    return found
+
+
 def main():
+    if sys.argv[1] == "--top-level":
+        with open(sys.argv[2]) as f:
+            request = json.load(f)
+        missing = set(request["missing"])
+        found = [hit for path in request["paths"] for hit in top_level_imports(path, missing)]
+        with open(sys.argv[3], "w") as f:
+            json.dump(found, f)
+        return
     with open(sys.argv[1]) as f:
         paths = json.load(f)
     errors = [e for e in map(check, paths) if e is not None]

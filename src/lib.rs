@@ -174,9 +174,10 @@
 //!
 //! Every project `.py` file must therefore compile, also one no spec imports (a template that is
 //! not Python should not end in `.py` under python-dir). The fast path never takes an edit of a
-//! module with an import line naming a module the last PyInstaller build could not find (the
-//! archive would be the same, but the warn file decides whether the sidecar can start): moving
-//! `import x` out of its `try` runs PyInstaller, which then fails on it. *Known limits:*
+//! module that imports at the top level a package the last PyInstaller build could not find
+//! (the archive would be the same, but the warn file decides whether the sidecar can start):
+//! moving `import x` out of its `try` runs PyInstaller, which then fails on it; an edit of a
+//! module whose import of it stays optional takes the fast path. *Known limits:*
 //! whether a module is the project's is judged from its name (`pkg.shared` is any
 //! `pkg/shared.py` under python-dir); a module missing only under a name that looks like an
 //! attribute (`from pkg import name`, `pkg` found) is not reported; `allow-missing-imports` is

@@ -296,10 +296,17 @@ pub(crate) fn check_warnings(
 }
 
 /// Why the fast path must not take these changed modules (paths relative to python-dir): one of
-/// them has an import line naming a module the last PyInstaller build could not find. The
-/// archive would be the same (a missing module is in no archive), but whether the sidecar can
-/// now start (an import moved out of its `try`) is for PyInstaller's warn file to say.
-pub(crate) fn imports_missing(project: &Project, work: &Path, changed: &[&str]) -> Option<String> {
+/// them imports at the top level a package the last PyInstaller build could not find. The
+/// archive would be the same (a missing module is in no archive), so the fast path would prove
+/// it harmless; but the warn file would now list it (an import moved out of its `try`), and the
+/// sidecar fail at start. An optional import of it stays on the fast path.
+pub(crate) fn imports_missing(
+    project: &Project,
+    work: &Path,
+    changed: &[&str],
+    python: &Path,
+    env: &[(String, Option<String>)],
+) -> Option<String> {
     let text = warn_file(work)?;
     // Packages that are missing themselves (`x.y` missing under a found `x` may be an attribute).
     let missing: BTreeSet<String> = parse(&text)
@@ -307,25 +314,67 @@ pub(crate) fn imports_missing(project: &Project, work: &Path, changed: &[&str]) 
         .filter(|w| w.status == "missing" && !w.module.contains('.'))
         .map(|w| w.module)
         .collect();
+    // Only modules with an import line naming one are asked about (an interpreter start).
+    let mut suspects = Vec::new();
     for rel in changed {
         let Ok(source) = fs::read_to_string(project.path(rel)) else {
             return Some(format!("{rel} could not be read"));
         };
-        for line in source.lines().map(str::trim_start) {
-            if !(line.starts_with("import ") || line.starts_with("from ")) {
-                continue;
-            }
+        let names_missing = source.lines().map(str::trim_start).any(|line| {
             let code = line.split('#').next().unwrap_or_default();
-            let words = code.split(|c: char| !(c.is_alphanumeric() || c == '_'));
-            if let Some(word) = words.into_iter().find(|w| missing.contains(*w)) {
-                return Some(format!(
-                    "{rel} imports `{word}`, which the last PyInstaller build could not find (PyInstaller \
-                     checks whether the sidecar can still start)"
-                ));
-            }
+            (code.starts_with("import ") || code.starts_with("from "))
+                && code.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| missing.contains(w))
+        });
+        if names_missing {
+            suspects.push(project.path(rel));
         }
     }
-    None
+    if suspects.is_empty() {
+        return None;
+    }
+    let found = top_level_imports(python, env, work, &suspects, &missing);
+    match found {
+        Ok(found) => found.first().map(|(path, module)| {
+            let rel = project.relative(path).unwrap_or_else(|| path.display().to_string());
+            format!(
+                "{rel} imports `{module}` at the top level, which the last PyInstaller build could not find \
+                 (PyInstaller checks whether the sidecar can still start)"
+            )
+        }),
+        Err(why) => Some(why),
+    }
+}
+
+/// `[path, module]` of each top-level import of a `missing` package in `paths` (the helper's
+/// `--top-level` mode, in a scratch folder beside the spec's work folder).
+fn top_level_imports(
+    python: &Path,
+    env: &[(String, Option<String>)],
+    work: &Path,
+    paths: &[PathBuf],
+    missing: &BTreeSet<String>,
+) -> std::result::Result<Vec<(PathBuf, String)>, String> {
+    let scratch = work.with_file_name(format!("imports-{}", crate::install::unique()));
+    fs::create_dir_all(&scratch).map_err(|e| format!("could not create {}: {e}", scratch.display()))?;
+    let (request, answer) = (scratch.join("request.json"), scratch.join("answer.json"));
+    let body = serde_json::json!({"paths": paths, "missing": missing});
+    let result = fs::write(&request, body.to_string()).map_err(|e| e.to_string()).and_then(|_| {
+        let mut cmd = Command::new(python);
+        cmd.arg("-c").arg(HELPER).arg("--top-level").arg(&request).arg(&answer).current_dir(&scratch);
+        crate::pyinstaller::build_env(&mut cmd, env);
+        let output = cmd.output().map_err(|e| format!("could not run {}: {e}", python.display()))?;
+        let parsed = fs::read(&answer).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        match parsed {
+            Some(found) if output.status.success() => Ok(found),
+            // A module that does not parse: the compile check names it.
+            _ => Err(format!(
+                "could not read the imports of the changed modules: {}",
+                crate::process::last_line(&output.stderr)
+            )),
+        }
+    });
+    let _ = fs::remove_dir_all(&scratch);
+    result
 }
 
 /// PyInstaller's `warn-<spec name>.txt` in the spec's work folder (`<workpath>/<name>/`).
@@ -467,18 +516,25 @@ mod tests {
     }
 
     #[test]
-    fn the_fast_path_leaves_imports_of_missing_modules_to_pyinstaller() {
+    fn the_fast_path_leaves_top_level_imports_of_missing_modules_to_pyinstaller() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("py");
         fs::create_dir_all(root.join("pkg")).unwrap();
-        fs::write(root.join("pkg/shared.py"), "import notinstalled_xyz\nVALUE = 6\n").unwrap();
+        fs::write(root.join("pkg/shared.py"), "import os\nwith open(os.devnull):\n    import notinstalled_xyz\n")
+            .unwrap();
+        let optional = "try:\n    import notinstalled_xyz\nexcept ImportError:\n    pass\n\
+                        def f():\n    import notinstalled_xyz\nif os:\n    from notinstalled_xyz import y\n";
+        fs::write(root.join("pkg/optional.py"), format!("import os\n{optional}")).unwrap();
         fs::write(root.join("pkg/other.py"), "import os  # notinstalled_xyz in a comment\nV = 1\n").unwrap();
-        let work = tmp.path().join("work");
+        let work = tmp.path().join("spec/work");
         fs::create_dir_all(work.join("app")).unwrap();
         fs::write(work.join("app/warn-app.txt"), WARN).unwrap();
         let p = Project::scan(&root, &[]).unwrap();
-        let why = imports_missing(&p, &work, &["pkg/shared.py"]).unwrap();
-        assert!(why.contains("pkg/shared.py imports `notinstalled_xyz`"), "{why}");
-        assert_eq!(imports_missing(&p, &work, &["pkg/other.py"]), None);
+        let check = |rel: &str| imports_missing(&p, &work, &[rel], Path::new("python3"), &[]);
+        let why = check("pkg/shared.py").unwrap();
+        assert!(why.contains("pkg/shared.py imports `notinstalled_xyz` at the top level"), "{why}");
+        assert_eq!(check("pkg/optional.py"), None);
+        assert_eq!(check("pkg/other.py"), None);
+        assert_eq!(fs::read_dir(tmp.path().join("spec")).unwrap().count(), 1, "the scratch folder was removed");
     }
 }

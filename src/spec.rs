@@ -224,7 +224,8 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
         (Action::Build, Some(state)) if !shared.force => {
             let checked = fastpath::check(&dir, state, &context, shared.project, &inputs, traced).and_then(|changed| {
                 let paths: Vec<&str> = changed.modules.iter().map(|m| m.path.as_str()).collect();
-                match crate::sources::imports_missing(shared.project, &dir.work(), &paths) {
+                let (python, env) = (shared.python, &shared.context.env);
+                match crate::sources::imports_missing(shared.project, &dir.work(), &paths, python, env) {
                     Some(why) => Err(why),
                     None => Ok(changed),
                 }

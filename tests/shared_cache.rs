@@ -53,7 +53,7 @@ impl Machine {
     /// A checkout of the fixture whose sources are those of every other machine given `sources`.
     fn new(sources: &str, extra: &str) -> Machine {
         let app = App::from("tests/fixtures/shared-cache", extra);
-        fs::write(app.root.join("python/fixture-id.txt"), sources).unwrap();
+        app.set_id(sources);
         Machine { app }
     }
 

@@ -49,12 +49,30 @@ impl App {
             .replace("@CRATE@", &crate_dir.display().to_string())
             .replace("@EXTRA@", extra);
         fs::write(root.join("Cargo.toml"), manifest).unwrap();
-        // An input of every spec, unique to this copy: its first build really builds, never
-        // satisfied from the binary store an earlier run left in the shared target folder.
-        fs::write(root.join("python/fixture-id.txt"), root.display().to_string()).unwrap();
         // The crate's own lock file: same dependency versions, no registry lookup.
         fs::copy(crate_dir.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
-        App { _tmp: tmp, root }
+        let app = App { _tmp: tmp, root };
+        // Unique to this copy: its builds really build, never satisfied from the binary store
+        // an earlier run left in the shared target folder.
+        app.set_id(&app.root.display().to_string());
+        app
+    }
+
+    /// Makes the copy's sources unique to `id`: `fixture-id.txt` (an input of every spec until
+    /// its first build) and a comment in each spec (always an input: after that build only what
+    /// PyInstaller read counts). No build of it is satisfied from another copy's binary, unless
+    /// both are given the same id (checkouts of the same sources).
+    pub fn set_id(&self, id: &str) {
+        let python = self.root.join("python");
+        fs::write(python.join("fixture-id.txt"), id).unwrap();
+        for e in fs::read_dir(&python).unwrap().flatten() {
+            if e.file_name().to_string_lossy().ends_with(".spec") {
+                let spec = fs::read_to_string(e.path()).unwrap();
+                let spec: String =
+                    spec.lines().filter(|l| !l.starts_with("# fixture copy: ")).map(|l| format!("{l}\n")).collect();
+                fs::write(e.path(), format!("{spec}# fixture copy: {id}\n")).unwrap();
+            }
+        }
     }
 
     pub fn cargo(&self, args: &[&str], env: &[(&str, &str)]) -> Output {

@@ -177,7 +177,8 @@ fn interning_shapes_take_the_fast_path_byte_for_byte_on_python_3_13() {
 
 #[test]
 fn before_python_3_11_the_fast_path_is_refused_with_its_reason() {
-    for minor in ["3.8", "3.9", "3.10"] {
+    // The oldest and the newest of them: 3.9 behaves as both do (measured), and CI pays per version.
+    for minor in ["3.8", "3.10"] {
         refused_on(minor);
     }
 }

@@ -65,8 +65,15 @@ pub(crate) fn run_logged(cmd: &mut Command, log: &Path, timeout: Option<Duration
             return Ok(Ended::Exited(status));
         }
         if start.elapsed() >= timeout {
+            // The system call, not the `kill` program: some read `-<pgid>` as an option or as
+            // `-1`, every process the user may signal.
             #[cfg(unix)]
-            let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", child.id())).status();
+            if let Ok(group) = libc::pid_t::try_from(child.id()) {
+                if group > 1 {
+                    // SAFETY: a plain system call on the group this function made the child lead.
+                    unsafe { libc::killpg(group, libc::SIGKILL) };
+                }
+            }
             // Windows has no process groups: kill the tree (a onefile bootloader's child too).
             #[cfg(windows)]
             let _ = Command::new("taskkill").args(["/T", "/F", "/PID", &child.id().to_string()]).output();

@@ -565,7 +565,22 @@ fn smoke_test(shared: &Shared, plan: &Plan, binary: &Path) -> Result<Duration> {
 
 /// Runs PyInstaller until it ran on inputs that did not change under it (at most twice), smoke
 /// tests the result and records the state. Returns the state and the smoke test's time.
+///
+/// A failure puts the last good state back, with PyInstaller's cache (which the failed run
+/// rewrote) no longer trusted and no fast-path snapshot: the binary it describes is still the
+/// installed and stored one, so going back to those sources (the fix of a missing
+/// requirement) reinstalls it instead of running PyInstaller again.
 fn build(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
+    let result = build_once(shared, plan);
+    if let (Err(_), Some(last)) = (&result, &plan.state) {
+        if plan.dir.invalidate_pyinstaller_cache().is_ok() {
+            let _ = plan.dir.write_state(last);
+        }
+    }
+    result
+}
+
+fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
     let dir = &plan.dir;
     fs::create_dir_all(&dir.root).at("could not create", &dir.root)?;
     // An orphaned PyInstaller still using this spec's folders: wait for it to finish.

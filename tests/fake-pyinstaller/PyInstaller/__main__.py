@@ -33,6 +33,9 @@ def run(args):
         with open(os.path.join(folder, m.group(1)), "a") as f:
             f.write("# edited during the build\n")
         open(marker, "w").close()
+    from PyInstaller.building.build_main import Analysis
+
+    Analysis(cached=record["toc_existed"])
     # Modules an analysis reads without packaging them (PyInstaller leaves an invalid one out),
     # read only when there is no cached analysis to reuse, as PyInstaller does.
     m = re.search(r"# reads: (.*)", text)

@@ -19,6 +19,8 @@
 //! rebuilt on PyInstaller's cached analysis (no binary store, an in-place edit of the installed
 //! hard link), 6 a package global named like an unbundled submodule, 7 an installed sidecar
 //! whose execute bit was removed (cargo does not rerun the build script for a mode change).
+// Symlinks, modes and shell-run sidecars: the harness runs where PyInstaller builds are tested.
+#![cfg(unix)]
 
 #[path = "../support/mod.rs"]
 mod support;

@@ -213,8 +213,16 @@ class _Trace:
 
         stat, lstat = os.stat, os.lstat
 
-        def probed(real):
-            def checked(path, *a, **kw):
+        # A callable object, not a function: a class that took `os.stat` as an attribute before
+        # this ran (Python 3.8's `pathlib._NormalAccessor.stat = os.stat`) calls it as
+        # `self.stat(path)`, and a function there would be bound as a method.
+        class Checked:
+            __slots__ = ("real",)
+
+            def __init__(self, real):
+                self.real = real
+
+            def __call__(self, path, *a, **kw):
                 if not trace.active and not a and not kw.get("dir_fd"):
                     trace.active = True
                     try:
@@ -225,9 +233,10 @@ class _Trace:
                         pass
                     finally:
                         trace.active = False
-                return real(path, *a, **kw)
+                return self.real(path, *a, **kw)
 
-            return checked
+        def probed(real):
+            return Checked(real)
 
         self.real_stat = stat
         os.stat, os.lstat = probed(stat), probed(lstat)

@@ -15,6 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::e2e::App;
 
+/// One test at a time: both apps are `tauri-fixture`, built into the one target folder, where
+/// each runs the executable (and the sidecar copy) its own build just put there.
+static ONE_APP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// One Tauri target folder for the debug run, the release build and `tauri build`: compiling
 /// Tauri is most of this test's time.
 fn target_dir() -> PathBuf {
@@ -118,6 +122,7 @@ fn a_tauri_app_checks_with_placeholders_runs_its_sidecar_and_bundles_it() {
             return;
         }
     }
+    let _one = ONE_APP.lock().unwrap_or_else(|e| e.into_inner());
     let cli = tauri_cli();
     let app = App::from("tests/fixtures/tauri-app", "");
     // The fixture's own lock (Tauri's dependency tree, pinned), not the crate's.
@@ -256,6 +261,7 @@ fn tauri_dev_brings_a_python_edit_outside_src_tauri_to_the_running_app() {
             return;
         }
     }
+    let _one = ONE_APP.lock().unwrap_or_else(|e| e.into_inner());
     let cli = tauri_cli();
     let app = App::from("tests/fixtures/tauri-app", "python-dir = \"../python\"");
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -31,9 +31,9 @@ struct Run {
     stderr: String,
 }
 
-/// Runs `program` in the app with the shared target folder and without the crate's switches
-/// from the caller's environment, plus `env`.
-fn run(app: &App, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+/// `program` in the app with the shared target folder and without the crate's switches from the
+/// caller's environment, plus `env`.
+fn command(app: &App, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(program);
     // Without debug info or incremental state: nobody debugs the fixture, and Tauri's debug
     // info alone would be gigabytes of the test run's disk.
@@ -48,7 +48,14 @@ fn run(app: &App, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         cmd.env_remove(var);
     }
     cmd.envs(env.iter().copied());
-    let out = cmd.output().unwrap_or_else(|e| panic!("could not run {}: {e}", program.display()));
+    cmd
+}
+
+/// Runs `command(...)` to its end and keeps what it printed.
+fn run(app: &App, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let out = command(app, program, args, env)
+        .output()
+        .unwrap_or_else(|e| panic!("could not run {}: {e}", program.display()));
     Run {
         ok: out.status.success(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -283,21 +290,9 @@ fn tauri_dev_brings_a_python_edit_outside_src_tauri_to_the_running_app() {
         conf.replace(r#""frontendDist": "dist""#, r#""frontendDist": "dist", "additionalWatchFolders": ["../python"]"#);
     fs::write(&conf_path, conf).unwrap();
 
-    let mut cmd = Command::new("xvfb-run");
-    cmd.arg("-a")
-        .arg(&cli)
-        .arg("dev")
-        .current_dir(&app.root)
-        .env("CARGO_TARGET_DIR", target_dir())
-        .env("CARGO_PROFILE_DEV_DEBUG", "false")
-        .env("CARGO_INCREMENTAL", "0")
-        .env("FIXTURE_STAY", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0);
-    for var in ["PYINSTALLER_BUILD_SKIP", "PYINSTALLER_BUILD_FORCE", "PYINSTALLER_BUILD_CACHE_DIR"] {
-        cmd.env_remove(var);
-    }
+    let cli_path = cli.to_str().unwrap();
+    let mut cmd = command(&app, Path::new("xvfb-run"), &["-a", cli_path, "dev"], &[("FIXTURE_STAY", "1")]);
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).process_group(0);
     let mut child = cmd.spawn().expect("xvfb-run tauri dev");
     // The whole group (xvfb-run, the CLI, cargo, the app, the sidecar) goes with the test.
     // (By the system call: a `kill` program may read `-<pgid>` as an option, or as every process.)

@@ -183,17 +183,10 @@ fn oracle_target() -> PathBuf {
 impl Sandbox {
     fn new(extra: &str) -> Sandbox {
         let tmp = tempfile::tempdir().unwrap();
-        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
         let app = tmp.path().join("app");
         let oracle = tmp.path().join("elsewhere").join("app");
         for root in [&app, &oracle] {
-            support::e2e::copy_dir(&crate_dir.join("tests/fixtures/differential"), root);
-            let manifest = fs::read_to_string(root.join("Cargo.toml.in"))
-                .unwrap()
-                .replace("@CRATE@", &crate_dir.display().to_string())
-                .replace("@EXTRA@", extra);
-            fs::write(root.join("Cargo.toml"), manifest).unwrap();
-            fs::copy(crate_dir.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
+            support::e2e::copy_fixture("tests/fixtures/differential", root, extra);
         }
         fs::create_dir_all(tmp.path().join("oracle-binaries")).unwrap();
         Sandbox { tmp, app, oracle, rendered: BTreeMap::new(), oracles: HashMap::new() }

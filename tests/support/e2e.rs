@@ -42,15 +42,7 @@ impl App {
     pub fn from(fixture: &str, extra: &str) -> App {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("app");
-        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        copy_dir(&crate_dir.join(fixture), &root);
-        let manifest = fs::read_to_string(root.join("Cargo.toml.in"))
-            .unwrap()
-            .replace("@CRATE@", &crate_dir.display().to_string())
-            .replace("@EXTRA@", extra);
-        fs::write(root.join("Cargo.toml"), manifest).unwrap();
-        // The crate's own lock file: same dependency versions, no registry lookup.
-        fs::copy(crate_dir.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
+        copy_fixture(fixture, &root, extra);
         let app = App { _tmp: tmp, root };
         // Unique to this copy: its builds really build, never satisfied from the binary store
         // an earlier run left in the shared target folder.
@@ -121,6 +113,20 @@ impl App {
     pub fn mtime(&self, name: &str) -> SystemTime {
         fs::metadata(self.binary(name)).unwrap().modified().unwrap()
     }
+}
+
+/// The fixture crate at `fixture` (relative to this crate) copied to `root`, its manifest made
+/// from `Cargo.toml.in` with this crate's path and `extra` in its metadata table.
+pub fn copy_fixture(fixture: &str, root: &Path, extra: &str) {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    copy_dir(&crate_dir.join(fixture), root);
+    let manifest = fs::read_to_string(root.join("Cargo.toml.in"))
+        .unwrap()
+        .replace("@CRATE@", &crate_dir.display().to_string())
+        .replace("@EXTRA@", extra);
+    fs::write(root.join("Cargo.toml"), manifest).unwrap();
+    // The crate's own lock file: same dependency versions, no registry lookup.
+    fs::copy(crate_dir.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
 }
 
 /// Cargo in `root` with the fixtures' shared target folder, compiling without debug info or

@@ -902,6 +902,7 @@ impl Build {
         };
         let project_cache = workdir::project_cache(&cache_root, &python_dir);
         venv::check_setting(self.pyinstaller.as_deref(), self.requirements.is_some())?;
+        venv::check_selection(!self.extras.is_empty() || self.groups.is_some(), self.requirements.is_some())?;
         makespec::check_options(self.sidecars.iter().map(|(name, s)| (name, &s.options[..])))?;
         let base = toolchain::discover(&cargo, self.python.as_deref(), &python_dir, &env.manifest_dir)?;
         let requirements = self.requirements.as_ref().map(|r| python_dir.join(r));
@@ -930,6 +931,7 @@ impl Build {
             uv: which::which("uv").ok(),
             cargo: &cargo,
             pyinstaller: self.pyinstaller.as_deref(),
+            selection: venv::Selection { extras: self.extras.clone(), groups: self.groups.clone() },
         });
         let force = cargo.flag("PYINSTALLER_BUILD_FORCE");
         let store =

@@ -401,3 +401,24 @@ fn requirements_without_pyinstaller_build_with_the_crates_and_the_audit_maps_imp
     let again = app.build(&[]);
     assert!(again.warnings().is_empty(), "{}", again.stderr);
 }
+
+#[test]
+fn a_poetry_project_with_an_extra_and_a_uv_export_naming_its_project_adopt_as_they_are() {
+    // A Poetry project: its lockfile with the `server` extra its sidecar imports, and the
+    // project itself, whose installed version the sidecar reports.
+    let poetry = App::from("tests/fixtures/adoption/poetry-extra", "");
+    let first = poetry.build(&[]);
+    assert!(first.warnings().iter().any(|w| w.contains("built server in")), "{}", first.stderr);
+    assert_eq!(poetry.run("server"), "srvapp 0.4.2 six 1.17.0");
+    let again = poetry.build(&[]);
+    assert!(again.warnings().is_empty(), "{}", again.stderr);
+
+    // A `uv export` in a subfolder, hash-pinned, naming the project as `-e .` (the project's
+    // folder, not the file's).
+    let uv = App::from("tests/fixtures/adoption/uv-export", "");
+    let first = uv.build(&[]);
+    assert!(first.warnings().iter().any(|w| w.contains("built worker in")), "{}", first.stderr);
+    assert_eq!(uv.run("worker"), "uvapp 1.2.3 six 1.17.0");
+    let again = uv.build(&[]);
+    assert!(again.warnings().is_empty(), "{}", again.stderr);
+}

@@ -680,6 +680,11 @@ mod tests {
         assert_eq!(b.jobs, Some(2));
         assert_eq!(b.env, ["FLAVOR"]);
         assert_eq!(b.cache_dir.as_deref(), Some(Path::new("c")));
+        let b = manifest(
+            "[package.metadata.pyinstaller-build]\nrequirements = \"poetry.lock\"\nextras = [\"server\"]\ngroups = []\n",
+        )
+        .unwrap();
+        assert_eq!((b.extras, b.groups), (vec!["server".to_string()], Some(vec![])));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! End to end: an app adopted as it is: sidecars without a spec file, a server smoke-tested by
-//! its ready line, Python sources and requirements outside the package folder, lockfiles, an
-//! unsupported PyInstaller. Real cargo, real PyInstaller, real binaries.
+//! its ready line, Python sources and requirements outside the package folder, lockfiles, a
+//! Poetry project's extra and a uv export naming its project, an unsupported PyInstaller. Real
+//! cargo, real PyInstaller, real binaries.
 
 mod support;
 

@@ -34,6 +34,8 @@ pub struct Build {
     pub(crate) python: Option<PathBuf>,
     pub(crate) requirements: Option<PathBuf>,
     pub(crate) pyinstaller: Option<String>,
+    pub(crate) extras: Vec<String>,
+    pub(crate) groups: Option<Vec<String>>,
     pub(crate) jobs: Option<usize>,
     pub(crate) env: Vec<String>,
     pub(crate) cache_dir: Option<PathBuf>,
@@ -102,6 +104,8 @@ impl Build {
         build.python = meta.python;
         build.requirements = meta.requirements;
         build.pyinstaller = meta.pyinstaller;
+        build.extras = meta.extras.unwrap_or_default();
+        build.groups = meta.groups;
         build.jobs = meta.jobs.map(|j| j.get());
         build.env = meta.env.unwrap_or_default();
         build.cache_dir = meta.cache_dir;
@@ -227,6 +231,40 @@ impl Build {
     /// ```
     pub fn requirements(&mut self, file: impl AsRef<Path>) -> &mut Build {
         self.requirements = Some(file.as_ref().to_path_buf());
+        self
+    }
+
+    /// The project's extras to install with a `pyproject.toml`, `uv.lock` or `poetry.lock`
+    /// `requirements` (`uv export --extra`, `poetry export --extras`, or the
+    /// `[project.optional-dependencies]` lines). Each must be declared; part of the
+    /// environment's identity.
+    ///
+    /// ```
+    /// pyinstaller_build::Build::new().requirements("poetry.lock").extras(["server"]);
+    /// ```
+    pub fn extras<I, S>(&mut self, extras: I) -> &mut Build
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.extras = extras.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The dependency groups to install with the main dependencies, instead of the tool's
+    /// default (uv's default groups, `dev` included; Poetry's non-optional groups; none for a
+    /// `pyproject.toml`, whose PEP 735 `[dependency-groups]` these name). `[]` installs the main
+    /// dependencies only. Part of the environment's identity.
+    ///
+    /// ```
+    /// pyinstaller_build::Build::new().requirements("uv.lock").groups(["build"]);
+    /// ```
+    pub fn groups<I, S>(&mut self, groups: I) -> &mut Build
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.groups = Some(groups.into_iter().map(Into::into).collect());
         self
     }
 
@@ -513,6 +551,8 @@ struct Metadata {
     python: Option<PathBuf>,
     requirements: Option<PathBuf>,
     pyinstaller: Option<String>,
+    extras: Option<Vec<String>>,
+    groups: Option<Vec<String>>,
     jobs: Option<NonZeroUsize>,
     env: Option<Vec<String>>,
     cache_dir: Option<PathBuf>,
@@ -640,6 +680,11 @@ mod tests {
         assert_eq!(b.jobs, Some(2));
         assert_eq!(b.env, ["FLAVOR"]);
         assert_eq!(b.cache_dir.as_deref(), Some(Path::new("c")));
+        let b = manifest(
+            "[package.metadata.pyinstaller-build]\nrequirements = \"poetry.lock\"\nextras = [\"server\"]\ngroups = []\n",
+        )
+        .unwrap();
+        assert_eq!((b.extras, b.groups), (vec!["server".to_string()], Some(vec![])));
     }
 
     #[test]

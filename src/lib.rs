@@ -20,6 +20,8 @@
 //! python = ".venv/bin/python"             # default: discovered (below)
 //! requirements = "requirements.txt"       # or a uv.lock / poetry.lock; the crate owns the environment
 //! pyinstaller = "6.22.3"                  # with requirements that don't name it: the one installed
+//! extras = ["server"]                     # a lockfile's or pyproject.toml's extras to install
+//! groups = ["build"]                      # its dependency groups, instead of the tool's default
 //! jobs = 2                                # most specs built at once; default: cargo's -j
 //! env = ["APP_FLAVOR"]                    # extra env vars your specs read
 //! cache-dir = "target/pyinstaller-build"  # the crate's work folder
@@ -240,6 +242,34 @@
 //! exists; with `CARGO_NET_OFFLINE=true` and no environment yet the build fails as above, before
 //! any tool is installed. A project the lockfile installs from a local path (a workspace member)
 //! is installed by uv or pip as it says, and may write build files beside its sources.
+//!
+//! `extras` installs the project's extras (`uv export --extra`, `poetry export --extras`; for a
+//! `pyproject.toml`, its `[project.optional-dependencies]`), `groups` the dependency groups named
+//! instead of the tool's default ones (uv: `--no-default-groups --group`; Poetry: `--only main`
+//! and each; a `pyproject.toml`: PEP 735 `[dependency-groups]`, none by default). Each must be
+//! declared (else an error lists those that are), and both are part of the environment's
+//! identity. The project itself is installed when its tool would (`uv sync`, `poetry install`):
+//! with a `[build-system]` (unless `tool.uv.package = false` or Poetry's `package-mode = false`),
+//! editable and with `--no-deps` after the locked packages, so a sidecar that imports it or asks
+//! `importlib.metadata.version` for it finds it, and its sources are read where they are; a
+//! `pyproject.toml` named as `requirements` too. Such an environment is keyed by the project's
+//! folder as well: one per checkout.
+//!
+//! ## Requirements files as tools write them
+//!
+//! Relative paths in a requirements file (`-e .`, `./pkg`, `dist/app-1.0.tar.gz`) resolve as the
+//! tool that wrote it meant: a `uv export` (its first line says so) from its project, the nearest
+//! folder up from the file with a `pyproject.toml`; any other from the file's own folder, where
+//! `pip install -r requirements.txt` is run. The installer runs in that folder (pip and uv resolve
+//! such paths from their working folder; `-r` includes from the including file's). A file with
+//! `--hash`es whose every requirement is pinned with `==` (a `poetry export`, `uv export` or
+//! `pip-compile --generate-hashes`) is installed with `--no-deps`, as its lockfile's tool
+//! installs: nothing outside it could be installed in pip's hash-checking mode anyway, and a
+//! dependency the export left out (by an extra or a marker) would only fail it. A local project
+//! in such a file, which pip cannot hash, is installed in a step of its own after it. A local
+//! project is part of the environment's identity by where it is, and installed as a copy by its
+//! files (without caches, build outputs and environments); editable, by its `pyproject.toml`,
+//! `setup.cfg` and `setup.py` (its sources are read where they are, as every project file is).
 //!
 //! # When a spec is rebuilt
 //!
@@ -902,6 +932,7 @@ impl Build {
         };
         let project_cache = workdir::project_cache(&cache_root, &python_dir);
         venv::check_setting(self.pyinstaller.as_deref(), self.requirements.is_some())?;
+        venv::check_selection(!self.extras.is_empty() || self.groups.is_some(), self.requirements.is_some())?;
         makespec::check_options(self.sidecars.iter().map(|(name, s)| (name, &s.options[..])))?;
         let base = toolchain::discover(&cargo, self.python.as_deref(), &python_dir, &env.manifest_dir)?;
         let requirements = self.requirements.as_ref().map(|r| python_dir.join(r));
@@ -930,6 +961,7 @@ impl Build {
             uv: which::which("uv").ok(),
             cargo: &cargo,
             pyinstaller: self.pyinstaller.as_deref(),
+            selection: venv::Selection { extras: self.extras.clone(), groups: self.groups.clone() },
         });
         let force = cargo.flag("PYINSTALLER_BUILD_FORCE");
         let store =

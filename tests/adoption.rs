@@ -1,6 +1,7 @@
 //! End to end: an app adopted as it is: sidecars without a spec file, a server smoke-tested by
-//! its ready line, Python sources and requirements outside the package folder, lockfiles, an
-//! unsupported PyInstaller. Real cargo, real PyInstaller, real binaries.
+//! its ready line, Python sources and requirements outside the package folder, lockfiles, a
+//! Poetry project's extra and a uv export naming its project, an unsupported PyInstaller. Real
+//! cargo, real PyInstaller, real binaries.
 
 mod support;
 
@@ -399,5 +400,53 @@ fn requirements_without_pyinstaller_build_with_the_crates_and_the_audit_maps_imp
 
     // Nothing changed: nothing runs, nothing is said.
     let again = app.build(&[]);
+    assert!(again.warnings().is_empty(), "{}", again.stderr);
+}
+
+/// Removes, when dropped, the environments made for an app's checkout: an editable install of
+/// its project ties them to it (its `.pth` names the checkout), so no later run reuses them.
+struct CheckoutEnvs<'a>(&'a App);
+
+impl Drop for CheckoutEnvs<'_> {
+    fn drop(&mut self) {
+        let envs = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-target/pyinstaller-build/envs");
+        let root = self.0.root.display().to_string();
+        for env in fs::read_dir(&envs).into_iter().flatten().flatten().map(|e| e.path()) {
+            let lib = env.join("lib");
+            let sites = fs::read_dir(&lib).into_iter().flatten().flatten().map(|p| p.path().join("site-packages"));
+            let pth = sites.flat_map(|s| fs::read_dir(s).into_iter().flatten().flatten()).map(|e| e.path());
+            let names_root = |p: &PathBuf| {
+                p.extension().is_some_and(|x| x == "pth") && fs::read_to_string(p).is_ok_and(|t| t.contains(&root))
+            };
+            if env.is_dir() && pth.into_iter().any(|p| names_root(&p)) {
+                let _ = fs::remove_dir_all(&env);
+                for beside in ["lock", "log", "requirements.txt", "requirements.local.txt"] {
+                    let _ = fs::remove_file(env.with_extension(beside));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_poetry_project_with_an_extra_and_a_uv_export_naming_its_project_adopt_as_they_are() {
+    // A Poetry project: its lockfile with the `server` extra its sidecar imports, and the
+    // project itself, whose installed version the sidecar reports.
+    let poetry = App::from("tests/fixtures/adoption/poetry-extra", "");
+    let _poetry_envs = CheckoutEnvs(&poetry);
+    let first = poetry.build(&[]);
+    assert!(first.warnings().iter().any(|w| w.contains("built server in")), "{}", first.stderr);
+    assert_eq!(poetry.run("server"), "srvapp 0.4.2 six 1.17.0");
+    let again = poetry.build(&[]);
+    assert!(again.warnings().is_empty(), "{}", again.stderr);
+
+    // A `uv export` in a subfolder, hash-pinned, naming the project as `-e .` (the project's
+    // folder, not the file's).
+    let uv = App::from("tests/fixtures/adoption/uv-export", "");
+    let _uv_envs = CheckoutEnvs(&uv);
+    let first = uv.build(&[]);
+    assert!(first.warnings().iter().any(|w| w.contains("built worker in")), "{}", first.stderr);
+    assert_eq!(uv.run("worker"), "uvapp 1.2.3 six 1.17.0");
+    let again = uv.build(&[]);
     assert!(again.warnings().is_empty(), "{}", again.stderr);
 }

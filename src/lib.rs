@@ -835,6 +835,7 @@ mod jobs;
 mod macos;
 mod makespec;
 mod pinned;
+mod placement;
 mod process;
 mod project;
 mod pyinstaller;
@@ -844,12 +845,13 @@ mod skip;
 mod smoke;
 mod sources;
 mod spec;
+mod tauri_config;
 mod toolchain;
 mod venv;
 mod workdir;
 
 pub use audit::{Audit, ExcludeResult, Package, Verification};
-pub use builder::{Build, Compression, Sidecar};
+pub use builder::{Build, Compression, Sidecar, SidecarSettings};
 pub use error::{Error, ErrorKind, Result};
 pub use report::{Outcome, Report, SpecReport};
 pub use smoke::SmokeTest;
@@ -934,22 +936,26 @@ impl Build {
         venv::check_setting(self.pyinstaller.as_deref(), self.requirements.is_some())?;
         venv::check_selection(!self.extras.is_empty() || self.groups.is_some(), self.requirements.is_some())?;
         makespec::check_options(self.sidecars.iter().map(|(name, s)| (name, &s.options[..])))?;
+        let tauri_config = tauri_config::TauriConfig::load(&cargo, &env.manifest_dir, &env.target_os());
+        let (install_as, runs) = self.resolve_settings(&specs, &python_dir)?;
+        let placement = placement::Placement::new(
+            &env.manifest_dir,
+            &binaries_dir,
+            &env.target,
+            tauri_config.as_ref(),
+            install_as,
+        )?;
         let base = toolchain::discover(&cargo, self.python.as_deref(), &python_dir, &env.manifest_dir)?;
         let requirements = self.requirements.as_ref().map(|r| python_dir.join(r));
         // `tauri build` and release builds are not watched; `tauri dev` and plain debug builds
         // hear once what keeps a Python edit from reaching the running app.
-        if !env.release && cargo_env("DEP_TAURI_DEV").is_none_or(|v| v != "false") {
+        let dev = !env.release && cargo_env("DEP_TAURI_DEV").is_none_or(|v| v != "false");
+        if let Some(config) = tauri_config.as_ref().filter(|_| dev) {
             // Sources and specs: what a developer saves and expects to see in the running app.
             let source = |f: &&String| [".py", ".pyw", ".spec"].iter().any(|e| f.ends_with(e));
             let files =
                 project.files.keys().filter(source).map(|f| project.path(f)).chain(requirements.clone()).collect();
-            let target_os = cargo_env("CARGO_CFG_TARGET_OS").map(|o| o.to_string_lossy().into_owned());
-            let inputs = devwatch::Inputs {
-                app_dir: &env.manifest_dir,
-                files,
-                binaries_dir: &binaries_dir,
-                target_os: target_os.as_deref().unwrap_or(""),
-            };
+            let inputs = devwatch::Inputs { app_dir: &env.manifest_dir, files, binaries_dir: &binaries_dir, config };
             devwatch::check(&cargo, &inputs, &project_cache.join("tauri-dev-advice.txt"));
         }
         let envs_dir = cache_root.join("envs");
@@ -978,8 +984,13 @@ impl Build {
             // Hash-pinned requirements: the binaries may be had without the environment. Not for
             // sidecars without a spec file (writing it needs the environment), nor on macOS,
             // whose universal sidecar is made from both halves' work folders.
-            let plain =
-                self.sidecars.is_empty() && env.target == env.host && !force && !env.target.ends_with("-apple-darwin");
+            // Nor when `run-in` or `pyinstaller-env` are set: the keys asked there do not hold them.
+            let plain = self.sidecars.is_empty()
+                && env.target == env.host
+                && !force
+                && !env.target.ends_with("-apple-darwin")
+                && runs.1 == spec::Run::default()
+                && runs.0.is_empty();
             if !ready && plain {
                 basis = venv::pinned_basis(request);
             }
@@ -997,15 +1008,19 @@ impl Build {
                     project_cache: &project_cache,
                     binaries_dir: &binaries_dir,
                     stamps_dir: &stamps_dir,
-                    target: &env.target,
                     smoke_test: self.smoke_test.as_ref(),
                     smoke_test_timeout: self.smoke_test_timeout.unwrap_or(Duration::from_secs(60)),
                     cargo_dirs: env.cargo_dirs(),
                     package_name: package_name.as_deref(),
                     env_value: &|k| cargo.env(k).map(|v| v.to_string_lossy().into_owned()),
+                    place: &|spec, output| placement.place(&project::spec_stem(spec), output),
                 };
                 if let Some((reports, watch)) = pinned::run(&pinned)? {
-                    return finish_pinned(&cargo, &env, &project, &base, &cache, &stamps_dir, reports, watch);
+                    let done = finish_pinned(&cargo, &env, &project, &base, &cache, &stamps_dir, reports, watch)?;
+                    let built: Vec<_> =
+                        done.specs.iter().map(|s| (project::spec_stem(&s.spec), s.installed.clone())).collect();
+                    placement.check_entries(&built)?;
+                    return Ok(done);
                 }
             }
         }
@@ -1067,6 +1082,9 @@ impl Build {
             allow_missing_imports: self.allow_missing_imports,
             requirements: requirements.clone(),
             outputs,
+            placement,
+            runs: runs.0,
+            run: runs.1,
         };
 
         let plans = specs.iter().map(|s| spec::plan(&shared, s)).collect::<Result<Vec<_>>>()?;
@@ -1078,8 +1096,11 @@ impl Build {
             sources::compile_all(&project, &python, &context.env, &interpreter, &shared.project_cache)?;
         }
         let limit = self.jobs.unwrap_or(env.jobs);
+        // What each spec had installed before: a file that now goes elsewhere is removed after.
+        let previous: Vec<spec::Stamp> =
+            specs.iter().filter_map(|s| spec::Stamp::read(&shared.stamps_dir, &shared.binaries_dir, s)).collect();
         let results = jobs::run_all(plans, limit, |plan| spec::execute(&shared, plan));
-        let report = finish(&cargo, &shared, &toolchain, &env, results, &specs)?;
+        let report = finish(&cargo, &shared, &toolchain, &env, results, (&specs, &previous))?;
         if let Some(note) = layout.filter(|_| report.specs.iter().any(|s| s.outcome == Outcome::Built)) {
             note_once(&cargo, &shared.project_cache, &note);
         }
@@ -1118,13 +1139,21 @@ impl Build {
     fn skipped(&self, cargo: &Cargo, env: &BuildEnv) -> Result<Report> {
         let Folders { python_dir, binaries_dir, cache_root } = self.folders(cargo, env);
         let release = env.release || cargo_env("DEP_TAURI_DEV").is_some_and(|v| v == "false");
+        // Placed as a real build would place them (a spec's key is its file name here).
+        let config = tauri_config::TauriConfig::load(cargo, &env.manifest_dir, &env.target_os());
+        let install_as = self
+            .settings
+            .iter()
+            .filter_map(|(k, s)| Some((k.clone(), s.install_as.as_ref()?.to_string_lossy().replace('\\', "/"))))
+            .collect();
+        let placement =
+            placement::Placement::new(&env.manifest_dir, &binaries_dir, &env.target, config.as_ref(), install_as)?;
         let request = skip::Request {
+            place: &|key, output| placement.place(key, output),
             python_dir: &python_dir,
             specs: &self.specs,
             sidecars: &self.sidecars.keys().cloned().collect::<Vec<_>>(),
             project_cache: &workdir::project_cache(&cache_root, &python_dir),
-            binaries_dir: &binaries_dir,
-            target: &env.target,
             release,
         };
         let (sidecars, unnamed) = skip::run(&request)?;
@@ -1249,6 +1278,80 @@ impl Build {
     }
 }
 
+impl Build {
+    /// Each sidecar's `install-as` and how PyInstaller runs for it (`run-in`, `pyinstaller-env`,
+    /// the table's merged with its own), by key; and the table's for the rest. A key must name
+    /// a sidecar without a spec file, or a spec by its file name without `.spec` (or by the
+    /// literal `EXE(name=...)` it builds); a `run-in` must be a folder.
+    #[allow(clippy::type_complexity)]
+    fn resolve_settings(
+        &self,
+        specs: &[String],
+        python_dir: &Path,
+    ) -> Result<(std::collections::BTreeMap<String, String>, (std::collections::BTreeMap<String, spec::Run>, spec::Run))>
+    {
+        let run_in = |key: &str, rel: &Path| -> Result<(String, PathBuf)> {
+            let dir = python_dir.join(rel);
+            match dir.canonicalize() {
+                Ok(dir) if dir.is_dir() => Ok((rel.to_string_lossy().replace('\\', "/"), dir)),
+                _ => Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "pyinstaller-build: {key}: run-in = \"{}\" is not a folder ({} does not exist).\n\
+                         Fix: give the folder PyInstaller should run in, relative to python-dir `{}`.",
+                        rel.display(),
+                        dir.display(),
+                        python_dir.display()
+                    ),
+                )),
+            }
+        };
+        let table = spec::Run {
+            run_in: self.run_in.as_deref().map(|r| run_in("run-in", r)).transpose()?,
+            env: self.pyinstaller_env.clone(),
+        };
+        let stems: Vec<String> = specs.iter().map(|s| project::spec_stem(s)).collect();
+        let literal = |key: &str| {
+            specs.iter().find(|s| {
+                let text = std::fs::read_to_string(python_dir.join(s)).unwrap_or_default();
+                skip::exe_name(&text).is_some_and(|n| n.strip_suffix(".exe").unwrap_or(&n) == key)
+            })
+        };
+        let (mut install_as, mut runs) = (std::collections::BTreeMap::new(), std::collections::BTreeMap::new());
+        for (key, s) in &self.settings {
+            let key = match (self.sidecars.contains_key(key) || stems.contains(key), literal(key)) {
+                (true, _) => key.clone(),
+                (false, Some(spec)) => project::spec_stem(spec),
+                (false, None) => {
+                    let mut known: Vec<String> = self.sidecars.keys().cloned().collect();
+                    known.extend(specs.iter().cloned());
+                    return Err(Error::new(
+                        ErrorKind::Config,
+                        format!(
+                            "pyinstaller-build: [package.metadata.pyinstaller-build.sidecars.{key}] names no sidecar: \
+                             no spec `{key}.spec` in python-dir builds it and it has no `script`.\n\
+                             Fix: name the table after a spec's file name without `.spec` (here: {}), or add \
+                             `script = \"<entry>.py\"` for a sidecar without a spec file.",
+                            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                        ),
+                    ));
+                }
+            };
+            if let Some(to) = &s.install_as {
+                install_as.insert(key.clone(), to.to_string_lossy().replace('\\', "/"));
+            }
+            let mut env = table.env.clone();
+            env.extend(s.pyinstaller_env.clone());
+            let own = match &s.run_in {
+                Some(rel) => Some(run_in(&format!("sidecar `{key}`"), rel)?),
+                None => table.run_in.clone(),
+            };
+            runs.insert(key, spec::Run { run_in: own, env });
+        }
+        Ok((install_as, (runs, table)))
+    }
+}
+
 /// When python-dir holds cargo's target folder or a Rust crate (python-dir = "." at the
 /// crate's root, or the repository's root): what the layout costs, in words.
 fn layout_note(project: &project::Project, python_dir: &Path, scan: Duration) -> Option<String> {
@@ -1299,7 +1402,7 @@ fn finish(
     toolchain: &toolchain::Toolchain,
     env: &BuildEnv,
     results: Vec<Result<SpecReport>>,
-    specs: &[String],
+    (specs, previous): (&[String], &[spec::Stamp]),
 ) -> Result<Report> {
     watch_project(cargo, env, shared.project);
     for path in toolchain::watched_files(toolchain) {
@@ -1335,6 +1438,12 @@ fn finish(
         for message in spec::remove_stale(&shared.stamps_dir, &shared.binaries_dir, project, specs, &installed) {
             cargo.warning(&message);
         }
+        for message in spec::remove_moved(previous, &installed) {
+            cargo.warning(&message);
+        }
+        // Only now: a file just removed provides no entry.
+        let built: Vec<_> = report.specs.iter().map(|s| (shared.key(&s.spec), s.installed.clone())).collect();
+        shared.placement.check_entries(&built).unwrap_or_else(|e| errors.push(e));
     }
     let keep: Vec<&str> = report.specs.iter().map(|s| s.fingerprint.as_str()).collect();
     for warning in shared.cache.finish() {
@@ -1473,7 +1582,8 @@ fn universal(cargo: &Cargo, shared: &spec::Shared, spec: &SpecReport) -> Result<
     let sources = h.finalize().to_hex().to_string();
     let installed =
         macos::Installed { spec_dir: &spec_dir.root, name: &spec.name, installed: &spec.installed, sources: &sources };
-    if let Some(done) = macos::universal(&installed, &shared.target, &shared.binaries_dir)? {
+    let folder = spec.installed.parent().unwrap_or(&shared.binaries_dir);
+    if let Some(done) = macos::universal(&installed, &shared.target, folder)? {
         cargo.warning(&format!("pyinstaller-build: {}: {done}", spec.name));
     }
     Ok(())
@@ -1612,6 +1722,22 @@ impl BuildEnv {
             }
         }
         dirs
+    }
+
+    /// cargo's `CARGO_CFG_TARGET_OS` (which picks Tauri's platform config file), else read
+    /// from `TARGET`.
+    fn target_os(&self) -> String {
+        if let Some(os) = cargo_env("CARGO_CFG_TARGET_OS") {
+            return os.to_string_lossy().into_owned();
+        }
+        let t = &self.target;
+        match () {
+            _ if t.contains("windows") => "windows",
+            _ if t.contains("apple-darwin") => "macos",
+            _ if t.contains("linux") => "linux",
+            _ => "",
+        }
+        .to_string()
     }
 
     fn target_os_is_mobile(&self) -> bool {

@@ -23,7 +23,9 @@
 //! extras = ["server"]                     # a lockfile's or pyproject.toml's extras to install
 //! groups = ["build"]                      # its dependency groups, instead of the tool's default
 //! jobs = 2                                # most specs built at once; default: cargo's -j
-//! env = ["APP_FLAVOR"]                    # extra env vars your specs read
+//! env = ["APP_FLAVOR"]                    # extra env vars your specs read (declared, not set)
+//! pyinstaller-env = { APP_MODE = "desktop" }  # set for PyInstaller (and the spec it runs)
+//! run-in = "."                            # the folder PyInstaller runs in, relative to python-dir
 //! cache-dir = "target/pyinstaller-build"  # the crate's work folder
 //! audit-threshold = 1000000               # bytes; see "The audit"
 //! compression = { debug = 1 }             # zlib level per profile; release: PyInstaller's own
@@ -34,6 +36,10 @@
 //! script = "main.py"                                   # relative to python-dir
 //! options = ["--collect-submodules", "uvicorn"]        # PyInstaller's command-line options
 //! smoke-test = { args = ["--port", "0"], ready = "Waiting for commands" }  # this sidecar's own
+//!
+//! [package.metadata.pyinstaller-build.sidecars.entrypoint]   # settings of `entrypoint.spec`
+//! install-as = "binaries/statements"                          # an `externalBin` entry
+//! run-in = ".."                                               # this sidecar's own (also `pyinstaller-env`)
 //! ```
 //!
 //! ```no_run
@@ -47,7 +53,64 @@
 //! Then `cargo build`, `cargo test`, `tauri dev`, `tauri build` and CI all produce
 //! `binaries/<name>-<target-triple>[.exe]`, the name from each spec's `EXE(name=...)`, before
 //! `tauri_build::build()` checks for them. List them in `tauri.conf.json` as
-//! `"externalBin": ["binaries/<name>"]`.
+//! `"externalBin": ["binaries/<name>"]`: the config then decides where each goes (below).
+//!
+//! # Names and places: `tauri.conf.json`
+//!
+//! An app with a Tauri config (`tauri.conf.json`, `.json5` or `Tauri.toml` beside `Cargo.toml`,
+//! the platform file such as `tauri.linux.conf.json` merged on top, then `TAURI_CONFIG`, as the
+//! Tauri CLI and tauri-build read it) has its sidecars installed where `bundle.externalBin` says,
+//! whatever the specs call their outputs:
+//!
+//! * a spec's output is matched to the entry with the same file name (`binaries/api` for `api`),
+//!   and installed as `<entry>-<target-triple>[.exe]`, in the entry's folder (binaries-dir then
+//!   does not matter for it). An output that already ends with the target triple
+//!   (`name=f'app-sidecar-{target_triple}'`, the triple computed in the spec) is matched without
+//!   it: the file never carries the triple twice, and the warnings name it `app-sidecar`;
+//! * an output that matches no entry is mapped by its table's `install-as`
+//!   (`[package.metadata.pyinstaller-build.sidecars.entrypoint] install-as = "binaries/statements"`,
+//!   the key being the spec's file name without `.spec`, or the literal `EXE(name=...)` it
+//!   builds, or a sidecar's key). With a Tauri config `install-as` must be one of its entries
+//!   (else an error before anything runs, listing them); without one it is simply where the
+//!   sidecar goes, relative to the package folder;
+//! * an output that neither matches nor is mapped goes into binaries-dir by its name, as
+//!   without a Tauri config;
+//! * after a build, every entry must be provided: by a sidecar of the build, or by a file the
+//!   app puts there itself (any non-empty file that is not the crate's skip placeholder: a tool
+//!   built by another step). An entry that is neither is one error naming every such entry, the
+//!   sidecars installed at no entry, and the `install-as` line to add. The sidecars are
+//!   installed by then (the next build finds them up to date), but the build fails, as
+//!   tauri-build would;
+//! * a file the crate installed for a spec at another name (the doubled triple of an earlier
+//!   version, or before an `install-as`) is removed once every spec of the build succeeded, if it
+//!   is still the file the crate installed; a placeholder committed at the new path is replaced,
+//!   with one note on untracking it.
+//!
+//! So an app whose specs and `externalBin` agree needs no key beyond where its Python is.
+//! Without a Tauri config (plain cargo users) sidecars go into binaries-dir by name.
+//!
+//! # Specs run as their authors ran them
+//!
+//! PyInstaller runs in the spec's folder (a sidecar without a spec file: its generated spec's
+//! folder), with the environment cargo runs in. A spec written for another folder or for
+//! variables its `Makefile` set gets them with two keys, at the top of the table (every
+//! sidecar) or in a sidecar's table (a spec's table is named after its file name without
+//! `.spec`):
+//!
+//! ```toml
+//! [package.metadata.pyinstaller-build.sidecars.server]       # server.spec
+//! run-in = ".."                                               # relative to python-dir
+//! pyinstaller-env = { APP_PYINSTALLER_EXCLUDE_WEBUI = "1" }   # over the table's pyinstaller-env
+//! ```
+//!
+//! `run-in` is the folder PyInstaller runs in (`Path.cwd()` in the spec; relative paths the spec
+//! opens). `pyinstaller-env` *sets* variables for PyInstaller and the spec, unlike `env`, which
+//! only declares variables whose values come from cargo's environment. Both are part of the
+//! fingerprint (an edit rebuilds; the fast path is not taken across one) and of the shared
+//! cache's key; a variable the spec reads that `pyinstaller-env` sets counts by the value set.
+//! Paths the spec reads relative to `run-in` are traced as absolute paths: a file outside
+//! python-dir is an input by content, as any other. With either key set, the shared cache is not
+//! asked before the environment exists (hash-pinned requirements).
 //!
 //! # Sidecars without a spec file
 //!
@@ -712,7 +775,8 @@
 //!
 //! # Where files go
 //!
-//! * `<binaries-dir>/<name>-<target>[.exe]`: the sidecars, and nothing else of the crate's. A
+//! * `<binaries-dir>/<name>-<target>[.exe]` (or where `externalBin` and `install-as` say): the
+//!   sidecars, and nothing else of the crate's. A
 //!   placeholder committed to git at a sidecar's name (so that Tauri found the file) is replaced
 //!   by the sidecar with one warning saying how to untrack it (`git rm --cached`, a `.gitignore`
 //!   line): the build installs the sidecar before `tauri_build::build()` looks for it. A sidecar

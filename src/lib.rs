@@ -755,7 +755,8 @@
 //! yours). CI lint jobs (`cargo clippy`) and `cargo check --target <other platform>` set it too.
 //!
 //! `tauri_build::build()` fails when an `externalBin` file is missing, so a skipped build puts a
-//! **placeholder** where each sidecar that is not installed belongs (`TARGET` decides the name,
+//! **placeholder** where each sidecar that is not installed belongs (where a real build would
+//! install it: its `externalBin` entry, `install-as` or binaries-dir; `TARGET` decides the name,
 //! so a check for another platform gets `<name>-x86_64-pc-windows-msvc.exe`, say). Run, a
 //! placeholder prints `<name>: this is a pyinstaller-build placeholder, not the sidecar ...` and
 //! exits 1. On Windows it is the same text, not a program: starting it fails (Windows reports it
@@ -905,6 +906,7 @@ mod project;
 mod pyinstaller;
 mod reads;
 mod report;
+mod settings;
 mod skip;
 mod smoke;
 mod sources;
@@ -1001,7 +1003,10 @@ impl Build {
         venv::check_selection(!self.extras.is_empty() || self.groups.is_some(), self.requirements.is_some())?;
         makespec::check_options(self.sidecars.iter().map(|(name, s)| (name, &s.options[..])))?;
         let tauri_config = tauri_config::TauriConfig::load(&cargo, &env.manifest_dir, &env.target_os());
-        let (install_as, runs) = self.resolve_settings(&specs, &python_dir)?;
+        for file in tauri_config.iter().flat_map(|c| &c.files) {
+            cargo.rerun_if_changed(file);
+        }
+        let settings::Resolved { install_as, runs, run } = settings::resolve(self, &specs, &python_dir)?;
         let placement = placement::Placement::new(
             &env.manifest_dir,
             &binaries_dir,
@@ -1053,8 +1058,7 @@ impl Build {
                 && env.target == env.host
                 && !force
                 && !env.target.ends_with("-apple-darwin")
-                && runs.1 == spec::Run::default()
-                && runs.0.is_empty();
+                && [&run].into_iter().chain(runs.values()).all(|r| *r == settings::Run::default());
             if !ready && plain {
                 basis = venv::pinned_basis(request);
             }
@@ -1147,8 +1151,8 @@ impl Build {
             requirements: requirements.clone(),
             outputs,
             placement,
-            runs: runs.0,
-            run: runs.1,
+            runs,
+            run,
         };
 
         let plans = specs.iter().map(|s| spec::plan(&shared, s)).collect::<Result<Vec<_>>>()?;
@@ -1339,80 +1343,6 @@ impl Build {
             // Nothing yet: the smoke test is not PyInstaller's input (a change re-tests the binary).
             settings: String::new(),
         }
-    }
-}
-
-impl Build {
-    /// Each sidecar's `install-as` and how PyInstaller runs for it (`run-in`, `pyinstaller-env`,
-    /// the table's merged with its own), by key; and the table's for the rest. A key must name
-    /// a sidecar without a spec file, or a spec by its file name without `.spec` (or by the
-    /// literal `EXE(name=...)` it builds); a `run-in` must be a folder.
-    #[allow(clippy::type_complexity)]
-    fn resolve_settings(
-        &self,
-        specs: &[String],
-        python_dir: &Path,
-    ) -> Result<(std::collections::BTreeMap<String, String>, (std::collections::BTreeMap<String, spec::Run>, spec::Run))>
-    {
-        let run_in = |key: &str, rel: &Path| -> Result<(String, PathBuf)> {
-            let dir = python_dir.join(rel);
-            match dir.canonicalize() {
-                Ok(dir) if dir.is_dir() => Ok((rel.to_string_lossy().replace('\\', "/"), dir)),
-                _ => Err(Error::new(
-                    ErrorKind::Config,
-                    format!(
-                        "pyinstaller-build: {key}: run-in = \"{}\" is not a folder ({} does not exist).\n\
-                         Fix: give the folder PyInstaller should run in, relative to python-dir `{}`.",
-                        rel.display(),
-                        dir.display(),
-                        python_dir.display()
-                    ),
-                )),
-            }
-        };
-        let table = spec::Run {
-            run_in: self.run_in.as_deref().map(|r| run_in("run-in", r)).transpose()?,
-            env: self.pyinstaller_env.clone(),
-        };
-        let stems: Vec<String> = specs.iter().map(|s| project::spec_stem(s)).collect();
-        let literal = |key: &str| {
-            specs.iter().find(|s| {
-                let text = std::fs::read_to_string(python_dir.join(s)).unwrap_or_default();
-                skip::exe_name(&text).is_some_and(|n| n.strip_suffix(".exe").unwrap_or(&n) == key)
-            })
-        };
-        let (mut install_as, mut runs) = (std::collections::BTreeMap::new(), std::collections::BTreeMap::new());
-        for (key, s) in &self.settings {
-            let key = match (self.sidecars.contains_key(key) || stems.contains(key), literal(key)) {
-                (true, _) => key.clone(),
-                (false, Some(spec)) => project::spec_stem(spec),
-                (false, None) => {
-                    let mut known: Vec<String> = self.sidecars.keys().cloned().collect();
-                    known.extend(specs.iter().cloned());
-                    return Err(Error::new(
-                        ErrorKind::Config,
-                        format!(
-                            "pyinstaller-build: [package.metadata.pyinstaller-build.sidecars.{key}] names no sidecar: \
-                             no spec `{key}.spec` in python-dir builds it and it has no `script`.\n\
-                             Fix: name the table after a spec's file name without `.spec` (here: {}), or add \
-                             `script = \"<entry>.py\"` for a sidecar without a spec file.",
-                            if known.is_empty() { "none".to_string() } else { known.join(", ") }
-                        ),
-                    ));
-                }
-            };
-            if let Some(to) = &s.install_as {
-                install_as.insert(key.clone(), to.to_string_lossy().replace('\\', "/"));
-            }
-            let mut env = table.env.clone();
-            env.extend(s.pyinstaller_env.clone());
-            let own = match &s.run_in {
-                Some(rel) => Some(run_in(&format!("sidecar `{key}`"), rel)?),
-                None => table.run_in.clone(),
-            };
-            runs.insert(key, spec::Run { run_in: own, env });
-        }
-        Ok((install_as, (runs, table)))
     }
 }
 

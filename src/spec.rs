@@ -12,6 +12,7 @@ use crate::project::{hash_file, hex, spec_stem, Project};
 use crate::pyinstaller::Invocation;
 use crate::reads;
 use crate::report::{Outcome, SpecReport};
+use crate::settings::Run;
 use crate::smoke::{self, SmokeTest};
 use crate::workdir::{now_secs, SpecDir, State};
 use serde::{Deserialize, Serialize};
@@ -61,31 +62,6 @@ pub(crate) struct Shared<'a> {
     /// How PyInstaller runs for each sidecar, by key ([`Shared::key`]); `run` for the others.
     pub runs: BTreeMap<String, Run>,
     pub run: Run,
-}
-
-/// How PyInstaller runs for a sidecar: `run-in` and `pyinstaller-env`, the table's merged with
-/// the sidecar's own.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Run {
-    /// `run-in` as written (relative to python-dir), and the folder it names.
-    pub run_in: Option<(String, PathBuf)>,
-    /// `pyinstaller-env`: set for PyInstaller, over what the build's environment says.
-    pub env: BTreeMap<String, String>,
-}
-
-impl Run {
-    /// What the fingerprint holds of it: nothing when it is the default, so that specs built
-    /// before these keys existed stay up to date.
-    pub(crate) fn digest(&self) -> String {
-        let mut d = String::new();
-        if let Some((rel, _)) = &self.run_in {
-            d += &format!("\0run-in {rel}");
-        }
-        for (k, v) in &self.env {
-            d += &format!("\0pyinstaller-env {k}={v}");
-        }
-        d
-    }
 }
 
 impl Shared<'_> {
@@ -863,7 +839,7 @@ pub(crate) fn remove_stale(
         if stamp.project.as_deref() != Some(project) {
             continue;
         }
-        if !installed.contains(&stamp.installed)
+        if !among(&stamp.installed, installed)
             && same_hash(&stamp.installed, &stamp.binary_hash)
             && fs::remove_file(&stamp.installed).is_ok()
         {
@@ -885,7 +861,7 @@ pub(crate) fn remove_stale(
 pub(crate) fn remove_moved(previous: &[Stamp], installed: &[PathBuf]) -> Vec<String> {
     let mut removed = Vec::new();
     for stamp in previous {
-        if !installed.contains(&stamp.installed)
+        if !among(&stamp.installed, installed)
             && same_hash(&stamp.installed, &stamp.binary_hash)
             && fs::remove_file(&stamp.installed).is_ok()
         {
@@ -897,6 +873,13 @@ pub(crate) fn remove_moved(previous: &[Stamp], installed: &[PathBuf]) -> Vec<Str
         }
     }
     removed
+}
+
+/// Whether `path` is one of `installed`, however spelled (a stamp written before the crate
+/// normalized `binaries-dir = "../bin"` names the same file with a `..`).
+fn among(path: &Path, installed: &[PathBuf]) -> bool {
+    let same = |a: &Path, b: &Path| a == b || a.canonicalize().is_ok_and(|a| b.canonicalize().is_ok_and(|b| a == b));
+    installed.iter().any(|i| same(path, i))
 }
 
 /// Named for the binaries folder too: checkouts of one package built into one target folder
@@ -920,4 +903,36 @@ fn same_hash(path: &Path, expected: &str) -> bool {
 /// start it).
 fn intact(path: &Path, expected: &str) -> bool {
     same_hash(path, expected) && install::executable(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(installed: &Path, bytes: &[u8]) -> Stamp {
+        Stamp {
+            fingerprint: "f".into(),
+            name: "app-sidecar-x86_64-unknown-linux-gnu".into(),
+            installed: installed.to_path_buf(),
+            binary_hash: hex(&*blake3::hash(bytes).as_bytes()),
+            project: None,
+            smoke: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_file_the_crate_installed_at_a_name_it_no_longer_uses_is_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let doubled = dir.path().join("app-sidecar-x86_64-unknown-linux-gnu-x86_64-unknown-linux-gnu");
+        let now = dir.path().join("app-sidecar-x86_64-unknown-linux-gnu");
+        fs::write(&doubled, b"old build").unwrap();
+        fs::write(&now, b"new build").unwrap();
+        let removed = remove_moved(&[stamp(&doubled, b"old build")], &[now.clone()]);
+        assert_eq!(removed.len(), 1, "{removed:?}");
+        assert!(removed[0].contains("which now goes elsewhere") && !doubled.exists() && now.exists());
+        // Changed since the crate installed it: the user's now, kept. Still installed: kept.
+        fs::write(&doubled, b"edited by hand").unwrap();
+        assert!(remove_moved(&[stamp(&doubled, b"old build")], &[now.clone()]).is_empty() && doubled.exists());
+        assert!(remove_moved(&[stamp(&now, b"new build")], &[now.clone()]).is_empty() && now.exists());
+    }
 }

@@ -7,13 +7,15 @@
 use crate::cargo::Cargo;
 use serde_json::Value;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A Tauri config, merged.
 pub(crate) struct TauriConfig {
     value: Value,
     /// The main file's name (`tauri.conf.json`), for messages.
     pub name: String,
+    /// The files read: an edit of one reruns the build script (where sidecars go may change).
+    pub files: Vec<PathBuf>,
 }
 
 impl TauriConfig {
@@ -27,8 +29,8 @@ impl TauriConfig {
 
     /// [`TauriConfig::load`] with `extra` given.
     pub(crate) fn read(app_dir: &Path, target_os: &str, extra: Option<&str>) -> Option<TauriConfig> {
-        let (value, name) = read_config(app_dir, target_os, extra)?;
-        Some(TauriConfig { value, name })
+        let (value, name, files) = read_config(app_dir, target_os, extra)?;
+        Some(TauriConfig { value, name, files })
     }
 
     /// `build.additionalWatchFolders`, as written (relative to the package folder).
@@ -53,10 +55,11 @@ impl TauriConfig {
 
 /// The app's config as the CLI merges it: the main file, the platform file, then `extra`
 /// (`TAURI_CONFIG`).
-fn read_config(app_dir: &Path, target_os: &str, extra: Option<&str>) -> Option<(Value, String)> {
+fn read_config(app_dir: &Path, target_os: &str, extra: Option<&str>) -> Option<(Value, String, Vec<PathBuf>)> {
     let (mut config, name) = ["tauri.conf.json", "tauri.conf.json5", "Tauri.toml"]
         .iter()
         .find_map(|name| Some((parse(&app_dir.join(name))?, name.to_string())))?;
+    let mut files = vec![app_dir.join(&name)];
     let platform = match target_os {
         "macos" => "macos",
         "windows" => "windows",
@@ -69,14 +72,15 @@ fn read_config(app_dir: &Path, target_os: &str, extra: Option<&str>) -> Option<(
             format!("tauri.{platform}.conf.json5"),
             format!("Tauri.{platform}.toml"),
         ];
-        if let Some(patch) = names.iter().find_map(|n| parse(&app_dir.join(n))) {
+        if let Some((patch, file)) = names.iter().find_map(|n| Some((parse(&app_dir.join(n))?, app_dir.join(n)))) {
             merge(&mut config, patch);
+            files.push(file);
         }
     }
     if let Some(patch) = extra.and_then(|e| serde_json::from_str(e).ok()) {
         merge(&mut config, patch);
     }
-    Some((config, name))
+    Some((config, name, files))
 }
 
 fn parse(path: &Path) -> Option<Value> {

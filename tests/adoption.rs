@@ -452,10 +452,25 @@ fn a_poetry_project_with_an_extra_and_a_uv_export_naming_its_project_adopt_as_th
     assert!(again.warnings().is_empty(), "{}", again.stderr);
 }
 
-/// A copy of `tests/fixtures/adoption/tauri-shaped` in a git repository whose only commit holds
-/// the placeholder the app committed at its triple-named sidecar's path, as apps do so that
-/// Tauri finds the file.
-fn tauri_shaped(extra: &str) -> (App, PathBuf) {
+/// A copy of `tests/fixtures/adoption/tauri-shaped` (the package in `src-tauri/`, Python in
+/// `python/`) in a git repository whose only commit holds the placeholder the app committed at its
+/// triple-named sidecar's path, as apps do so that Tauri finds the file.
+struct Shaped {
+    app: App,
+    repo: PathBuf,
+}
+
+impl Drop for Shaped {
+    /// The crate's work folder for `python/`, which `App`'s own clean-up (under `src-tauri`)
+    /// does not reach.
+    fn drop(&mut self) {
+        if let Some(folder) = work_folder(&self.repo.join("python")) {
+            let _ = fs::remove_dir_all(folder);
+        }
+    }
+}
+
+fn tauri_shaped(extra: &str) -> Shaped {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("app");
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -491,14 +506,15 @@ fn tauri_shaped(extra: &str) -> (App, PathBuf) {
     git(&["init", "-q"]);
     git(&["add", "src-tauri/binaries"]);
     git(&["commit", "-q", "-m", "placeholder"]);
-    (App { _tmp: tmp, root }, repo)
+    Shaped { app: App { _tmp: tmp, root }, repo }
 }
 
 #[test]
 fn tauri_conf_json_decides_names_and_places_and_specs_run_as_their_authors_ran_them() {
     // First without the key that renames `entrypoint`: every spec builds and installs, and the
     // entry nobody provides is one error naming it and the key to add.
-    let (app, repo) = tauri_shaped("");
+    let shaped = tauri_shaped("");
+    let (app, repo) = (&shaped.app, &shaped.repo);
     let triple = host_triple();
     let at = |rel: &str| app.root.join(format!("{rel}-{triple}"));
     let out = app.cargo(&[], &[]);
@@ -511,7 +527,8 @@ fn tauri_conf_json_decides_names_and_places_and_specs_run_as_their_authors_ran_t
         "tauri.conf.json lists an entry in \"bundle\": { \"externalBin\": [...] } that no sidecar provides",
         &format!("\"binaries/statements\": binaries/statements-{triple} is missing"),
         &format!("Sidecars installed at no entry: `entrypoint` (binaries/entrypoint-{triple})"),
-        "[package.metadata.pyinstaller-build.sidecars.entrypoint]\n  install-as = \"binaries/statements\"",
+        "[package.metadata.pyinstaller-build.sidecars.entrypoint]",
+        "install-as = \"binaries/statements\"\n",
     ] {
         assert!(out.stderr.contains(said), "{said}:\n{}", out.stderr);
     }
@@ -572,6 +589,11 @@ fn tauri_conf_json_decides_names_and_places_and_specs_run_as_their_authors_ran_t
     let warnings = env_edit.warnings();
     assert!(warnings.iter().any(|w| w.contains("built server in")), "{}", env_edit.stderr);
     assert_eq!(warnings.iter().filter(|w| w.contains(": built ")).count(), 1, "{}", env_edit.stderr);
+    // The variable changes no byte of the binary, so nothing was written and cargo keeps the
+    // build script fresh, replaying its last warnings: that nothing ran is seen in the state.
+    let state = work_folder(&repo.join("python")).unwrap().join("server/state.json");
+    let built = fs::read(&state).unwrap();
     let again = app.build(&[]);
-    assert!(again.warnings().is_empty(), "{}", again.stderr);
+    assert!(again.warnings().iter().all(|w| env_edit.warnings().contains(w)), "{}", again.stderr);
+    assert_eq!(fs::read(&state).unwrap(), built, "the server was built again:\n{}", again.stderr);
 }

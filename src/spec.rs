@@ -914,7 +914,7 @@ mod tests {
             fingerprint: "f".into(),
             name: "app-sidecar-x86_64-unknown-linux-gnu".into(),
             installed: installed.to_path_buf(),
-            binary_hash: hex(&*blake3::hash(bytes).as_bytes()),
+            binary_hash: hex(blake3::hash(bytes).as_bytes()),
             project: None,
             smoke: String::new(),
         }
@@ -927,12 +927,13 @@ mod tests {
         let now = dir.path().join("app-sidecar-x86_64-unknown-linux-gnu");
         fs::write(&doubled, b"old build").unwrap();
         fs::write(&now, b"new build").unwrap();
-        let removed = remove_moved(&[stamp(&doubled, b"old build")], &[now.clone()]);
+        let current = [now.clone()];
+        let removed = remove_moved(&[stamp(&doubled, b"old build")], &current);
         assert_eq!(removed.len(), 1, "{removed:?}");
         assert!(removed[0].contains("which now goes elsewhere") && !doubled.exists() && now.exists());
         // Changed since the crate installed it: the user's now, kept. Still installed: kept.
         fs::write(&doubled, b"edited by hand").unwrap();
-        assert!(remove_moved(&[stamp(&doubled, b"old build")], &[now.clone()]).is_empty() && doubled.exists());
-        assert!(remove_moved(&[stamp(&now, b"new build")], &[now.clone()]).is_empty() && now.exists());
+        assert!(remove_moved(&[stamp(&doubled, b"old build")], &current).is_empty() && doubled.exists());
+        assert!(remove_moved(&[stamp(&now, b"new build")], &current).is_empty() && now.exists());
     }
 }

@@ -233,6 +233,11 @@ impl Locked {
         project::parse(&self.pyproject, &self.pyproject_text)
     }
 
+    /// Refuses a base interpreter the project does not run on ([`super::requires_python`]).
+    pub(crate) fn check_python(&self, base: &Path) -> Result<()> {
+        super::requires_python::check(&self.pyproject, &self.doc()?, base)
+    }
+
     fn reader(&self) -> Reader {
         match self.tool {
             Tool::Uv => Reader::Standard,

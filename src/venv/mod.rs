@@ -14,6 +14,7 @@ mod config;
 mod lock;
 mod plan;
 mod project;
+mod requires_python;
 mod tools;
 
 use crate::cargo::Cargo;
@@ -194,6 +195,17 @@ pub(crate) fn ensure(req: &Request, pinned: Option<Vec<String>>) -> Result<Env> 
                 req.requirements.display()
             ),
         ));
+    }
+    // Before a minute of installing for a Python the project says it does not run on.
+    match &source {
+        Source::Locked(locked) => locked.check_python(req.base)?,
+        Source::Requirements(_) if req.requirements.file_name().is_some_and(|n| n == "pyproject.toml") => {
+            let text = fs::read_to_string(req.requirements).unwrap_or_default();
+            if let Ok(doc) = project::parse(req.requirements, &text) {
+                requires_python::check(req.requirements, &doc, req.base)?;
+            }
+        }
+        Source::Requirements(_) => {}
     }
     // Whatever is there was interrupted: never half-use it.
     if dir.exists() {

@@ -28,8 +28,8 @@ pub(crate) struct Inputs<'a> {
     pub app_dir: &'a Path,
     /// Files whose edit changes a sidecar (the project's files, the requirements file).
     pub files: Vec<PathBuf>,
-    /// Where sidecars are installed.
-    pub binaries_dir: &'a Path,
+    /// The folders sidecars are installed into.
+    pub install_dirs: Vec<PathBuf>,
     /// The app's Tauri config.
     pub config: &'a TauriConfig,
 }
@@ -106,19 +106,21 @@ pub(crate) fn advice(inputs: &Inputs) -> String {
         ));
     }
     // A sidecar installed into a watched folder restarts the app a second time.
-    let probe = inputs.binaries_dir.join("sidecar");
-    if watcher.sees(&probe, false) == Seen::Yes {
+    for dir in &inputs.install_dirs {
+        if watcher.sees(&dir.join("sidecar"), false) != Seen::Yes {
+            continue;
+        }
         let (root, rel) = watcher
             .roots
             .iter()
-            .filter(|r| inputs.binaries_dir.starts_with(r))
-            .map(|r| (r.clone(), relative(inputs.binaries_dir, r)))
+            .filter(|r| dir.starts_with(r))
+            .map(|r| (r.clone(), relative(dir, r)))
             .next()
-            .unwrap_or_else(|| (inputs.app_dir.to_path_buf(), relative(inputs.binaries_dir, inputs.app_dir)));
+            .unwrap_or_else(|| (inputs.app_dir.to_path_buf(), relative(dir, inputs.app_dir)));
         lines.push(format!(
             "pyinstaller-build: `tauri dev` watches the binaries folder {}: each installed sidecar restarts the \
              app a second time.\nFix: add the line `{rel}/` to {}.",
-            relative(inputs.binaries_dir, inputs.app_dir),
+            relative(dir, inputs.app_dir),
             relative(&root.join(".taurignore"), inputs.app_dir),
         ));
     }
@@ -348,7 +350,7 @@ mod tests {
             let inputs = Inputs {
                 app_dir: &app_dir,
                 files: files.iter().map(|f| self.dir.path().join(f)).collect(),
-                binaries_dir: &binaries_dir,
+                install_dirs: vec![binaries_dir.clone()],
                 config: &config,
             };
             Some(advice(&inputs))
@@ -442,7 +444,7 @@ mod tests {
         let inputs = Inputs {
             app_dir: &app_dir,
             files: vec![app.dir.path().join("python/main.py")],
-            binaries_dir: &binaries_dir,
+            install_dirs: vec![binaries_dir.clone()],
             config: &config,
         };
         let state = app.dir.path().join("state/devwatch.txt");

@@ -1024,7 +1024,8 @@ impl Build {
             let source = |f: &&String| [".py", ".pyw", ".spec"].iter().any(|e| f.ends_with(e));
             let files =
                 project.files.keys().filter(source).map(|f| project.path(f)).chain(requirements.clone()).collect();
-            let inputs = devwatch::Inputs { app_dir: &env.manifest_dir, files, binaries_dir: &binaries_dir, config };
+            let inputs =
+                devwatch::Inputs { app_dir: &env.manifest_dir, files, install_dirs: placement.folders(), config };
             devwatch::check(&cargo, &inputs, &project_cache.join("tauri-dev-advice.txt"));
         }
         let envs_dir = cache_root.join("envs");

@@ -92,6 +92,22 @@ impl Placement {
         Place { name: name.to_string(), path: self.binaries_dir.join(sidecar_file_name(name, &self.target)) }
     }
 
+    /// The folders sidecars are installed into: those of the `externalBin` entries when the app
+    /// lists any (where Tauri bundles from), else the binaries folder.
+    pub(crate) fn folders(&self) -> Vec<PathBuf> {
+        let mut folders: Vec<PathBuf> =
+            self.entries.iter().flat_map(|(e, _)| e).map(|e| self.entry_place(e).path).collect();
+        for f in &mut folders {
+            f.pop();
+        }
+        folders.sort();
+        folders.dedup();
+        if folders.is_empty() {
+            folders.push(self.binaries_dir.clone());
+        }
+        folders
+    }
+
     fn entry_place(&self, entry: &str) -> Place {
         let name = entry_name(entry).to_string();
         let dir = normalize(&self.app_dir.join(entry));
@@ -220,6 +236,16 @@ mod tests {
         assert_eq!(p.place("other", "other").path, dir.path().join(format!("binaries/other-{LINUX}")));
         let built = [("app-sidecar".to_string(), tripled.path), ("entrypoint".to_string(), renamed.path)];
         assert!(p.check_entries(&built).is_ok());
+    }
+
+    #[test]
+    fn the_install_folders_are_the_entries_folders_else_the_binaries_folder() {
+        // An app whose sidecar Tauri bundles from outside src-tauri (`../dist-back/app`).
+        let (dir, config) = app(Some(r#"{"bundle": {"externalBin": ["../dist-back/app", "../dist-back/b"]}}"#));
+        let p = placement(dir.path(), config.as_ref(), &[]).unwrap();
+        assert_eq!(p.folders(), vec![dir.path().parent().unwrap().join("dist-back")]);
+        let (dir, none) = app(None);
+        assert_eq!(placement(dir.path(), none.as_ref(), &[]).unwrap().folders(), vec![dir.path().join("binaries")]);
     }
 
     #[test]

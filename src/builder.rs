@@ -2,6 +2,7 @@
 
 use crate::cargo::cargo_env;
 use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::launch::Launch;
 use crate::smoke::SmokeTest;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -41,6 +42,7 @@ pub struct Build {
     pub(crate) binary_cache_mb: Option<u64>,
     pub(crate) compression: Option<Compression>,
     pub(crate) allow_missing_imports: bool,
+    pub(crate) launch: Launch,
     pub(crate) sidecars: BTreeMap<String, Sidecar>,
     pub(crate) manifest_dir: Option<PathBuf>,
     pub(crate) out_dir: Option<PathBuf>,
@@ -109,12 +111,17 @@ impl Build {
         build.binary_cache_mb = meta.binary_cache_mb;
         build.compression = meta.compression.map(Compression::from);
         build.allow_missing_imports = meta.allow_missing_imports.unwrap_or(false);
+        build.launch = meta.launch.unwrap_or_default();
         build.sidecars = meta
             .sidecars
             .into_iter()
             .map(|(name, s)| {
-                let sidecar =
-                    Sidecar { script: s.script, options: s.options, smoke_test: s.smoke_test.map(SmokeTest::from) };
+                let sidecar = Sidecar {
+                    script: s.script,
+                    options: s.options,
+                    smoke_test: s.smoke_test.map(SmokeTest::from),
+                    launch: s.launch,
+                };
                 (name, sidecar)
             })
             .collect();
@@ -328,6 +335,18 @@ impl Build {
         self
     }
 
+    /// How every sidecar starts, unless its own table says otherwise (`launch` key; default
+    /// [`Launch::Onefile`]). See the crate docs, "Launch mode".
+    ///
+    /// ```
+    /// use pyinstaller_build::{Build, Launch};
+    /// Build::new().launch(Launch::ExtractOnce);
+    /// ```
+    pub fn launch(&mut self, launch: Launch) -> &mut Build {
+        self.launch = launch;
+        self
+    }
+
     /// The package folder relative paths start from (default `CARGO_MANIFEST_DIR`).
     ///
     /// ```
@@ -445,6 +464,8 @@ pub struct Sidecar {
     pub options: Vec<String>,
     /// This sidecar's smoke test, instead of the top-level one.
     pub smoke_test: Option<SmokeTest>,
+    /// This sidecar's launch mode, instead of the top-level one ([`Build::launch`]).
+    pub launch: Option<Launch>,
 }
 
 impl Sidecar {
@@ -480,6 +501,18 @@ impl Sidecar {
     /// ```
     pub fn smoke_test(mut self, smoke_test: SmokeTest) -> Sidecar {
         self.smoke_test = Some(smoke_test);
+        self
+    }
+
+    /// Its own launch mode (`launch = "extract-once"` in its table).
+    ///
+    /// ```
+    /// use pyinstaller_build::{Launch, Sidecar};
+    /// let s = Sidecar::new("main.py").launch(Launch::ExtractOnce);
+    /// assert_eq!(s.launch, Some(Launch::ExtractOnce));
+    /// ```
+    pub fn launch(mut self, launch: Launch) -> Sidecar {
+        self.launch = Some(launch);
         self
     }
 }
@@ -520,6 +553,7 @@ struct Metadata {
     binary_cache_mb: Option<u64>,
     compression: Option<CompressionConfig>,
     allow_missing_imports: Option<bool>,
+    launch: Option<Launch>,
     #[serde(default)]
     sidecars: BTreeMap<String, SidecarConfig>,
 }
@@ -531,6 +565,7 @@ struct SidecarConfig {
     #[serde(default)]
     options: Vec<String>,
     smoke_test: Option<SmokeTestConfig>,
+    launch: Option<Launch>,
 }
 
 /// `smoke-test = ["--version"]` or `smoke-test = { args = [...], ready = "...", timeout = 30,

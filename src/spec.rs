@@ -6,6 +6,7 @@ use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fastpath;
 use crate::fingerprint::{self, Context};
 use crate::install;
+use crate::launch::{Launch, Launcher};
 use crate::makespec::Generated;
 use crate::project::{hash_file, hex, spec_stem, Project};
 use crate::pyinstaller::Invocation;
@@ -55,6 +56,12 @@ pub(crate) struct Shared<'a> {
     pub outputs: Vec<PathBuf>,
     /// Both, which hold no project module (`skip` and `outputs`).
     pub not_project: Vec<PathBuf>,
+    /// The top-level `launch`.
+    pub launch: Launch,
+    /// Sidecars' own `launch`, by sidecar name.
+    pub launch_own: BTreeMap<String, Launch>,
+    /// The extract-once launcher, when a spec is in that mode.
+    pub launcher: Option<Launcher>,
 }
 
 impl Shared<'_> {
@@ -79,12 +86,30 @@ impl Shared<'_> {
         }
     }
 
-    /// What a generated spec was made from: part of its context, as the spec file's content is
-    /// for a spec in python-dir. (Not its smoke test, which PyInstaller never sees.)
-    fn generated_digest(&self, spec: &str) -> String {
+    /// A spec's launch mode: its sidecar's own, else the top-level one.
+    pub(crate) fn launch(&self, spec: &str) -> Launch {
         match self.generated.get(spec) {
-            Some((g, _)) => format!("generated {}", g.digest),
+            Some((g, _)) => self.launch_own.get(&g.name).copied().unwrap_or(self.launch),
+            None => self.launch,
+        }
+    }
+
+    /// The launcher that carries a spec's onedir form, in extract-once mode.
+    pub(crate) fn launcher(&self, spec: &str) -> Option<&Launcher> {
+        self.launcher.as_ref().filter(|_| self.launch(spec) == Launch::ExtractOnce)
+    }
+
+    /// What a generated spec was made from: part of its context, as the spec file's content is
+    /// for a spec in python-dir. (Not its smoke test, which PyInstaller never sees.) With the
+    /// launch mode, and in extract-once mode the launcher's bytes, which the installed file holds.
+    fn generated_digest(&self, spec: &str) -> String {
+        let launch = match self.launcher(spec) {
+            Some(l) => format!("launch extract-once {}", l.hash),
             None => String::new(),
+        };
+        match self.generated.get(spec) {
+            Some((g, _)) => format!("generated {}{launch}", g.digest),
+            None => launch,
         }
     }
 
@@ -221,6 +246,10 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     };
     let mut refused = None;
     let action = match (action, &state) {
+        (Action::Build, Some(_)) if !shared.force && shared.launcher(spec).is_some() => {
+            refused = Some("the fast path does not repack an extract-once sidecar yet".to_string());
+            Action::Build
+        }
         (Action::Build, Some(state)) if !shared.force => {
             let checked = fastpath::check(&dir, state, &context, shared.project, &inputs, traced).and_then(|changed| {
                 let paths: Vec<&str> = changed.modules.iter().map(|m| m.path.as_str()).collect();
@@ -246,11 +275,17 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
         Some((g, _)) => (format!("generated {} {}", g.name, g.portable), true),
         None => (spec.to_string(), false),
     };
+    // The mode and the launcher's bytes are part of what another machine must have built.
+    let identity = match shared.launcher(spec) {
+        Some(l) => format!("{identity} launch extract-once {}", l.hash),
+        None => identity,
+    };
+    let extract_once = shared.launcher(spec).is_some();
     let (shared_key, pinned_key) = match matches!(action, Action::FastPath(_) | Action::Build) && !shared.force {
         true => (
             shared.cache.shared_key(shared.toolchain, shared.context, shared.project, &identity),
             // Only spec files are looked up before the environment exists (pinned.rs).
-            shared.cache.pinned_key(shared.context, shared.project, spec).filter(|_| !generated),
+            shared.cache.pinned_key(shared.context, shared.project, spec).filter(|_| !generated && !extract_once),
         ),
         false => (None, None),
     };
@@ -524,7 +559,9 @@ fn invocation<'a>(shared: &'a Shared, plan: &'a Plan, spec_path: &'a Path, dir: 
         project_dir: &shared.project.root,
         not_project: &shared.not_project,
         extra_excludes: &[],
-        snapshot: Some(fastpath::HELPER),
+        // An extract-once sidecar takes no fast path: nothing to snapshot.
+        snapshot: Some(fastpath::HELPER).filter(|_| shared.launcher(&plan.spec).is_none()),
+        launch: shared.launcher(&plan.spec),
     }
 }
 
@@ -677,7 +714,9 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
             ));
         }
         let smoke = smoke_test(shared, plan, &output.binary)?;
-        fastpath::after_build(dir, &output.binary, &shared.python(), &before);
+        if shared.launcher(&plan.spec).is_none() {
+            fastpath::after_build(dir, &output.binary, &shared.python(), &before);
+        }
         // Packaged, and not a scanned project file: outside python-dir, or in a folder the scan
         // skips (a hidden file or a `dist/` folder in a data folder PyInstaller collects).
         let external: Vec<PathBuf> = output

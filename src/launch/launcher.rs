@@ -16,7 +16,6 @@
 //!
 //! No crate: it is built in every user's build, for every target, by a plain `rustc` call.
 
-use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -387,7 +386,7 @@ fn start(program: &Path, lock: File) -> Result<i32, String> {
     unsafe { fcntl(lock.as_raw_fd(), F_SETFD, 0) };
     std::mem::forget(lock);
     let mut args = std::env::args_os();
-    let argv0: OsString = args.next().unwrap_or_else(|| program.as_os_str().to_owned());
+    let argv0: std::ffi::OsString = args.next().unwrap_or_else(|| program.as_os_str().to_owned());
     let err = std::process::Command::new(program).arg0(argv0).args(args).exec();
     Err(format!("cannot start {}: {err}", program.display()))
 }

@@ -119,6 +119,8 @@ fn run() -> Result<i32, String> {
 }
 
 /// `<per-user cache>/pyinstaller-build`, or the folder in [`CACHE_VAR`].
+// The app's environment at run time: no build script here, nothing for cargo to watch.
+#[allow(clippy::disallowed_methods)]
 fn cache_root() -> Option<PathBuf> {
     let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(dir) = var(CACHE_VAR) {

@@ -480,13 +480,30 @@ impl Bits<'_> {
         self.count -= need;
         Ok(value)
     }
+
+    /// Loads bytes until `want` bits are buffered or the data ends; whether they are.
+    fn fill(&mut self, want: u32) -> bool {
+        while self.count < want {
+            let Some(&byte) = self.data.get(self.pos) else { return false };
+            self.pos += 1;
+            self.buf |= (byte as u64) << self.count;
+            self.count += 8;
+        }
+        true
+    }
 }
+
+/// Codes up to this long are decoded by one table lookup; longer ones bit by bit.
+const FAST_BITS: u32 = 9;
 
 struct Huffman {
     /// Codes of each length.
     count: [u16; 16],
     /// Symbols ordered by code.
     symbol: Vec<u16>,
+    /// By the next `FAST_BITS` bits: `length << 9 | symbol` of the code they start with, 0 if
+    /// that code is longer.
+    fast: Vec<u16>,
 }
 
 impl Huffman {
@@ -514,10 +531,34 @@ impl Huffman {
             }
         }
         count[0] = 0;
-        Ok(Huffman { count, symbol })
+        // Canonical codes: each length's codes are consecutive, in symbol order. Deflate sends
+        // them most significant bit first, so the table is indexed by the reversed code.
+        let mut fast = vec![0u16; 1 << FAST_BITS];
+        let (mut code, mut index) = (0u32, 0usize);
+        for len in 1..=FAST_BITS {
+            for &sym in &symbol[index..index + count[len as usize] as usize] {
+                let reversed = code.reverse_bits() >> (32 - len);
+                for slot in (reversed as usize..fast.len()).step_by(1 << len) {
+                    fast[slot] = (len as u16) << 9 | sym;
+                }
+                code += 1;
+            }
+            index += count[len as usize] as usize;
+            code <<= 1;
+        }
+        Ok(Huffman { count, symbol, fast })
     }
 
     fn decode(&self, bits: &mut Bits) -> Result<u16, &'static str> {
+        if bits.fill(FAST_BITS) {
+            let entry = self.fast[(bits.buf & ((1 << FAST_BITS) - 1)) as usize];
+            if entry != 0 {
+                let len = (entry >> 9) as u32;
+                bits.buf >>= len;
+                bits.count -= len;
+                return Ok(entry & 0x1ff);
+            }
+        }
         let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
         for len in 1..16 {
             code |= bits.bits(1)? as i32;

@@ -430,7 +430,7 @@
 //! unpacking into its scratch folder; `PYINSTALLER_BUILD_SKIP` placeholders are as before.
 //! *Not yet:* the fast path (an edit in this mode runs PyInstaller, and the warning says why),
 //! the audit of the binary's contents, hash-pinned lookups before the environment exists, a
-//! `universal-apple-darwin` sidecar (`lipo` of two launchers), and code signing on macOS (data
+//! `universal-apple-darwin` sidecar (not made in this mode: `lipo` would drop the payload), and code signing on macOS (data
 //! appended to a Mach-O file breaks its signature); the Windows and macOS launchers are compile-
 //! checked only. Two apps with a sidecar of the same name share its cache folder and prune each
 //! other's ids when not running (each then unpacks again on its next start).
@@ -1515,6 +1515,10 @@ fn write_report(stamps_dir: &Path, report: &Report) -> Result<()> {
 /// sources (macos.rs).
 fn universal(cargo: &Cargo, shared: &spec::Shared, spec: &SpecReport) -> Result<()> {
     if !shared.target.ends_with("-apple-darwin") {
+        return Ok(());
+    }
+    // `lipo` keeps the Mach-O parts of a file, not the payload an extract-once launcher carries.
+    if shared.launch(&spec.spec) == Launch::ExtractOnce {
         return Ok(());
     }
     let spec_dir = workdir::SpecDir::new(&shared.project_cache, &project::spec_stem(&spec.spec));

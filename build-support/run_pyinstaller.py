@@ -99,13 +99,26 @@ if launch_path:
     def launch_refuse(why):
         sys.exit("pyinstaller-build: this spec cannot be built as one extract-once sidecar: %s" % why)
 
+    # What a onedir spec passes to COLLECT instead of EXE: `a.binaries` and `a.datas` (SYMLINK
+    # entries included, which PKG would otherwise keep even with `exclude_binaries`, making the
+    # program a onefile one).
+    launch_collected = {"BINARY", "EXTENSION", "DATA", "ZIPFILE", "SYMLINK"}
+
     def launch_exe(self, *a, **kw):
         if launch_made["exe"] is not None:
             launch_refuse("it makes more than one EXE(...); a sidecar is one program (set `launch = \"onefile\"`)")
         onefile = not kw.get("exclude_binaries", False)
+        collected = []
         if onefile:
             kw = dict(kw, exclude_binaries=True)
             kw.pop("runtime_tmpdir", None)  # where onefile unpacks: no meaning for onedir
+            kept = []
+            for arg in a:
+                if isinstance(arg, (list, tuple)) and not isinstance(arg, build_main.PYZ):
+                    collected.extend(e for e in arg if len(e) == 3 and e[2] in launch_collected)
+                    arg = [e for e in arg if not (len(e) == 3 and e[2] in launch_collected)]
+                kept.append(arg)
+            a = kept
         original_launch_exe(self, *a, **kw)
         launch_made["exe"] = self
         if onefile:
@@ -114,6 +127,7 @@ if launch_path:
                 name = name[:-4]
             build_main.COLLECT(
                 self,
+                collected,
                 strip=kw.get("strip", False),
                 upx=kw.get("upx", False),
                 upx_exclude=kw.get("upx_exclude", []),
@@ -126,6 +140,10 @@ if launch_path:
         exes = [x for x in a if isinstance(x, build_main.EXE)]
         if len(exes) != 1 or exes[0] is not launch_made["exe"]:
             launch_refuse("its COLLECT(...) does not hold exactly its one EXE(...)")
+        # Entries the program's own archive would unpack at every start (the onefile way).
+        unpacked = sorted(e[0] for e in exes[0].toc if len(e) == 3 and e[2] in ("SYMLINK", "DEPENDENCY"))
+        if unpacked:
+            launch_refuse("its EXE(...) itself carries files to unpack (%s); pass them to COLLECT(...)" % ", ".join(unpacked[:5]))
         original_launch_collect(self, *a, **kw)
         launch_made["collect"] = self
         with open(launch_path, "w") as f:

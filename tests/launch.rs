@@ -191,6 +191,20 @@ fn an_extract_once_sidecar_unpacks_once_and_is_one_process() {
     let forced = app.cargo(&[], &[("PYINSTALLER_BUILD_FORCE", "1")]);
     assert!(forced.ok && forced.warnings().iter().any(|w| w.contains("built worker in")), "{}", forced.stderr);
     assert_eq!(fs::read(&binary).unwrap(), built, "a forced build gives the same bytes");
+
+    // The mode is part of the fingerprint: onefile builds anew; back to extract-once, the
+    // stored launcher is reinstalled (no PyInstaller run).
+    let manifest = fs::read_to_string(app.root.join("Cargo.toml")).unwrap();
+    fs::write(app.root.join("Cargo.toml"), manifest.replace("\"extract-once\"", "\"onefile\"")).unwrap();
+    let onefile = app.build(&[]);
+    assert!(onefile.warnings().iter().any(|w| w.contains("built worker in")), "{}", onefile.stderr);
+    assert!(!fs::read(&binary).unwrap().ends_with(b"PYIBLNC1"), "a onefile binary");
+    assert_eq!(app.run("worker"), format!("worker hello 2 {} []", binary.display()));
+    fs::write(app.root.join("Cargo.toml"), manifest).unwrap();
+    let back = app.build(&[]);
+    let back_warnings = back.warnings().join("\n");
+    assert!(back_warnings.contains("reinstalled worker") && !back_warnings.contains("built worker"), "{back_warnings}");
+    assert_eq!(fs::read(&binary).unwrap(), built, "the stored launcher is back");
 }
 
 #[test]

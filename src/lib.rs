@@ -388,9 +388,10 @@
 //! changes what that file is:
 //!
 //! * the spec is built **onedir**: a onefile spec unchanged is built in its onedir form (the same
-//!   `Analysis`, its `EXE` with `exclude_binaries=True` so the binaries and datas go to a
-//!   `COLLECT` of it, `runtime_tmpdir` dropped), done in the crate's PyInstaller runner, never in
-//!   your spec; a spec-less sidecar's generated spec likewise; a onedir spec with its own
+//!   `Analysis`; its `EXE` with `exclude_binaries=True` and without the binaries, datas and
+//!   symbolic links, which go to a `COLLECT` of it, as a onedir spec passes them; `runtime_tmpdir`
+//!   dropped), done in the crate's PyInstaller runner, never in your spec; a spec-less
+//!   sidecar's generated spec likewise; a onedir spec with its own
 //!   `COLLECT` is built as it is (in `"onefile"` mode it is an error naming this key). A spec with
 //!   several `EXE`s or `COLLECT`s, or a `COLLECT` of something else, is an error naming it;
 //! * the installed file is a small std-only launcher (`src/launch/launcher.rs`, compiled by the

@@ -134,6 +134,21 @@ fn an_extract_once_sidecar_unpacks_once_and_is_one_process() {
     }
     assert_eq!(launch(&binary, &killed, &["a b", "-x"]), expected);
 
+    // A cache folder that cannot be made: a private folder in the temporary folder, said once.
+    let unwritable = scratch.path().join("a-file");
+    fs::write(&unwritable, "").unwrap();
+    fs::create_dir_all(scratch.path().join("tmp")).unwrap();
+    let out = Command::new(&binary)
+        .env("PYINSTALLER_BUILD_LAUNCH_CACHE", unwritable.join("cache"))
+        .env("TMPDIR", scratch.path().join("tmp"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("worker hello 1 "), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot use the cache folder") && stderr.contains("unpacking into"), "{stderr}");
+    assert!(fs::read_dir(scratch.path().join("tmp")).unwrap().count() == 1, "its own folder in TMPDIR");
+
     // One process: the launcher becomes the program (same PID); killing it leaves no Python.
     let mut child = Command::new(&binary)
         .arg("--sleep")

@@ -1,6 +1,9 @@
 //! End to end, the extract-once launch mode: a onefile spec unchanged (the fixture's worker, stdlib
 //! only), built onedir by real PyInstaller and installed as a launcher that carries it; launched
 //! as Tauri would launch it, with a scratch cache folder (`PYINSTALLER_BUILD_LAUNCH_CACHE`).
+//! Linux only: it looks at processes through /proc (the Windows and macOS launcher code is
+//! compile-checked).
+#![cfg(target_os = "linux")]
 
 mod support;
 
@@ -74,7 +77,6 @@ fn running_from(dir: &Path) -> Vec<u32> {
 }
 
 #[test]
-#[cfg(target_os = "linux")]
 fn an_extract_once_sidecar_unpacks_once_and_is_one_process() {
     let app = App::new("specs = [\"worker.spec\"]\nlaunch = \"extract-once\"");
     app.write("worker.py", WORKER);

@@ -678,6 +678,24 @@ mod tests {
     }
 
     #[test]
+    fn launch_at_the_top_and_per_sidecar_and_an_unknown_value_named() {
+        let b = manifest(
+            "[package.metadata.pyinstaller-build]\nlaunch = \"extract-once\"\n\
+             [package.metadata.pyinstaller-build.sidecars.api]\nscript = \"main.py\"\nlaunch = \"onefile\"\n\
+             [package.metadata.pyinstaller-build.sidecars.worker]\nscript = \"w.py\"\n",
+        )
+        .unwrap();
+        assert_eq!(b.launch, Launch::ExtractOnce);
+        assert_eq!(b.sidecars["api"].launch, Some(Launch::Onefile));
+        assert_eq!(b.sidecars["worker"].launch, None);
+        assert_eq!(manifest("[package.metadata.pyinstaller-build]\n").unwrap().launch, Launch::Onefile);
+        let e = manifest("[package.metadata.pyinstaller-build.sidecars.api]\nscript = \"m.py\"\nlaunch = \"fast\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`launch` is \"onefile\" or \"extract-once\", not \"fast\""), "{e}");
+    }
+
+    #[test]
     fn compression_is_a_level_or_a_table_per_profile() {
         let b = manifest("[package.metadata.pyinstaller-build]\ncompression = 3\n").unwrap();
         assert_eq!(b.compression, Some(Compression { debug: Some(3), release: Some(3) }));

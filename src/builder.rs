@@ -35,6 +35,8 @@ pub struct Build {
     pub(crate) python: Option<PathBuf>,
     pub(crate) requirements: Option<PathBuf>,
     pub(crate) pyinstaller: Option<String>,
+    pub(crate) extras: Vec<String>,
+    pub(crate) groups: Option<Vec<String>>,
     pub(crate) jobs: Option<usize>,
     pub(crate) env: Vec<String>,
     pub(crate) cache_dir: Option<PathBuf>,
@@ -43,7 +45,15 @@ pub struct Build {
     pub(crate) compression: Option<Compression>,
     pub(crate) allow_missing_imports: bool,
     pub(crate) launch: Launch,
+    /// `launch` in a spec file's table, by the spec's stem.
+    pub(crate) launch_own: BTreeMap<String, Launch>,
     pub(crate) sidecars: BTreeMap<String, Sidecar>,
+    /// `run-in` and `pyinstaller-env` of the table: every sidecar's unless its own says otherwise.
+    pub(crate) run_in: Option<PathBuf>,
+    pub(crate) pyinstaller_env: BTreeMap<String, String>,
+    /// Each sidecar's own `install-as`, `run-in` and `pyinstaller-env`, by its key (a sidecar
+    /// without a spec file, or a spec by its file name without `.spec`).
+    pub(crate) settings: BTreeMap<String, SidecarSettings>,
     pub(crate) manifest_dir: Option<PathBuf>,
     pub(crate) out_dir: Option<PathBuf>,
     pub(crate) target: Option<String>,
@@ -104,6 +114,8 @@ impl Build {
         build.python = meta.python;
         build.requirements = meta.requirements;
         build.pyinstaller = meta.pyinstaller;
+        build.extras = meta.extras.unwrap_or_default();
+        build.groups = meta.groups;
         build.jobs = meta.jobs.map(|j| j.get());
         build.env = meta.env.unwrap_or_default();
         build.cache_dir = meta.cache_dir;
@@ -112,19 +124,36 @@ impl Build {
         build.compression = meta.compression.map(Compression::from);
         build.allow_missing_imports = meta.allow_missing_imports.unwrap_or(false);
         build.launch = meta.launch.unwrap_or_default();
-        build.sidecars = meta
-            .sidecars
-            .into_iter()
-            .map(|(name, s)| {
-                let sidecar = Sidecar {
-                    script: s.script,
-                    options: s.options,
-                    smoke_test: s.smoke_test.map(SmokeTest::from),
-                    launch: s.launch,
-                };
-                (name, sidecar)
-            })
-            .collect();
+        build.run_in = meta.run_in;
+        build.pyinstaller_env = meta.pyinstaller_env;
+        for (name, s) in meta.sidecars {
+            if let (None, Some(launch)) = (&s.script, s.launch) {
+                build.launch_own.insert(name.clone(), launch);
+            }
+            let settings =
+                SidecarSettings { install_as: s.install_as, run_in: s.run_in, pyinstaller_env: s.pyinstaller_env };
+            if settings != SidecarSettings::default() {
+                build.settings.insert(name.clone(), settings);
+            }
+            let Some(script) = s.script else {
+                // A spec file's table: only how it is run and installed.
+                if !s.options.is_empty() || s.smoke_test.is_some() {
+                    return Err(Error::new(
+                        ErrorKind::Config,
+                        format!(
+                            "pyinstaller-build: {}: [package.metadata.pyinstaller-build.sidecars.{name}] has `options` \
+                             or `smoke-test` but no `script`.\nFix: add `script = \"<entry>.py\"` for a sidecar without \
+                             a spec file; a spec file's table takes only `install-as`, `run-in`, `pyinstaller-env` and `launch`.",
+                            path.display()
+                        ),
+                    ));
+                }
+                continue;
+            };
+            let sidecar =
+                Sidecar { script, options: s.options, smoke_test: s.smoke_test.map(SmokeTest::from), launch: s.launch };
+            build.sidecars.insert(name, sidecar);
+        }
         Ok(build)
     }
 
@@ -202,6 +231,47 @@ impl Build {
         self
     }
 
+    /// How sidecar `name` is run and installed (see [`SidecarSettings`]): `name` is the key of a
+    /// sidecar without a spec file, or a spec's file name without `.spec`.
+    ///
+    /// ```
+    /// use pyinstaller_build::{Build, SidecarSettings};
+    /// Build::new().settings("entrypoint", SidecarSettings::new().install_as("binaries/statements"));
+    /// ```
+    pub fn settings(&mut self, name: &str, settings: SidecarSettings) -> &mut Build {
+        self.settings.insert(name.to_string(), settings);
+        self
+    }
+
+    /// The folder PyInstaller runs in for every sidecar, relative to python-dir (default: each
+    /// spec's own folder), for a spec that reads `Path.cwd()` or opens relative paths.
+    ///
+    /// ```
+    /// pyinstaller_build::Build::new().run_in("..");
+    /// ```
+    pub fn run_in(&mut self, dir: impl AsRef<Path>) -> &mut Build {
+        self.run_in = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Environment variables the crate sets for PyInstaller (and the spec it runs) for every
+    /// sidecar; part of the fingerprint. Unlike [`Build::env_vars`], which only declares
+    /// variables whose values come from the environment cargo runs in.
+    ///
+    /// ```
+    /// pyinstaller_build::Build::new().pyinstaller_env([("APP_EXCLUDE_WEBUI", "1")]);
+    /// ```
+    pub fn pyinstaller_env<I, K, V>(&mut self, vars: I) -> &mut Build
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        self.pyinstaller_env =
+            vars.into_iter().map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string())).collect();
+        self
+    }
+
     /// How long the smoke test may run (default 60 s).
     ///
     /// ```
@@ -234,6 +304,40 @@ impl Build {
     /// ```
     pub fn requirements(&mut self, file: impl AsRef<Path>) -> &mut Build {
         self.requirements = Some(file.as_ref().to_path_buf());
+        self
+    }
+
+    /// The project's extras to install with a `pyproject.toml`, `uv.lock` or `poetry.lock`
+    /// `requirements` (`uv export --extra`, `poetry export --extras`, or the
+    /// `[project.optional-dependencies]` lines). Each must be declared; part of the
+    /// environment's identity.
+    ///
+    /// ```
+    /// pyinstaller_build::Build::new().requirements("poetry.lock").extras(["server"]);
+    /// ```
+    pub fn extras<I, S>(&mut self, extras: I) -> &mut Build
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.extras = extras.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The dependency groups to install with the main dependencies, instead of the tool's
+    /// default (uv's default groups, `dev` included; Poetry's non-optional groups; none for a
+    /// `pyproject.toml`, whose PEP 735 `[dependency-groups]` these name). `[]` installs the main
+    /// dependencies only. Part of the environment's identity.
+    ///
+    /// ```
+    /// pyinstaller_build::Build::new().requirements("uv.lock").groups(["build"]);
+    /// ```
+    pub fn groups<I, S>(&mut self, groups: I) -> &mut Build
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.groups = Some(groups.into_iter().map(Into::into).collect());
         self
     }
 
@@ -517,6 +621,67 @@ impl Sidecar {
     }
 }
 
+/// How one sidecar is run and installed, as in its
+/// `[package.metadata.pyinstaller-build.sidecars.<name>]` table (a spec file's table holds only
+/// these keys). Relative paths: `install_as` to the package folder, `run_in` to python-dir.
+///
+/// ```
+/// let s = pyinstaller_build::SidecarSettings::new().run_in("..").pyinstaller_env("APP_MODE", "desktop");
+/// assert_eq!(s.pyinstaller_env["APP_MODE"], "desktop");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SidecarSettings {
+    /// Where the sidecar is installed, as a `bundle.externalBin` entry names it
+    /// (`binaries/statements`: `-<target-triple>` is added), whatever its spec calls its output.
+    pub install_as: Option<PathBuf>,
+    /// The folder PyInstaller runs in, relative to python-dir (default: the table's `run-in`,
+    /// else the spec's folder).
+    pub run_in: Option<PathBuf>,
+    /// Variables set for PyInstaller, over the table's `pyinstaller-env`.
+    pub pyinstaller_env: BTreeMap<String, String>,
+}
+
+impl SidecarSettings {
+    /// No settings: placed by `externalBin` or binaries-dir, run as the table says.
+    ///
+    /// ```
+    /// assert_eq!(pyinstaller_build::SidecarSettings::new(), Default::default());
+    /// ```
+    pub fn new() -> SidecarSettings {
+        SidecarSettings::default()
+    }
+
+    /// Installs it where this `externalBin` entry points.
+    ///
+    /// ```
+    /// pyinstaller_build::SidecarSettings::new().install_as("binaries/statements");
+    /// ```
+    pub fn install_as(mut self, entry: impl AsRef<Path>) -> SidecarSettings {
+        self.install_as = Some(entry.as_ref().to_path_buf());
+        self
+    }
+
+    /// Runs PyInstaller in this folder, relative to python-dir.
+    ///
+    /// ```
+    /// pyinstaller_build::SidecarSettings::new().run_in("..");
+    /// ```
+    pub fn run_in(mut self, dir: impl AsRef<Path>) -> SidecarSettings {
+        self.run_in = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Sets a variable for its PyInstaller run.
+    ///
+    /// ```
+    /// pyinstaller_build::SidecarSettings::new().pyinstaller_env("APP_EXCLUDE_WEBUI", "1");
+    /// ```
+    pub fn pyinstaller_env(mut self, name: &str, value: &str) -> SidecarSettings {
+        self.pyinstaller_env.insert(name.to_string(), value.to_string());
+        self
+    }
+}
+
 /// `Cargo.toml`, as far as the crate reads it.
 #[derive(Deserialize)]
 struct Manifest {
@@ -546,6 +711,8 @@ struct Metadata {
     python: Option<PathBuf>,
     requirements: Option<PathBuf>,
     pyinstaller: Option<String>,
+    extras: Option<Vec<String>>,
+    groups: Option<Vec<String>>,
     jobs: Option<NonZeroUsize>,
     env: Option<Vec<String>>,
     cache_dir: Option<PathBuf>,
@@ -554,18 +721,26 @@ struct Metadata {
     compression: Option<CompressionConfig>,
     allow_missing_imports: Option<bool>,
     launch: Option<Launch>,
+    run_in: Option<PathBuf>,
+    #[serde(default)]
+    pyinstaller_env: BTreeMap<String, String>,
     #[serde(default)]
     sidecars: BTreeMap<String, SidecarConfig>,
 }
 
+/// A sidecar without a spec file (with `script`), or a spec file's settings (without).
 #[derive(Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 struct SidecarConfig {
-    script: PathBuf,
+    script: Option<PathBuf>,
     #[serde(default)]
     options: Vec<String>,
     smoke_test: Option<SmokeTestConfig>,
     launch: Option<Launch>,
+    install_as: Option<PathBuf>,
+    run_in: Option<PathBuf>,
+    #[serde(default)]
+    pyinstaller_env: BTreeMap<String, String>,
 }
 
 /// `smoke-test = ["--version"]` or `smoke-test = { args = [...], ready = "...", timeout = 30,
@@ -675,6 +850,11 @@ mod tests {
         assert_eq!(b.jobs, Some(2));
         assert_eq!(b.env, ["FLAVOR"]);
         assert_eq!(b.cache_dir.as_deref(), Some(Path::new("c")));
+        let b = manifest(
+            "[package.metadata.pyinstaller-build]\nrequirements = \"poetry.lock\"\nextras = [\"server\"]\ngroups = []\n",
+        )
+        .unwrap();
+        assert_eq!((b.extras, b.groups), (vec!["server".to_string()], Some(vec![])));
     }
 
     #[test]
@@ -730,6 +910,24 @@ mod tests {
         let e = manifest("[package.metadata.pyinstaller-build.sidecars.api]\nscript = \"m.py\"\noption = []\n")
             .unwrap_err();
         assert!(e.to_string().contains("unknown field `option`"), "{e}");
+    }
+
+    #[test]
+    fn spec_tables_run_in_and_pyinstaller_env() {
+        let b = manifest(
+            "[package.metadata.pyinstaller-build]\nrun-in = \"..\"\npyinstaller-env = { A = \"1\" }\n\
+             [package.metadata.pyinstaller-build.sidecars.entrypoint]\ninstall-as = \"binaries/statements\"\n\
+             [package.metadata.pyinstaller-build.sidecars.api]\nscript = \"main.py\"\nrun-in = \".\"\npyinstaller-env = { B = \"2\" }\n",
+        )
+        .unwrap();
+        assert_eq!(b.run_in.as_deref(), Some(Path::new("..")));
+        assert_eq!(b.pyinstaller_env, BTreeMap::from([("A".to_string(), "1".to_string())]));
+        assert_eq!(b.settings["entrypoint"], SidecarSettings::new().install_as("binaries/statements"));
+        assert!(!b.sidecars.contains_key("entrypoint"), "a spec's table is no sidecar of its own");
+        assert_eq!(b.settings["api"], SidecarSettings::new().run_in(".").pyinstaller_env("B", "2"));
+        assert_eq!(b.sidecars["api"], Sidecar::new("main.py"));
+        let e = manifest("[package.metadata.pyinstaller-build.sidecars.x]\noptions = [\"-c\"]\n").unwrap_err();
+        assert!(e.to_string().contains("has `options` or `smoke-test` but no `script`"), "{e}");
     }
 
     #[test]

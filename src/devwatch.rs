@@ -9,13 +9,13 @@
 //! only when something else restarts the app, and a sidecar installed into a watched folder
 //! restarts it a second time.
 //!
-//! This module reads the app's config as the CLI does (the main file, the platform file merged on
-//! top, `TAURI_CONFIG`), and says once, with the line to add, when a project file is not watched
+//! Given the app's config as the CLI reads it (tauri_config.rs: the main file, the platform file
+//! merged on top, `TAURI_CONFIG`), this module says once, with the line to add, when a project file is not watched
 //! or the binaries folder is. It never writes to the user's files; ignore rules are read with the
 //! subset of gitignore syntax apps use (`*`, `?`, `[..]`, `**`, `!`, a trailing or leading `/`).
 
 use crate::cargo::Cargo;
-use serde_json::Value;
+use crate::tauri_config::TauriConfig;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
@@ -30,17 +30,14 @@ pub(crate) struct Inputs<'a> {
     pub files: Vec<PathBuf>,
     /// Where sidecars are installed.
     pub binaries_dir: &'a Path,
-    /// `target_os` of the build, which picks the platform config file.
-    pub target_os: &'a str,
+    /// The app's Tauri config.
+    pub config: &'a TauriConfig,
 }
 
 /// Says once (per distinct advice) what keeps a Python edit from reaching the app under
-/// `tauri dev`; `state` remembers what was said. Quiet for apps without a Tauri config and when
-/// all is well.
+/// `tauri dev`; `state` remembers what was said. Quiet when all is well.
 pub(crate) fn check(cargo: &Cargo, inputs: &Inputs, state: &Path) {
-    // `TAURI_CONFIG` is what `tauri dev --config` merges; tauri-build announces it too.
-    let extra = cargo.env("TAURI_CONFIG").map(|v| v.to_string_lossy().into_owned());
-    let advice = advice(inputs, extra.as_deref()).unwrap_or_default();
+    let advice = advice(inputs);
     let said = fs::read_to_string(state).unwrap_or_default();
     if advice.is_empty() {
         if !said.is_empty() {
@@ -57,16 +54,12 @@ pub(crate) fn check(cargo: &Cargo, inputs: &Inputs, state: &Path) {
     }
 }
 
-/// The advice for this app, or `None` when it has no Tauri config the crate can read.
-pub(crate) fn advice(inputs: &Inputs, extra_config: Option<&str>) -> Option<String> {
-    let (config, config_name) = read_config(inputs.app_dir, inputs.target_os, extra_config)?;
+/// The advice for this app (empty when all is well).
+pub(crate) fn advice(inputs: &Inputs) -> String {
+    let config_name = &inputs.config.name;
     let mut roots = vec![inputs.app_dir.to_path_buf()];
-    // Tauri.toml spells its keys in kebab case.
-    let folders = config.pointer("/build/additionalWatchFolders").or(config.pointer("/build/additional-watch-folders"));
-    if let Some(Value::Array(folders)) = folders {
-        for f in folders.iter().filter_map(Value::as_str) {
-            roots.push(normalize(&inputs.app_dir.join(f)));
-        }
+    for f in inputs.config.watch_folders() {
+        roots.push(normalize(&inputs.app_dir.join(f)));
     }
     let watcher = Watcher { roots };
     let mut lines = Vec::new();
@@ -129,115 +122,7 @@ pub(crate) fn advice(inputs: &Inputs, extra_config: Option<&str>) -> Option<Stri
             relative(&root.join(".taurignore"), inputs.app_dir),
         ));
     }
-    Some(lines.join("\n"))
-}
-
-/// The app's config as the CLI merges it: the main file, the platform file, then `TAURI_CONFIG`.
-fn read_config(app_dir: &Path, target_os: &str, extra: Option<&str>) -> Option<(Value, String)> {
-    let (mut config, name) = ["tauri.conf.json", "tauri.conf.json5", "Tauri.toml"]
-        .iter()
-        .find_map(|name| Some((parse(&app_dir.join(name))?, name.to_string())))?;
-    let platform = match target_os {
-        "macos" => "macos",
-        "windows" => "windows",
-        "linux" => "linux",
-        _ => "",
-    };
-    if !platform.is_empty() {
-        let names = [
-            format!("tauri.{platform}.conf.json"),
-            format!("tauri.{platform}.conf.json5"),
-            format!("Tauri.{platform}.toml"),
-        ];
-        if let Some(patch) = names.iter().find_map(|n| parse(&app_dir.join(n))) {
-            merge(&mut config, patch);
-        }
-    }
-    if let Some(patch) = extra.and_then(|e| serde_json::from_str(e).ok()) {
-        merge(&mut config, patch);
-    }
-    Some((config, name))
-}
-
-fn parse(path: &Path) -> Option<Value> {
-    let text = fs::read_to_string(path).ok()?;
-    if path.extension().is_some_and(|e| e == "toml") {
-        let value: toml::Value = toml::from_str(&text).ok()?;
-        return serde_json::to_value(value).ok();
-    }
-    serde_json::from_str(&text).ok().or_else(|| serde_json::from_str(&strip_json5(&text)).ok())
-}
-
-/// JSON5 as apps write it: JSON with comments and trailing commas. Anything richer is not read
-/// (the advice is then not given, rather than given wrong).
-fn strip_json5(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    let mut in_string = false;
-    while let Some(c) = chars.next() {
-        if in_string {
-            out.push(c);
-            if c == '\\' {
-                out.extend(chars.next());
-            } else if c == '"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match (c, chars.peek()) {
-            ('"', _) => {
-                in_string = true;
-                out.push(c);
-            }
-            ('/', Some('/')) => {
-                for n in chars.by_ref() {
-                    if n == '\n' {
-                        out.push('\n');
-                        break;
-                    }
-                }
-            }
-            ('/', Some('*')) => {
-                chars.next();
-                let mut last = ' ';
-                for n in chars.by_ref() {
-                    if last == '*' && n == '/' {
-                        break;
-                    }
-                    last = n;
-                }
-            }
-            (',', _) => {
-                // A trailing comma: the next non-space character closes the object or array.
-                let rest: String = chars.clone().collect();
-                if !rest.trim_start().starts_with(['}', ']']) {
-                    out.push(c);
-                }
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// RFC 7396 merge patch, as the CLI merges platform files (`json_patch::merge`).
-fn merge(target: &mut Value, patch: Value) {
-    match patch {
-        Value::Object(patch) => {
-            if !target.is_object() {
-                *target = Value::Object(Default::default());
-            }
-            let map = target.as_object_mut().expect("made an object above");
-            for (k, v) in patch {
-                if v.is_null() {
-                    map.remove(&k);
-                } else {
-                    merge(map.entry(k).or_insert(Value::Null), v);
-                }
-            }
-        }
-        other => *target = other,
-    }
+    lines.join("\n")
 }
 
 #[derive(Debug, PartialEq)]
@@ -459,13 +344,14 @@ mod tests {
         fn advice(&self, files: &[&str], binaries: &str, os: &str) -> Option<String> {
             let app_dir = self.dir.path().join("src-tauri");
             let binaries_dir = app_dir.join(binaries);
+            let config = TauriConfig::read(&app_dir, os, None)?;
             let inputs = Inputs {
                 app_dir: &app_dir,
                 files: files.iter().map(|f| self.dir.path().join(f)).collect(),
                 binaries_dir: &binaries_dir,
-                target_os: os,
+                config: &config,
             };
-            advice(&inputs, None)
+            Some(advice(&inputs))
         }
     }
 
@@ -552,11 +438,12 @@ mod tests {
         let app = App::new(&[CONF, IGNORED]);
         let app_dir = app.dir.path().join("src-tauri");
         let binaries_dir = app_dir.join("binaries");
+        let config = TauriConfig::read(&app_dir, "linux", None).unwrap();
         let inputs = Inputs {
             app_dir: &app_dir,
             files: vec![app.dir.path().join("python/main.py")],
             binaries_dir: &binaries_dir,
-            target_os: "linux",
+            config: &config,
         };
         let state = app.dir.path().join("state/devwatch.txt");
         let lines = |cargo: &Cargo| {

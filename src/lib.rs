@@ -20,8 +20,12 @@
 //! python = ".venv/bin/python"             # default: discovered (below)
 //! requirements = "requirements.txt"       # or a uv.lock / poetry.lock; the crate owns the environment
 //! pyinstaller = "6.22.3"                  # with requirements that don't name it: the one installed
+//! extras = ["server"]                     # a lockfile's or pyproject.toml's extras to install
+//! groups = ["build"]                      # its dependency groups, instead of the tool's default
 //! jobs = 2                                # most specs built at once; default: cargo's -j
-//! env = ["APP_FLAVOR"]                    # extra env vars your specs read
+//! env = ["APP_FLAVOR"]                    # extra env vars your specs read (declared, not set)
+//! pyinstaller-env = { APP_MODE = "desktop" }  # set for PyInstaller (and the spec it runs)
+//! run-in = "."                            # the folder PyInstaller runs in, relative to python-dir
 //! cache-dir = "target/pyinstaller-build"  # the crate's work folder
 //! audit-threshold = 1000000               # bytes; see "The audit"
 //! compression = { debug = 1 }             # zlib level per profile; release: PyInstaller's own
@@ -33,6 +37,10 @@
 //! script = "main.py"                                   # relative to python-dir
 //! options = ["--collect-submodules", "uvicorn"]        # PyInstaller's command-line options
 //! smoke-test = { args = ["--port", "0"], ready = "Waiting for commands" }  # this sidecar's own
+//!
+//! [package.metadata.pyinstaller-build.sidecars.entrypoint]   # settings of `entrypoint.spec`
+//! install-as = "binaries/statements"                          # an `externalBin` entry
+//! run-in = ".."                                               # this sidecar's own (also `pyinstaller-env`)
 //! ```
 //!
 //! ```no_run
@@ -46,7 +54,64 @@
 //! Then `cargo build`, `cargo test`, `tauri dev`, `tauri build` and CI all produce
 //! `binaries/<name>-<target-triple>[.exe]`, the name from each spec's `EXE(name=...)`, before
 //! `tauri_build::build()` checks for them. List them in `tauri.conf.json` as
-//! `"externalBin": ["binaries/<name>"]`.
+//! `"externalBin": ["binaries/<name>"]`: the config then decides where each goes (below).
+//!
+//! # Names and places: `tauri.conf.json`
+//!
+//! An app with a Tauri config (`tauri.conf.json`, `.json5` or `Tauri.toml` beside `Cargo.toml`,
+//! the platform file such as `tauri.linux.conf.json` merged on top, then `TAURI_CONFIG`, as the
+//! Tauri CLI and tauri-build read it) has its sidecars installed where `bundle.externalBin` says,
+//! whatever the specs call their outputs:
+//!
+//! * a spec's output is matched to the entry with the same file name (`binaries/api` for `api`),
+//!   and installed as `<entry>-<target-triple>[.exe]`, in the entry's folder (binaries-dir then
+//!   does not matter for it). An output that already ends with the target triple
+//!   (`name=f'app-sidecar-{target_triple}'`, the triple computed in the spec) is matched without
+//!   it: the file never carries the triple twice, and the warnings name it `app-sidecar`;
+//! * an output that matches no entry is mapped by its table's `install-as`
+//!   (`[package.metadata.pyinstaller-build.sidecars.entrypoint] install-as = "binaries/statements"`,
+//!   the key being the spec's file name without `.spec`, or the literal `EXE(name=...)` it
+//!   builds, or a sidecar's key). With a Tauri config `install-as` must be one of its entries
+//!   (else an error before anything runs, listing them); without one it is simply where the
+//!   sidecar goes, relative to the package folder;
+//! * an output that neither matches nor is mapped goes into binaries-dir by its name, as
+//!   without a Tauri config;
+//! * after a build, every entry must be provided: by a sidecar of the build, or by a file the
+//!   app puts there itself (any non-empty file that is not the crate's skip placeholder: a tool
+//!   built by another step). An entry that is neither is one error naming every such entry, the
+//!   sidecars installed at no entry, and the `install-as` line to add. The sidecars are
+//!   installed by then (the next build finds them up to date), but the build fails, as
+//!   tauri-build would;
+//! * a file the crate installed for a spec at another name (the doubled triple of an earlier
+//!   version, or before an `install-as`) is removed once every spec of the build succeeded, if it
+//!   is still the file the crate installed; a placeholder committed at the new path is replaced,
+//!   with one note on untracking it.
+//!
+//! So an app whose specs and `externalBin` agree needs no key beyond where its Python is.
+//! Without a Tauri config (plain cargo users) sidecars go into binaries-dir by name.
+//!
+//! # Specs run as their authors ran them
+//!
+//! PyInstaller runs in the spec's folder (a sidecar without a spec file: its generated spec's
+//! folder), with the environment cargo runs in. A spec written for another folder or for
+//! variables its `Makefile` set gets them with two keys, at the top of the table (every
+//! sidecar) or in a sidecar's table (a spec's table is named after its file name without
+//! `.spec`):
+//!
+//! ```toml
+//! [package.metadata.pyinstaller-build.sidecars.server]       # server.spec
+//! run-in = ".."                                               # relative to python-dir
+//! pyinstaller-env = { APP_PYINSTALLER_EXCLUDE_WEBUI = "1" }   # over the table's pyinstaller-env
+//! ```
+//!
+//! `run-in` is the folder PyInstaller runs in (`Path.cwd()` in the spec; relative paths the spec
+//! opens). `pyinstaller-env` *sets* variables for PyInstaller and the spec, unlike `env`, which
+//! only declares variables whose values come from cargo's environment. Both are part of the
+//! fingerprint (an edit rebuilds; the fast path is not taken across one) and of the shared
+//! cache's key; a variable the spec reads that `pyinstaller-env` sets counts by the value set.
+//! Paths the spec reads relative to `run-in` are traced as absolute paths: a file outside
+//! python-dir is an input by content, as any other. With either key set, the shared cache is not
+//! asked before the environment exists (hash-pinned requirements).
 //!
 //! # Sidecars without a spec file
 //!
@@ -242,6 +307,34 @@
 //! exists; with `CARGO_NET_OFFLINE=true` and no environment yet the build fails as above, before
 //! any tool is installed. A project the lockfile installs from a local path (a workspace member)
 //! is installed by uv or pip as it says, and may write build files beside its sources.
+//!
+//! `extras` installs the project's extras (`uv export --extra`, `poetry export --extras`; for a
+//! `pyproject.toml`, its `[project.optional-dependencies]`), `groups` the dependency groups named
+//! instead of the tool's default ones (uv: `--no-default-groups --group`; Poetry: `--only main`
+//! and each; a `pyproject.toml`: PEP 735 `[dependency-groups]`, none by default). Each must be
+//! declared (else an error lists those that are), and both are part of the environment's
+//! identity. The project itself is installed when its tool would (`uv sync`, `poetry install`):
+//! with a `[build-system]` (unless `tool.uv.package = false` or Poetry's `package-mode = false`),
+//! editable and with `--no-deps` after the locked packages, so a sidecar that imports it or asks
+//! `importlib.metadata.version` for it finds it, and its sources are read where they are; a
+//! `pyproject.toml` named as `requirements` too. Such an environment is keyed by the project's
+//! folder as well: one per checkout.
+//!
+//! ## Requirements files as tools write them
+//!
+//! Relative paths in a requirements file (`-e .`, `./pkg`, `dist/app-1.0.tar.gz`) resolve as the
+//! tool that wrote it meant: a `uv export` (its first line says so) from its project, the nearest
+//! folder up from the file with a `pyproject.toml`; any other from the file's own folder, where
+//! `pip install -r requirements.txt` is run. The installer runs in that folder (pip and uv resolve
+//! such paths from their working folder; `-r` includes from the including file's). A file with
+//! `--hash`es whose every requirement is pinned with `==` (a `poetry export`, `uv export` or
+//! `pip-compile --generate-hashes`) is installed with `--no-deps`, as its lockfile's tool
+//! installs: nothing outside it could be installed in pip's hash-checking mode anyway, and a
+//! dependency the export left out (by an extra or a marker) would only fail it. A local project
+//! in such a file, which pip cannot hash, is installed in a step of its own after it. A local
+//! project is part of the environment's identity by where it is, and installed as a copy by its
+//! files (without caches, build outputs and environments); editable, by its `pyproject.toml`,
+//! `setup.cfg` and `setup.py` (its sources are read where they are, as every project file is).
 //!
 //! # When a spec is rebuilt
 //!
@@ -721,7 +814,8 @@
 //! yours). CI lint jobs (`cargo clippy`) and `cargo check --target <other platform>` set it too.
 //!
 //! `tauri_build::build()` fails when an `externalBin` file is missing, so a skipped build puts a
-//! **placeholder** where each sidecar that is not installed belongs (`TARGET` decides the name,
+//! **placeholder** where each sidecar that is not installed belongs (where a real build would
+//! install it: its `externalBin` entry, `install-as` or binaries-dir; `TARGET` decides the name,
 //! so a check for another platform gets `<name>-x86_64-pc-windows-msvc.exe`, say). Run, a
 //! placeholder prints `<name>: this is a pyinstaller-build placeholder, not the sidecar ...` and
 //! exits 1. On Windows it is the same text, not a program: starting it fails (Windows reports it
@@ -741,7 +835,8 @@
 //!
 //! # Where files go
 //!
-//! * `<binaries-dir>/<name>-<target>[.exe]`: the sidecars, and nothing else of the crate's. A
+//! * `<binaries-dir>/<name>-<target>[.exe]` (or where `externalBin` and `install-as` say): the
+//!   sidecars, and nothing else of the crate's. A
 //!   placeholder committed to git at a sidecar's name (so that Tauri found the file) is replaced
 //!   by the sidecar with one warning saying how to untrack it (`git rm --cached`, a `.gitignore`
 //!   line): the build installs the sidecar before `tauri_build::build()` looks for it. A sidecar
@@ -865,21 +960,24 @@ mod launch;
 mod macos;
 mod makespec;
 mod pinned;
+mod placement;
 mod process;
 mod project;
 mod pyinstaller;
 mod reads;
 mod report;
+mod settings;
 mod skip;
 mod smoke;
 mod sources;
 mod spec;
+mod tauri_config;
 mod toolchain;
 mod venv;
 mod workdir;
 
 pub use audit::{Audit, ExcludeResult, Package, Verification};
-pub use builder::{Build, Compression, Sidecar};
+pub use builder::{Build, Compression, Sidecar, SidecarSettings};
 pub use error::{Error, ErrorKind, Result};
 pub use launch::Launch;
 pub use report::{Outcome, Report, SpecReport};
@@ -963,23 +1061,31 @@ impl Build {
         };
         let project_cache = workdir::project_cache(&cache_root, &python_dir);
         venv::check_setting(self.pyinstaller.as_deref(), self.requirements.is_some())?;
+        venv::check_selection(!self.extras.is_empty() || self.groups.is_some(), self.requirements.is_some())?;
         makespec::check_options(self.sidecars.iter().map(|(name, s)| (name, &s.options[..])))?;
+        let tauri_config = tauri_config::TauriConfig::load(&cargo, &env.manifest_dir, &env.target_os());
+        for file in tauri_config.iter().flat_map(|c| &c.files) {
+            cargo.rerun_if_changed(file);
+        }
+        let settings::Resolved { install_as, runs, run } = settings::resolve(self, &specs, &python_dir)?;
+        let placement = placement::Placement::new(
+            &env.manifest_dir,
+            &binaries_dir,
+            &env.target,
+            tauri_config.as_ref(),
+            install_as,
+        )?;
         let base = toolchain::discover(&cargo, self.python.as_deref(), &python_dir, &env.manifest_dir)?;
         let requirements = self.requirements.as_ref().map(|r| python_dir.join(r));
         // `tauri build` and release builds are not watched; `tauri dev` and plain debug builds
         // hear once what keeps a Python edit from reaching the running app.
-        if !env.release && cargo_env("DEP_TAURI_DEV").is_none_or(|v| v != "false") {
+        let dev = !env.release && cargo_env("DEP_TAURI_DEV").is_none_or(|v| v != "false");
+        if let Some(config) = tauri_config.as_ref().filter(|_| dev) {
             // Sources and specs: what a developer saves and expects to see in the running app.
             let source = |f: &&String| [".py", ".pyw", ".spec"].iter().any(|e| f.ends_with(e));
             let files =
                 project.files.keys().filter(source).map(|f| project.path(f)).chain(requirements.clone()).collect();
-            let target_os = cargo_env("CARGO_CFG_TARGET_OS").map(|o| o.to_string_lossy().into_owned());
-            let inputs = devwatch::Inputs {
-                app_dir: &env.manifest_dir,
-                files,
-                binaries_dir: &binaries_dir,
-                target_os: target_os.as_deref().unwrap_or(""),
-            };
+            let inputs = devwatch::Inputs { app_dir: &env.manifest_dir, files, binaries_dir: &binaries_dir, config };
             devwatch::check(&cargo, &inputs, &project_cache.join("tauri-dev-advice.txt"));
         }
         let envs_dir = cache_root.join("envs");
@@ -991,6 +1097,7 @@ impl Build {
             uv: which::which("uv").ok(),
             cargo: &cargo,
             pyinstaller: self.pyinstaller.as_deref(),
+            selection: venv::Selection { extras: self.extras.clone(), groups: self.groups.clone() },
         });
         let force = cargo.flag("PYINSTALLER_BUILD_FORCE");
         let store =
@@ -1007,9 +1114,15 @@ impl Build {
             // Hash-pinned requirements: the binaries may be had without the environment. Not for
             // sidecars without a spec file (writing it needs the environment), nor on macOS,
             // whose universal sidecar is made from both halves' work folders.
-            let plain = self.sidecars.is_empty() && env.target == env.host && !force && !env.target.ends_with("-apple-darwin")
-                    // The launcher joins the key of an extract-once sidecar: compiled only below.
-                    && self.launch == Launch::Onefile;
+            // Nor when `run-in` or `pyinstaller-env` are set: the keys asked there do not hold them.
+            let plain = self.sidecars.is_empty()
+                && env.target == env.host
+                && !force
+                && !env.target.ends_with("-apple-darwin")
+                && [&run].into_iter().chain(runs.values()).all(|r| *r == settings::Run::default())
+                // The launcher joins the key of an extract-once sidecar: compiled only below.
+                && self.launch == Launch::Onefile
+                && self.launch_own.is_empty();
             if !ready && plain {
                 basis = venv::pinned_basis(request);
             }
@@ -1027,15 +1140,19 @@ impl Build {
                     project_cache: &project_cache,
                     binaries_dir: &binaries_dir,
                     stamps_dir: &stamps_dir,
-                    target: &env.target,
                     smoke_test: self.smoke_test.as_ref(),
                     smoke_test_timeout: self.smoke_test_timeout.unwrap_or(Duration::from_secs(60)),
                     cargo_dirs: env.cargo_dirs(),
                     package_name: package_name.as_deref(),
                     env_value: &|k| cargo.env(k).map(|v| v.to_string_lossy().into_owned()),
+                    place: &|spec, output| placement.place(&project::spec_stem(spec), output),
                 };
                 if let Some((reports, watch)) = pinned::run(&pinned)? {
-                    return finish_pinned(&cargo, &env, &project, &base, &cache, &stamps_dir, reports, watch);
+                    let done = finish_pinned(&cargo, &env, &project, &base, &cache, &stamps_dir, reports, watch)?;
+                    let built: Vec<_> =
+                        done.specs.iter().map(|s| (project::spec_stem(&s.spec), s.installed.clone())).collect();
+                    placement.check_entries(&built)?;
+                    return Ok(done);
                 }
             }
         }
@@ -1073,8 +1190,9 @@ impl Build {
         let _lock = lock_project(&binaries_dir)?;
         let generated =
             self.generate_specs(&mut specs, &python_dir, &python, &toolchain, &project_cache, (&cargo, &binaries_dir))?;
-        let launch_own: std::collections::BTreeMap<String, Launch> =
-            self.sidecars.iter().filter_map(|(name, s)| s.launch.map(|l| (name.clone(), l))).collect();
+        // By key (a sidecar's name, a spec file's stem), as `Shared::key` names them.
+        let mut launch_own = self.launch_own.clone();
+        launch_own.extend(self.sidecars.iter().filter_map(|(name, s)| s.launch.map(|l| (name.clone(), l))));
         let launcher = self.launcher(&cargo, &cache_root, &env.target, &specs, &generated, &launch_own)?;
         let shared = spec::Shared {
             launch: self.launch,
@@ -1103,6 +1221,9 @@ impl Build {
             allow_missing_imports: self.allow_missing_imports,
             requirements: requirements.clone(),
             outputs,
+            placement,
+            runs,
+            run,
         };
 
         let plans = specs.iter().map(|s| spec::plan(&shared, s)).collect::<Result<Vec<_>>>()?;
@@ -1114,8 +1235,11 @@ impl Build {
             sources::compile_all(&project, &python, &context.env, &interpreter, &shared.project_cache)?;
         }
         let limit = self.jobs.unwrap_or(env.jobs);
+        // What each spec had installed before: a file that now goes elsewhere is removed after.
+        let previous: Vec<spec::Stamp> =
+            specs.iter().filter_map(|s| spec::Stamp::read(&shared.stamps_dir, &shared.binaries_dir, s)).collect();
         let results = jobs::run_all(plans, limit, |plan| spec::execute(&shared, plan));
-        let report = finish(&cargo, &shared, &toolchain, &env, results, &specs)?;
+        let report = finish(&cargo, &shared, &toolchain, &env, results, (&specs, &previous))?;
         if let Some(note) = layout.filter(|_| report.specs.iter().any(|s| s.outcome == Outcome::Built)) {
             note_once(&cargo, &shared.project_cache, &note);
         }
@@ -1154,13 +1278,21 @@ impl Build {
     fn skipped(&self, cargo: &Cargo, env: &BuildEnv) -> Result<Report> {
         let Folders { python_dir, binaries_dir, cache_root } = self.folders(cargo, env);
         let release = env.release || cargo_env("DEP_TAURI_DEV").is_some_and(|v| v == "false");
+        // Placed as a real build would place them (a spec's key is its file name here).
+        let config = tauri_config::TauriConfig::load(cargo, &env.manifest_dir, &env.target_os());
+        let install_as = self
+            .settings
+            .iter()
+            .filter_map(|(k, s)| Some((k.clone(), s.install_as.as_ref()?.to_string_lossy().replace('\\', "/"))))
+            .collect();
+        let placement =
+            placement::Placement::new(&env.manifest_dir, &binaries_dir, &env.target, config.as_ref(), install_as)?;
         let request = skip::Request {
+            place: &|key, output| placement.place(key, output),
             python_dir: &python_dir,
             specs: &self.specs,
             sidecars: &self.sidecars.keys().cloned().collect::<Vec<_>>(),
             project_cache: &workdir::project_cache(&cache_root, &python_dir),
-            binaries_dir: &binaries_dir,
-            target: &env.target,
             release,
         };
         let (sidecars, unnamed) = skip::run(&request)?;
@@ -1206,7 +1338,7 @@ impl Build {
             .filter_map(|spec| {
                 let (label, own) = match generated.get(spec) {
                     Some((g, _)) => (g.name.clone(), launch_own.get(&g.name).copied()),
-                    None => (spec.clone(), None),
+                    None => (spec.clone(), launch_own.get(&project::spec_stem(spec)).copied()),
                 };
                 (own.unwrap_or(self.launch) == Launch::ExtractOnce).then_some(label)
             })
@@ -1361,7 +1493,7 @@ fn finish(
     toolchain: &toolchain::Toolchain,
     env: &BuildEnv,
     results: Vec<Result<SpecReport>>,
-    specs: &[String],
+    (specs, previous): (&[String], &[spec::Stamp]),
 ) -> Result<Report> {
     watch_project(cargo, env, shared.project);
     for path in toolchain::watched_files(toolchain) {
@@ -1397,6 +1529,12 @@ fn finish(
         for message in spec::remove_stale(&shared.stamps_dir, &shared.binaries_dir, project, specs, &installed) {
             cargo.warning(&message);
         }
+        for message in spec::remove_moved(previous, &installed) {
+            cargo.warning(&message);
+        }
+        // Only now: a file just removed provides no entry.
+        let built: Vec<_> = report.specs.iter().map(|s| (shared.key(&s.spec), s.installed.clone())).collect();
+        shared.placement.check_entries(&built).unwrap_or_else(|e| errors.push(e));
     }
     let keep: Vec<&str> = report.specs.iter().map(|s| s.fingerprint.as_str()).collect();
     for warning in shared.cache.finish() {
@@ -1539,7 +1677,8 @@ fn universal(cargo: &Cargo, shared: &spec::Shared, spec: &SpecReport) -> Result<
     let sources = h.finalize().to_hex().to_string();
     let installed =
         macos::Installed { spec_dir: &spec_dir.root, name: &spec.name, installed: &spec.installed, sources: &sources };
-    if let Some(done) = macos::universal(&installed, &shared.target, &shared.binaries_dir)? {
+    let folder = spec.installed.parent().unwrap_or(&shared.binaries_dir);
+    if let Some(done) = macos::universal(&installed, &shared.target, folder)? {
         cargo.warning(&format!("pyinstaller-build: {}: {done}", spec.name));
     }
     Ok(())
@@ -1678,6 +1817,22 @@ impl BuildEnv {
             }
         }
         dirs
+    }
+
+    /// cargo's `CARGO_CFG_TARGET_OS` (which picks Tauri's platform config file), else read
+    /// from `TARGET`.
+    fn target_os(&self) -> String {
+        if let Some(os) = cargo_env("CARGO_CFG_TARGET_OS") {
+            return os.to_string_lossy().into_owned();
+        }
+        let t = &self.target;
+        match () {
+            _ if t.contains("windows") => "windows",
+            _ if t.contains("apple-darwin") => "macos",
+            _ if t.contains("linux") => "linux",
+            _ => "",
+        }
+        .to_string()
     }
 
     fn target_os_is_mobile(&self) -> bool {

@@ -28,13 +28,14 @@ pub(crate) struct Request<'a> {
     pub project_cache: &'a Path,
     pub binaries_dir: &'a Path,
     pub stamps_dir: &'a Path,
-    pub target: &'a str,
     pub smoke_test: Option<&'a SmokeTest>,
     pub smoke_test_timeout: Duration,
     /// Cargo's own folders (the smoke test's library search path goes without them).
     pub cargo_dirs: Vec<PathBuf>,
     pub package_name: Option<&'a str>,
     pub env_value: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    /// Where a spec whose output is named so goes (placement.rs).
+    pub place: &'a (dyn Fn(&str, &str) -> crate::placement::Place + Sync),
 }
 
 /// What the stamps call a binary installed this way: the key, not a fingerprint (there is no
@@ -55,12 +56,12 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
     let mut wanted = Vec::new();
     for (spec, key) in req.specs.iter().zip(&keys) {
         match Stamp::read(req.stamps_dir, req.binaries_dir, spec)
-            .filter(|s| s.holds(&fingerprint(key), req.binaries_dir, req.target) && s.smoke == smoke_digest)
+            .filter(|s| s.holds(&fingerprint(key), &|n| (req.place)(spec, n).path) && s.smoke == smoke_digest)
         {
             Some(stamp) => reports.push(SpecReport {
                 outcome: Outcome::UpToDate,
                 fingerprint: fingerprint(key),
-                ..SpecReport::new(spec.clone(), stamp.name, stamp.installed)
+                ..SpecReport::new(spec.clone(), (req.place)(spec, &stamp.name).name, stamp.installed)
             }),
             None => wanted.push((spec, key)),
         }
@@ -95,7 +96,8 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
     }
     let mut watch = Vec::new();
     for ((spec, key), hit) in wanted.into_iter().zip(fetched.into_iter().flatten()) {
-        let name = exe_name(&hit.file_name);
+        let output = exe_name(&hit.file_name);
+        let crate::placement::Place { name, path: installed } = (req.place)(spec, &output);
         if req.package_name == Some(name.as_str()) {
             return Ok(None);
         }
@@ -112,11 +114,10 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
             }
         }
         let smoke_test = smoke_start.elapsed();
-        let installed = req.binaries_dir.join(install::sidecar_file_name(&name, req.target));
         install::install(&hit.path, &hit.binary_hash, &installed)?;
         let stamp = Stamp {
             fingerprint: fingerprint(key),
-            name: name.clone(),
+            name: output,
             installed: installed.clone(),
             binary_hash: hit.binary_hash.clone(),
             project: Some(req.project.root.clone()),

@@ -28,8 +28,11 @@ pub(crate) struct Invocation<'a> {
     pub dir: &'a SpecDir,
     /// Wipe the work folder and pass `--clean`.
     pub force: bool,
-    /// The environment variables the fingerprint holds, with their values.
+    /// The environment variables the fingerprint holds, with their values (the spec's
+    /// `pyinstaller-env` among them).
     pub env: &'a [(String, Option<String>)],
+    /// The folder PyInstaller runs in (`run-in`); default the spec's folder.
+    pub cwd: Option<&'a Path>,
     /// python-dir, to tell project modules from the rest in the audit and the fast path.
     pub project_dir: &'a Path,
     /// Folders under python-dir whose modules are not the project's: the crate's own (its
@@ -94,8 +97,9 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
         cmd.arg("--clean");
     }
     cmd.arg(spec)
-        // Specs may read the cwd: pin it to the spec's folder.
-        .current_dir(spec.parent().unwrap_or(Path::new(".")))
+        // Specs may read the cwd: pin it to the spec's folder, or where `run-in` says their authors
+        // ran them.
+        .current_dir(inv.cwd.or(spec.parent()).unwrap_or(Path::new(".")))
         .env("PYINSTALLER_CONFIG_DIR", dir.config())
         .env("PYINSTALLER_BUILD_TRACE", dir.reads())
         .env("PYINSTALLER_BUILD_TRACE_SCRIPT", dir.tracer());

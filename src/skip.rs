@@ -28,13 +28,14 @@ pub(crate) struct Skipped {
 
 /// What a skipped build needs to know about the project.
 pub(crate) struct Request<'a> {
+    /// Where the sidecar of a key (a spec's file name without `.spec`, or a sidecar's key) whose
+    /// output is named so goes (placement.rs).
+    pub place: &'a dyn Fn(&str, &str) -> crate::placement::Place,
     pub python_dir: &'a Path,
     pub specs: &'a [String],
     /// The names of the sidecars without a spec file.
     pub sidecars: &'a [String],
     pub project_cache: &'a Path,
-    pub binaries_dir: &'a Path,
-    pub target: &'a str,
     /// A release build, or a `tauri build`: a placeholder would end up in a bundle.
     pub release: bool,
 }
@@ -63,7 +64,11 @@ pub(crate) fn run(req: &Request) -> Result<(Vec<Skipped>, Vec<String>)> {
             ));
             continue;
         };
-        let installed = req.binaries_dir.join(crate::install::sidecar_file_name(&name, req.target));
+        let key = match req.sidecars.contains(&spec) {
+            true => spec.clone(),
+            false => spec_stem(&spec),
+        };
+        let crate::placement::Place { name, path: installed } = (req.place)(&key, &name);
         let placeholder = if installed.exists() { is_placeholder(&installed) } else { !req.release };
         if placeholder && !req.release {
             write_placeholder(&installed, &name)?;

@@ -8,10 +8,12 @@ use crate::fingerprint::{self, Context};
 use crate::install;
 use crate::launch::{Launch, Launcher};
 use crate::makespec::Generated;
+use crate::placement::{Place, Placement};
 use crate::project::{hash_file, hex, spec_stem, Project};
 use crate::pyinstaller::Invocation;
 use crate::reads;
 use crate::report::{Outcome, SpecReport};
+use crate::settings::Run;
 use crate::smoke::{self, SmokeTest};
 use crate::workdir::{now_secs, SpecDir, State};
 use serde::{Deserialize, Serialize};
@@ -56,18 +58,59 @@ pub(crate) struct Shared<'a> {
     pub outputs: Vec<PathBuf>,
     /// Both, which hold no project module (`skip` and `outputs`).
     pub not_project: Vec<PathBuf>,
+    /// Where each sidecar is installed (`bundle.externalBin`, `install-as`, binaries-dir).
+    pub placement: Placement,
+    /// How PyInstaller runs for each sidecar, by key ([`Shared::key`]); `run` for the others.
+    pub runs: BTreeMap<String, Run>,
+    pub run: Run,
     /// The top-level `launch`.
     pub launch: Launch,
-    /// Sidecars' own `launch`, by sidecar name.
+    /// Sidecars' own `launch`, by key ([`Shared::key`]).
     pub launch_own: BTreeMap<String, Launch>,
     /// The extract-once launcher, when a spec is in that mode.
     pub launcher: Option<Launcher>,
 }
 
 impl Shared<'_> {
-    /// The interpreter and environment the fast path's helper runs in: the build's own.
-    fn python(&self) -> fastpath::Python<'_> {
-        fastpath::Python { python: self.python, env: &self.context.env }
+    /// The interpreter and environment the fast path's helper runs in: the spec's PyInstaller's
+    /// (`env`, from [`Shared::spec_env`]).
+    fn python<'e>(&'e self, env: &'e [(String, Option<String>)]) -> fastpath::Python<'e> {
+        fastpath::Python { python: self.python, env }
+    }
+
+    /// The sidecar's key: a sidecar's table key, or a spec's file name without `.spec`.
+    pub(crate) fn key(&self, spec: &str) -> String {
+        match self.generated.get(spec) {
+            Some((g, _)) => g.name.clone(),
+            None => spec_stem(spec),
+        }
+    }
+
+    /// How PyInstaller runs for a spec.
+    pub(crate) fn run_of(&self, spec: &str) -> &Run {
+        self.runs.get(&self.key(spec)).unwrap_or(&self.run)
+    }
+
+    /// The variables a spec's PyInstaller runs with: the fingerprint's, and its `pyinstaller-env`.
+    pub(crate) fn spec_env(&self, spec: &str) -> Vec<(String, Option<String>)> {
+        let own = &self.run_of(spec).env;
+        let mut env: Vec<_> = self.context.env.iter().filter(|(k, _)| !own.contains_key(k)).cloned().collect();
+        env.extend(own.iter().map(|(k, v)| (k.clone(), Some(v.clone()))));
+        env
+    }
+
+    /// A variable a spec read, as its PyInstaller saw it: its `pyinstaller-env`, else the
+    /// build's environment (announced to cargo).
+    pub(crate) fn spec_env_value(&self, spec: &str, name: &str) -> Option<String> {
+        match self.run_of(spec).env.get(name) {
+            Some(v) => Some(v.clone()),
+            None => self.env_value(name),
+        }
+    }
+
+    /// Where a spec whose output is `output` is installed.
+    pub(crate) fn place(&self, spec: &str, output: &str) -> Place {
+        self.placement.place(&self.key(spec), output)
     }
 
     /// The smoke test of a spec: its sidecar's own, else the top-level one.
@@ -88,10 +131,7 @@ impl Shared<'_> {
 
     /// A spec's launch mode: its sidecar's own, else the top-level one.
     pub(crate) fn launch(&self, spec: &str) -> Launch {
-        match self.generated.get(spec) {
-            Some((g, _)) => self.launch_own.get(&g.name).copied().unwrap_or(self.launch),
-            None => self.launch,
-        }
+        self.launch_own.get(&self.key(spec)).copied().unwrap_or(self.launch)
     }
 
     /// The launcher that carries a spec's onedir form, in extract-once mode.
@@ -99,17 +139,18 @@ impl Shared<'_> {
         self.launcher.as_ref().filter(|_| self.launch(spec) == Launch::ExtractOnce)
     }
 
-    /// What a generated spec was made from: part of its context, as the spec file's content is
-    /// for a spec in python-dir. (Not its smoke test, which PyInstaller never sees.) With the
-    /// launch mode, and in extract-once mode the launcher's bytes, which the installed file holds.
+    /// What a generated spec was made from (part of its context, as the spec file's content is
+    /// for a spec in python-dir), and how PyInstaller runs for it. (Not its smoke test, which
+    /// PyInstaller never sees.) With the launch mode, and in extract-once mode the launcher's
+    /// bytes, which the installed file holds.
     fn generated_digest(&self, spec: &str) -> String {
-        let launch = match self.launcher(spec) {
-            Some(l) => format!("launch extract-once {}", l.hash),
-            None => String::new(),
-        };
+        let mut run = self.run_of(spec).digest();
+        if let Some(l) = self.launcher(spec) {
+            run += &format!("launch extract-once {}", l.hash);
+        }
         match self.generated.get(spec) {
-            Some((g, _)) => format!("generated {}{launch}", g.digest),
-            None => launch,
+            Some((g, _)) => format!("generated {}{run}", g.digest),
+            None => run,
         }
     }
 
@@ -134,6 +175,7 @@ impl Shared<'_> {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Stamp {
     pub fingerprint: String,
+    /// The spec's output (its binary's file name without `.exe`), which decides where it goes.
     pub name: String,
     pub installed: PathBuf,
     pub binary_hash: String,
@@ -152,10 +194,11 @@ impl Stamp {
         fs::read(stamp_path(stamps_dir, binaries_dir, spec)).ok().and_then(|b| serde_json::from_slice(&b).ok())
     }
 
-    /// Whether it says `fingerprint` is installed, and the installed file is still what it says.
-    pub(crate) fn holds(&self, fingerprint: &str, binaries_dir: &Path, target: &str) -> bool {
+    /// Whether it says `fingerprint` is installed where it belongs (`place`, from the stamp's
+    /// output name), and the installed file is still what it says.
+    pub(crate) fn holds(&self, fingerprint: &str, place: &dyn Fn(&str) -> PathBuf) -> bool {
         self.fingerprint == fingerprint
-            && self.installed == binaries_dir.join(install::sidecar_file_name(&self.name, target))
+            && self.installed == place(&self.name)
             && intact(&self.installed, &self.binary_hash)
     }
 
@@ -221,8 +264,10 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     let dir = SpecDir::new(&shared.project_cache, &spec_stem(spec));
     let state = dir.read_state();
     let inputs = shared.inputs(spec, state.as_ref());
-    let (reads, reads_changed) =
-        state.as_ref().map(|s| s.reads.digest(&shared.project.root, &|k| shared.env_value(k))).unwrap_or_default();
+    let (reads, reads_changed) = state
+        .as_ref()
+        .map(|s| s.reads.digest(&shared.project.root, &|k| shared.spec_env_value(spec, k)))
+        .unwrap_or_default();
     let external = reads + &shared.generated_digest(spec);
     let traced = state.as_ref().is_some_and(|s| s.reads.complete);
     let context = fingerprint::context_hash(shared.context, shared.project, spec, &inputs, &external, traced);
@@ -230,10 +275,11 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     let stamp = Stamp::read(&shared.stamps_dir, &shared.binaries_dir, spec);
     let action = if shared.force {
         Action::Build
-    } else if let Some(stamp) = stamp.filter(|s| s.holds(&fingerprint, &shared.binaries_dir, &shared.target)) {
+    } else if let Some(stamp) = stamp.filter(|s| s.holds(&fingerprint, &|n| shared.place(spec, n).path)) {
+        let name = shared.place(spec, &stamp.name).name;
         match stamp.smoke == shared.smoke_digest(spec) {
-            true => Action::UpToDate { name: stamp.name, installed: stamp.installed },
-            false => Action::Retest { name: stamp.name, installed: stamp.installed },
+            true => Action::UpToDate { name, installed: stamp.installed },
+            false => Action::Retest { name, installed: stamp.installed },
         }
     } else if let Some((binary, entry)) = shared.cache.local.get(&fingerprint) {
         Action::Restore { binary, entry }
@@ -253,7 +299,7 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
         (Action::Build, Some(state)) if !shared.force => {
             let checked = fastpath::check(&dir, state, &context, shared.project, &inputs, traced).and_then(|changed| {
                 let paths: Vec<&str> = changed.modules.iter().map(|m| m.path.as_str()).collect();
-                let (python, env) = (shared.python, &shared.context.env);
+                let (python, env) = (shared.python, &shared.spec_env(spec));
                 match crate::sources::imports_missing(shared.project, &dir.work(), &paths, python, env) {
                     Some(why) => Err(why),
                     None => Ok(changed),
@@ -271,9 +317,10 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     };
     // Only what would run the fast path or PyInstaller asks the shared tier.
     // A generated spec is named by what it was made from and says, not by its path.
+    let run = shared.run_of(spec).digest();
     let (identity, generated) = match shared.generated.get(spec) {
-        Some((g, _)) => (format!("generated {} {}", g.name, g.portable), true),
-        None => (spec.to_string(), false),
+        Some((g, _)) => (format!("generated {} {}{run}", g.name, g.portable), true),
+        None => (format!("{spec}{run}"), false),
     };
     // The mode and the launcher's bytes are part of what another machine must have built.
     let identity = match shared.launcher(spec) {
@@ -371,8 +418,10 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
     // After the stamp and the local store (the plan asked them), before the fast path: a hit is
     // a download, and a miss one small request.
     if matches!(plan.action, Action::FastPath(_) | Action::Build) {
-        if let Some(hit) =
-            plan.shared_key.as_deref().and_then(|k| shared.cache.fetch(k, &plan.dir.root, &|v| shared.env_value(v)))
+        if let Some(hit) = plan
+            .shared_key
+            .as_deref()
+            .and_then(|k| shared.cache.fetch(k, &plan.dir.root, &|v| shared.spec_env_value(&plan.spec, v)))
         {
             match smoke_test(shared, &plan, &hit.path) {
                 Ok(took) => {
@@ -480,8 +529,9 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             (state.fingerprint, binary, entry)
         }
     };
-    let name = exe_name(&entry.file_name);
-    let (installed, wrote) = finish(shared, &plan.spec, &binary, &name, &fingerprint, &entry.binary_hash)?;
+    let output = exe_name(&entry.file_name);
+    let (Place { name, path: installed }, wrote) =
+        finish(shared, &plan.spec, &binary, &output, &fingerprint, &entry.binary_hash)?;
     let keys: Vec<String> = plan.shared_key.iter().chain(&plan.pinned_key).cloned().collect();
     if let (false, Some((reads, environment))) = (keys.is_empty(), &shareable) {
         shared.cache.upload(keys, &binary, &entry.file_name, reads, environment.as_deref());
@@ -536,7 +586,8 @@ fn verify(shared: &Shared, plan: &Plan, fingerprint: &str, audit: &mut audit::Au
     let smoke =
         |binary: &Path, log: &Path| smoke::run(binary, test, shared.smoke_test_timeout, log, &shared.cargo_dirs);
     let spec_path = shared.project.path(&plan.spec);
-    let mut verified = audit::verify(&invocation(shared, plan, &spec_path, &plan.dir), audit, &smoke)?;
+    let env = shared.spec_env(&plan.spec);
+    let mut verified = audit::verify(&invocation(shared, plan, &spec_path, &plan.dir, &env), audit, &smoke)?;
     verified.fingerprint = fingerprint.to_string();
     if shared.generated.contains_key(&plan.spec) {
         // No spec to paste into: the sidecar's `options` take PyInstaller's own option.
@@ -548,14 +599,21 @@ fn verify(shared: &Shared, plan: &Plan, fingerprint: &str, audit: &mut audit::Au
     Ok(true)
 }
 
-fn invocation<'a>(shared: &'a Shared, plan: &'a Plan, spec_path: &'a Path, dir: &'a SpecDir) -> Invocation<'a> {
+fn invocation<'a>(
+    shared: &'a Shared,
+    plan: &'a Plan,
+    spec_path: &'a Path,
+    dir: &'a SpecDir,
+    env: &'a [(String, Option<String>)],
+) -> Invocation<'a> {
     Invocation {
         python: shared.python,
         spec_name: &plan.label,
         spec: spec_path,
         dir,
         force: false,
-        env: &shared.context.env,
+        env,
+        cwd: shared.run_of(&plan.spec).run_in.as_ref().map(|(_, dir)| dir.as_path()),
         project_dir: &shared.project.root,
         not_project: &shared.not_project,
         extra_excludes: &[],
@@ -576,7 +634,8 @@ fn fast(
     let Some(state) = &plan.state else { return Ok(Err("no previous full build".into())) };
     // Held throughout: an orphaned PyInstaller may still be rewriting the snapshot.
     let lock = dir.wait_for_lock()?;
-    let binary = match fastpath::run(dir, &shared.python(), shared.project, changes, &state.binary) {
+    let env = shared.spec_env(&plan.spec);
+    let binary = match fastpath::run(dir, &shared.python(&env), shared.project, changes, &state.binary) {
         Ok(binary) => binary,
         Err(why) => return Ok(Err(why)),
     };
@@ -630,20 +689,22 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
     // Forgotten before PyInstaller replaces what it describes.
     crate::pyinstaller::remove_dir(&dir.fastpath())?;
     let spec_path = shared.project.path(&plan.spec);
+    let env = shared.spec_env(&plan.spec);
+    let env_value = |k: &str| shared.spec_env_value(&plan.spec, k);
     let mut before = shared.project.clone();
     for attempt in 0.. {
-        let inv = Invocation { force: shared.force && attempt == 0, ..invocation(shared, plan, &spec_path, dir) };
+        let inv = Invocation { force: shared.force && attempt == 0, ..invocation(shared, plan, &spec_path, dir, &env) };
         let output = crate::pyinstaller::run(&inv)?;
         let records: Vec<String> =
             output.records.iter().filter_map(|p| before.relative(p)).filter(|r| before.files.contains_key(r)).collect();
-        let env_known: Vec<String> = shared.context.env.iter().map(|(k, _)| k.clone()).collect();
+        let env_known: Vec<String> = env.iter().map(|(k, _)| k.clone()).collect();
         let known = reads::Known {
             project: &before,
             owned: &|p| shared.toolchain.owns(p),
             skip: &shared.skip,
             outputs: &shared.outputs,
             env_known: &env_known,
-            env_value: &|k| shared.env_value(k),
+            env_value: &env_value,
         };
         let cached_analysis = output.reads.cached_analysis();
         let mut settled = reads::settle(output.reads, &known);
@@ -715,7 +776,7 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
         }
         let smoke = smoke_test(shared, plan, &output.binary)?;
         if shared.launcher(&plan.spec).is_none() {
-            fastpath::after_build(dir, &output.binary, &shared.python(), &before);
+            fastpath::after_build(dir, &output.binary, &shared.python(&env), &before);
         }
         // Packaged, and not a scanned project file: outside python-dir, or in a folder the scan
         // skips (a hidden file or a `dist/` folder in a data folder PyInstaller collects).
@@ -730,7 +791,7 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
         let mut reads = settled.expect("a change was handled above");
         reads.add_packaged(&external);
         let environment = Some(cache::uncovered(&output.records, shared.toolchain));
-        let digest = reads.digest(&before.root, &|k| shared.env_value(k)).0 + &shared.generated_digest(&plan.spec);
+        let digest = reads.digest(&before.root, &env_value).0 + &shared.generated_digest(&plan.spec);
         let context = fingerprint::context_hash(shared.context, &before, &plan.spec, &inputs, &digest, traced);
         let state = State {
             fingerprint: fingerprint::fingerprint(&context, &before, &inputs),
@@ -750,42 +811,39 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
     unreachable!()
 }
 
-/// Installs the binary and records what this profile now has; says whether it wrote the binary.
+/// Installs the binary, whose spec calls it `output`, where it belongs, and records what this
+/// profile now has; says where and whether it wrote the binary.
 fn finish(
     shared: &Shared,
     spec: &str,
     binary: &Path,
-    name: &str,
+    output: &str,
     fingerprint: &str,
     binary_hash: &str,
-) -> Result<(PathBuf, bool)> {
+) -> Result<(Place, bool)> {
+    let place = shared.place(spec, output);
+    let (name, installed) = (&place.name, &place.path);
     if shared.package_name.as_deref() == Some(name) {
         return Err(Error::new(
             ErrorKind::Config,
             format!("pyinstaller-build: `{}` builds `{name}`, the Cargo package's own name; tauri-build refuses such a sidecar. Change `name=` in its EXE(...) (or the sidecar's key).", shared.label(spec)),
         ));
     }
-    let installed = installed_path(shared, name);
-    let placeholder = !same_hash(&installed, binary_hash) && install::committed(&installed);
-    let wrote = install::install(binary, binary_hash, &installed)?;
+    let placeholder = !same_hash(installed, binary_hash) && install::committed(installed);
+    let wrote = install::install(binary, binary_hash, installed)?;
     if wrote && placeholder {
-        shared.cargo.warning(&install::untrack_note(&installed, name));
+        shared.cargo.warning(&install::untrack_note(installed, name));
     }
     let stamp = Stamp {
         fingerprint: fingerprint.to_string(),
-        name: name.to_string(),
+        name: output.to_string(),
         installed: installed.clone(),
         binary_hash: binary_hash.to_string(),
         project: Some(shared.project.root.clone()),
         smoke: shared.smoke_digest(spec),
     };
     stamp.write(&shared.stamps_dir, &shared.binaries_dir, spec)?;
-    Ok((installed, wrote))
-}
-
-/// Tauri's externalBin name: `<name>-<target>`, `.exe` after the triple on Windows.
-fn installed_path(shared: &Shared, name: &str) -> PathBuf {
-    shared.binaries_dir.join(install::sidecar_file_name(name, &shared.target))
+    Ok((place, wrote))
 }
 
 /// Removes what this profile installed into `binaries_dir` from a spec of the project at
@@ -816,7 +874,7 @@ pub(crate) fn remove_stale(
         if stamp.project.as_deref() != Some(project) {
             continue;
         }
-        if !installed.contains(&stamp.installed)
+        if !among(&stamp.installed, installed)
             && same_hash(&stamp.installed, &stamp.binary_hash)
             && fs::remove_file(&stamp.installed).is_ok()
         {
@@ -828,6 +886,35 @@ pub(crate) fn remove_stale(
         let _ = fs::remove_file(entry.path());
     }
     removed
+}
+
+/// Removes what this profile installed for a spec that is still built but now goes elsewhere
+/// (a spec named its output after the triple, and was installed with a doubled one; an
+/// `externalBin` entry or `install-as` now decides): `previous`, each spec's stamp before this
+/// build, whose file is no longer among `installed` and is still the one the crate installed.
+/// Only when every spec of the build succeeded. Returns a message for each file removed.
+pub(crate) fn remove_moved(previous: &[Stamp], installed: &[PathBuf]) -> Vec<String> {
+    let mut removed = Vec::new();
+    for stamp in previous {
+        if !among(&stamp.installed, installed)
+            && same_hash(&stamp.installed, &stamp.binary_hash)
+            && fs::remove_file(&stamp.installed).is_ok()
+        {
+            removed.push(format!(
+                "pyinstaller-build: removed `{}`: an earlier build installed `{}` there, which now goes elsewhere",
+                stamp.installed.display(),
+                stamp.name
+            ));
+        }
+    }
+    removed
+}
+
+/// Whether `path` is one of `installed`, however spelled (a stamp written before the crate
+/// normalized `binaries-dir = "../bin"` names the same file with a `..`).
+fn among(path: &Path, installed: &[PathBuf]) -> bool {
+    let same = |a: &Path, b: &Path| a == b || a.canonicalize().is_ok_and(|a| b.canonicalize().is_ok_and(|b| a == b));
+    installed.iter().any(|i| same(path, i))
 }
 
 /// Named for the binaries folder too: checkouts of one package built into one target folder
@@ -851,4 +938,37 @@ fn same_hash(path: &Path, expected: &str) -> bool {
 /// start it).
 fn intact(path: &Path, expected: &str) -> bool {
     same_hash(path, expected) && install::executable(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stamp(installed: &Path, bytes: &[u8]) -> Stamp {
+        Stamp {
+            fingerprint: "f".into(),
+            name: "app-sidecar-x86_64-unknown-linux-gnu".into(),
+            installed: installed.to_path_buf(),
+            binary_hash: hex(blake3::hash(bytes).as_bytes()),
+            project: None,
+            smoke: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_file_the_crate_installed_at_a_name_it_no_longer_uses_is_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let doubled = dir.path().join("app-sidecar-x86_64-unknown-linux-gnu-x86_64-unknown-linux-gnu");
+        let now = dir.path().join("app-sidecar-x86_64-unknown-linux-gnu");
+        fs::write(&doubled, b"old build").unwrap();
+        fs::write(&now, b"new build").unwrap();
+        let current = [now.clone()];
+        let removed = remove_moved(&[stamp(&doubled, b"old build")], &current);
+        assert_eq!(removed.len(), 1, "{removed:?}");
+        assert!(removed[0].contains("which now goes elsewhere") && !doubled.exists() && now.exists());
+        // Changed since the crate installed it: the user's now, kept. Still installed: kept.
+        fs::write(&doubled, b"edited by hand").unwrap();
+        assert!(remove_moved(&[stamp(&doubled, b"old build")], &current).is_empty() && doubled.exists());
+        assert!(remove_moved(&[stamp(&now, b"new build")], &current).is_empty() && now.exists());
+    }
 }

@@ -302,7 +302,14 @@ pub(crate) fn check_version(version: &str, found: &str, python: &Path, requireme
             let file = if relock.is_some() { file.with_file_name("pyproject.toml") } else { file.to_path_buf() };
             let then = relock.map(|r| format!(", then run `{r}`")).unwrap_or_default();
             let text = fs::read_to_string(&file).unwrap_or_default();
-            let line = text.lines().enumerate().find(|(_, l)| names_pyinstaller(l));
+            // The dependency's own line (`pyinstaller = "^5.11"`, `"pyinstaller>=5",`) before any
+            // other that mentions it (a description).
+            let declares = |l: &str| {
+                let start = without_comment(l).trim_start().trim_start_matches(['"', '\'']).to_ascii_lowercase();
+                names_pyinstaller(l) && start.starts_with("pyinstaller")
+            };
+            let line = (text.lines().enumerate().find(|(_, l)| declares(l)))
+                .or_else(|| text.lines().enumerate().find(|(_, l)| names_pyinstaller(l)));
             match line {
                 Some((n, l)) => format!(
                     "change line {} of `{}` (`{}`) to require `pyinstaller{SUPPORTED_PYINSTALLER}` (or a 6.x release, e.g. \
@@ -325,15 +332,30 @@ pub(crate) fn check_version(version: &str, found: &str, python: &Path, requireme
     ))
 }
 
-/// Whether a requirement or pyproject line names PyInstaller itself (not `pyinstaller-hooks-contrib`).
+/// Whether a requirement or pyproject line names PyInstaller itself (not
+/// `pyinstaller-hooks-contrib`), not in a comment (`python = "<3.12"  # for pyinstaller`).
 pub(crate) fn names_pyinstaller(line: &str) -> bool {
-    let line = line.to_ascii_lowercase();
+    let line = without_comment(line).to_ascii_lowercase();
     let name = |c: char| c == '-' || c == '_' || c == '.' || c.is_ascii_alphanumeric();
     line.match_indices("pyinstaller").any(|(at, _)| {
         let before = line[..at].chars().next_back();
         let after = line[at + "pyinstaller".len()..].chars().next();
         !before.is_some_and(name) && !after.is_some_and(name)
     }) && !line.trim_start().starts_with('#')
+}
+
+/// `line` up to a `#` outside quotes (TOML's and pip's comments).
+fn without_comment(line: &str) -> &str {
+    let mut quote = None;
+    for (at, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), _) if c == q => quote = None,
+            (None, '#') => return &line[..at],
+            _ => {}
+        }
+    }
+    line
 }
 
 /// Identifies an interpreter without starting it: its path, and the binary it resolves to (a
@@ -440,6 +462,19 @@ mod tests {
         fs::write(tmp.path().join("pyproject.toml"), "[dependency-groups]\ndev = [\"pyinstaller==5.13.0\"]\n").unwrap();
         let e = check_supported(&with("5.13.0"), &setup(Some(&lock))).unwrap_err().to_string();
         assert!(e.contains("line 2 of") && e.contains("pyproject.toml") && e.contains("then run `uv lock`"), "{e}");
+        // A Poetry project: the dependency's line, not a comment or a description that mentions it.
+        let lock = tmp.path().join("poetry.lock");
+        fs::write(&lock, "").unwrap();
+        let pyproject = "[tool.poetry]\ndescription = \"a pyinstaller sidecar\"\n[tool.poetry.dependencies]\n\
+                         python = \"^3.9, <3.12\"  # pyinstaller requires Python <3.12\n\
+                         [tool.poetry.group.dev.dependencies]\npyinstaller = \"^5.11.0\"\n";
+        fs::write(tmp.path().join("pyproject.toml"), pyproject).unwrap();
+        let e = check_supported(&with("5.13.0"), &setup(Some(&lock))).unwrap_err().to_string();
+        assert!(e.contains("change line 6 of") && e.contains("(`pyinstaller = \"^5.11.0\"`)"), "{e}");
+        assert!(
+            !names_pyinstaller("python = \"<3.12\"  # pyinstaller needs it")
+                && names_pyinstaller("a = \"#\" pyinstaller")
+        );
         let e = check_supported(&with("7.0.0"), &setup(None)).unwrap_err().to_string();
         assert!(e.contains("PyInstaller 7.0.0") && e.contains("pip install 'pyinstaller>=6,<7'"), "{e}");
     }

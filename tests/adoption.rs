@@ -1,6 +1,8 @@
 //! End to end: an app adopted as it is: sidecars without a spec file, a server smoke-tested by
-//! its ready line, Python sources and requirements outside the package folder, lockfiles, an
-//! unsupported PyInstaller. Real cargo, real PyInstaller, real binaries.
+//! its ready line, Python sources and requirements outside the package folder, lockfiles, a
+//! Poetry project's extra and a uv export naming its project, an unsupported PyInstaller, specs
+//! placed by `tauri.conf.json` and run as their authors ran them. Real cargo, real PyInstaller,
+//! real binaries.
 
 mod support;
 
@@ -400,4 +402,198 @@ fn requirements_without_pyinstaller_build_with_the_crates_and_the_audit_maps_imp
     // Nothing changed: nothing runs, nothing is said.
     let again = app.build(&[]);
     assert!(again.warnings().is_empty(), "{}", again.stderr);
+}
+
+/// Removes, when dropped, the environments made for an app's checkout: an editable install of
+/// its project ties them to it (its `.pth` names the checkout), so no later run reuses them.
+struct CheckoutEnvs<'a>(&'a App);
+
+impl Drop for CheckoutEnvs<'_> {
+    fn drop(&mut self) {
+        let envs = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-target/pyinstaller-build/envs");
+        let root = self.0.root.display().to_string();
+        for env in fs::read_dir(&envs).into_iter().flatten().flatten().map(|e| e.path()) {
+            let lib = env.join("lib");
+            let sites = fs::read_dir(&lib).into_iter().flatten().flatten().map(|p| p.path().join("site-packages"));
+            let pth = sites.flat_map(|s| fs::read_dir(s).into_iter().flatten().flatten()).map(|e| e.path());
+            let names_root = |p: &PathBuf| {
+                p.extension().is_some_and(|x| x == "pth") && fs::read_to_string(p).is_ok_and(|t| t.contains(&root))
+            };
+            if env.is_dir() && pth.into_iter().any(|p| names_root(&p)) {
+                let _ = fs::remove_dir_all(&env);
+                for beside in ["lock", "log", "requirements.txt", "requirements.local.txt"] {
+                    let _ = fs::remove_file(env.with_extension(beside));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_poetry_project_with_an_extra_and_a_uv_export_naming_its_project_adopt_as_they_are() {
+    // A Poetry project: its lockfile with the `server` extra its sidecar imports, and the
+    // project itself, whose installed version the sidecar reports.
+    let poetry = App::from("tests/fixtures/adoption/poetry-extra", "");
+    let _poetry_envs = CheckoutEnvs(&poetry);
+    let first = poetry.build(&[]);
+    assert!(first.warnings().iter().any(|w| w.contains("built server in")), "{}", first.stderr);
+    assert_eq!(poetry.run("server"), "srvapp 0.4.2 six 1.17.0");
+    let again = poetry.build(&[]);
+    assert!(again.warnings().is_empty(), "{}", again.stderr);
+
+    // A `uv export` in a subfolder, hash-pinned, naming the project as `-e .` (the project's
+    // folder, not the file's).
+    let uv = App::from("tests/fixtures/adoption/uv-export", "");
+    let _uv_envs = CheckoutEnvs(&uv);
+    let first = uv.build(&[]);
+    assert!(first.warnings().iter().any(|w| w.contains("built worker in")), "{}", first.stderr);
+    assert_eq!(uv.run("worker"), "uvapp 1.2.3 six 1.17.0");
+    let again = uv.build(&[]);
+    assert!(again.warnings().is_empty(), "{}", again.stderr);
+}
+
+/// A copy of `tests/fixtures/adoption/tauri-shaped` (the package in `src-tauri/`, Python in
+/// `python/`) in a git repository whose only commit holds the placeholder the app committed at its
+/// triple-named sidecar's path, as apps do so that Tauri finds the file.
+struct Shaped {
+    app: App,
+    repo: PathBuf,
+}
+
+impl Drop for Shaped {
+    /// The crate's work folder for `python/`, which `App`'s own clean-up (under `src-tauri`)
+    /// does not reach.
+    fn drop(&mut self) {
+        if let Some(folder) = work_folder(&self.repo.join("python")) {
+            let _ = fs::remove_dir_all(folder);
+        }
+    }
+}
+
+fn tauri_shaped(extra: &str) -> Shaped {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("app");
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    copy_dir(&crate_dir.join("tests/fixtures/adoption/tauri-shaped"), &repo);
+    let root = repo.join("src-tauri");
+    let manifest = fs::read_to_string(root.join("Cargo.toml.in"))
+        .unwrap()
+        .replace("@CRATE@", &crate_dir.display().to_string())
+        .replace("@EXTRA@", extra);
+    fs::write(root.join("Cargo.toml"), manifest).unwrap();
+    fs::copy(crate_dir.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
+    // Unique to this copy, so its first build really builds (never from the binary store).
+    let id = repo.display().to_string();
+    fs::write(repo.join("python/fixture-id.txt"), &id).unwrap();
+    for spec in ["sidecar.spec", "entrypoint.spec", "server.spec"] {
+        let path = repo.join("python").join(spec);
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, format!("{text}# fixture copy: {id}\n")).unwrap();
+    }
+    let placeholder = root.join("binaries").join(format!("app-sidecar-{}", host_triple()));
+    fs::create_dir_all(placeholder.parent().unwrap()).unwrap();
+    fs::write(&placeholder, "#!/bin/sh\necho 'run `make sidecar` first' >&2\nexit 1\n").unwrap();
+    support::make_executable(&placeholder);
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .current_dir(&repo)
+            .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    git(&["init", "-q"]);
+    git(&["add", "src-tauri/binaries"]);
+    git(&["commit", "-q", "-m", "placeholder"]);
+    Shaped { app: App { _tmp: tmp, root }, repo }
+}
+
+#[test]
+fn tauri_conf_json_decides_names_and_places_and_specs_run_as_their_authors_ran_them() {
+    // First without the key that renames `entrypoint`: every spec builds and installs, and the
+    // entry nobody provides is one error naming it and the key to add.
+    let shaped = tauri_shaped("");
+    let (app, repo) = (&shaped.app, &shaped.repo);
+    let triple = host_triple();
+    let at = |rel: &str| app.root.join(format!("{rel}-{triple}"));
+    let out = app.cargo(&[], &[]);
+    assert!(!out.ok, "{}", out.stderr);
+    let warnings = out.warnings();
+    for built in ["built app-sidecar in", "built entrypoint in", "built server in"] {
+        assert!(warnings.iter().any(|w| w.contains(built)), "{built}:\n{}", out.stderr);
+    }
+    for said in [
+        "tauri.conf.json lists an entry in \"bundle\": { \"externalBin\": [...] } that no sidecar provides",
+        &format!("\"binaries/statements\": binaries/statements-{triple} is missing"),
+        &format!("Sidecars installed at no entry: `entrypoint` (binaries/entrypoint-{triple})"),
+        "[package.metadata.pyinstaller-build.sidecars.entrypoint]",
+        "install-as = \"binaries/statements\"\n",
+    ] {
+        assert!(out.stderr.contains(said), "{said}:\n{}", out.stderr);
+    }
+    // The triple-named spec's output went where the entry points, replacing the committed
+    // placeholder (with the one note on untracking it), never under a doubled triple.
+    assert_eq!(
+        Command::new(at("binaries/app-sidecar")).output().unwrap().stdout,
+        b"the sidecar, not the placeholder\n"
+    );
+    assert!(warnings.iter().any(|w| w.contains("a placeholder committed to git") && w.contains("git rm --cached")));
+    assert!(!at(&format!("binaries/app-sidecar-{triple}")).exists(), "a doubled triple");
+    // The spec that reads `Path.cwd()` and APP_PYINSTALLER_EXCLUDE_WEBUI ran from the repository's
+    // root with the variable set; its entry is in another folder.
+    let server = Command::new(at("bin/python/server")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&server.stdout).trim(), "served from the repository's assets no webui");
+
+    // The key: the same binary goes to its entry, without PyInstaller, and the file at the old
+    // name, which the crate installed, goes.
+    let install_as =
+        "\n[package.metadata.pyinstaller-build.sidecars.entrypoint]\ninstall-as = \"binaries/statements\"\n";
+    let manifest = app.root.join("Cargo.toml");
+    fs::write(&manifest, fs::read_to_string(&manifest).unwrap() + install_as).unwrap();
+    let keyed = app.build(&[]);
+    let warnings = keyed.warnings();
+    assert!(warnings.iter().any(|w| w.contains("reinstalled statements")), "{}", keyed.stderr);
+    assert!(
+        warnings.iter().any(|w| w.contains(&format!("removed `{}`", at("binaries/entrypoint").display()))),
+        "{}",
+        keyed.stderr
+    );
+    assert!(!warnings.iter().any(|w| w.contains(": built ")), "{}", keyed.stderr);
+    assert_eq!(Command::new(at("binaries/statements")).output().unwrap().stdout, b"statements\n");
+    assert!(!at("binaries/entrypoint").exists());
+
+    // Nothing changed: nothing runs, nothing is said.
+    let again = app.build(&[]);
+    assert!(again.warnings().is_empty(), "{}", again.stderr);
+
+    // A file the spec read from the cwd, outside python-dir, is an input by content; so is the
+    // sidecar's `pyinstaller-env`: each rebuilds the server alone.
+    fs::write(repo.join("assets/banner.txt"), "a new banner\n").unwrap();
+    let text = fs::read_to_string(&manifest).unwrap();
+    let edited = app.build(&[]);
+    let warnings = edited.warnings();
+    assert!(warnings.iter().any(|w| w.contains("built server in") && w.contains("banner.txt")), "{}", edited.stderr);
+    assert_eq!(warnings.iter().filter(|w| w.contains(": built ")).count(), 1, "{}", edited.stderr);
+    let server = Command::new(at("bin/python/server")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&server.stdout).trim(), "a new banner no webui");
+    fs::write(
+        &manifest,
+        text.replace(
+            "APP_PYINSTALLER_EXCLUDE_WEBUI = \"1\" }",
+            "APP_PYINSTALLER_EXCLUDE_WEBUI = \"1\", APP_EDITION = \"pro\" }",
+        ),
+    )
+    .unwrap();
+    let env_edit = app.build(&[]);
+    let warnings = env_edit.warnings();
+    assert!(warnings.iter().any(|w| w.contains("built server in")), "{}", env_edit.stderr);
+    assert_eq!(warnings.iter().filter(|w| w.contains(": built ")).count(), 1, "{}", env_edit.stderr);
+    // The variable changes no byte of the binary, so nothing was written and cargo keeps the
+    // build script fresh, replaying its last warnings: that nothing ran is seen in the state.
+    let state = work_folder(&repo.join("python")).unwrap().join("server/state.json");
+    let built = fs::read(&state).unwrap();
+    let again = app.build(&[]);
+    assert!(again.warnings().iter().all(|w| env_edit.warnings().contains(w)), "{}", again.stderr);
+    assert_eq!(fs::read(&state).unwrap(), built, "the server was built again:\n{}", again.stderr);
 }

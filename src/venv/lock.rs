@@ -2,6 +2,7 @@
 //! a lockfile (`uv.lock` or `poetry.lock`, beside its `pyproject.toml`), which its own tool
 //! exports to pinned, hashed requirements, installed exactly (`--no-deps`).
 
+use super::project::{self, Reader, Selection};
 use crate::error::{log_tail, Error, ErrorKind, Result};
 use crate::process::{command_line, run_logged, Ended};
 use std::fs;
@@ -22,6 +23,8 @@ pub(crate) struct Locked {
     lock_text: String,
     pyproject: PathBuf,
     pyproject_text: String,
+    /// The `extras` and `groups` keys.
+    selection: Selection,
 }
 
 /// The tool whose resolver reads a lockfile.
@@ -52,8 +55,9 @@ impl Tool {
 }
 
 impl Source {
-    /// Reads the `requirements` setting's file.
-    pub(crate) fn read(path: &Path) -> Result<Source> {
+    /// Reads the `requirements` setting's file, with the extras and groups chosen (checked
+    /// against what the project declares; a requirements file spells its own).
+    pub(crate) fn read(path: &Path, selection: &Selection) -> Result<Source> {
         let text = read(path, "the requirements file")?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tool = match name.as_str() {
@@ -64,16 +68,37 @@ impl Source {
         if let Some(tool) = tool {
             let pyproject = path.with_file_name("pyproject.toml");
             let pyproject_text = read(&pyproject, &format!("the pyproject.toml beside `{name}`"))?;
-            return Ok(Source::Locked(Locked {
+            let locked = Locked {
                 tool,
                 lock: path.to_path_buf(),
                 lock_text: text,
                 pyproject,
                 pyproject_text,
-            }));
+                selection: selection.clone(),
+            };
+            project::check(selection, &locked.doc()?, locked.reader(), &locked.pyproject)?;
+            return Ok(Source::Locked(locked));
         }
         if name == "pyproject.toml" {
-            return pyproject_dependencies(path, &text).map(Source::Requirements);
+            let mut lines = project::requirements(path, &text, selection)?;
+            // As `pip install -e .` or `uv sync` would, the project too (after its
+            // dependencies, which are the lines), where it is.
+            if project::is_package(&project::parse(path, &text)?, Reader::Standard) {
+                lines.push(format!("-e {}", path.parent().unwrap_or(Path::new(".")).display()));
+            }
+            return Ok(Source::Requirements(lines));
+        }
+        if *selection != Selection::default() {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "pyinstaller-build: the `extras` and `groups` settings choose from a `pyproject.toml`, `uv.lock` or \
+                     `poetry.lock`, but `{}` is a requirements file.\n\
+                     Fix: write the extras in it (`app[server]`) and remove the settings, or point `requirements` at \
+                     the project's lockfile or pyproject.toml.",
+                    path.display()
+                ),
+            ));
         }
         Ok(Source::Requirements(text.lines().map(str::to_string).collect()))
     }
@@ -82,12 +107,22 @@ impl Source {
     pub(crate) fn key_lines(&self) -> Vec<String> {
         match self {
             Source::Requirements(lines) => lines.clone(),
-            Source::Locked(l) => vec![
-                format!("\0{}", l.tool.name()),
-                l.lock_text.clone(),
-                "\0pyproject.toml".into(),
-                l.pyproject_text.clone(),
-            ],
+            Source::Locked(l) => {
+                let mut lines = vec![
+                    format!("\0{}", l.tool.name()),
+                    l.lock_text.clone(),
+                    "\0pyproject.toml".into(),
+                    l.pyproject_text.clone(),
+                ];
+                lines.extend(l.selection.key_lines());
+                // An editable install points at the project where it is: one environment per
+                // checkout (a workspace member's path is relative to it too).
+                let local = l.lock_text.contains("editable") || l.lock_text.contains("directory");
+                if l.installs_project() || local {
+                    lines.push(format!("\0project at {}", l.dir().display()));
+                }
+                lines
+            }
         }
     }
 
@@ -119,20 +154,6 @@ impl Source {
         Some(lines_name_pyinstaller(lines, path.parent().unwrap_or(Path::new(".")), 0))
     }
 
-    /// Whether any requirement carries a `--hash`: pip then wants one on every line (its
-    /// require-hashes mode), so nothing may be added to them.
-    pub(crate) fn has_hashes(&self) -> bool {
-        match self {
-            Source::Requirements(lines) => lines.iter().any(|l| l.contains("--hash")),
-            Source::Locked(_) => true,
-        }
-    }
-
-    /// Whether the requirements alone determine what is installed: a requirements file whose
-    /// every requirement is `name==version` with at least one `--hash` (pip's require-hashes
-    /// mode, as `pip-compile --generate-hashes` or `uv pip compile --generate-hashes` write
-    /// it), with no other option than where to download from. pip then installs those very
-    /// archives, and from the wheels among them it picks by the interpreter's tags alone.
     /// The values of its `-f`/`--find-links` options.
     pub(crate) fn find_links(&self) -> Vec<String> {
         let Source::Requirements(lines) = self else { return Vec::new() };
@@ -152,6 +173,11 @@ impl Source {
         out
     }
 
+    /// Whether the requirements alone determine what is installed: a requirements file whose
+    /// every requirement is `name==version` with at least one `--hash` (pip's require-hashes
+    /// mode, as `pip-compile --generate-hashes` or `uv pip compile --generate-hashes` write
+    /// it), with no other option than where to download from. pip then installs those very
+    /// archives, and from the wheels among them it picks by the interpreter's tags alone.
     pub(crate) fn hash_pinned(&self) -> bool {
         let Source::Requirements(lines) = self else { return false };
         let text = lines.join("\n").replace("\\\n", " ");
@@ -198,10 +224,34 @@ impl Source {
 }
 
 impl Locked {
+    /// The project's folder, where its pyproject.toml is.
+    pub(crate) fn dir(&self) -> &Path {
+        self.lock.parent().unwrap_or(Path::new("."))
+    }
+
+    fn doc(&self) -> Result<toml::Table> {
+        project::parse(&self.pyproject, &self.pyproject_text)
+    }
+
+    fn reader(&self) -> Reader {
+        match self.tool {
+            Tool::Uv => Reader::Standard,
+            Tool::Poetry => Reader::Poetry,
+        }
+    }
+
+    /// Whether its tool installs the project itself (`uv sync`, `poetry install`): the crate
+    /// then installs it too, editable, after the locked packages.
+    pub(crate) fn installs_project(&self) -> bool {
+        self.doc().is_ok_and(|doc| project::is_package(&doc, self.reader()))
+    }
+
     /// Writes the locked packages as pinned, hashed requirement lines to `out`, with the tool's
     /// own resolver: `uv export --locked` (every default group, `dev` included), or
-    /// `poetry export` with every non-optional group (what `poetry install` installs). A lockfile
-    /// that no longer matches its pyproject.toml is an error from the tool.
+    /// `poetry export` with every non-optional group (what `poetry install` installs); with the
+    /// `extras` chosen, and the `groups` instead of the default ones when they are chosen
+    /// (Poetry's main group always). A lockfile that no longer matches its pyproject.toml is an
+    /// error from the tool.
     pub(crate) fn export(&self, tool: &Path, out: &Path, log: &Path) -> Result<()> {
         let dir = self.lock.parent().unwrap_or(Path::new("."));
         let mut cmd = Command::new(tool);
@@ -212,11 +262,33 @@ impl Locked {
                     .arg(dir)
                     .arg("--output-file")
                     .arg(out);
+                for extra in &self.selection.extras {
+                    cmd.args(["--extra", extra]);
+                }
+                if let Some(groups) = &self.selection.groups {
+                    cmd.arg("--no-default-groups");
+                    for group in groups {
+                        cmd.args(["--group", group]);
+                    }
+                }
             }
             Tool::Poetry => {
                 cmd.arg("--directory").arg(dir).args(["export", "--format", "requirements.txt", "--output"]).arg(out);
-                for group in self.poetry_groups() {
-                    cmd.args(["--with", &group]);
+                match &self.selection.groups {
+                    Some(groups) => {
+                        cmd.args(["--only", "main"]);
+                        for group in groups.iter().filter(|g| *g != "main") {
+                            cmd.args(["--only", group]);
+                        }
+                    }
+                    None => {
+                        for group in self.poetry_groups() {
+                            cmd.args(["--with", &group]);
+                        }
+                    }
+                }
+                for extra in &self.selection.extras {
+                    cmd.args(["--extras", extra]);
                 }
                 // Never a virtual environment of its own in the user's home for an export.
                 cmd.env("POETRY_VIRTUALENVS_CREATE", "false");
@@ -308,21 +380,6 @@ fn read(path: &Path, what: &str) -> Result<String> {
     })
 }
 
-/// `[project] dependencies` of a pyproject.toml.
-fn pyproject_dependencies(path: &Path, text: &str) -> Result<Vec<String>> {
-    let doc: toml::Table = text
-        .parse()
-        .map_err(|e| Error::new(ErrorKind::Config, format!("pyinstaller-build: `{}`: {e}", path.display())))?;
-    let deps = doc.get("project").and_then(|p| p.get("dependencies")).and_then(|d| d.as_array());
-    let deps: Option<Vec<String>> = deps.and_then(|a| a.iter().map(|v| v.as_str().map(str::to_string)).collect());
-    deps.ok_or_else(|| {
-        Error::new(
-            ErrorKind::Config,
-            format!("pyinstaller-build: `{}` has no `[project] dependencies` array of strings.", path.display()),
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,7 +408,7 @@ mod tests {
         let names = |text: &str| {
             let path = tmp.path().join("requirements.txt");
             fs::write(&path, text).unwrap();
-            Source::read(&path).unwrap().names_pyinstaller(&path)
+            Source::read(&path, &Selection::default()).unwrap().names_pyinstaller(&path)
         };
         for named in [
             "pyinstaller==6.22.3\n",
@@ -380,7 +437,7 @@ mod tests {
         assert_eq!(names("--requirement=base.txt\n"), Some(true));
         let pyproject = tmp.path().join("pyproject.toml");
         fs::write(&pyproject, "[project]\nname = \"a\"\ndependencies = [\"PyInstaller==6.22.3\"]\n").unwrap();
-        assert_eq!(Source::read(&pyproject).unwrap().names_pyinstaller(&pyproject), Some(true));
+        assert_eq!(Source::read(&pyproject, &Selection::default()).unwrap().names_pyinstaller(&pyproject), Some(true));
     }
 
     #[test]
@@ -388,7 +445,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let lock = tmp.path().join("poetry.lock");
         fs::write(&lock, "# locked\n").unwrap();
-        let err = Source::read(&lock).err().unwrap().to_string();
+        let err = Source::read(&lock, &Selection::default()).err().unwrap().to_string();
         assert!(err.contains("the pyproject.toml beside `poetry.lock`"), "{err}");
         fs::write(
             tmp.path().join("pyproject.toml"),
@@ -396,12 +453,16 @@ mod tests {
              [tool.poetry.group.build.dependencies]\nx = \"1\"\n",
         )
         .unwrap();
-        let Source::Locked(locked) = Source::read(&lock).unwrap() else { panic!("a lockfile") };
+        let Source::Locked(locked) = Source::read(&lock, &Selection::default()).unwrap() else { panic!("a lockfile") };
         assert_eq!(locked.tool, Tool::Poetry);
         assert_eq!(locked.poetry_groups(), ["build", "dev"]);
         assert_eq!(Source::files(&lock), [lock.clone(), tmp.path().join("pyproject.toml")]);
         let before = Source::Locked(locked).key_lines();
         fs::write(&lock, "# locked again\n").unwrap();
-        assert_ne!(Source::read(&lock).unwrap().key_lines(), before, "a changed lockfile is a new environment");
+        assert_ne!(
+            Source::read(&lock, &Selection::default()).unwrap().key_lines(),
+            before,
+            "a changed lockfile is a new environment"
+        );
     }
 }

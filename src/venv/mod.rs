@@ -12,6 +12,8 @@
 
 mod config;
 mod lock;
+mod plan;
+mod project;
 mod tools;
 
 use crate::cargo::Cargo;
@@ -22,6 +24,8 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+pub(crate) use project::Selection;
 
 /// The files the environment is made from (a lockfile's pyproject.toml too), for
 /// `rerun-if-changed`.
@@ -50,6 +54,8 @@ pub(crate) struct Request<'a> {
     /// The PyInstaller version the `pyinstaller` key chooses, installed when the requirements
     /// don't name PyInstaller (default [`TESTED_PYINSTALLER`]).
     pub pyinstaller: Option<&'a str>,
+    /// The extras and dependency groups to install (the `extras` and `groups` keys).
+    pub selection: Selection,
 }
 
 /// The PyInstaller the crate is tested with: installed into a managed environment whose
@@ -65,9 +71,14 @@ impl Request<'_> {
         (source.names_pyinstaller(self.requirements) != Some(true)).then(|| format!("pyinstaller=={version}"))
     }
 
-    /// What identifies the environment: the requirements, and what the crate adds to them.
+    /// What identifies the environment: the requirements (with the local projects they name,
+    /// [`plan::local_key`]), and what the crate adds to them.
     fn key_lines(&self, source: &Source) -> Vec<String> {
         let mut lines = source.key_lines();
+        if let Source::Requirements(requirements) = source {
+            lines.extend(plan::local_key(requirements, &plan::folder(self.requirements, requirements)));
+            lines.extend(self.selection.key_lines());
+        }
         lines.extend(self.provided(source).map(|p| format!("\0provided by the crate: {p}")));
         lines
     }
@@ -116,9 +127,22 @@ pub(crate) fn check_setting(version: Option<&str>, requirements: bool) -> Result
     ))
 }
 
+/// Checks that `extras` and `groups` come with `requirements`, before anything runs.
+pub(crate) fn check_selection(chosen: bool, requirements: bool) -> Result<()> {
+    if !chosen || requirements {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Config,
+        "pyinstaller-build: the `extras` and `groups` settings choose what the crate installs from `requirements` \
+         (a `pyproject.toml`, `uv.lock` or `poetry.lock`), which is not set.\n\
+         Fix: set `requirements` too, or remove them.",
+    ))
+}
+
 /// Where the environment for `req` is (or will be), and whether it is ready.
 pub(crate) fn locate(req: &Request) -> Result<(Source, PathBuf, bool)> {
-    let source = Source::read(req.requirements)?;
+    let source = Source::read(req.requirements, &req.selection)?;
     if let (Some(version), Some(named)) = (req.pyinstaller, named_pyinstaller(&source, req.requirements)) {
         return Err(Error::new(
             ErrorKind::Config,
@@ -179,15 +203,11 @@ pub(crate) fn ensure(req: &Request, pinned: Option<Vec<String>>) -> Result<Env> 
     let log = dir.with_extension("log");
     let mut uv = req.uv.clone();
     let mut provided = req.provided(&source);
-    let exact = match &source {
+    let plan = match &source {
         Source::Requirements(lines) => {
-            let mut lines = lines.clone();
+            let folder = plan::folder(req.requirements, lines);
             // Resolved with the rest, unless pip wants a hash on every line.
-            if !source.has_hashes() {
-                lines.extend(provided.clone());
-            }
-            fs::write(&list, lines.join("\n") + "\n").at("could not write", &list)?;
-            false
+            plan::write(lines, req.requirements, &folder, &list, provided.as_deref())?
         }
         Source::Locked(locked) => {
             let tool = tools::ensure(locked.tool, req.base, &req.envs_dir.join("tools"), uv.as_deref())?;
@@ -195,51 +215,45 @@ pub(crate) fn ensure(req: &Request, pinned: Option<Vec<String>>) -> Result<Env> 
                 uv = Some(tool.clone());
             }
             locked.export(&tool, &list, &log)?;
-            let exported: Vec<String> =
+            let mut exported: Vec<String> =
                 fs::read_to_string(&list).unwrap_or_default().lines().map(str::to_string).collect();
             if lock::lines_name_pyinstaller(&exported, req.envs_dir, 0) {
                 provided = None;
             }
-            true
+            if locked.installs_project() {
+                exported.push(format!("-e {}", locked.dir().display()));
+            }
+            // Complete and pinned: installed exactly, a workspace member or the project apart.
+            plan::write(&exported, &list, locked.dir(), &list, provided.as_deref())?
         }
     };
-    // A lockfile's export is complete and pinned: nothing else may be resolved.
-    let mut args = vec![OsString::from("-r"), list.into_os_string()];
-    if exact {
-        args.push("--no-deps".into());
-    }
-    // After hashed requirements, on its own: PyInstaller and what it needs, resolved against
-    // what they installed.
-    let mut installs = vec![args.clone()];
-    if let Some(p) = provided.as_ref().filter(|_| source.has_hashes()) {
-        installs.push(vec![OsString::from(p)]);
-    }
     // Hash-pinned requirements installed from wheels only are determined by the requirements,
     // the interpreter and the installer (a wheel is preferred to an sdist of the same version
     // anyway, so this changes nothing else); with an sdist among them, built here with this
     // machine's compilers, they are not, and they are installed as pip would.
-    // What determines it is taken before the install, as the installer sees it.
-    let mut pinned = pinned.or_else(|| pinned_basis(req));
+    // What determined it is taken before the install, as the installer sees it.
+    let mut pinned = pinned.or_else(|| pinned_basis(req)).filter(|_| plan.installs.len() == 1);
     if pinned.is_some() {
-        let wheels: Vec<OsString> = [&args[..], &["--only-binary".into(), ":all:".into()]].concat();
-        if create(req.base, uv.as_deref(), &dir, &[wheels], &log).is_err() {
+        let wheels: Vec<OsString> = [&plan.installs[0][..], &["--only-binary".into(), ":all:".into()]].concat();
+        if create(req.base, uv.as_deref(), &dir, &plan.folder, &[wheels], &log).is_err() {
             pinned = None;
         }
     }
     if let Some(basis) = &pinned {
         let marker = serde_json::to_vec(basis).expect("strings serialize");
         fs::write(dir.join(WHEELS), marker).at("could not mark", &dir)?;
-    } else if let Err(step) = create(req.base, uv.as_deref(), &dir, &installs, &log) {
+    } else if let Err(step) = create(req.base, uv.as_deref(), &dir, &plan.folder, &plan.installs, &log) {
         return Err(Error::new(
             ErrorKind::PyInstallerMissing,
             format!(
                 "pyinstaller-build: could not create the Python environment for `{}`.\n\
-                 Command: {}\nLast lines of its log ({}):\n{}\
-                 Fix the requirements, or check the network; the next build retries.",
+                 Command (in {}): {}\nLast lines of its log ({}):\n{}{}",
                 req.requirements.display(),
+                plan.folder.display(),
                 step,
                 log.display(),
-                log_tail(&log, 20)
+                log_tail(&log, 20),
+                plan.advice()
             ),
         ));
     }
@@ -254,7 +268,7 @@ pub(crate) fn ensure(req: &Request, pinned: Option<Vec<String>>) -> Result<Env> 
 /// variables, its configuration files and local link folders ([`config`]).
 /// `None` when the requirements are not hash-pinned or the interpreter cannot say.
 pub(crate) fn pinned_basis(req: &Request) -> Option<Vec<String>> {
-    let source = Source::read(req.requirements).ok()?;
+    let source = Source::read(req.requirements, &req.selection).ok()?;
     // PyInstaller added by the crate is resolved from the index: the hashes don't determine it.
     if !source.hash_pinned() || req.provided(&source).is_some() {
         return None;
@@ -280,8 +294,9 @@ pub(crate) fn pinned_basis(req: &Request) -> Option<Vec<String>> {
     for (k, v) in &installer_env {
         basis.push(format!("{k}={v}"));
     }
-    // The installer runs in the build script's working folder (the package's).
-    let cwd = std::env::current_dir().ok()?;
+    // The installer runs where the requirements resolve from (`plan::folder`).
+    let Source::Requirements(lines) = &source else { return None };
+    let cwd = plan::folder(req.requirements, lines);
     let var = |k: &str| req.cargo.env(k).map(|v| v.to_string_lossy().into_owned());
     basis.extend(config::files(req.uv.is_some(), &var, &cwd));
     let links: Vec<String> = installer_env
@@ -327,6 +342,7 @@ fn create(
     base: &Path,
     uv: Option<&Path>,
     dir: &Path,
+    cwd: &Path,
     installs: &[Vec<OsString>],
     log: &Path,
 ) -> std::result::Result<(), String> {
@@ -336,12 +352,15 @@ fn create(
         None => vec![command(base, &["-m", "venv"], &[dir.as_os_str()])],
     };
     for args in installs {
-        steps.push(match uv {
+        let mut step = match uv {
             Some(uv) => {
                 command(uv, &["pip", "install", "--python"], &[&[python.clone().into_os_string()], &args[..]].concat())
             }
             None => command(&python, &["-m", "pip", "install", "--disable-pip-version-check", "--no-input"], args),
-        });
+        };
+        // Relative paths in the requirements resolve from there.
+        step.current_dir(cwd);
+        steps.push(step);
     }
     for mut step in steps {
         let ok = matches!(run_logged(&mut step, log, None), Ok(Ended::Exited(s)) if s.success());
@@ -384,13 +403,13 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     /// A fake base interpreter: `-m venv DIR` makes DIR/bin/python (itself); `-m pip install -r F`
-    /// records F's content in the env, or fails if the content says FAIL, or says SDIST and
+    /// records F's content in the env, or fails if the content says FAIL, or names SDIST and
     /// only wheels may be installed (`--only-binary`, which it then records too).
     fn fake_python(dir: &Path, calls: &Path) -> PathBuf {
         let path = dir.join("fake-python");
         fs::write(
             &path,
-            format!("#!/bin/sh\necho \"$0 $*\" >> '{}'\n", calls.display())
+            format!("#!/bin/sh\necho \"$0 $* (in $PWD)\" >> '{}'\n", calls.display())
                 + r#"
 if [ "$1 $2" = "-m venv" ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; exit 0; fi
 if [ "$1 $2 $3" = "-m pip install" ]; then
@@ -448,6 +467,7 @@ exec python3 "$@"
             uv: None,
             cargo: &s.cargo,
             pyinstaller: None,
+            selection: Selection::default(),
         }
     }
 
@@ -491,7 +511,7 @@ exec python3 "$@"
         assert_eq!(ensure(&now, None).unwrap().pinned, Some(basis));
 
         // An sdist is needed: the wheels-only install fails, then it installs as pip would.
-        fs::write(&s.reqs, "pyinstaller==6.22.3 --hash=sha256:pp\nsdistonly==1.0 --hash=sha256:bb  # SDIST\n").unwrap();
+        fs::write(&s.reqs, "pyinstaller==6.22.3 --hash=sha256:pp\nSDIST-only==1.0 --hash=sha256:bb\n").unwrap();
         let before = calls(&s);
         let env = ensure_env(&s);
         assert!(env.created && env.pinned.is_none());
@@ -539,6 +559,78 @@ exec python3 "$@"
         let env = ensure_env(&s);
         assert!(env.pinned.is_none() && !env.dir.join("wheels-only").exists());
         assert_eq!(installed(&env), ("six==1.17.0 --hash=sha256:aa\n".into(), "pyinstaller==6.22.3\n".into()));
+    }
+
+    /// The install commands that ran (after `pip install`), with the folder each ran in.
+    fn installs(s: &Setup) -> Vec<String> {
+        let log = fs::read_to_string(&s.calls).unwrap_or_default();
+        log.lines().filter_map(|l| l.split_once(" -m pip install ")).map(|(_, rest)| rest.to_string()).collect()
+    }
+
+    #[test]
+    fn a_uv_export_naming_its_project_installs_exactly_from_the_project() {
+        let s = setup("");
+        let project = s._tmp.path().join("app");
+        fs::create_dir_all(project.join("requirements")).unwrap();
+        fs::write(project.join("pyproject.toml"), "[project]\nname = \"app\"\nversion = \"1.0\"\n").unwrap();
+        let export = project.join("requirements/prod.txt");
+        fs::write(
+            &export,
+            "# This file was autogenerated by uv via the following command:\n#    uv export\n-e .\n\
+             six==1.17.0 \\\n    --hash=sha256:aa\n    # via app\n",
+        )
+        .unwrap();
+        let env = ensure(&request(&s, &export, false), None).unwrap();
+        assert!(env.created && env.pinned.is_none(), "a local project is not determined by hashes");
+        let ran = installs(&s);
+        let list = env.dir.with_extension("requirements.txt");
+        let local = list.with_extension("local.txt");
+        let at = format!("(in {})", project.display());
+        assert_eq!(ran.len(), 3, "{ran:?}");
+        assert!(ran[0].contains(&format!("-r {} --no-deps", list.display())) && ran[0].ends_with(&at), "{ran:?}");
+        assert!(ran[1].contains(&format!("-r {} --no-deps", local.display())) && ran[1].ends_with(&at), "{ran:?}");
+        assert!(ran[2].contains("--no-input pyinstaller==6.22.3 (in"), "{ran:?}");
+        assert_eq!(fs::read_to_string(&local).unwrap(), "-e .\n");
+
+        // Another checkout of the same files is another environment (the editable install
+        // points at its sources); the same one is reused.
+        assert!(!ensure(&request(&s, &export, false), None).unwrap().created);
+        let other = s._tmp.path().join("other");
+        fs::create_dir_all(other.join("requirements")).unwrap();
+        fs::copy(project.join("pyproject.toml"), other.join("pyproject.toml")).unwrap();
+        fs::copy(&export, other.join("requirements/prod.txt")).unwrap();
+        let moved = ensure(&request(&s, &other.join("requirements/prod.txt"), false), None).unwrap();
+        assert!(moved.created && moved.dir != env.dir);
+    }
+
+    #[test]
+    fn a_failed_install_of_hashed_ranges_says_what_pips_hash_mode_wants() {
+        let s = setup("six==1.17.0 --hash=sha256:aa\nFAIL>=1 --hash=sha256:bb\n");
+        let err = ensure_with(&s, false).unwrap_err().to_string();
+        assert!(err.contains("`--require-hashes`") && err.contains("`poetry.lock`"), "{err}");
+        assert!(installs(&s).iter().all(|i| !i.contains("--no-deps")), "a range is resolved: {:?}", installs(&s));
+    }
+
+    #[test]
+    fn extras_and_groups_apply_to_a_project_and_need_requirements() {
+        let s = setup("flask\n");
+        let chosen = Selection { extras: vec!["server".into()], groups: None };
+        let err = ensure(&Request { selection: chosen.clone(), ..request(&s, &s.reqs, false) }, None).err().unwrap();
+        assert!(err.to_string().contains("write the extras in it (`app[server]`)"), "{err}");
+        assert!(check_selection(true, false).unwrap_err().to_string().contains("set `requirements` too"));
+        let pyproject = s.reqs.with_file_name("pyproject.toml");
+        fs::write(
+            &pyproject,
+            "[project]\nname = \"app\"\ndependencies = [\"fastapi\"]\n[project.optional-dependencies]\nserver = [\"uvicorn\"]\n\
+             [build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n",
+        )
+        .unwrap();
+        let plain = ensure(&request(&s, &pyproject, false), None).unwrap();
+        let with = ensure(&Request { selection: chosen, ..request(&s, &pyproject, false) }, None).unwrap();
+        assert!(with.created && with.dir != plain.dir, "the extras are part of the environment's identity");
+        let dir = pyproject.parent().unwrap().display().to_string();
+        assert_eq!(installed(&plain).0, format!("fastapi\n-e {dir}\npyinstaller==6.22.3\n"), "the project itself too");
+        assert_eq!(installed(&with).0, format!("fastapi\nuvicorn\n-e {dir}\npyinstaller==6.22.3\n"));
     }
 
     #[test]

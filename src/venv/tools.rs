@@ -37,7 +37,7 @@ pub(crate) fn ensure(tool: Tool, base: &Path, tools_dir: &Path, uv: Option<&Path
     let installer = if tool == Tool::Poetry { uv } else { None };
     let args: Vec<OsString> = tool.packages().iter().map(OsString::from).collect();
     let log = dir.with_extension("log");
-    if let Err(step) = create(base, installer, &dir, &[args], &log) {
+    if let Err(step) = create(base, installer, &dir, tools_dir, &[args], &log) {
         return Err(Error::new(
             ErrorKind::PyInstallerMissing,
             format!(

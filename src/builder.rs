@@ -868,6 +868,11 @@ mod tests {
         assert_eq!(b.launch, Launch::ExtractOnce);
         assert_eq!(b.sidecars["api"].launch, Some(Launch::Onefile));
         assert_eq!(b.sidecars["worker"].launch, None);
+        // A spec file's table (no `script`): by the spec's stem.
+        let b =
+            manifest("[package.metadata.pyinstaller-build.sidecars.headless]\nlaunch = \"extract-once\"\n").unwrap();
+        assert_eq!(b.launch_own.get("headless"), Some(&Launch::ExtractOnce));
+        assert!(b.sidecars.is_empty());
         assert_eq!(manifest("[package.metadata.pyinstaller-build]\n").unwrap().launch, Launch::Onefile);
         let e = manifest("[package.metadata.pyinstaller-build.sidecars.api]\nscript = \"m.py\"\nlaunch = \"fast\"\n")
             .unwrap_err()

@@ -476,7 +476,8 @@
 //!
 //! A onefile sidecar unpacks itself into a new temporary folder at every start and runs Python in
 //! a child process, which outlives the sidecar when the app kills it. `launch = "extract-once"`
-//! (at the top level, or in a sidecar's table; [`Build::launch`], [`Sidecar::launch`]) keeps
+//! (at the top level, or in a sidecar's or a spec file's table under `sidecars`; [`Build::launch`],
+//! [`Sidecar::launch`]) keeps
 //! Tauri's contract (one file at `binaries/<name>-<triple>`, `externalBin`, `sidecar()`) and
 //! changes what that file is:
 //!

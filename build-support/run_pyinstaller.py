@@ -4,6 +4,9 @@ argv: <lock file> <records json> <audit json or -> <project dir> <snapshot dir o
 env PYINSTALLER_BUILD_EXTRA_EXCLUDES: comma-separated modules added to every Analysis' excludes
 (the audit's verify mode; the user's spec is never edited).
 env PYINSTALLER_BUILD_TARGET_ARCH: the EXE's target_arch when the spec sets none (macOS).
+env PYINSTALLER_BUILD_LAUNCH: extract-once mode: the spec is built onedir (a onefile EXE becomes
+the same EXE without its binaries and datas plus a COLLECT of them), and where to write which
+folder and program it made.
 env PYINSTALLER_BUILD_TRACE: where to write what the run read (build-support/trace.py), and
 PYINSTALLER_BUILD_TRACE_SCRIPT: that file, run in front of PyInstaller's isolated children.
 
@@ -81,6 +84,73 @@ if target_arch:
         original_exe(*a, **kw)
 
     build_main.EXE.__init__ = with_target_arch
+
+launch_path = os.environ.get("PYINSTALLER_BUILD_LAUNCH")
+if launch_path:
+    # A onefile spec unchanged, built in its onedir form: the same Analysis and EXE arguments,
+    # with `exclude_binaries` (which puts the binaries and datas in the EXE's dependencies) and
+    # a COLLECT of them, as `pyi-makespec --onedir` writes it. A onedir spec is built as it is.
+    from PyInstaller.building import build_main
+
+    launch_made = {"exe": None, "collect": None}
+    original_launch_exe = build_main.EXE.__init__
+    original_launch_collect = build_main.COLLECT.__init__
+
+    def launch_refuse(why):
+        sys.exit("pyinstaller-build: this spec cannot be built as one extract-once sidecar: %s" % why)
+
+    # What a onedir spec passes to COLLECT instead of EXE: `a.binaries` and `a.datas` (SYMLINK
+    # entries included, which PKG would otherwise keep even with `exclude_binaries`, making the
+    # program a onefile one).
+    launch_collected = {"BINARY", "EXTENSION", "DATA", "ZIPFILE", "SYMLINK"}
+
+    def launch_exe(self, *a, **kw):
+        if launch_made["exe"] is not None:
+            launch_refuse("it makes more than one EXE(...); a sidecar is one program (set `launch = \"onefile\"`)")
+        onefile = not kw.get("exclude_binaries", False)
+        collected = []
+        if onefile:
+            kw = dict(kw, exclude_binaries=True)
+            kw.pop("runtime_tmpdir", None)  # where onefile unpacks: no meaning for onedir
+            kept = []
+            for arg in a:
+                if isinstance(arg, (list, tuple)) and not isinstance(arg, build_main.PYZ):
+                    collected.extend(e for e in arg if len(e) == 3 and e[2] in launch_collected)
+                    arg = [e for e in arg if not (len(e) == 3 and e[2] in launch_collected)]
+                kept.append(arg)
+            a = kept
+        original_launch_exe(self, *a, **kw)
+        launch_made["exe"] = self
+        if onefile:
+            name = os.path.basename(kw.get("name") or self.name)
+            if name.lower().endswith(".exe"):
+                name = name[:-4]
+            build_main.COLLECT(
+                self,
+                collected,
+                strip=kw.get("strip", False),
+                upx=kw.get("upx", False),
+                upx_exclude=kw.get("upx_exclude", []),
+                name=name,
+            )
+
+    def launch_collect(self, *a, **kw):
+        if launch_made["collect"] is not None:
+            launch_refuse("it makes more than one COLLECT(...)")
+        exes = [x for x in a if isinstance(x, build_main.EXE)]
+        if len(exes) != 1 or exes[0] is not launch_made["exe"]:
+            launch_refuse("its COLLECT(...) does not hold exactly its one EXE(...)")
+        # Entries the program's own archive would unpack at every start (the onefile way).
+        unpacked = sorted(e[0] for e in exes[0].toc if len(e) == 3 and e[2] in ("SYMLINK", "DEPENDENCY"))
+        if unpacked:
+            launch_refuse("its EXE(...) itself carries files to unpack (%s); pass them to COLLECT(...)" % ", ".join(unpacked[:5]))
+        original_launch_collect(self, *a, **kw)
+        launch_made["collect"] = self
+        with open(launch_path, "w") as f:
+            json.dump({"folder": os.path.basename(self.name), "program": os.path.basename(exes[0].name)}, f)
+
+    build_main.EXE.__init__ = launch_exe
+    build_main.COLLECT.__init__ = launch_collect
 
 if audit_path != "-":
     record_imports()

@@ -2,6 +2,7 @@
 
 use crate::cargo::cargo_env;
 use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::launch::Launch;
 use crate::smoke::SmokeTest;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -43,6 +44,9 @@ pub struct Build {
     pub(crate) binary_cache_mb: Option<u64>,
     pub(crate) compression: Option<Compression>,
     pub(crate) allow_missing_imports: bool,
+    pub(crate) launch: Launch,
+    /// `launch` in a spec file's table, by the spec's stem.
+    pub(crate) launch_own: BTreeMap<String, Launch>,
     pub(crate) sidecars: BTreeMap<String, Sidecar>,
     /// `run-in` and `pyinstaller-env` of the table: every sidecar's unless its own says otherwise.
     pub(crate) run_in: Option<PathBuf>,
@@ -119,9 +123,13 @@ impl Build {
         build.binary_cache_mb = meta.binary_cache_mb;
         build.compression = meta.compression.map(Compression::from);
         build.allow_missing_imports = meta.allow_missing_imports.unwrap_or(false);
+        build.launch = meta.launch.unwrap_or_default();
         build.run_in = meta.run_in;
         build.pyinstaller_env = meta.pyinstaller_env;
         for (name, s) in meta.sidecars {
+            if let (None, Some(launch)) = (&s.script, s.launch) {
+                build.launch_own.insert(name.clone(), launch);
+            }
             let settings =
                 SidecarSettings { install_as: s.install_as, run_in: s.run_in, pyinstaller_env: s.pyinstaller_env };
             if settings != SidecarSettings::default() {
@@ -135,14 +143,15 @@ impl Build {
                         format!(
                             "pyinstaller-build: {}: [package.metadata.pyinstaller-build.sidecars.{name}] has `options` \
                              or `smoke-test` but no `script`.\nFix: add `script = \"<entry>.py\"` for a sidecar without \
-                             a spec file; a spec file's table takes only `install-as`, `run-in` and `pyinstaller-env`.",
+                             a spec file; a spec file's table takes only `install-as`, `run-in`, `pyinstaller-env` and `launch`.",
                             path.display()
                         ),
                     ));
                 }
                 continue;
             };
-            let sidecar = Sidecar { script, options: s.options, smoke_test: s.smoke_test.map(SmokeTest::from) };
+            let sidecar =
+                Sidecar { script, options: s.options, smoke_test: s.smoke_test.map(SmokeTest::from), launch: s.launch };
             build.sidecars.insert(name, sidecar);
         }
         Ok(build)
@@ -430,6 +439,18 @@ impl Build {
         self
     }
 
+    /// How every sidecar starts, unless its own table says otherwise (`launch` key; default
+    /// [`Launch::Onefile`]). See the crate docs, "Launch mode".
+    ///
+    /// ```
+    /// use pyinstaller_build::{Build, Launch};
+    /// Build::new().launch(Launch::ExtractOnce);
+    /// ```
+    pub fn launch(&mut self, launch: Launch) -> &mut Build {
+        self.launch = launch;
+        self
+    }
+
     /// The package folder relative paths start from (default `CARGO_MANIFEST_DIR`).
     ///
     /// ```
@@ -547,6 +568,8 @@ pub struct Sidecar {
     pub options: Vec<String>,
     /// This sidecar's smoke test, instead of the top-level one.
     pub smoke_test: Option<SmokeTest>,
+    /// This sidecar's launch mode, instead of the top-level one ([`Build::launch`]).
+    pub launch: Option<Launch>,
 }
 
 impl Sidecar {
@@ -582,6 +605,18 @@ impl Sidecar {
     /// ```
     pub fn smoke_test(mut self, smoke_test: SmokeTest) -> Sidecar {
         self.smoke_test = Some(smoke_test);
+        self
+    }
+
+    /// Its own launch mode (`launch = "extract-once"` in its table).
+    ///
+    /// ```
+    /// use pyinstaller_build::{Launch, Sidecar};
+    /// let s = Sidecar::new("main.py").launch(Launch::ExtractOnce);
+    /// assert_eq!(s.launch, Some(Launch::ExtractOnce));
+    /// ```
+    pub fn launch(mut self, launch: Launch) -> Sidecar {
+        self.launch = Some(launch);
         self
     }
 }
@@ -685,6 +720,7 @@ struct Metadata {
     binary_cache_mb: Option<u64>,
     compression: Option<CompressionConfig>,
     allow_missing_imports: Option<bool>,
+    launch: Option<Launch>,
     run_in: Option<PathBuf>,
     #[serde(default)]
     pyinstaller_env: BTreeMap<String, String>,
@@ -700,6 +736,7 @@ struct SidecarConfig {
     #[serde(default)]
     options: Vec<String>,
     smoke_test: Option<SmokeTestConfig>,
+    launch: Option<Launch>,
     install_as: Option<PathBuf>,
     run_in: Option<PathBuf>,
     #[serde(default)]
@@ -818,6 +855,29 @@ mod tests {
         )
         .unwrap();
         assert_eq!((b.extras, b.groups), (vec!["server".to_string()], Some(vec![])));
+    }
+
+    #[test]
+    fn launch_at_the_top_and_per_sidecar_and_an_unknown_value_named() {
+        let b = manifest(
+            "[package.metadata.pyinstaller-build]\nlaunch = \"extract-once\"\n\
+             [package.metadata.pyinstaller-build.sidecars.api]\nscript = \"main.py\"\nlaunch = \"onefile\"\n\
+             [package.metadata.pyinstaller-build.sidecars.worker]\nscript = \"w.py\"\n",
+        )
+        .unwrap();
+        assert_eq!(b.launch, Launch::ExtractOnce);
+        assert_eq!(b.sidecars["api"].launch, Some(Launch::Onefile));
+        assert_eq!(b.sidecars["worker"].launch, None);
+        // A spec file's table (no `script`): by the spec's stem.
+        let b =
+            manifest("[package.metadata.pyinstaller-build.sidecars.headless]\nlaunch = \"extract-once\"\n").unwrap();
+        assert_eq!(b.launch_own.get("headless"), Some(&Launch::ExtractOnce));
+        assert!(b.sidecars.is_empty());
+        assert_eq!(manifest("[package.metadata.pyinstaller-build]\n").unwrap().launch, Launch::Onefile);
+        let e = manifest("[package.metadata.pyinstaller-build.sidecars.api]\nscript = \"m.py\"\nlaunch = \"fast\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`launch` is \"onefile\" or \"extract-once\", not \"fast\""), "{e}");
     }
 
     #[test]

@@ -31,6 +31,7 @@
 //! compression = { debug = 1 }             # zlib level per profile; release: PyInstaller's own
 //! binary-cache-mb = 1024                  # built binaries kept for instant switch-backs; 0: off
 //! allow-missing-imports = false           # true: a missing top-level import is a warning
+//! launch = "onefile"                      # or "extract-once": unpacked once per user, one process
 //!
 //! [package.metadata.pyinstaller-build.sidecars.api]   # a sidecar without a spec file, named `api`
 //! script = "main.py"                                   # relative to python-dir
@@ -194,7 +195,8 @@
 //!   of your shell with one of those names is dropped too;
 //! * `env = { NAME = "value" }` in the table sets variables for it;
 //! * `HOME`, `USERPROFILE`, `XDG_CONFIG_HOME`, `XDG_DATA_HOME`, `XDG_STATE_HOME`,
-//!   `XDG_CACHE_HOME`, `XDG_RUNTIME_DIR`, `APPDATA`, `LOCALAPPDATA`, `TMPDIR`, `TMP` and `TEMP`
+//!   `XDG_CACHE_HOME`, `XDG_RUNTIME_DIR`, `APPDATA`, `LOCALAPPDATA`, `TMPDIR`, `TMP`, `TEMP` and
+//!   `PYINSTALLER_BUILD_LAUNCH_CACHE` (where an extract-once sidecar unpacks)
 //!   point into a scratch folder in the system's temporary folder, which is also its working
 //!   folder, and which the crate removes after the test: a database or log the app writes into
 //!   its default data folder, and a onefile binary's `_MEI*` folder, never land in your folders.
@@ -469,6 +471,64 @@
 //!   checks (`os.path.exists` of a file outside python-dir decides nothing the crate records).
 //!   Files inside site-packages that no `RECORD` lists (edited by hand) are not inputs. List such
 //!   variables in `env`; after such an edit build with `PYINSTALLER_BUILD_FORCE=1`.
+//!
+//! # Launch mode: extract once, one process
+//!
+//! A onefile sidecar unpacks itself into a new temporary folder at every start and runs Python in
+//! a child process, which outlives the sidecar when the app kills it. `launch = "extract-once"`
+//! (at the top level, or in a sidecar's or a spec file's table under `sidecars`; [`Build::launch`],
+//! [`Sidecar::launch`]) keeps
+//! Tauri's contract (one file at `binaries/<name>-<triple>`, `externalBin`, `sidecar()`) and
+//! changes what that file is:
+//!
+//! * the spec is built **onedir**: a onefile spec unchanged is built in its onedir form (the same
+//!   `Analysis`; its `EXE` with `exclude_binaries=True` and without the binaries, datas and
+//!   symbolic links, which go to a `COLLECT` of it, as a onedir spec passes them; `runtime_tmpdir`
+//!   dropped), done in the crate's PyInstaller runner, never in your spec; a spec-less
+//!   sidecar's generated spec likewise; a onedir spec with its own
+//!   `COLLECT` is built as it is (in `"onefile"` mode it is an error naming this key). A spec with
+//!   several `EXE`s or `COLLECT`s, or a `COLLECT` of something else, is an error naming it;
+//! * the installed file is a small std-only launcher (`src/launch/launcher.rs`, compiled by the
+//!   `rustc` cargo gives the build script for `TARGET`, once per compiler, target and launcher
+//!   source, into `<cache-dir>/launchers`) with the onedir folder packed after it, each file
+//!   raw-deflated at zlib level 9 by the build's interpreter, and a trailer holding the payload's
+//!   blake3 hash: its id;
+//! * on start it looks for `<cache>/pyinstaller-build/<name>/<id>` (`<cache>`: `$XDG_CACHE_HOME`
+//!   or `~/.cache` on Linux, `~/Library/Caches` on macOS, `%LOCALAPPDATA%` on Windows;
+//!   `PYINSTALLER_BUILD_LAUNCH_CACHE=<dir>` replaces `<cache>/pyinstaller-build`). Present with
+//!   its marker: it starts the program at once. Otherwise it extracts into a temporary sibling,
+//!   syncs the files, writes the marker last, and renames the folder into place; a launcher that
+//!   loses that race uses the winner's folder, a folder without its marker (a launch killed
+//!   mid-way leaves only a `.tmp-*` sibling; a damaged or planted one) is moved aside and
+//!   extracted again. A cache folder it cannot write: it unpacks into a private folder of the
+//!   user's in the system's temporary folder and says so in one line on stderr;
+//! * after extracting a new id it prunes the other ids of the same sidecar that no running
+//!   instance holds: each instance holds the folder's `.lock` shared for its whole life (on Unix
+//!   the descriptor survives `exec`), the pruner takes it exclusively, without waiting, and moves
+//!   the folder aside before deleting it, so a folder in use is never removed;
+//! * **Unix**: the launcher `exec`s the onedir program: one process, same PID, `argv[0]` and the
+//!   arguments forwarded; Tauri's kill reaches Python itself. **Windows**: it puts itself in a Job
+//!   Object with `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE` before starting the program (which inherits
+//!   the job), so the program dies with the launcher however it ends, and it forwards the exit
+//!   code; the streams are inherited.
+//!
+//! When the app dies without killing the sidecar (a crash, a force quit): on Unix the sidecar is
+//! an orphan like any process (no `PR_SET_PDEATHSIG`: it fires when the *thread* that spawned
+//! the child ends, and Tauri spawns from runtime threads that come and go, so it would kill
+//! healthy sidecars); its stdin pipe from the app reaches end-of-file, which a sidecar that
+//! reads stdin (`tauri-plugin-shell` gives it one) should treat as the signal to exit. On
+//! Windows the job closes with the launcher, which the app's death does not end by itself: the
+//! same stdin advice holds.
+//!
+//! Everything else holds: the mode and the launcher's hash are part of the fingerprint, the
+//! binary store's and the shared cache's keys; the smoke test runs the launcher as installed,
+//! unpacking into its scratch folder; `PYINSTALLER_BUILD_SKIP` placeholders are as before.
+//! *Not yet:* the fast path (an edit in this mode runs PyInstaller, and the warning says why),
+//! the audit of the binary's contents, hash-pinned lookups before the environment exists, a
+//! `universal-apple-darwin` sidecar (not made in this mode: `lipo` would drop the payload), and code signing on macOS (data
+//! appended to a Mach-O file breaks its signature); the Windows and macOS launchers are compile-
+//! checked only. Two apps with a sidecar of the same name share its cache folder and prune each
+//! other's ids when not running (each then unpacks again on its next start).
 //!
 //! # The fast path: a module edit in about a second
 //!
@@ -897,6 +957,7 @@ mod fastpath;
 mod fingerprint;
 mod install;
 mod jobs;
+mod launch;
 mod macos;
 mod makespec;
 mod pinned;
@@ -919,6 +980,7 @@ mod workdir;
 pub use audit::{Audit, ExcludeResult, Package, Verification};
 pub use builder::{Build, Compression, Sidecar, SidecarSettings};
 pub use error::{Error, ErrorKind, Result};
+pub use launch::Launch;
 pub use report::{Outcome, Report, SpecReport};
 pub use smoke::SmokeTest;
 
@@ -1059,7 +1121,10 @@ impl Build {
                 && env.target == env.host
                 && !force
                 && !env.target.ends_with("-apple-darwin")
-                && [&run].into_iter().chain(runs.values()).all(|r| *r == settings::Run::default());
+                && [&run].into_iter().chain(runs.values()).all(|r| *r == settings::Run::default())
+                // The launcher joins the key of an extract-once sidecar: compiled only below.
+                && self.launch == Launch::Onefile
+                && self.launch_own.is_empty();
             if !ready && plain {
                 basis = venv::pinned_basis(request);
             }
@@ -1127,7 +1192,14 @@ impl Build {
         let _lock = lock_project(&binaries_dir)?;
         let generated =
             self.generate_specs(&mut specs, &python_dir, &python, &toolchain, &project_cache, (&cargo, &binaries_dir))?;
+        // By key (a sidecar's name, a spec file's stem), as `Shared::key` names them.
+        let mut launch_own = self.launch_own.clone();
+        launch_own.extend(self.sidecars.iter().filter_map(|(name, s)| s.launch.map(|l| (name.clone(), l))));
+        let launcher = self.launcher(&cargo, &cache_root, &env.target, &specs, &generated, &launch_own)?;
         let shared = spec::Shared {
+            launch: self.launch,
+            launch_own,
+            launcher,
             cargo: &cargo,
             project: &project,
             context: &context,
@@ -1253,6 +1325,32 @@ impl Build {
 
     /// Writes the spec of every sidecar without a spec file (PyInstaller's own writer, into the
     /// cache) and adds it to `specs`.
+    /// The extract-once launcher, compiled when a spec needs it.
+    fn launcher(
+        &self,
+        cargo: &Cargo,
+        cache_root: &Path,
+        target: &str,
+        specs: &[String],
+        generated: &std::collections::BTreeMap<String, (makespec::Generated, Option<SmokeTest>)>,
+        launch_own: &std::collections::BTreeMap<String, Launch>,
+    ) -> Result<Option<launch::Launcher>> {
+        let users: Vec<String> = specs
+            .iter()
+            .filter_map(|spec| {
+                let (label, own) = match generated.get(spec) {
+                    Some((g, _)) => (g.name.clone(), launch_own.get(&g.name).copied()),
+                    None => (spec.clone(), launch_own.get(&project::spec_stem(spec)).copied()),
+                };
+                (own.unwrap_or(self.launch) == Launch::ExtractOnce).then_some(label)
+            })
+            .collect();
+        match users.is_empty() {
+            true => Ok(None),
+            false => launch::compile(cargo, cache_root, target, &users).map(Some),
+        }
+    }
+
     fn generate_specs(
         &self,
         specs: &mut Vec<String>,
@@ -1558,6 +1656,10 @@ fn write_report(stamps_dir: &Path, report: &Report) -> Result<()> {
 /// sources (macos.rs).
 fn universal(cargo: &Cargo, shared: &spec::Shared, spec: &SpecReport) -> Result<()> {
     if !shared.target.ends_with("-apple-darwin") {
+        return Ok(());
+    }
+    // `lipo` keeps the Mach-O parts of a file, not the payload an extract-once launcher carries.
+    if shared.launch(&spec.spec) == Launch::ExtractOnce {
         return Ok(());
     }
     let spec_dir = workdir::SpecDir::new(&shared.project_cache, &project::spec_stem(&spec.spec));

@@ -42,6 +42,8 @@ pub(crate) struct Invocation<'a> {
     pub extra_excludes: &'a [String],
     /// The fast path's helper, to snapshot the build with (see src/fastpath/), or none.
     pub snapshot: Option<&'a str>,
+    /// Extract-once mode: the spec is built onedir and packed behind this launcher.
+    pub launch: Option<&'a crate::launch::Launcher>,
 }
 
 /// What a successful PyInstaller run left behind.
@@ -104,6 +106,13 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
     if let Ok(paths) = std::env::join_paths(inv.not_project) {
         cmd.env("PYINSTALLER_BUILD_NOT_PROJECT", paths);
     }
+    let built = dir.root.join(crate::launch::BUILT_FILE);
+    let _ = fs::remove_file(&built);
+    if inv.launch.is_some() {
+        cmd.env("PYINSTALLER_BUILD_LAUNCH", &built);
+    } else {
+        cmd.env_remove("PYINSTALLER_BUILD_LAUNCH");
+    }
     if !inv.extra_excludes.is_empty() {
         cmd.env("PYINSTALLER_BUILD_EXTRA_EXCLUDES", inv.extra_excludes.join(","));
     }
@@ -151,7 +160,13 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
             ),
         )
     })?;
-    Ok(Output { binary: find_binary(spec_name, &dir.dist())?, records, reads })
+    let binary = match inv.launch {
+        Some(launcher) => {
+            crate::launch::pack(launcher, python, env, spec_name, &built, &dir.dist(), &dir.root.join("onedir"))?
+        }
+        None => find_binary(spec_name, &dir.dist())?,
+    };
+    Ok(Output { binary, records, reads })
 }
 
 /// The environment every Python process of a build runs in: PyInstaller and the fast path's
@@ -183,8 +198,9 @@ fn find_binary(spec_name: &str, dist: &Path) -> Result<PathBuf> {
             ErrorKind::Config,
             format!(
                 "pyinstaller-build: `{spec_name}` builds a onedir bundle (`{}`), but a Tauri sidecar is a single file.\n\
-                 Fix: make it onefile: pass `a.binaries` and `a.datas` to `EXE(...)` and drop `COLLECT(...)` \
-                 (or regenerate it with `pyi-makespec --onefile`).",
+                 Fix: set `launch = \"extract-once\"` in [package.metadata.pyinstaller-build] to ship it as one file \
+                 that unpacks once, or make it onefile: pass `a.binaries` and `a.datas` to `EXE(...)` and drop \
+                 `COLLECT(...)` (or regenerate it with `pyi-makespec --onefile`).",
                 one.display()
             ),
         )),

@@ -251,6 +251,8 @@ impl Scratch {
             ("TMPDIR", tmp.clone()),
             ("TMP", tmp.clone()),
             ("TEMP", tmp),
+            // Where an extract-once launcher unpacks (launch.rs): never the user's cache.
+            ("PYINSTALLER_BUILD_LAUNCH_CACHE", home.join("launch-cache")),
         ]
     }
 }

@@ -6,6 +6,7 @@ use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fastpath;
 use crate::fingerprint::{self, Context};
 use crate::install;
+use crate::launch::{Launch, Launcher};
 use crate::makespec::Generated;
 use crate::placement::{Place, Placement};
 use crate::project::{hash_file, hex, spec_stem, Project};
@@ -62,6 +63,12 @@ pub(crate) struct Shared<'a> {
     /// How PyInstaller runs for each sidecar, by key ([`Shared::key`]); `run` for the others.
     pub runs: BTreeMap<String, Run>,
     pub run: Run,
+    /// The top-level `launch`.
+    pub launch: Launch,
+    /// Sidecars' own `launch`, by key ([`Shared::key`]).
+    pub launch_own: BTreeMap<String, Launch>,
+    /// The extract-once launcher, when a spec is in that mode.
+    pub launcher: Option<Launcher>,
 }
 
 impl Shared<'_> {
@@ -122,11 +129,25 @@ impl Shared<'_> {
         }
     }
 
+    /// A spec's launch mode: its sidecar's own, else the top-level one.
+    pub(crate) fn launch(&self, spec: &str) -> Launch {
+        self.launch_own.get(&self.key(spec)).copied().unwrap_or(self.launch)
+    }
+
+    /// The launcher that carries a spec's onedir form, in extract-once mode.
+    pub(crate) fn launcher(&self, spec: &str) -> Option<&Launcher> {
+        self.launcher.as_ref().filter(|_| self.launch(spec) == Launch::ExtractOnce)
+    }
+
     /// What a generated spec was made from (part of its context, as the spec file's content is
     /// for a spec in python-dir), and how PyInstaller runs for it. (Not its smoke test, which
-    /// PyInstaller never sees.)
+    /// PyInstaller never sees.) With the launch mode, and in extract-once mode the launcher's
+    /// bytes, which the installed file holds.
     fn generated_digest(&self, spec: &str) -> String {
-        let run = self.run_of(spec).digest();
+        let mut run = self.run_of(spec).digest();
+        if let Some(l) = self.launcher(spec) {
+            run += &format!("launch extract-once {}", l.hash);
+        }
         match self.generated.get(spec) {
             Some((g, _)) => format!("generated {}{run}", g.digest),
             None => run,
@@ -271,6 +292,10 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     };
     let mut refused = None;
     let action = match (action, &state) {
+        (Action::Build, Some(_)) if !shared.force && shared.launcher(spec).is_some() => {
+            refused = Some("the fast path does not repack an extract-once sidecar yet".to_string());
+            Action::Build
+        }
         (Action::Build, Some(state)) if !shared.force => {
             let checked = fastpath::check(&dir, state, &context, shared.project, &inputs, traced).and_then(|changed| {
                 let paths: Vec<&str> = changed.modules.iter().map(|m| m.path.as_str()).collect();
@@ -297,11 +322,17 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
         Some((g, _)) => (format!("generated {} {}{run}", g.name, g.portable), true),
         None => (format!("{spec}{run}"), false),
     };
+    // The mode and the launcher's bytes are part of what another machine must have built.
+    let identity = match shared.launcher(spec) {
+        Some(l) => format!("{identity} launch extract-once {}", l.hash),
+        None => identity,
+    };
+    let extract_once = shared.launcher(spec).is_some();
     let (shared_key, pinned_key) = match matches!(action, Action::FastPath(_) | Action::Build) && !shared.force {
         true => (
             shared.cache.shared_key(shared.toolchain, shared.context, shared.project, &identity),
             // Only spec files are looked up before the environment exists (pinned.rs).
-            shared.cache.pinned_key(shared.context, shared.project, spec).filter(|_| !generated),
+            shared.cache.pinned_key(shared.context, shared.project, spec).filter(|_| !generated && !extract_once),
         ),
         false => (None, None),
     };
@@ -586,7 +617,9 @@ fn invocation<'a>(
         project_dir: &shared.project.root,
         not_project: &shared.not_project,
         extra_excludes: &[],
-        snapshot: Some(fastpath::HELPER),
+        // An extract-once sidecar takes no fast path: nothing to snapshot.
+        snapshot: Some(fastpath::HELPER).filter(|_| shared.launcher(&plan.spec).is_none()),
+        launch: shared.launcher(&plan.spec),
     }
 }
 
@@ -742,7 +775,9 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
             ));
         }
         let smoke = smoke_test(shared, plan, &output.binary)?;
-        fastpath::after_build(dir, &output.binary, &shared.python(&env), &before);
+        if shared.launcher(&plan.spec).is_none() {
+            fastpath::after_build(dir, &output.binary, &shared.python(&env), &before);
+        }
         // Packaged, and not a scanned project file: outside python-dir, or in a folder the scan
         // skips (a hidden file or a `dist/` folder in a data folder PyInstaller collects).
         let external: Vec<PathBuf> = output

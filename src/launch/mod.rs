@@ -1,0 +1,306 @@
+//! The `extract-once` launch mode: a sidecar built onedir and installed as one file, a small
+//! launcher with the onedir folder packed after it, which unpacks it once per user and then
+//! starts it from there (`launcher.rs`, the program itself).
+//!
+//! The pipeline, for a spec in this mode: the launcher is compiled for `TARGET` once per
+//! toolchain and source (`compile`), its hash joins the spec's fingerprint; PyInstaller builds
+//! the spec's onedir form (`build-support/run_pyinstaller.py`, told by `PYINSTALLER_BUILD_LAUNCH`);
+//! `pack` turns the folder into the installed file, which everything after (smoke test, store,
+//! shared cache, install) treats as the binary.
+
+use crate::cargo::Cargo;
+use crate::error::{Error, ErrorKind, IoContext, Result};
+use serde::Deserialize;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SOURCE: &str = include_str!("launcher.rs");
+const PACKER: &str = include_str!("../../build-support/pack.py");
+/// How the launcher is compiled (part of its cache key).
+const FLAGS: &[&str] = &[
+    "--edition",
+    "2021",
+    "--crate-type",
+    "bin",
+    "--crate-name",
+    "pyinstaller_build_launcher",
+    "-C",
+    "opt-level=3",
+    "-C",
+    "panic=abort",
+    "-C",
+    "codegen-units=1",
+    "-C",
+    "strip=symbols",
+];
+/// zlib level of the payload's files.
+const LEVEL: u32 = 9;
+
+#[cfg(test)]
+#[path = "launcher.rs"]
+#[allow(dead_code)]
+mod launcher;
+
+/// How an installed sidecar starts: the `launch` key, at the top level or in a sidecar's table.
+///
+/// ```
+/// use pyinstaller_build::{Build, Launch};
+/// Build::new().launch(Launch::ExtractOnce);
+/// assert_eq!(Launch::default(), Launch::Onefile);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Launch {
+    /// `"onefile"`: PyInstaller's onefile binary, unpacked into a new temporary folder at every
+    /// start by a bootloader that runs Python in a child process.
+    #[default]
+    Onefile,
+    /// `"extract-once"`: the spec built onedir, installed as a launcher carrying it; unpacked
+    /// once per user into a cache folder, then started from there in the launcher's own process
+    /// (Unix) or in a Job Object that dies with it (Windows).
+    ExtractOnce,
+}
+
+impl TryFrom<String> for Launch {
+    type Error = String;
+    fn try_from(value: String) -> std::result::Result<Launch, String> {
+        match value.as_str() {
+            "onefile" => Ok(Launch::Onefile),
+            "extract-once" => Ok(Launch::ExtractOnce),
+            other => Err(format!("`launch` is \"onefile\" or \"extract-once\", not {other:?}")),
+        }
+    }
+}
+
+/// A compiled launcher.
+#[derive(Clone, Debug)]
+pub(crate) struct Launcher {
+    pub path: PathBuf,
+    /// blake3 of its bytes: part of the fingerprint of every spec it carries.
+    pub hash: String,
+}
+
+/// The launcher for `target`, compiled by cargo's `rustc` into `cache_root/launchers` unless a
+/// launcher of this very compiler, target, flags and source is there. `users` names the sidecars
+/// that need it, for the error.
+pub(crate) fn compile(cargo: &Cargo, cache_root: &Path, target: &str, users: &[String]) -> Result<Launcher> {
+    let rustc = cargo.env("RUSTC").unwrap_or_else(|| "rustc".into());
+    let linker = cargo.env("RUSTC_LINKER");
+    let fail = |why: String| {
+        Error::new(
+            ErrorKind::Config,
+            format!(
+                "pyinstaller-build: could not compile the extract-once launcher for `{target}`, which `launch = \"extract-once\"` \
+                 of {} needs: {why}\nFix: install the target's standard library (`rustup target add {target}`), or set \
+                 `launch = \"onefile\"` for it.",
+                users.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
+            ),
+        )
+    };
+    let version = Command::new(&rustc)
+        .arg("-vV")
+        .output()
+        .map_err(|e| fail(format!("`{}` did not run: {e}", Path::new(&rustc).display())))?;
+    let mut key = blake3::Hasher::new();
+    key.update(&version.stdout);
+    for part in [target.as_bytes(), SOURCE.as_bytes(), FLAGS.join(" ").as_bytes()] {
+        key.update(&(part.len() as u64).to_le_bytes()).update(part);
+    }
+    if let Some(linker) = &linker {
+        key.update(linker.as_encoded_bytes());
+    }
+    let dir = cache_root.join("launchers").join(&key.finalize().to_hex()[..16]);
+    let exe = if target.contains("windows") { "launcher.exe" } else { "launcher" };
+    let path = dir.join(exe);
+    if !path.is_file() {
+        fs::create_dir_all(&dir).at("could not create", &dir)?;
+        let source = dir.join("launcher.rs");
+        fs::write(&source, SOURCE).at("could not write", &source)?;
+        let tmp = dir.join(format!("{exe}.{}.tmp", std::process::id()));
+        let mut cmd = Command::new(&rustc);
+        cmd.args(FLAGS).arg("--target").arg(target).arg("-o").arg(&tmp).arg(&source);
+        if let Some(linker) = &linker {
+            cmd.arg("-C").arg(format!("linker={}", Path::new(linker).display()));
+        }
+        // The launcher owes nothing to the app's own flags or wrappers.
+        cmd.env_remove("RUSTC_WRAPPER").env_remove("CARGO_ENCODED_RUSTFLAGS");
+        let out = cmd.output().map_err(|e| fail(e.to_string()))?;
+        if !out.status.success() {
+            let _ = fs::remove_file(&tmp);
+            return Err(fail(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+        }
+        fs::rename(&tmp, &path).at("could not write", &path)?;
+    }
+    let hash = crate::project::hex(&crate::project::hash_file(&path)?);
+    Ok(Launcher { path, hash })
+}
+
+/// What `run_pyinstaller.py` says the spec's onedir form is.
+#[derive(Deserialize)]
+struct Built {
+    /// The COLLECT's folder, in dist.
+    folder: String,
+    /// The EXE's file name in it.
+    program: String,
+}
+
+/// The file name of what `run_pyinstaller.py` writes about the onedir form, in the spec's folder.
+pub(crate) const BUILT_FILE: &str = "launch.json";
+
+/// Packs the onedir folder PyInstaller left in `dist` behind the launcher, into `dist/<program>`;
+/// the folder moves to `keep`. Returns the packed file.
+pub(crate) fn pack(
+    launcher: &Launcher,
+    python: &Path,
+    env: &[(String, Option<String>)],
+    spec_name: &str,
+    built: &Path,
+    dist: &Path,
+    keep: &Path,
+) -> Result<PathBuf> {
+    let mismatch = |why: &str| {
+        Error::new(
+            ErrorKind::Config,
+            format!(
+                "pyinstaller-build: `{spec_name}` cannot be built as one extract-once sidecar: {why}.\nFix: give the spec one \
+                 `EXE(...)` and at most one `COLLECT(...)` of it, or set `launch = \"onefile\"` for it."
+            ),
+        )
+    };
+    let Built { folder, program } = fs::read(built)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| mismatch("the spec made no `COLLECT(...)` of its `EXE(...)`"))?;
+    let onedir = dist.join(&folder);
+    let entries = fs::read_dir(dist).at("could not list", dist)?.count();
+    if entries != 1 || !onedir.join(&program).is_file() {
+        return Err(mismatch(&format!(
+            "`{}` should hold only the folder `{folder}` with `{program}` in it",
+            dist.display()
+        )));
+    }
+    let payload = dist.with_extension("payload");
+    let mut cmd = Command::new(python);
+    cmd.arg("-c").arg(PACKER).arg(&onedir).arg(&payload).arg(LEVEL.to_string());
+    crate::pyinstaller::build_env(&mut cmd, env);
+    let out = cmd.output().at("could not run", python)?;
+    if !out.status.success() {
+        return Err(Error::new(
+            ErrorKind::BuildFailed,
+            format!(
+                "pyinstaller-build: packing `{}` for `{spec_name}` failed:\n{}",
+                onedir.display(),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        ));
+    }
+    let bytes = fs::read(&payload).at("could not read", &payload)?;
+    let _ = fs::remove_file(&payload);
+    let packed = assemble(&fs::read(&launcher.path).at("could not read", &launcher.path)?, &bytes, &program);
+    crate::pyinstaller::remove_dir(keep)?;
+    fs::rename(&onedir, keep).at("could not move", &onedir)?;
+    let out = dist.join(&program);
+    fs::write(&out, packed).at("could not write", &out)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&out, fs::Permissions::from_mode(0o755)).at("could not make executable", &out)?;
+    }
+    Ok(out)
+}
+
+/// `launcher || payload || name || trailer` (launcher.rs describes the layout). `program` is the
+/// onedir program's file name; the trailer names it without `.exe`.
+fn assemble(launcher: &[u8], payload: &[u8], program: &str) -> Vec<u8> {
+    let name = program.strip_suffix(".exe").unwrap_or(program);
+    let mut out = Vec::with_capacity(launcher.len() + payload.len() + name.len() + 60);
+    out.extend_from_slice(launcher);
+    out.extend_from_slice(payload);
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(&(launcher.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(blake3::hash(payload).as_bytes());
+    out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"PYIBLNC1");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trailer_reads_back_what_assemble_wrote() {
+        let file = assemble(b"LAUNCHER", b"payload bytes", "api.exe");
+        let t = launcher::parse_trailer(&file, file.len() as u64).unwrap();
+        assert_eq!((t.payload_offset, t.payload_len, t.name.as_str()), (8, 13, "api"));
+        assert_eq!(&t.id, blake3::hash(b"payload bytes").as_bytes());
+        assert_eq!(launcher::MAGIC, b"PYIBLNC1");
+        assert_eq!(t.id_hex().len(), 32);
+        // The tail alone (as the launcher reads it) is enough.
+        let tail = &file[file.len() - 70..];
+        assert_eq!(launcher::parse_trailer(tail, file.len() as u64).unwrap(), t);
+    }
+
+    #[test]
+    fn a_damaged_trailer_is_refused() {
+        let file = assemble(b"LAUNCHER", b"payload", "api");
+        // Cut short, a plain binary, a wrong length, a name with a path in it.
+        assert!(launcher::parse_trailer(&file[..file.len() - 1], file.len() as u64 - 1).is_err());
+        assert!(
+            launcher::parse_trailer(b"just a program without any payload at all, long enough to hold one", 80).is_err()
+        );
+        assert!(launcher::parse_trailer(&file, file.len() as u64 + 1).is_err());
+        let evil = assemble(b"L", b"p", "../x");
+        assert!(launcher::parse_trailer(&evil, evil.len() as u64).is_err());
+    }
+
+    #[test]
+    fn paths_stay_inside_the_folder() {
+        let dir = Path::new("/c");
+        assert_eq!(launcher::join_checked(dir, "_internal/a.so"), Some(dir.join("_internal").join("a.so")));
+        for bad in ["../x", "a/../../x", "/etc/passwd", "a//b", "", "a\\..\\b", "C:x"] {
+            assert_eq!(launcher::join_checked(dir, bad), None, "{bad}");
+        }
+    }
+
+    /// Raw deflate streams written by Python's zlib (`compressobj(level, DEFLATED, -15)`).
+    #[test]
+    fn inflate_reads_zlib_output() {
+        // Level 0: one stored block.
+        assert_eq!(
+            launcher::inflate(&[0x01, 0x05, 0x00, 0xfa, 0xff, b'h', b'e', b'l', b'l', b'o'], 5).unwrap(),
+            b"hello"
+        );
+        // Fixed Huffman codes with a back reference ("abcabcabcabc").
+        let fixed = [75, 76, 74, 78, 132, 33, 0];
+        assert_eq!(launcher::inflate(&fixed, 12).unwrap(), b"abcabcabcabc");
+        // Dynamic Huffman codes.
+        let text = b" ;abcdefhiklmnprtuwz ;abcdefhiklmnprtuwzpack each member with deflate; the launczzzz";
+        let dynamic = [
+            0x6d, 0xca, 0xd1, 0x09, 0x00, 0x21, 0x0c, 0x04, 0xd1, 0x56, 0xb6, 0x0f, 0xab, 0x89, 0xb9, 0x3d, 0x22, 0x46,
+            0x11, 0x89, 0x08, 0x56, 0x7f, 0x16, 0x70, 0xf3, 0xf9, 0x18, 0x24, 0xc9, 0xfa, 0xf0, 0xb5, 0x52, 0xbd, 0xf5,
+            0x31, 0x63, 0xed, 0x83, 0x1f, 0x1b, 0xa2, 0x15, 0x14, 0x35, 0x34, 0xb6, 0xcc, 0x89, 0x5d, 0xc2, 0x70, 0x27,
+            0x97, 0x60, 0x42, 0x18, 0xe1, 0xb2, 0xba, 0x9e, 0xdb, 0x07,
+        ];
+        assert_eq!(dynamic[0] >> 1 & 3, 2, "a dynamic block");
+        assert_eq!(launcher::inflate(&dynamic, text.len()).unwrap(), text);
+        // An empty input.
+        assert_eq!(launcher::inflate(&[0x03, 0x00], 0).unwrap(), b"");
+    }
+
+    #[test]
+    fn inflate_refuses_damaged_data() {
+        assert!(launcher::inflate(&[75, 76], 12).is_err());
+        assert!(launcher::inflate(&[0x07], 0).is_err(), "block type 3");
+        assert!(launcher::inflate(&[0x01, 0x05, 0x00, 0x00, 0x00, b'h'], 5).is_err(), "stored length check");
+    }
+
+    #[test]
+    fn an_unknown_launch_is_a_clear_error() {
+        let err = Launch::try_from("fast".to_string()).unwrap_err();
+        assert!(err.contains("`launch`") && err.contains("\"extract-once\"") && err.contains("\"fast\""), "{err}");
+        assert_eq!(Launch::try_from("extract-once".to_string()), Ok(Launch::ExtractOnce));
+    }
+}

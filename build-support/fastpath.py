@@ -351,7 +351,7 @@ def targets(name, is_package, record, g, batch):
         n = nodes.get(ident)
         return n is not None and n["type"] in FOUND
 
-    for star, target, fromlist, level, _ in record["imports"]:
+    for _star, target, fromlist, level, _ in record["imports"]:
         if level and level > 0:
             base = name if is_package else name.rpartition(".")[0]
             for _ in range(level - 1):
@@ -671,7 +671,6 @@ def snapshot(workpath, distpath, project_dir, out_dir):
 def _snapshot(workpath, distpath, project, out_dir, result):
     import glob
 
-    import PyInstaller
     from PyInstaller.archive.readers import CArchiveReader
     from PyInstaller.building.api import EXE, PKG, PYZ
     from PyInstaller.building.build_main import Analysis

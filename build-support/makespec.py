@@ -18,7 +18,7 @@ import sys
 # module named like a stdlib one (json.py) would shadow it inside this helper and PyInstaller.
 sys.path[:] = [p for p in sys.path if p not in ("", ".")]
 
-import os
+import os  # noqa: E402
 
 spec_dir, name, script = sys.argv[1:4]
 options = sys.argv[4:]

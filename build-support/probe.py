@@ -5,10 +5,10 @@ import sys
 # module named like a stdlib one (json.py) would shadow it inside this helper and PyInstaller.
 sys.path[:] = [p for p in sys.path if p not in ("", ".")]
 
-import importlib.util
-import json
-import os
-import sysconfig
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import sysconfig  # noqa: E402
 
 
 def pyinstaller_version():

@@ -2,7 +2,6 @@
 it reads the project's imports. Run by tests/python_helpers.rs (`python3 -m unittest`)."""
 import importlib.util
 import os
-import sys
 import tempfile
 import textwrap
 import unittest

@@ -1542,7 +1542,7 @@ fn finish(
     for warning in shared.cache.finish() {
         cargo.warning(&warning);
     }
-    if let Err(e) = shared.cache.local.trim(&keep) {
+    if let Err(e) = shared.cache.trim(&keep) {
         cargo.warning(&format!("pyinstaller-build: the binary store was not trimmed: {e}"));
     }
     write_report(&shared.stamps_dir, &report)?;

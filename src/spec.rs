@@ -281,7 +281,7 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
             true => Action::UpToDate { name, installed: stamp.installed },
             false => Action::Retest { name, installed: stamp.installed },
         }
-    } else if let Some((binary, entry)) = shared.cache.local.get(&fingerprint) {
+    } else if let Some((binary, entry)) = shared.cache.stored(&fingerprint) {
         Action::Restore { binary, entry }
     } else {
         Action::Build
@@ -497,7 +497,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
         }
         Action::Download(hit) => {
             let entry = cache::Entry { file_name: hit.file_name.clone(), binary_hash: hit.binary_hash.clone() };
-            let binary = shared.cache.local.put(&plan.fingerprint, &hit.path, &entry, true)?;
+            let binary = shared.cache.keep(&plan.fingerprint, &hit.path, &entry, true)?;
             (plan.fingerprint.clone(), binary, entry)
         }
         Action::FastPath(_) => {
@@ -506,7 +506,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             let file_name = plan.state.as_ref().map(|s| s.binary.clone()).unwrap_or_default();
             let entry = cache::Entry { file_name, binary_hash: fresh.hash.to_hex().to_string() };
             // The fast path's output is ours: moved, not copied.
-            let binary = shared.cache.local.put(&plan.fingerprint, &fresh.path, &entry, true)?;
+            let binary = shared.cache.keep(&plan.fingerprint, &fresh.path, &entry, true)?;
             shareable = plan.state.as_ref().map(|s| (s.reads.clone(), s.environment.clone()));
             (plan.fingerprint.clone(), binary, entry)
         }
@@ -525,7 +525,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             let binary = plan.dir.dist().join(&state.binary);
             let entry = cache::Entry { file_name: state.binary, binary_hash: state.binary_hash };
             // Installed from the store's copy when there is one: PyInstaller rewrites dist.
-            let binary = shared.cache.local.put(&state.fingerprint, &binary, &entry, false)?;
+            let binary = shared.cache.keep(&state.fingerprint, &binary, &entry, false)?;
             (state.fingerprint, binary, entry)
         }
     };

@@ -8,24 +8,18 @@
 //! with a signing key takes only entries signed with it. Content is uploaded before its entry,
 //! so an entry never names content that is not there (unless the store lost it).
 
+use super::backend::{Backend, Http, Unusable};
+use super::config::Config;
 use super::key::{Check, Places};
-use super::{Config, Fetched};
+use super::outcome::Fetched;
+use super::s3::{Credentials, S3};
+use super::sign::{hex, hmac, sha256_hex};
 use crate::install::write_atomic;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
-
-/// Where entries and content live: `path` is `ac/<key>` or `cas/<sha256>`.
-pub(super) trait Backend: Send + Sync {
-    /// The object at `path`, at most `limit` bytes; `None` when there is none.
-    fn get(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, String>;
-    /// The object's size (`HEAD`), `None` when there is none.
-    fn size(&self, path: &str) -> Result<Option<u64>, String>;
-    fn put(&self, path: &str, body: &[u8]) -> Result<(), String>;
-}
 
 /// Bumped whenever the entry's layout or the signed bytes change.
 const FORMAT: u32 = 2;
@@ -67,17 +61,13 @@ impl RemoteEntry {
     }
 }
 
-/// An entry that matched this machine, before its content is downloaded.
-pub(super) struct Found {
+/// An entry of the shared tier that matched this machine, its content not yet downloaded.
+pub(crate) struct Found {
     key: String,
     entry: RemoteEntry,
     /// What outside python-dir it was checked against, for cargo to watch.
     watch: Vec<std::path::PathBuf>,
     start: Instant,
-}
-
-pub(super) fn sha256_hex(data: &[u8]) -> String {
-    super::s3::hex(&Sha256::digest(data))
 }
 
 pub(super) struct SharedStore {
@@ -97,22 +87,27 @@ struct Inner {
 }
 
 impl SharedStore {
-    pub(super) fn new(config: Config) -> SharedStore {
+    /// The tier `config` describes (settings it cannot use switch it off from the start, with
+    /// a warning).
+    pub(super) fn open(config: Config) -> Result<SharedStore, String> {
+        Ok(SharedStore::new(config))
+    }
+
+    fn new(config: Config) -> SharedStore {
         let mut read_only = config.read_only;
         let backend: Result<Box<dyn Backend>, String> = if config.url.starts_with("s3://") {
             let credentials = match (config.aws_access_key, config.aws_secret_key) {
                 (Some(access_key), Some(secret_key)) => {
-                    Some(super::s3::Credentials { access_key, secret_key, session_token: config.aws_session_token })
+                    Some(Credentials { access_key, secret_key, session_token: config.aws_session_token })
                 }
                 _ => None,
             };
-            super::s3::S3::new(&config.url, config.aws_endpoint.as_deref(), config.aws_region.as_deref(), credentials)
-                .map(|s3| {
-                    read_only |= !s3.can_write();
-                    Box::new(s3) as Box<dyn Backend>
-                })
+            S3::new(&config.url, config.aws_endpoint.as_deref(), config.aws_region.as_deref(), credentials).map(|s3| {
+                read_only |= !s3.can_write();
+                Box::new(s3) as Box<dyn Backend>
+            })
         } else {
-            Ok(Box::new(super::http::Http::new(
+            Ok(Box::new(Http::new(
                 &config.url,
                 config.token.as_deref(),
                 config.username.as_deref(),
@@ -274,7 +269,7 @@ impl Inner {
             let Some(signature) = &entry.signature else {
                 return Err(format!("the entry ac/{key} is unsigned, and PYINSTALLER_BUILD_CACHE_SIGNING_KEY is set"));
             };
-            if !same(signature, &super::s3::hex(&super::s3::hmac(signing_key, &entry.signed_bytes(key)))) {
+            if !same(signature, &hex(&hmac(signing_key, &entry.signed_bytes(key)))) {
                 return Err(format!(
                     "the entry ac/{key} is signed with another key than PYINSTALLER_BUILD_CACHE_SIGNING_KEY"
                 ));
@@ -368,7 +363,7 @@ impl Inner {
         for key in keys {
             let mut entry = entry.clone();
             if let Some(signing_key) = &self.signing_key {
-                entry.signature = Some(super::s3::hex(&super::s3::hmac(signing_key, &entry.signed_bytes(key))));
+                entry.signature = Some(hex(&hmac(signing_key, &entry.signed_bytes(key))));
             }
             self.backend.put(&format!("ac/{key}"), &serde_json::to_vec(&entry).expect("serializable"))?;
         }
@@ -379,21 +374,6 @@ impl Inner {
 /// Compares signatures in constant time.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// A backend whose settings were wrong: the tier is off from the start.
-struct Unusable;
-
-impl Backend for Unusable {
-    fn get(&self, _: &str, _: u64) -> Result<Option<Vec<u8>>, String> {
-        Err("not configured".into())
-    }
-    fn size(&self, _: &str) -> Result<Option<u64>, String> {
-        Err("not configured".into())
-    }
-    fn put(&self, _: &str, _: &[u8]) -> Result<(), String> {
-        Err("not configured".into())
-    }
 }
 
 #[cfg(test)]

@@ -981,7 +981,7 @@ pub use audit::{Audit, ExcludeResult, Package, Verification};
 pub use builder::{Build, Compression, Sidecar, SidecarSettings};
 pub use error::{Error, ErrorKind, Result};
 pub use launch::Launch;
-pub use report::{Outcome, Report, SpecReport};
+pub use report::{Outcome, Report, SharedCache, SpecReport};
 pub use smoke::SmokeTest;
 
 use cargo::{cargo_env, Cargo};
@@ -1510,7 +1510,7 @@ fn finish(
         match result {
             Ok(spec) => {
                 cargo.rerun_if_changed(&spec.installed);
-                say(cargo, &spec, &shared.cache.shared_url());
+                say(cargo, &spec, &shared.cache);
                 audit_warnings(cargo, &spec);
                 report.specs.push(spec);
             }
@@ -1539,7 +1539,7 @@ fn finish(
         shared.placement.check_entries(&built).unwrap_or_else(|e| errors.push(e));
     }
     let keep: Vec<&str> = report.specs.iter().map(|s| s.fingerprint.as_str()).collect();
-    for warning in shared.cache.finish() {
+    for warning in shared.cache.finish().into_iter().chain(shared.cache.tally(&report.specs)) {
         cargo.warning(&warning);
     }
     if let Err(e) = shared.cache.trim(&keep) {
@@ -1559,10 +1559,12 @@ fn finish(
 }
 
 /// The warning line for what happened to a spec (nothing when nothing happened).
-fn say(cargo: &Cargo, spec: &SpecReport, shared_url: &str) {
+fn say(cargo: &Cargo, spec: &SpecReport, cache: &cache::Cache) {
+    let shared_url = cache.shared_url();
+    let missed = cache.missed(spec).unwrap_or_default();
     match spec.outcome {
         Outcome::Built => cargo.warning(&format!(
-            "pyinstaller-build: built {} in {:.1} s ({}{}; log: {})",
+            "pyinstaller-build: built {} in {:.1} s ({}{}{missed}; log: {})",
             spec.name,
             spec.duration.as_secs_f64(),
             spec.reason,
@@ -1575,7 +1577,7 @@ fn say(cargo: &Cargo, spec: &SpecReport, shared_url: &str) {
         )),
         Outcome::FastPath => cargo.warning(&format!(
             "pyinstaller-build: rebuilt {} in {:.1} s by the fast path, without PyInstaller ({} since \
-             its last PyInstaller build{})",
+             its last PyInstaller build{}{missed})",
             spec.name,
             spec.duration.as_secs_f64(),
             spec.reason,
@@ -1628,10 +1630,10 @@ fn finish_pinned(
     let mut report = Report::default();
     for spec in reports {
         cargo.rerun_if_changed(&spec.installed);
-        say(cargo, &spec, &cache.shared_url());
+        say(cargo, &spec, cache);
         report.specs.push(spec);
     }
-    for warning in cache.finish() {
+    for warning in cache.finish().into_iter().chain(cache.tally(&report.specs)) {
         cargo.warning(&warning);
     }
     write_report(stamps_dir, &report)?;

@@ -44,11 +44,12 @@ use crate::cargo::Cargo;
 use crate::fingerprint::Context;
 use crate::project::Project;
 use crate::reads::Reads;
+use crate::report::{SharedCache, SpecReport};
 use crate::toolchain::Toolchain;
 pub(crate) use config::Config;
 pub(crate) use key::{env_root, pinned_digest, uncovered, Check};
 pub(crate) use local::{Entry, Store};
-pub(crate) use outcome::Fetched;
+pub(crate) use outcome::{Fetched, Miss};
 pub(crate) use shared::Found;
 use shared::SharedStore;
 use std::path::{Path, PathBuf};
@@ -66,6 +67,8 @@ pub(crate) struct Cache {
     /// are also stored under that key, for readers that have not created the environment.
     pinned: Option<String>,
     shared: Option<SharedStore>,
+    /// Why there is no shared tier, when there is none.
+    off: String,
     toolchain: OnceLock<String>,
     warnings: Mutex<Vec<String>>,
 }
@@ -79,6 +82,7 @@ impl Cache {
             env: None,
             pinned: None,
             shared: None,
+            off: "PYINSTALLER_BUILD_CACHE_URL is not set".into(),
             toolchain: OnceLock::new(),
             warnings: Mutex::default(),
         };
@@ -86,7 +90,7 @@ impl Cache {
             Ok(config) => config,
             Err(why) => {
                 cache.warn(format!("pyinstaller-build: the shared cache is off: {why}"));
-                None
+                return Cache { off: why, ..cache };
             }
         };
         let Some(config) = config else { return cache };
@@ -94,8 +98,18 @@ impl Cache {
             Ok(shared) => Cache { shared: Some(shared), ..cache },
             Err(why) => {
                 cache.warn(why);
-                cache
+                Cache { off: "pyinstaller-build was compiled without its `shared-cache` feature".into(), ..cache }
             }
+        }
+    }
+
+    /// Why the shared tier is not asked for a spec to be built (`force`: `PYINSTALLER_BUILD_FORCE`
+    /// is set), when no key was computed for it.
+    pub(crate) fn not_asked(&self, force: bool) -> Miss {
+        match &self.shared {
+            _ if force => Miss::Off("PYINSTALLER_BUILD_FORCE is set: every spec is built here".into()),
+            None => Miss::Off(self.off.clone()),
+            Some(shared) => shared.off_reason(),
         }
     }
 
@@ -166,24 +180,29 @@ impl Cache {
         key::shared_key(digest, ctx, project, spec)
     }
 
-    /// The shared tier's binary for `key`, downloaded into `dir` and verified; `None` on a miss
-    /// or any failure (which is warned about once, and switches the tier off for this build).
+    /// The shared tier's binary for `key`, downloaded into `dir` and verified; on a miss or any
+    /// failure (which is warned about once, and switches the tier off for this build), why.
     /// `env_value` reads a variable the entry's build read (announcing it to cargo).
-    pub(crate) fn fetch(&self, key: &str, dir: &Path, env_value: &dyn Fn(&str) -> Option<String>) -> Option<Fetched> {
+    pub(crate) fn fetch(
+        &self,
+        key: &str,
+        dir: &Path,
+        env_value: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Fetched, Miss> {
         let found = self.lookup(key, None, env_value)?;
         self.download(found, dir)
     }
 
     /// The shared tier's entry for `key` when it matches this machine, without its content;
-    /// `None` on a miss or any failure (as for [`Cache::fetch`]). `env_to_be`: where the
+    /// on a miss or any failure, why (as for [`Cache::fetch`]). `env_to_be`: where the
     /// environment will be created, when it does not exist yet.
     pub(crate) fn lookup(
         &self,
         key: &str,
         env_to_be: Option<&Path>,
         env_value: &dyn Fn(&str) -> Option<String>,
-    ) -> Option<Found> {
-        let shared = self.shared.as_ref()?;
+    ) -> Result<Found, Miss> {
+        let shared = self.shared.as_ref().ok_or_else(|| Miss::Off(self.off.clone()))?;
         let places = key::Places {
             checkout: &self.checkout,
             env: self.env.as_deref(),
@@ -193,8 +212,9 @@ impl Cache {
     }
 
     /// The content of what [`Cache::lookup`] found, downloaded into `dir` and verified.
-    pub(crate) fn download(&self, found: Found, dir: &Path) -> Option<Fetched> {
-        self.shared.as_ref()?.download(found, dir)
+    pub(crate) fn download(&self, found: Found, dir: &Path) -> Result<Fetched, Miss> {
+        let shared = self.shared.as_ref().ok_or_else(|| Miss::Off(self.off.clone()))?;
+        shared.download(found, dir)
     }
 
     /// Uploads a binary that passed its smoke test under `keys`, in the background (read-write
@@ -212,10 +232,11 @@ impl Cache {
         let reads = Check::of_reads(reads, &self.checkout);
         let env = environment.and_then(|files| Check::of_environment(files, self.env.as_deref()));
         // Nothing to check it against: a reader could not tell it applies.
-        if let (Some(mut checks), Some(env)) = (reads, env) {
+        if let (Some(mut checks), Some(env), Some(files)) = (reads, env, environment) {
             checks.extend(env);
             let env_root = self.env.as_ref().and_then(|e| e.to_str()).map(str::to_string);
-            shared.upload(keys, binary, file_name, checks, env_root);
+            let relocatable = self.env.as_deref().is_some_and(|env| key::path_free(env, files, &self.checkout));
+            shared.upload(keys, binary, file_name, checks, env_root, relocatable);
         }
     }
 
@@ -231,6 +252,47 @@ impl Cache {
             warnings.extend(shared.wait());
         }
         warnings
+    }
+
+    /// The closing line of a build that asked the shared tier: its hits and misses, naming the
+    /// specs missed (each one's line says why, as the report does); `None` when none was
+    /// configured or none was asked.
+    pub(crate) fn tally(&self, specs: &[SpecReport]) -> Option<String> {
+        let shared = self.shared.as_ref()?;
+        let asked: Vec<(&str, &SharedCache)> =
+            specs.iter().filter_map(|s| Some((s.name.as_str(), s.shared_cache.as_ref()?))).collect();
+        if asked.is_empty() {
+            return None;
+        }
+        let hits = asked.iter().filter(|(_, a)| **a == SharedCache::Hit).count();
+        let misses: Vec<String> = asked
+            .iter()
+            .filter_map(|(name, a)| match a {
+                SharedCache::Miss(_) | SharedCache::Off(_) => Some(name.to_string()),
+                _ => None,
+            })
+            .collect();
+        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut line = format!(
+            "pyinstaller-build: shared cache {}: {}, {}",
+            shared.url(),
+            plural(hits, "hit", "hits"),
+            plural(misses.len(), "miss", "misses")
+        );
+        if !misses.is_empty() {
+            line.push_str(&format!(" ({})", misses.join(", ")));
+        }
+        Some(line)
+    }
+
+    /// Why `spec` was not had from the shared tier, for its warning line, when one is
+    /// configured (a build without one says nothing about it).
+    pub(crate) fn missed(&self, spec: &SpecReport) -> Option<String> {
+        self.shared.as_ref()?;
+        match spec.shared_cache.as_ref()? {
+            SharedCache::Miss(why) | SharedCache::Off(why) => Some(format!("; not from the shared cache: {why}")),
+            _ => None,
+        }
     }
 
     /// A warning about the cache, printed with the others at the end of the build.

@@ -3,7 +3,7 @@
 
 use super::config::Config;
 use super::key::{Check, Places};
-use super::outcome::Fetched;
+use super::outcome::{Fetched, Miss};
 use std::path::Path;
 
 /// Never made: there is no shared tier to find anything in.
@@ -35,15 +35,19 @@ impl SharedStore {
         match *self {}
     }
 
-    pub(super) fn lookup(&self, _: &str, _: &Places, _: &dyn Fn(&str) -> Option<String>) -> Option<Found> {
+    pub(super) fn off_reason(&self) -> Miss {
         match *self {}
     }
 
-    pub(super) fn download(&self, found: Found, _: &Path) -> Option<Fetched> {
+    pub(super) fn lookup(&self, _: &str, _: &Places, _: &dyn Fn(&str) -> Option<String>) -> Result<Found, Miss> {
+        match *self {}
+    }
+
+    pub(super) fn download(&self, found: Found, _: &Path) -> Result<Fetched, Miss> {
         match found {}
     }
 
-    pub(super) fn upload(&self, _: Vec<String>, _: &Path, _: &str, _: Vec<Check>, _: Option<String>) {
+    pub(super) fn upload(&self, _: Vec<String>, _: &Path, _: &str, _: Vec<Check>, _: Option<String>, _: bool) {
         match *self {}
     }
 

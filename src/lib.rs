@@ -268,7 +268,9 @@
 //! With `requirements` set (a requirements file, or a `pyproject.toml` with
 //! `[project] dependencies`, relative to python-dir), the interpreter found above is only the
 //! *base*: the crate creates a virtual environment from it and installs the
-//! requirements, with `uv` when it is on `PATH` (much faster), else `python -m venv` and `pip`.
+//! requirements with uv (the `uv` on `PATH`, else its own `uv==0.13.9` from PyPI, installed once
+//! into `<cache>/envs/tools/`), as a relocatable environment (`uv venv --relocatable`): no file
+//! in it names its folder, so every checkout's environment holds the same bytes.
 //! The environment lives in `<cache>/envs/env-<hash>/`, keyed by the base interpreter and the
 //! requirements' content, and is shared by every profile and spec: a changed file gets a fresh
 //! environment (and rebuilt sidecars); an unchanged one is reused without running anything. It is
@@ -720,11 +722,16 @@
 //! relative to it; a reader takes the entry only when its own match. So are the environment's
 //! files a build packaged that no kept `RECORD` row covers, by content and named relative to
 //! the environment: a `RECORD` itself (numpy's hook packages numpy's `dist-info`, whose
-//! `RECORD` holds the hashes of console scripts whose shebangs name the environment's path),
-//! `INSTALLER`, or a distribution without a `RECORD`. A checkout whose environment is at
-//! another path then gets a miss and builds: its PyInstaller would package other bytes (the
-//! end-to-end test checks that they differ). Checkouts at the same paths, as CI runners have
-//! them, share such binaries too. *Known limits:* the interpreter's standard library is
+//! `RECORD` holds the hashes of its console scripts), `INSTALLER`, or a distribution without a
+//! `RECORD`. The crate's managed environments are relocatable, so those files are the same in
+//! every checkout's environment and such binaries are shared between checkouts at any path (the
+//! end-to-end test compares the bytes of a forced build at the other path); in an environment
+//! that names its path (pip's console scripts, a `direct_url.json` of a local install, an
+//! editable install's `.pth`) they differ, and a checkout whose environment is elsewhere gets a
+//! miss and builds. Every miss says why, on the sidecar's warning line and in the report
+//! ([`SharedCache`]): no entry for the key, the file, folder, variable or environment path an
+//! entry's check found different, or the shared cache off and why; the closing line of a build
+//! that asked the shared cache counts its hits and misses. *Known limits:* the interpreter's standard library is
 //! identified by its version string and binaries, not file by file; an installed file is
 //! trusted to match its `RECORD` row.
 //!
@@ -741,8 +748,8 @@
 //! `--find-links` and `--trusted-host` options besides), PyInstaller among them (else the crate
 //! adds it from the index), the environment is determined before
 //! it exists: by that file, the base interpreter (by content, with its version, ABI, platform,
-//! and glibc or macOS version: what pip picks wheels by), the installer (uv's version, or the
-//! pip and setuptools wheels `venv` seeds) and what the installer reads besides: the `PIP_*`/
+//! and glibc or macOS version: what pip picks wheels by), the installer (uv's version) and what
+//! the installer reads besides: the `PIP_*`/
 //! `UV_*` variables that can change what is installed, its configuration files (pip's, or uv's
 //! and the project's `uv.toml`/`[tool.uv]`) and the wheels in local `--find-links` folders.
 //! Indexes count, without credentials (their variables are read without
@@ -756,8 +763,10 @@
 //! environment does not exist yet, that key is asked first: when every spec is up to date or a
 //! hit, the build downloads, verifies, smoke-tests and installs them, and never creates the
 //! environment or runs PyInstaller (the warning says `requirements pinned by hash: no Python
-//! environment created`). An entry that lists environment files is taken this way only when
-//! its environment was at the very path this one would be created at. Otherwise nothing was
+//! environment created`). An entry that lists environment files is taken this way when its
+//! environment was relocatable and none of those files names a folder of its machine (the
+//! environment's or the checkout's), or else when it was at the very path this one would be
+//! created at. Otherwise nothing was
 //! installed, and the build creates the environment and goes on as usual. Linux needs glibc
 //! (musl's version is not among the facts); not on macOS (its universal sidecar is made from
 //! both halves' work folders) nor with sidecars without a spec file (PyInstaller's writer

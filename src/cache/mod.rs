@@ -290,7 +290,8 @@ impl Cache {
     pub(crate) fn missed(&self, spec: &SpecReport) -> Option<String> {
         self.shared.as_ref()?;
         match spec.shared_cache.as_ref()? {
-            SharedCache::Miss(why) | SharedCache::Off(why) => Some(format!("; not from the shared cache: {why}")),
+            SharedCache::Miss(why) => Some(format!("; not from the shared cache: {why}")),
+            SharedCache::Off(why) => Some(format!("; not from the shared cache: {}", Miss::Off(why.clone()))),
             _ => None,
         }
     }

@@ -259,7 +259,11 @@ fn another_machine_gets_the_binary_over_http_and_every_failure_is_a_warning_and_
     ]);
     let line = warned(&out, "built hello");
     assert!(line.len() == 1 && line[0].contains("; not from the shared cache: no entry for key "), "{}", out.stderr);
-    assert!(warned(&out, "shared cache ")[1].ends_with(": 0 hits, 1 miss (hello)"), "{}", out.stderr);
+    assert!(
+        warned(&out, "pyinstaller-build: shared cache ")[0].ends_with(": 0 hits, 1 miss (hello)"),
+        "{}",
+        out.stderr
+    );
     assert!(b.binary() == good);
     assert!(!Path::new(&store).join(format!("{id}-read-only")).exists(), "read-only uploaded nothing");
 }

@@ -23,6 +23,7 @@ mod config;
 #[cfg_attr(not(feature = "shared-cache"), allow(dead_code))]
 mod key;
 mod local;
+#[cfg_attr(not(feature = "shared-cache"), allow(dead_code))]
 mod outcome;
 // The shared tier, or without the `shared-cache` feature a stub with its interface that is
 // never built: configured only to say the feature is missing.

@@ -376,6 +376,7 @@ fn a_clone_at_another_path_gets_every_binary_and_each_miss_says_why() {
     assert_eq!(warned(&forced, "built ").len(), 2, "{}", forced.stderr);
     let off = warned(&forced, "not from the shared cache: the shared cache is off: PYINSTALLER_BUILD_FORCE is set");
     assert_eq!(off.len(), 2, "{}", forced.stderr);
+    assert!(warned(&forced, "pyinstaller-build: shared cache ").is_empty(), "not asked: no count\n{}", forced.stderr);
     assert!(b.binary() == hello && b.binary_of("meta") == meta, "a forced build at another path gives A's bytes");
 
     // An entry whose check fails says which: meta's spec read META_FLAVOR, unset on A.

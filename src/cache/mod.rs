@@ -255,14 +255,16 @@ impl Cache {
         warnings
     }
 
-    /// The closing line of a build that asked the shared tier: its hits and misses, naming the
-    /// specs missed (each one's line says why, as the report does); `None` when none was
-    /// configured or none was asked.
+    /// The closing line of a build that asked the shared tier: its hits and misses (a spec not
+    /// asked because the tier went off is one), naming the specs missed (each one's line says
+    /// why, as the report does); `None` when none was configured or none was asked.
     pub(crate) fn tally(&self, specs: &[SpecReport]) -> Option<String> {
         let shared = self.shared.as_ref()?;
         let asked: Vec<(&str, &SharedCache)> =
             specs.iter().filter_map(|s| Some((s.name.as_str(), s.shared_cache.as_ref()?))).collect();
-        if asked.is_empty() {
+        // Not asked for any (all off: `PYINSTALLER_BUILD_FORCE`, or off from the start): the
+        // lines above said why.
+        if !asked.iter().any(|(_, a)| matches!(a, SharedCache::Hit | SharedCache::Miss(_))) {
             return None;
         }
         let hits = asked.iter().filter(|(_, a)| **a == SharedCache::Hit).count();

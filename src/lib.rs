@@ -303,12 +303,12 @@
 //! sidecars, an unchanged one runs nothing (no tool starts).
 //!
 //! The tools: a `uv` on `PATH` is used as it is; without one the crate installs `uv==0.13.9` from
-//! PyPI into `<cache>/envs/tools/` (about 5 s, once). Poetry is always the crate's own
-//! `poetry==2.5.1` with `poetry-plugin-export==1.10.1`, installed there the same way (about 13 s
-//! with pip, once), so every machine exports alike. Neither is needed again once the environment
+//! PyPI into `<cache>/envs/tools/` (about 5 s, once), and makes every managed environment with
+//! it. Poetry is always the crate's own `poetry==2.5.1` with `poetry-plugin-export==1.10.1`,
+//! installed there by that uv, once, so every machine exports alike. Neither is needed again once the environment
 //! exists; with `CARGO_NET_OFFLINE=true` and no environment yet the build fails as above, before
 //! any tool is installed. A project the lockfile installs from a local path (a workspace member)
-//! is installed by uv or pip as it says, and may write build files beside its sources.
+//! is installed by uv as it says, and may write build files beside its sources.
 //!
 //! `extras` installs the project's extras (`uv export --extra`, `poetry export --extras`; for a
 //! `pyproject.toml`, its `[project.optional-dependencies]`), `groups` the dependency groups named

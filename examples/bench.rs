@@ -188,7 +188,7 @@ fn main() {
 
 /// Against the local HTTP cache `.ci/cache-servers start` runs (skipped without it): a fresh
 /// checkout in the bench's venv, then one whose environment the crate would create from
-/// hash-pinned requirements.
+/// hash-pinned requirements; the cache is written by a checkout at another path (a teammate's).
 #[allow(clippy::disallowed_methods)] // bench settings, not build inputs
 fn shared_cache_rows(b: &mut Bench, runs: usize) -> Vec<Row> {
     let mut rows = Vec::new();
@@ -213,7 +213,7 @@ fn shared_cache_rows(b: &mut Bench, runs: usize) -> Vec<Row> {
             ("PYINSTALLER_BUILD_CACHE_USERNAME", user),
             ("PYINSTALLER_BUILD_CACHE_PASSWORD", password),
         ];
-        b.fresh_checkout(&writer, pinned);
+        b.fresh_checkout_at("teammate", &writer, pinned);
         let reader = [("PYINSTALLER_BUILD_CACHE_URL", url.as_str()), ("PYINSTALLER_BUILD_CACHE_MODE", "read-only")];
         rows.push(b.compare(
             scenario,
@@ -299,7 +299,12 @@ impl Bench {
     /// `pinned`, in the environment the crate creates from `requirements-hashed.txt` (else in the
     /// bench's venv).
     fn fresh_checkout(&mut self, env: &[(&str, &str)], pinned: bool) -> Sample {
-        let checkout = self.dir.join("checkout");
+        self.fresh_checkout_at("checkout", env, pinned)
+    }
+
+    /// [`Bench::fresh_checkout`] in the folder `name`: another name, another path.
+    fn fresh_checkout_at(&mut self, name: &str, env: &[(&str, &str)], pinned: bool) -> Sample {
+        let checkout = self.dir.join(name);
         let _ = fs::remove_dir_all(&checkout);
         copy_dir(&self.app, &checkout.join("app"));
         let _ = fs::remove_dir_all(checkout.join("app/binaries"));

@@ -268,7 +268,9 @@
 //! With `requirements` set (a requirements file, or a `pyproject.toml` with
 //! `[project] dependencies`, relative to python-dir), the interpreter found above is only the
 //! *base*: the crate creates a virtual environment from it and installs the
-//! requirements, with `uv` when it is on `PATH` (much faster), else `python -m venv` and `pip`.
+//! requirements with uv (the `uv` on `PATH`, else its own `uv==0.13.9` from PyPI, installed once
+//! into `<cache>/envs/tools/`), as a relocatable environment (`uv venv --relocatable`): no file
+//! in it names its folder, so every checkout's environment holds the same bytes.
 //! The environment lives in `<cache>/envs/env-<hash>/`, keyed by the base interpreter and the
 //! requirements' content, and is shared by every profile and spec: a changed file gets a fresh
 //! environment (and rebuilt sidecars); an unchanged one is reused without running anything. It is
@@ -301,12 +303,12 @@
 //! sidecars, an unchanged one runs nothing (no tool starts).
 //!
 //! The tools: a `uv` on `PATH` is used as it is; without one the crate installs `uv==0.13.9` from
-//! PyPI into `<cache>/envs/tools/` (about 5 s, once). Poetry is always the crate's own
-//! `poetry==2.5.1` with `poetry-plugin-export==1.10.1`, installed there the same way (about 13 s
-//! with pip, once), so every machine exports alike. Neither is needed again once the environment
+//! PyPI into `<cache>/envs/tools/` (about 5 s, once), and makes every managed environment with
+//! it. Poetry is always the crate's own `poetry==2.5.1` with `poetry-plugin-export==1.10.1`,
+//! installed there by that uv, once, so every machine exports alike. Neither is needed again once the environment
 //! exists; with `CARGO_NET_OFFLINE=true` and no environment yet the build fails as above, before
 //! any tool is installed. A project the lockfile installs from a local path (a workspace member)
-//! is installed by uv or pip as it says, and may write build files beside its sources.
+//! is installed by uv as it says, and may write build files beside its sources.
 //!
 //! `extras` installs the project's extras (`uv export --extra`, `poetry export --extras`; for a
 //! `pyproject.toml`, its `[project.optional-dependencies]`), `groups` the dependency groups named
@@ -720,11 +722,16 @@
 //! relative to it; a reader takes the entry only when its own match. So are the environment's
 //! files a build packaged that no kept `RECORD` row covers, by content and named relative to
 //! the environment: a `RECORD` itself (numpy's hook packages numpy's `dist-info`, whose
-//! `RECORD` holds the hashes of console scripts whose shebangs name the environment's path),
-//! `INSTALLER`, or a distribution without a `RECORD`. A checkout whose environment is at
-//! another path then gets a miss and builds: its PyInstaller would package other bytes (the
-//! end-to-end test checks that they differ). Checkouts at the same paths, as CI runners have
-//! them, share such binaries too. *Known limits:* the interpreter's standard library is
+//! `RECORD` holds the hashes of its console scripts), `INSTALLER`, or a distribution without a
+//! `RECORD`. The crate's managed environments are relocatable, so those files are the same in
+//! every checkout's environment and such binaries are shared between checkouts at any path (the
+//! end-to-end test compares the bytes of a forced build at the other path); in an environment
+//! that names its path (pip's console scripts, a `direct_url.json` of a local install, an
+//! editable install's `.pth`) they differ, and a checkout whose environment is elsewhere gets a
+//! miss and builds. Every miss says why, on the sidecar's warning line and in the report
+//! ([`SharedCache`]): no entry for the key, the file, folder, variable or environment path an
+//! entry's check found different, or the shared cache off and why; the closing line of a build
+//! that asked the shared cache counts its hits and misses. *Known limits:* the interpreter's standard library is
 //! identified by its version string and binaries, not file by file; an installed file is
 //! trusted to match its `RECORD` row.
 //!
@@ -741,8 +748,8 @@
 //! `--find-links` and `--trusted-host` options besides), PyInstaller among them (else the crate
 //! adds it from the index), the environment is determined before
 //! it exists: by that file, the base interpreter (by content, with its version, ABI, platform,
-//! and glibc or macOS version: what pip picks wheels by), the installer (uv's version, or the
-//! pip and setuptools wheels `venv` seeds) and what the installer reads besides: the `PIP_*`/
+//! and glibc or macOS version: what pip picks wheels by), the installer (uv's version) and what
+//! the installer reads besides: the `PIP_*`/
 //! `UV_*` variables that can change what is installed, its configuration files (pip's, or uv's
 //! and the project's `uv.toml`/`[tool.uv]`) and the wheels in local `--find-links` folders.
 //! Indexes count, without credentials (their variables are read without
@@ -756,8 +763,10 @@
 //! environment does not exist yet, that key is asked first: when every spec is up to date or a
 //! hit, the build downloads, verifies, smoke-tests and installs them, and never creates the
 //! environment or runs PyInstaller (the warning says `requirements pinned by hash: no Python
-//! environment created`). An entry that lists environment files is taken this way only when
-//! its environment was at the very path this one would be created at. Otherwise nothing was
+//! environment created`). An entry that lists environment files is taken this way when its
+//! environment was relocatable and none of those files names a folder of its machine (the
+//! environment's or the checkout's), or else when it was at the very path this one would be
+//! created at. Otherwise nothing was
 //! installed, and the build creates the environment and goes on as usual. Linux needs glibc
 //! (musl's version is not among the facts); not on macOS (its universal sidecar is made from
 //! both halves' work folders) nor with sidecars without a spec file (PyInstaller's writer
@@ -981,7 +990,7 @@ pub use audit::{Audit, ExcludeResult, Package, Verification};
 pub use builder::{Build, Compression, Sidecar, SidecarSettings};
 pub use error::{Error, ErrorKind, Result};
 pub use launch::Launch;
-pub use report::{Outcome, Report, SpecReport};
+pub use report::{Outcome, Report, SharedCache, SpecReport};
 pub use smoke::SmokeTest;
 
 use cargo::{cargo_env, Cargo};
@@ -1510,7 +1519,7 @@ fn finish(
         match result {
             Ok(spec) => {
                 cargo.rerun_if_changed(&spec.installed);
-                say(cargo, &spec, &shared.cache.shared_url());
+                say(cargo, &spec, &shared.cache);
                 audit_warnings(cargo, &spec);
                 report.specs.push(spec);
             }
@@ -1539,10 +1548,10 @@ fn finish(
         shared.placement.check_entries(&built).unwrap_or_else(|e| errors.push(e));
     }
     let keep: Vec<&str> = report.specs.iter().map(|s| s.fingerprint.as_str()).collect();
-    for warning in shared.cache.finish() {
+    for warning in shared.cache.finish().into_iter().chain(shared.cache.tally(&report.specs)) {
         cargo.warning(&warning);
     }
-    if let Err(e) = shared.cache.local.trim(&keep) {
+    if let Err(e) = shared.cache.trim(&keep) {
         cargo.warning(&format!("pyinstaller-build: the binary store was not trimmed: {e}"));
     }
     write_report(&shared.stamps_dir, &report)?;
@@ -1559,10 +1568,12 @@ fn finish(
 }
 
 /// The warning line for what happened to a spec (nothing when nothing happened).
-fn say(cargo: &Cargo, spec: &SpecReport, shared_url: &str) {
+fn say(cargo: &Cargo, spec: &SpecReport, cache: &cache::Cache) {
+    let shared_url = cache.shared_url();
+    let missed = cache.missed(spec).unwrap_or_default();
     match spec.outcome {
         Outcome::Built => cargo.warning(&format!(
-            "pyinstaller-build: built {} in {:.1} s ({}{}; log: {})",
+            "pyinstaller-build: built {} in {:.1} s ({}{}{missed}; log: {})",
             spec.name,
             spec.duration.as_secs_f64(),
             spec.reason,
@@ -1575,7 +1586,7 @@ fn say(cargo: &Cargo, spec: &SpecReport, shared_url: &str) {
         )),
         Outcome::FastPath => cargo.warning(&format!(
             "pyinstaller-build: rebuilt {} in {:.1} s by the fast path, without PyInstaller ({} since \
-             its last PyInstaller build{})",
+             its last PyInstaller build{}{missed})",
             spec.name,
             spec.duration.as_secs_f64(),
             spec.reason,
@@ -1628,10 +1639,10 @@ fn finish_pinned(
     let mut report = Report::default();
     for spec in reports {
         cargo.rerun_if_changed(&spec.installed);
-        say(cargo, &spec, &cache.shared_url());
+        say(cargo, &spec, cache);
         report.specs.push(spec);
     }
-    for warning in cache.finish() {
+    for warning in cache.finish().into_iter().chain(cache.tally(&report.specs)) {
         cargo.warning(&warning);
     }
     write_report(stamps_dir, &report)?;

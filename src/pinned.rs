@@ -76,8 +76,9 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
     let mut found = Vec::new();
     for (_, key) in &wanted {
         match req.cache.lookup(key, Some(req.env_dir), req.env_value) {
-            Some(entry) => found.push(entry),
-            None => return Ok(None),
+            Ok(entry) => found.push(entry),
+            // Asked again with the environment's own key, which says why when it misses too.
+            Err(_) => return Ok(None),
         }
     }
     let fetched: Vec<_> = std::thread::scope(|scope| {
@@ -86,7 +87,7 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
             .zip(found)
             .map(|((spec, _), entry)| {
                 let dir = req.project_cache.join(spec_stem(spec));
-                scope.spawn(move || req.cache.download(entry, &dir))
+                scope.spawn(move || req.cache.download(entry, &dir).ok())
             })
             .collect();
         jobs.into_iter().map(|j| j.join().ok().flatten()).collect()
@@ -132,6 +133,7 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
             reason: "requirements pinned by hash: no Python environment created".into(),
             download: (hit.bytes, hit.took),
             smoke_test,
+            shared_cache: Some(crate::report::SharedCache::Hit),
             ..SpecReport::new(spec.clone(), name, installed)
         });
     }

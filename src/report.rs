@@ -54,6 +54,10 @@ pub struct SpecReport {
     /// (`stats imports wave, which the last build did not bundle`).
     #[serde(default)]
     pub fast_path_refused: Option<String>,
+    /// What the shared cache gave, when it was asked: only for a spec that was neither up to
+    /// date nor in the local store, that is, one that would be rebuilt otherwise.
+    #[serde(default)]
+    pub shared_cache: Option<SharedCache>,
     /// Bytes downloaded from the shared cache and the time it took (for the warning).
     #[serde(skip)]
     pub(crate) download: (u64, Duration),
@@ -95,6 +99,36 @@ pub enum Outcome {
     Retested,
 }
 
+/// What the shared cache gave a spec, with the reason of a miss: enough to fix it from the
+/// message alone.
+///
+/// In `report.json` it reads `{"result": "miss", "reason": "..."}`.
+///
+/// ```no_run
+/// use pyinstaller_build::SharedCache;
+/// let report = pyinstaller_build::Build::from_manifest().unwrap().compile();
+/// for spec in &report.specs {
+///     if let Some(SharedCache::Miss(why) | SharedCache::Off(why)) = &spec.shared_cache {
+///         println!("cargo:warning={} was not in the shared cache: {why}", spec.name);
+///     }
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "result", content = "reason")]
+#[non_exhaustive]
+pub enum SharedCache {
+    /// Downloaded, verified and smoke-tested: no PyInstaller run.
+    Hit,
+    /// Asked, and it had no binary that applies here: no entry for the key, or an entry whose
+    /// check failed (which file, folder, variable or environment path differed), or a binary
+    /// that failed its smoke test here.
+    Miss(String),
+    /// Not asked, and why: no `PYINSTALLER_BUILD_CACHE_URL`, settings it cannot use, the
+    /// `shared-cache` feature missing, `PYINSTALLER_BUILD_FORCE`, or an earlier failure in this
+    /// build.
+    Off(String),
+}
+
 impl SpecReport {
     /// A spec that was not built: only its name and path are known.
     pub(crate) fn new(spec: String, name: String, installed: PathBuf) -> SpecReport {
@@ -111,6 +145,7 @@ impl SpecReport {
             reason: String::new(),
             smoke_test: Duration::ZERO,
             fast_path_refused: None,
+            shared_cache: None,
             download: (0, Duration::ZERO),
             new_candidates: Vec::new(),
         }

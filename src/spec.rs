@@ -12,7 +12,7 @@ use crate::placement::{Place, Placement};
 use crate::project::{hash_file, hex, spec_stem, Project};
 use crate::pyinstaller::Invocation;
 use crate::reads;
-use crate::report::{Outcome, SpecReport};
+use crate::report::{Outcome, SharedCache, SpecReport};
 use crate::settings::Run;
 use crate::smoke::{self, SmokeTest};
 use crate::workdir::{now_secs, SpecDir, State};
@@ -281,7 +281,7 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
             true => Action::UpToDate { name, installed: stamp.installed },
             false => Action::Retest { name, installed: stamp.installed },
         }
-    } else if let Some((binary, entry)) = shared.cache.local.get(&fingerprint) {
+    } else if let Some((binary, entry)) = shared.cache.stored(&fingerprint) {
         Action::Restore { binary, entry }
     } else {
         Action::Build
@@ -417,25 +417,31 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
     let smoke = std::cell::Cell::new(Duration::ZERO);
     // After the stamp and the local store (the plan asked them), before the fast path: a hit is
     // a download, and a miss one small request.
+    let mut asked = None;
     if matches!(plan.action, Action::FastPath(_) | Action::Build) {
-        if let Some(hit) = plan
-            .shared_key
-            .as_deref()
-            .and_then(|k| shared.cache.fetch(k, &plan.dir.root, &|v| shared.spec_env_value(&plan.spec, v)))
-        {
-            match smoke_test(shared, &plan, &hit.path) {
+        let fetched = match plan.shared_key.as_deref() {
+            Some(key) => shared.cache.fetch(key, &plan.dir.root, &|v| shared.spec_env_value(&plan.spec, v)),
+            None => Err(shared.cache.not_asked(shared.force)),
+        };
+        asked = Some(match fetched {
+            Ok(hit) => match smoke_test(shared, &plan, &hit.path) {
                 Ok(took) => {
                     smoke.set(took);
                     plan.action = Action::Download(hit);
+                    SharedCache::Hit
                 }
-                Err(e) => shared.cache.note(format!(
-                    "pyinstaller-build: {}: the binary from the shared cache failed its smoke test here; building \
-                     locally ({})",
-                    plan.spec,
-                    e.to_string().lines().next().unwrap_or_default()
-                )),
-            }
-        }
+                Err(e) => {
+                    let why = e.to_string().lines().next().unwrap_or_default().to_string();
+                    shared.cache.note(format!(
+                        "pyinstaller-build: {}: the binary from the shared cache failed its smoke test here; building \
+                         locally ({why})",
+                        plan.spec,
+                    ));
+                    cache::Miss::SmokeTest(why).into()
+                }
+            },
+            Err(miss) => miss.into(),
+        });
     }
     if let Action::FastPath(changed) = &plan.action {
         match fast(shared, &plan, changed)? {
@@ -465,6 +471,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             reason: if outcome == Outcome::UpToDate { String::new() } else { plan.reason.clone() },
             smoke_test: smoke.get(),
             fast_path_refused: if outcome == Outcome::Built { plan.refused.clone() } else { None },
+            shared_cache: asked.clone(),
             new_candidates,
             download: match &plan.action {
                 Action::Download(hit) => (hit.bytes, hit.took),
@@ -497,7 +504,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
         }
         Action::Download(hit) => {
             let entry = cache::Entry { file_name: hit.file_name.clone(), binary_hash: hit.binary_hash.clone() };
-            let binary = shared.cache.local.put(&plan.fingerprint, &hit.path, &entry, true)?;
+            let binary = shared.cache.keep(&plan.fingerprint, &hit.path, &entry, true)?;
             (plan.fingerprint.clone(), binary, entry)
         }
         Action::FastPath(_) => {
@@ -506,7 +513,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             let file_name = plan.state.as_ref().map(|s| s.binary.clone()).unwrap_or_default();
             let entry = cache::Entry { file_name, binary_hash: fresh.hash.to_hex().to_string() };
             // The fast path's output is ours: moved, not copied.
-            let binary = shared.cache.local.put(&plan.fingerprint, &fresh.path, &entry, true)?;
+            let binary = shared.cache.keep(&plan.fingerprint, &fresh.path, &entry, true)?;
             shareable = plan.state.as_ref().map(|s| (s.reads.clone(), s.environment.clone()));
             (plan.fingerprint.clone(), binary, entry)
         }
@@ -525,7 +532,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             let binary = plan.dir.dist().join(&state.binary);
             let entry = cache::Entry { file_name: state.binary, binary_hash: state.binary_hash };
             // Installed from the store's copy when there is one: PyInstaller rewrites dist.
-            let binary = shared.cache.local.put(&state.fingerprint, &binary, &entry, false)?;
+            let binary = shared.cache.keep(&state.fingerprint, &binary, &entry, false)?;
             (state.fingerprint, binary, entry)
         }
     };

@@ -197,7 +197,10 @@ fn another_machine_gets_the_binary_over_http_and_every_failure_is_a_warning_and_
         let out = b.build(vars);
         let off = warned(&out, "is off for the rest of this build");
         assert!(off.len() == 1 && off[0].contains(cause), "expected one warning naming `{cause}`:\n{}", out.stderr);
-        assert_eq!(warned(&out, "built hello").len(), 1, "{}", out.stderr);
+        let line = warned(&out, "built hello");
+        // A failed lookup or download is the line's reason; a failed upload comes after a miss.
+        let off = line.len() == 1 && line[0].contains("not from the shared cache: the shared cache is off: ");
+        assert!(off && line[0].contains(cause) || line[0].contains("no entry for key"), "{line:?}");
         assert!(b.binary() == good, "{cause}: the local build is A's binary, nothing else was installed");
         assert_eq!(b.app.run("hello"), "hello from the shared cache fixture");
     };
@@ -245,7 +248,7 @@ fn another_machine_gets_the_binary_over_http_and_every_failure_is_a_warning_and_
     failing(&[("PYINSTALLER_BUILD_CACHE_URL", &denied_url)], "HTTP 401 (upload denied");
     assert!(!Path::new(&store).join(format!("{id}-denied")).exists());
 
-    // Read-only mode uploads nothing, and a miss says nothing.
+    // Read-only mode uploads nothing, and a miss says why on the line of the sidecar it built.
     let ro_url = format!("{http}/{id}-read-only");
     fs::write(b.app.binary("hello"), b"not the binary").unwrap();
     let out = b.build(&[
@@ -254,7 +257,13 @@ fn another_machine_gets_the_binary_over_http_and_every_failure_is_a_warning_and_
         ("PYINSTALLER_BUILD_CACHE_USERNAME", user),
         ("PYINSTALLER_BUILD_CACHE_PASSWORD", password),
     ]);
-    assert!(warned(&out, "shared cache").is_empty(), "{}", out.stderr);
+    let line = warned(&out, "built hello");
+    assert!(line.len() == 1 && line[0].contains("; not from the shared cache: no entry for key "), "{}", out.stderr);
+    assert!(
+        warned(&out, "pyinstaller-build: shared cache ")[0].ends_with(": 0 hits, 1 miss (hello)"),
+        "{}",
+        out.stderr
+    );
     assert!(b.binary() == good);
     assert!(!Path::new(&store).join(format!("{id}-read-only")).exists(), "read-only uploaded nothing");
 }
@@ -281,7 +290,7 @@ fn another_machine_gets_the_binary_from_s3() {
     let a = Machine::new(&id, "");
     let built = a.build(&vars);
     assert_eq!(warned(&built, "built hello").len(), 1, "{}", built.stderr);
-    assert!(warned(&built, "shared cache").is_empty(), "the upload went through\n{}", built.stderr);
+    assert!(warned(&built, "is off for the rest").is_empty(), "the upload went through\n{}", built.stderr);
 
     let b = Machine::new(&id, "");
     let got = b.build(&vars);
@@ -291,17 +300,32 @@ fn another_machine_gets_the_binary_from_s3() {
     assert_eq!(b.app.run("hello"), "hello from the shared cache fixture");
 }
 
-/// A second sidecar that packages PyInstaller's own metadata: its `RECORD` lists the console
-/// scripts with the hashes of their shebangs, which hold the environment's path.
-const META_SPEC: &str = "from PyInstaller.utils.hooks import copy_metadata\n\
-a = Analysis(['meta.py'], datas=copy_metadata('pyinstaller'))\n\
+/// A second sidecar that packages pycodestyle's metadata: its `RECORD` lists the console script
+/// with the hash of its first lines, which name the environment's path unless the environment is
+/// relocatable. Its spec reads a variable, which the entry then checks.
+const META_SPEC: &str = "import os\nfrom PyInstaller.utils.hooks import copy_metadata\n\
+flavor = os.environ.get('META_FLAVOR', '')\n\
+a = Analysis(['meta.py'], datas=copy_metadata('pycodestyle'))\n\
 pyz = PYZ(a.pure)\n\
 exe = EXE(pyz, a.scripts, a.binaries, a.datas, [], name='meta', upx=False, console=True)\n";
 const META_PY: &str = "import sys\nfrom importlib.metadata import version\n\
-print('meta', version('pyinstaller'))\n";
+print('meta', version('pycodestyle'))\n";
+
+/// What the last build's `report.json` (in the fixture's `OUT_DIR`, which every checkout
+/// shares) says the shared cache gave each sidecar it was asked for: (name, result, reason).
+fn shared_results() -> Vec<(String, String, String)> {
+    let build = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-target/debug/build");
+    let reports = fs::read_dir(build).unwrap().flatten().map(|e| e.path().join("out/pyinstaller-build/report.json"));
+    let newest = reports.filter(|r| r.is_file()).max_by_key(|r| fs::metadata(r).unwrap().modified().unwrap());
+    let report: serde_json::Value = serde_json::from_slice(&fs::read(newest.unwrap()).unwrap()).unwrap();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let specs = report["specs"].as_array().unwrap();
+    let asked = specs.iter().filter(|s| !s["shared_cache"].is_null());
+    asked.map(|s| (text(&s["name"]), text(&s["shared_cache"]["result"]), text(&s["shared_cache"]["reason"]))).collect()
+}
 
 #[test]
-fn hash_pinned_requirements_get_the_binaries_without_creating_the_environment() {
+fn a_clone_at_another_path_gets_every_binary_and_each_miss_says_why() {
     let Some(cache) = http_cache() else { return };
     let id = run_id("pinned");
     let url = format!("{}/{id}", cache.http);
@@ -321,21 +345,48 @@ fn hash_pinned_requirements_get_the_binaries_without_creating_the_environment() 
     let built = a.build(&writer);
     assert_eq!(warned(&built, "created the Python environment").len(), 1, "{}", built.stderr);
     assert_eq!(warned(&built, "built ").len(), 2, "{}", built.stderr);
+    let closing = warned(&built, "pyinstaller-build: shared cache ");
+    assert!(closing.len() == 1 && closing[0].ends_with(": 0 hits, 2 misses (hello, meta)"), "{}", built.stderr);
+    assert!(shared_results().iter().all(|(_, r, why)| r == "miss" && why.starts_with("no entry for key ")));
     let (ac, cas) = cache.folders(&id);
     assert_eq!((files(&ac).len(), files(&cas).len()), (4, 2), "two entries per binary, each binary once");
     let (hello, meta) = (a.binary(), a.binary_of("meta"));
-    assert!(a.app.run("meta").starts_with("meta 6."));
+    assert_eq!(a.app.run("meta"), "meta 2.14.0");
 
-    // B, at another path: hello needs nothing of the environment and is downloaded; meta's
-    // entry holds A's environment's RECORD, which B's differs from (its shebangs name B's
-    // path), so B creates its environment and builds meta itself, and its bytes differ.
+    // B, a clone at another path: meta's entry holds A's environment's RECORD, whose console
+    // script row is the same in B's (both relocatable), so both are downloaded, with no
+    // environment created and no PyInstaller run.
     let b = machine();
+    assert_ne!(a.app.root, b.app.root);
     let got = b.build(&reader);
-    assert_eq!(warned(&got, "downloaded hello from the shared cache").len(), 1, "{}", got.stderr);
-    assert_eq!(warned(&got, "built meta").len(), 1, "{}", got.stderr);
-    assert_eq!(b.binary(), hello);
-    assert_ne!(b.binary_of("meta"), meta, "A's meta is not what PyInstaller builds on B");
-    assert_eq!(b.app.run("meta"), a.app.run("meta"));
+    let downloaded = warned(&got, "from the shared cache");
+    assert_eq!(downloaded.len(), 2, "{}", got.stderr);
+    assert!(downloaded.iter().all(|w| w.contains("no Python environment created")), "{}", got.stderr);
+    assert!(warned(&got, "pyinstaller-build: shared cache ")[0].ends_with(": 2 hits, 0 misses"), "{}", got.stderr);
+    assert!(!b.cache_dir().join("envs").exists() && !b.ran_pyinstaller());
+    assert!(b.binary() == hello && b.binary_of("meta") == meta, "byte-identical");
+    assert_eq!(b.app.run("meta"), "meta 2.14.0");
+    let again = b.build(&reader);
+    assert!(again.warnings().is_empty(), "nothing changed, nothing said:\n{}", again.stderr);
+    assert!(!b.cache_dir().join("envs").exists());
+
+    // What PyInstaller builds on B, in B's own environment, is those very bytes.
+    let forced = b.build(&[reader.as_slice(), &[("PYINSTALLER_BUILD_FORCE", "1")]].concat());
+    assert_eq!(warned(&forced, "created the Python environment").len(), 1, "{}", forced.stderr);
+    assert_eq!(warned(&forced, "built ").len(), 2, "{}", forced.stderr);
+    let off = warned(&forced, "not from the shared cache: the shared cache is off: PYINSTALLER_BUILD_FORCE is set");
+    assert_eq!(off.len(), 2, "{}", forced.stderr);
+    assert!(warned(&forced, "pyinstaller-build: shared cache ").is_empty(), "not asked: no count\n{}", forced.stderr);
+    assert!(b.binary() == hello && b.binary_of("meta") == meta, "a forced build at another path gives A's bytes");
+
+    // An entry whose check fails says which: meta's spec read META_FLAVOR, unset on A.
+    let flavored = b.build(&[reader.as_slice(), &[("META_FLAVOR", "dark")]].concat());
+    let line = warned(&flavored, "built meta");
+    let why = "not from the shared cache: the entry for key ";
+    assert!(line.len() == 1 && line[0].contains(why), "{}", flavored.stderr);
+    assert!(line[0].contains("the variable META_FLAVOR is set here, and did not where it was built"), "{}", line[0]);
+    let results = shared_results();
+    assert!(results.len() == 1 && results[0].0 == "meta" && results[0].1 == "miss", "{results:?}");
 
     // A fresh checkout at A's paths whose installer names another index: that index may offer
     // other wheels of the pinned ones, so the entries made without an environment do not apply;
@@ -350,24 +401,10 @@ fn hash_pinned_requirements_get_the_binaries_without_creating_the_environment() 
     assert_eq!(warned(&other_index, "created the Python environment").len(), 1, "{}", other_index.stderr);
     assert_eq!(warned(&other_index, "from the shared cache").len(), 2, "{}", other_index.stderr);
     assert!(!other_index.stderr.contains("no Python environment created"), "{}", other_index.stderr);
-
-    // A fresh checkout at A's paths (as on a CI runner): both binaries, with no environment
-    // created and no PyInstaller run.
-    fresh_checkout();
-    let fresh = a.build(&reader);
-    let downloaded = warned(&fresh, "from the shared cache");
-    assert_eq!(downloaded.len(), 2, "{}", fresh.stderr);
-    assert!(downloaded.iter().all(|w| w.contains("no Python environment created")), "{}", fresh.stderr);
-    assert!(!a.cache_dir().join("envs").exists(), "no environment was created");
-    assert!(!a.ran_pyinstaller());
-    assert!(a.binary() == hello && a.binary_of("meta") == meta, "byte-identical");
-    assert_eq!(a.app.run("hello"), "hello from the shared cache fixture");
-    assert!(a.app.run("meta").starts_with("meta 6."));
     // Nothing changed: nothing happens, and nothing is said.
     fs::write(a.app.root.join("python/greeting.py"), fs::read(a.app.root.join("python/greeting.py")).unwrap()).unwrap();
-    let again = a.build(&reader);
+    let again = a.build(&mirror);
     assert!(again.warnings().is_empty(), "{}", again.stderr);
-    assert!(!a.cache_dir().join("envs").exists());
 }
 
 #[test]

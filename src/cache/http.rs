@@ -1,9 +1,6 @@
-//! An HTTP cache in the Bazel layout (`GET`/`PUT` on `<url>/ac/<key>` and `<url>/cas/<sha256>`),
-//! as bazel-remote, nginx's WebDAV module and object stores serve it; and the blocking client
-//! the S3 backend sends its signed requests with.
+//! The blocking HTTP client every backend sends its requests with: `GET`/`HEAD`/`PUT`, a 404 as
+//! "nothing there", any other non-2xx status as an error that says what to fix.
 
-use super::shared::Backend;
-use base64::Engine;
 use std::time::Duration;
 
 /// One blocking agent for the build: short connect timeout (a server that is down costs a few
@@ -86,43 +83,4 @@ fn status_error(method: &str, url: &str, status: u16) -> String {
         _ => "",
     };
     format!("{method} {url}: HTTP {status}{why}")
-}
-
-/// `<url>/ac/...` and `<url>/cas/...` with a bearer token or basic auth.
-pub(super) struct Http {
-    client: Client,
-    base: String,
-    auth: Option<String>,
-}
-
-impl Http {
-    pub(super) fn new(base: &str, token: Option<&str>, user: Option<&str>, password: Option<&str>) -> Http {
-        let auth = match (token, user) {
-            (Some(token), _) => Some(format!("Bearer {token}")),
-            (None, Some(user)) => {
-                let pair = format!("{user}:{}", password.unwrap_or(""));
-                Some(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)))
-            }
-            (None, None) => None,
-        };
-        Http { client: Client::new(), base: base.to_string(), auth }
-    }
-
-    fn headers(&self) -> Vec<(String, String)> {
-        self.auth.iter().map(|a| ("Authorization".to_string(), a.clone())).collect()
-    }
-}
-
-impl Backend for Http {
-    fn get(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, String> {
-        self.client.get(&format!("{}/{path}", self.base), &self.headers(), limit)
-    }
-
-    fn size(&self, path: &str) -> Result<Option<u64>, String> {
-        self.client.head(&format!("{}/{path}", self.base), &self.headers())
-    }
-
-    fn put(&self, path: &str, body: &[u8]) -> Result<(), String> {
-        self.client.put(&format!("{}/{path}", self.base), &self.headers(), body)
-    }
 }

@@ -114,14 +114,40 @@ impl Check {
     }
 
     /// Whether this machine has what the build had.
+    #[cfg(test)]
     pub(crate) fn holds(&self, places: &Places, env_value: &dyn Fn(&str) -> Option<String>) -> bool {
-        let now = match (self.kind.as_str(), self.path(places)) {
+        self.mismatch(places, env_value).is_none()
+    }
+
+    /// What this machine has otherwise than the build had (`the file ... has another content
+    /// here`), `None` when it has the same.
+    pub(crate) fn mismatch(&self, places: &Places, env_value: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+        let path = self.path(places);
+        let now = match (self.kind.as_str(), &path) {
             ("env", _) => env_value(&self.name).map(|v| blake3::hash(v.as_bytes()).to_hex().to_string()),
-            ("file", Some(path)) => hash_file(&path).ok().map(|h| hex(&h)),
-            ("dir", Some(path)) => crate::reads::listing(&path),
-            _ => return false,
+            ("file", Some(path)) => hash_file(path).ok().map(|h| hex(&h)),
+            ("dir", Some(path)) => crate::reads::listing(path),
+            _ => return Some(format!("its build packaged `{}`, and this machine has no such file yet", self.name)),
         };
-        now == self.blake3
+        if now == self.blake3 {
+            return None;
+        }
+        let (what, name) = match (self.kind.as_str(), &path) {
+            ("env", _) => ("the variable", self.name.clone()),
+            ("dir", Some(path)) => ("the folder", path.display().to_string()),
+            (_, Some(path)) => ("the file", path.display().to_string()),
+            _ => ("the file", self.name.clone()),
+        };
+        let (listed, set) = match self.kind.as_str() {
+            "dir" => ("lists other entries", "exists"),
+            "env" => ("has another value", "is set"),
+            _ => ("has another content", "exists"),
+        };
+        Some(match (&self.blake3, now) {
+            (Some(_), None) => format!("its build read {what} {name}, which is missing or unset here"),
+            (None, Some(_)) => format!("{what} {name} {set} here, and did not where it was built"),
+            _ => format!("{what} {name} {listed} here than where it was built"),
+        })
     }
 }
 
@@ -195,6 +221,20 @@ fn kept(row: &str) -> Option<&str> {
         && !path.starts_with('/')
         && !["INSTALLER", "REQUESTED", "direct_url.json", "RECORD"].contains(&file);
     keep.then_some(path.trim_matches('"'))
+}
+
+/// Whether the environment's `files` a build packaged are those an environment made at any other
+/// path from the same inputs has: the environment at `env` is relocatable (uv wrote
+/// `relocatable = true` into its `pyvenv.cfg`, and its console scripts, whose hashes `RECORD`
+/// holds, without its path), and no such file names the environment's or the checkout's
+/// folder (a `direct_url.json` of a local install, an editable install's `.pth`).
+pub(crate) fn path_free(env: &Path, files: &[PathBuf], checkout: &Path) -> bool {
+    let cfg = fs::read_to_string(env.join("pyvenv.cfg")).unwrap_or_default();
+    let relocatable =
+        cfg.lines().any(|l| l.split_once('=').is_some_and(|(k, v)| k.trim() == "relocatable" && v.trim() == "true"));
+    let folders: Vec<&[u8]> = [env, checkout].iter().filter_map(|p| p.to_str()).map(str::as_bytes).collect();
+    let names = |bytes: &[u8]| folders.iter().any(|f| !f.is_empty() && bytes.windows(f.len()).any(|w| w == *f));
+    relocatable && files.iter().all(|f| fs::read(f).is_ok_and(|bytes| !names(&bytes)))
 }
 
 /// The managed (virtual) environment's folder, when the interpreter runs in one.
@@ -376,6 +416,27 @@ mod tests {
         // Another environment path: its RECORD and script differ (the shebang), its INSTALLER not.
         assert_eq!(with_env(&b), [false, true, false]);
         assert!(!checks[1].holds(&at(tmp.path()), &|_| None), "no environment: an `$ENV` file cannot hold");
+    }
+
+    #[test]
+    fn an_environment_is_path_free_when_relocatable_and_its_packaged_files_name_no_folder_of_this_machine() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (env, checkout) = (tmp.path().join("target/envs/env-1"), tmp.path().join("app"));
+        fs::create_dir_all(&env).unwrap();
+        let record = env.join("RECORD");
+        fs::write(&record, "../../../bin/demo,sha256=abc,60\n").unwrap();
+        let files = [record.clone()];
+        fs::write(env.join("pyvenv.cfg"), "home = /usr/bin\n").unwrap();
+        assert!(!path_free(&env, &files, &checkout), "not relocatable: its scripts name it");
+        fs::write(env.join("pyvenv.cfg"), "home = /usr/bin\nrelocatable = true\n").unwrap();
+        assert!(path_free(&env, &files, &checkout));
+        // A local install's direct_url.json, an editable install's .pth: they name a folder.
+        let direct_url = env.join("direct_url.json");
+        fs::write(&direct_url, format!("{{\"url\": \"file://{}/wheels/x.whl\"}}", checkout.display())).unwrap();
+        assert!(!path_free(&env, &[record.clone(), direct_url], &checkout));
+        let pth = env.join("__editable__.x.pth");
+        fs::write(&pth, format!("{}/lib\n", env.display())).unwrap();
+        assert!(!path_free(&env, &[record, pth], &checkout));
     }
 
     #[test]

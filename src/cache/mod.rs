@@ -12,33 +12,53 @@
 //! cas/<sha256>      the binary
 //! ```
 //! under an HTTP cache's URL (the Bazel layout) or an S3 bucket's prefix.
+//!
+//! Imports run one way: [`Config`] and the [`key`] name what to ask for; `http` (the client),
+//! `sign` (hashes and HMAC), `backend` (the trait, the HTTP cache) and `s3` (SigV4) carry it;
+//! `shared` is the tier built on them; this facade is the only door the pipeline uses.
 
-// Without the feature the shared tier is only configured (to say the feature is missing).
-#![cfg_attr(not(feature = "shared-cache"), allow(dead_code, unused_imports))]
-
-#[cfg(feature = "shared-cache")]
-mod http;
+// Without the feature, the settings and checks only the shared tier reads are unread.
+#[cfg_attr(not(feature = "shared-cache"), allow(dead_code))]
+mod config;
+#[cfg_attr(not(feature = "shared-cache"), allow(dead_code))]
 mod key;
 mod local;
+#[cfg_attr(not(feature = "shared-cache"), allow(dead_code))]
+mod outcome;
+// The shared tier, or without the `shared-cache` feature a stub with its interface that is
+// never built: configured only to say the feature is missing.
+#[cfg(feature = "shared-cache")]
+mod backend;
+#[cfg(feature = "shared-cache")]
+mod http;
 #[cfg(feature = "shared-cache")]
 mod s3;
 #[cfg(feature = "shared-cache")]
 mod shared;
+#[cfg(not(feature = "shared-cache"))]
+#[path = "off.rs"]
+mod shared;
+#[cfg(feature = "shared-cache")]
+mod sign;
 
 use crate::cargo::Cargo;
 use crate::fingerprint::Context;
 use crate::project::Project;
 use crate::reads::Reads;
+use crate::report::{SharedCache, SpecReport};
 use crate::toolchain::Toolchain;
+pub(crate) use config::Config;
 pub(crate) use key::{env_root, pinned_digest, uncovered, Check};
 pub(crate) use local::{Entry, Store};
+pub(crate) use outcome::{Fetched, Miss};
+pub(crate) use shared::Found;
+use shared::SharedStore;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
 
 /// Every tier of this build.
 pub(crate) struct Cache {
-    pub local: Store,
+    local: Store,
     /// The package's folder: files under it are named relatively in shared entries.
     checkout: PathBuf,
     /// The managed environment's folder (its files are named relatively in shared entries).
@@ -47,87 +67,11 @@ pub(crate) struct Cache {
     /// environment is determined by hash-pinned requirements ([`pinned_digest`]): binaries built here
     /// are also stored under that key, for readers that have not created the environment.
     pinned: Option<String>,
-    #[cfg(feature = "shared-cache")]
-    shared: Option<shared::SharedStore>,
+    shared: Option<SharedStore>,
+    /// Why there is no shared tier, when there is none.
+    off: String,
     toolchain: OnceLock<String>,
     warnings: Mutex<Vec<String>>,
-}
-
-/// A binary the shared tier had, downloaded and verified against its content hash (not yet
-/// smoke-tested).
-pub(crate) struct Fetched {
-    pub path: PathBuf,
-    /// What outside python-dir the entry was checked against, for cargo to watch.
-    pub watch: Vec<PathBuf>,
-    pub file_name: String,
-    /// blake3, as the local store keeps it.
-    pub binary_hash: String,
-    pub bytes: u64,
-    pub took: Duration,
-}
-
-/// An entry of the shared tier that matched this machine, its content not yet downloaded.
-pub(crate) struct Found {
-    #[cfg(feature = "shared-cache")]
-    inner: shared::Found,
-}
-
-/// The shared tier's settings, from the environment (credentials never live in `Cargo.toml`).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Config {
-    /// `http(s)://host/path` (an HTTP cache) or `s3://bucket/prefix`.
-    pub url: String,
-    pub read_only: bool,
-    pub signing_key: Option<Vec<u8>>,
-    pub max_bytes: u64,
-    pub token: Option<String>,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub aws_access_key: Option<String>,
-    pub aws_secret_key: Option<String>,
-    pub aws_session_token: Option<String>,
-    pub aws_region: Option<String>,
-    pub aws_endpoint: Option<String>,
-}
-
-impl Config {
-    /// The shared tier's settings, `Ok(None)` when none is configured, `Err` with the warning
-    /// to print when the settings are wrong.
-    pub(crate) fn from_env(cargo: &Cargo) -> Result<Option<Config>, String> {
-        let text = |k: &str| cargo.env(k).map(|v| v.to_string_lossy().into_owned()).filter(|v| !v.is_empty());
-        let secret = |k: &str| cargo.secret(k).map(|v| v.to_string_lossy().into_owned()).filter(|v| !v.is_empty());
-        let Some(url) = text("PYINSTALLER_BUILD_CACHE_URL") else { return Ok(None) };
-        let read_only = match text("PYINSTALLER_BUILD_CACHE_MODE").as_deref() {
-            None | Some("read-write") => false,
-            Some("read-only") => true,
-            Some(other) => {
-                return Err(format!("PYINSTALLER_BUILD_CACHE_MODE is `{other}`; use `read-only` or `read-write`"))
-            }
-        };
-        let max_mb = match text("PYINSTALLER_BUILD_CACHE_MAX_MB") {
-            None => 1024,
-            Some(mb) => {
-                mb.parse::<u64>().map_err(|_| format!("PYINSTALLER_BUILD_CACHE_MAX_MB is `{mb}`, not a number"))?
-            }
-        };
-        if !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with("s3://")) {
-            return Err(format!("PYINSTALLER_BUILD_CACHE_URL is `{url}`; use `https://...` or `s3://bucket/prefix`"));
-        }
-        Ok(Some(Config {
-            url: url.trim_end_matches('/').to_string(),
-            read_only,
-            signing_key: secret("PYINSTALLER_BUILD_CACHE_SIGNING_KEY").map(String::into_bytes),
-            max_bytes: max_mb * 1_000_000,
-            token: secret("PYINSTALLER_BUILD_CACHE_TOKEN"),
-            username: text("PYINSTALLER_BUILD_CACHE_USERNAME"),
-            password: secret("PYINSTALLER_BUILD_CACHE_PASSWORD"),
-            aws_access_key: secret("AWS_ACCESS_KEY_ID"),
-            aws_secret_key: secret("AWS_SECRET_ACCESS_KEY"),
-            aws_session_token: secret("AWS_SESSION_TOKEN"),
-            aws_region: text("AWS_REGION").or_else(|| text("AWS_DEFAULT_REGION")),
-            aws_endpoint: text("AWS_ENDPOINT_URL_S3").or_else(|| text("AWS_ENDPOINT_URL")),
-        }))
-    }
 }
 
 impl Cache {
@@ -138,8 +82,8 @@ impl Cache {
             checkout: checkout.to_path_buf(),
             env: None,
             pinned: None,
-            #[cfg(feature = "shared-cache")]
             shared: None,
+            off: "PYINSTALLER_BUILD_CACHE_URL is not set".into(),
             toolchain: OnceLock::new(),
             warnings: Mutex::default(),
         };
@@ -147,23 +91,26 @@ impl Cache {
             Ok(config) => config,
             Err(why) => {
                 cache.warn(format!("pyinstaller-build: the shared cache is off: {why}"));
-                None
+                return Cache { off: why, ..cache };
             }
         };
         let Some(config) = config else { return cache };
-        #[cfg(feature = "shared-cache")]
-        {
-            Cache { shared: Some(shared::SharedStore::new(config)), ..cache }
+        match SharedStore::open(config) {
+            Ok(shared) => Cache { shared: Some(shared), ..cache },
+            Err(why) => {
+                cache.warn(why);
+                Cache { off: "pyinstaller-build was compiled without its `shared-cache` feature".into(), ..cache }
+            }
         }
-        #[cfg(not(feature = "shared-cache"))]
-        {
-            cache.warn(format!(
-                "pyinstaller-build: PYINSTALLER_BUILD_CACHE_URL is set ({}), but pyinstaller-build was compiled \
-                 without its `shared-cache` feature; building locally. Fix: \
-                 `pyinstaller-build = {{ version = \"0.1\", features = [\"shared-cache\"] }}` in [build-dependencies].",
-                config.url
-            ));
-            cache
+    }
+
+    /// Why the shared tier is not asked for a spec to be built (`force`: `PYINSTALLER_BUILD_FORCE`
+    /// is set), when no key was computed for it.
+    pub(crate) fn not_asked(&self, force: bool) -> Miss {
+        match &self.shared {
+            _ if force => Miss::Off("PYINSTALLER_BUILD_FORCE is set: every spec is built here".into()),
+            None => Miss::Off(self.off.clone()),
+            Some(shared) => shared.off_reason(),
         }
     }
 
@@ -174,20 +121,37 @@ impl Cache {
         self.pinned = pinned;
     }
 
+    /// The local store's binary built from `fingerprint`, if kept and intact.
+    pub(crate) fn stored(&self, fingerprint: &str) -> Option<(PathBuf, Entry)> {
+        self.local.get(fingerprint)
+    }
+
+    /// Keeps `binary` in the local store under `fingerprint` ([`Store::put`]); returns where
+    /// the binary is now.
+    pub(crate) fn keep(
+        &self,
+        fingerprint: &str,
+        binary: &Path,
+        entry: &Entry,
+        take: bool,
+    ) -> crate::error::Result<PathBuf> {
+        self.local.put(fingerprint, binary, entry, take)
+    }
+
+    /// Evicts the local store's least recently used entries beyond its limit, never those of
+    /// `keep` ([`Store::trim`]).
+    pub(crate) fn trim(&self, keep: &[&str]) -> crate::error::Result<()> {
+        self.local.trim(keep)
+    }
+
     /// Whether binaries built here would be uploaded.
     pub(crate) fn can_upload(&self) -> bool {
-        #[cfg(feature = "shared-cache")]
-        return self.shared.as_ref().is_some_and(|s| s.usable() && s.writes());
-        #[cfg(not(feature = "shared-cache"))]
-        false
+        self.shared.as_ref().is_some_and(|s| s.usable() && s.writes())
     }
 
     /// Whether a shared tier is configured (and not switched off by a failure).
     pub(crate) fn has_shared(&self) -> bool {
-        #[cfg(feature = "shared-cache")]
-        return self.shared.as_ref().is_some_and(|s| s.usable());
-        #[cfg(not(feature = "shared-cache"))]
-        false
+        self.shared.as_ref().is_some_and(|s| s.usable())
     }
 
     /// The shared tier's key for `spec`, when there is a shared tier.
@@ -217,51 +181,46 @@ impl Cache {
         key::shared_key(digest, ctx, project, spec)
     }
 
-    /// The shared tier's binary for `key`, downloaded into `dir` and verified; `None` on a miss
-    /// or any failure (which is warned about once, and switches the tier off for this build).
-    #[cfg_attr(not(feature = "shared-cache"), allow(unused_variables))]
+    /// The shared tier's binary for `key`, downloaded into `dir` and verified; on a miss or any
+    /// failure (which is warned about once, and switches the tier off for this build), why.
     /// `env_value` reads a variable the entry's build read (announcing it to cargo).
-    pub(crate) fn fetch(&self, key: &str, dir: &Path, env_value: &dyn Fn(&str) -> Option<String>) -> Option<Fetched> {
+    pub(crate) fn fetch(
+        &self,
+        key: &str,
+        dir: &Path,
+        env_value: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Fetched, Miss> {
         let found = self.lookup(key, None, env_value)?;
         self.download(found, dir)
     }
 
     /// The shared tier's entry for `key` when it matches this machine, without its content;
-    /// `None` on a miss or any failure (as for [`Cache::fetch`]). `env_to_be`: where the
+    /// on a miss or any failure, why (as for [`Cache::fetch`]). `env_to_be`: where the
     /// environment will be created, when it does not exist yet.
-    #[cfg_attr(not(feature = "shared-cache"), allow(unused_variables))]
     pub(crate) fn lookup(
         &self,
         key: &str,
         env_to_be: Option<&Path>,
         env_value: &dyn Fn(&str) -> Option<String>,
-    ) -> Option<Found> {
-        #[cfg(feature = "shared-cache")]
-        if let Some(shared) = &self.shared {
-            let places = key::Places {
-                checkout: &self.checkout,
-                env: self.env.as_deref(),
-                env_to_be: env_to_be.map(Path::to_path_buf),
-            };
-            return shared.lookup(key, &places, env_value).map(|inner| Found { inner });
-        }
-        None
+    ) -> Result<Found, Miss> {
+        let shared = self.shared.as_ref().ok_or_else(|| Miss::Off(self.off.clone()))?;
+        let places = key::Places {
+            checkout: &self.checkout,
+            env: self.env.as_deref(),
+            env_to_be: env_to_be.map(Path::to_path_buf),
+        };
+        shared.lookup(key, &places, env_value)
     }
 
     /// The content of what [`Cache::lookup`] found, downloaded into `dir` and verified.
-    #[cfg_attr(not(feature = "shared-cache"), allow(unused_variables))]
-    pub(crate) fn download(&self, found: Found, dir: &Path) -> Option<Fetched> {
-        #[cfg(feature = "shared-cache")]
-        if let Some(shared) = &self.shared {
-            return shared.download(found.inner, dir);
-        }
-        None
+    pub(crate) fn download(&self, found: Found, dir: &Path) -> Result<Fetched, Miss> {
+        let shared = self.shared.as_ref().ok_or_else(|| Miss::Off(self.off.clone()))?;
+        shared.download(found, dir)
     }
 
     /// Uploads a binary that passed its smoke test under `keys`, in the background (read-write
     /// mode only); [`Cache::finish`] waits for it. `environment`: the environment's files it
     /// packaged that the key does not cover ([`uncovered`]); `None` (not known): not uploaded.
-    #[cfg_attr(not(feature = "shared-cache"), allow(unused_variables))]
     pub(crate) fn upload(
         &self,
         keys: Vec<String>,
@@ -270,37 +229,74 @@ impl Cache {
         reads: &Reads,
         environment: Option<&[PathBuf]>,
     ) {
-        #[cfg(feature = "shared-cache")]
-        if let Some(shared) = &self.shared {
-            let reads = Check::of_reads(reads, &self.checkout);
-            let env = environment.and_then(|files| Check::of_environment(files, self.env.as_deref()));
-            // Nothing to check it against: a reader could not tell it applies.
-            if let (Some(mut checks), Some(env)) = (reads, env) {
-                checks.extend(env);
-                let env_root = self.env.as_ref().and_then(|e| e.to_str()).map(str::to_string);
-                shared.upload(keys, binary, file_name, checks, env_root);
-            }
+        let Some(shared) = &self.shared else { return };
+        let reads = Check::of_reads(reads, &self.checkout);
+        let env = environment.and_then(|files| Check::of_environment(files, self.env.as_deref()));
+        // Nothing to check it against: a reader could not tell it applies.
+        if let (Some(mut checks), Some(env), Some(files)) = (reads, env, environment) {
+            checks.extend(env);
+            let env_root = self.env.as_ref().and_then(|e| e.to_str()).map(str::to_string);
+            let relocatable = self.env.as_deref().is_some_and(|env| key::path_free(env, files, &self.checkout));
+            shared.upload(keys, binary, file_name, checks, env_root, relocatable);
         }
     }
 
     /// Where the shared tier is, for messages.
     pub(crate) fn shared_url(&self) -> String {
-        #[cfg(feature = "shared-cache")]
-        if let Some(shared) = &self.shared {
-            return shared.url().to_string();
-        }
-        String::new()
+        self.shared.as_ref().map(|s| s.url().to_string()).unwrap_or_default()
     }
 
     /// Waits for the uploads, and returns what to warn about.
     pub(crate) fn finish(&self) -> Vec<String> {
-        #[allow(unused_mut)]
         let mut warnings = std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|e| e.into_inner()));
-        #[cfg(feature = "shared-cache")]
         if let Some(shared) = &self.shared {
             warnings.extend(shared.wait());
         }
         warnings
+    }
+
+    /// The closing line of a build that asked the shared tier: its hits and misses (a spec not
+    /// asked because the tier went off is one), naming the specs missed (each one's line says
+    /// why, as the report does); `None` when none was configured or none was asked.
+    pub(crate) fn tally(&self, specs: &[SpecReport]) -> Option<String> {
+        let shared = self.shared.as_ref()?;
+        let asked: Vec<(&str, &SharedCache)> =
+            specs.iter().filter_map(|s| Some((s.name.as_str(), s.shared_cache.as_ref()?))).collect();
+        // Not asked for any (all off: `PYINSTALLER_BUILD_FORCE`, or off from the start): the
+        // lines above said why.
+        if !asked.iter().any(|(_, a)| matches!(a, SharedCache::Hit | SharedCache::Miss(_))) {
+            return None;
+        }
+        let hits = asked.iter().filter(|(_, a)| **a == SharedCache::Hit).count();
+        let misses: Vec<String> = asked
+            .iter()
+            .filter_map(|(name, a)| match a {
+                SharedCache::Miss(_) | SharedCache::Off(_) => Some(name.to_string()),
+                _ => None,
+            })
+            .collect();
+        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut line = format!(
+            "pyinstaller-build: shared cache {}: {}, {}",
+            shared.url(),
+            plural(hits, "hit", "hits"),
+            plural(misses.len(), "miss", "misses")
+        );
+        if !misses.is_empty() {
+            line.push_str(&format!(" ({})", misses.join(", ")));
+        }
+        Some(line)
+    }
+
+    /// Why `spec` was not had from the shared tier, for its warning line, when one is
+    /// configured (a build without one says nothing about it).
+    pub(crate) fn missed(&self, spec: &SpecReport) -> Option<String> {
+        self.shared.as_ref()?;
+        match spec.shared_cache.as_ref()? {
+            SharedCache::Miss(why) => Some(format!("; not from the shared cache: {why}")),
+            SharedCache::Off(why) => Some(format!("; not from the shared cache: {}", Miss::Off(why.clone()))),
+            _ => None,
+        }
     }
 
     /// A warning about the cache, printed with the others at the end of the build.

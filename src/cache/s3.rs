@@ -6,10 +6,9 @@
 //! `https://<bucket>.s3.<region>.amazonaws.com/<object>`. Without credentials requests go
 //! unsigned (a public bucket), read-only.
 
+use super::backend::Backend;
 use super::http::Client;
-use super::shared::{sha256_hex, Backend};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use super::sign::{hex, hmac, sha256_hex};
 use std::time::SystemTime;
 
 pub(super) struct Credentials {
@@ -131,16 +130,6 @@ pub(super) fn authorization(c: &Credentials, region: &str, service: &str, amz_da
         "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
         c.access_key
     )
-}
-
-pub(super) fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// SigV4's URI encoding of one path segment: everything but unreserved characters.

@@ -3,32 +3,27 @@
 //!
 //! An entry (`ac/<key>`) is JSON: the binary's file name, size, SHA-256 (its address,
 //! `cas/<sha256>`) and BLAKE3 (what the download is checked against), the [`Check`]s of what it
-//! packaged or read from outside python-dir, where its environment was, and, with
+//! packaged or read from outside python-dir, where its environment was and whether those of
+//! its files are the same at any path ([`super::key::path_free`]), and, with
 //! `PYINSTALLER_BUILD_CACHE_SIGNING_KEY`, an HMAC-SHA256 over all of these and the key. A reader
 //! with a signing key takes only entries signed with it. Content is uploaded before its entry,
 //! so an entry never names content that is not there (unless the store lost it).
 
+use super::backend::{Backend, Http, Unusable};
+use super::config::Config;
 use super::key::{Check, Places};
-use super::{Config, Fetched};
+use super::outcome::{Fetched, Miss};
+use super::s3::{Credentials, S3};
+use super::sign::{hex, hmac, sha256_hex};
 use crate::install::write_atomic;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-/// Where entries and content live: `path` is `ac/<key>` or `cas/<sha256>`.
-pub(super) trait Backend: Send + Sync {
-    /// The object at `path`, at most `limit` bytes; `None` when there is none.
-    fn get(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, String>;
-    /// The object's size (`HEAD`), `None` when there is none.
-    fn size(&self, path: &str) -> Result<Option<u64>, String>;
-    fn put(&self, path: &str, body: &[u8]) -> Result<(), String>;
-}
-
 /// Bumped whenever the entry's layout or the signed bytes change.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct RemoteEntry {
@@ -47,6 +42,10 @@ struct RemoteEntry {
     /// that path into the files those checks name).
     #[serde(default)]
     env_root: Option<String>,
+    /// The `$ENV` files the checks name are those of an environment made from the same inputs
+    /// at any path: a reader that has not created its own takes it wherever its will be.
+    #[serde(default)]
+    relocatable: bool,
     #[serde(default)]
     signature: Option<String>,
 }
@@ -63,21 +62,18 @@ impl RemoteEntry {
             text.push_str(&format!("{}\0{}\0{}\n", c.kind, c.name, c.blake3.as_deref().unwrap_or("\0none")));
         }
         text.push_str(&format!("env {}\n", self.env_root.as_deref().unwrap_or("\0none")));
+        text.push_str(&format!("relocatable {}\n", self.relocatable));
         text.into_bytes()
     }
 }
 
-/// An entry that matched this machine, before its content is downloaded.
-pub(super) struct Found {
+/// An entry of the shared tier that matched this machine, its content not yet downloaded.
+pub(crate) struct Found {
     key: String,
     entry: RemoteEntry,
     /// What outside python-dir it was checked against, for cargo to watch.
     watch: Vec<std::path::PathBuf>,
     start: Instant,
-}
-
-pub(super) fn sha256_hex(data: &[u8]) -> String {
-    super::s3::hex(&Sha256::digest(data))
 }
 
 pub(super) struct SharedStore {
@@ -97,22 +93,27 @@ struct Inner {
 }
 
 impl SharedStore {
-    pub(super) fn new(config: Config) -> SharedStore {
+    /// The tier `config` describes (settings it cannot use switch it off from the start, with
+    /// a warning).
+    pub(super) fn open(config: Config) -> Result<SharedStore, String> {
+        Ok(SharedStore::new(config))
+    }
+
+    fn new(config: Config) -> SharedStore {
         let mut read_only = config.read_only;
         let backend: Result<Box<dyn Backend>, String> = if config.url.starts_with("s3://") {
             let credentials = match (config.aws_access_key, config.aws_secret_key) {
                 (Some(access_key), Some(secret_key)) => {
-                    Some(super::s3::Credentials { access_key, secret_key, session_token: config.aws_session_token })
+                    Some(Credentials { access_key, secret_key, session_token: config.aws_session_token })
                 }
                 _ => None,
             };
-            super::s3::S3::new(&config.url, config.aws_endpoint.as_deref(), config.aws_region.as_deref(), credentials)
-                .map(|s3| {
-                    read_only |= !s3.can_write();
-                    Box::new(s3) as Box<dyn Backend>
-                })
+            S3::new(&config.url, config.aws_endpoint.as_deref(), config.aws_region.as_deref(), credentials).map(|s3| {
+                read_only |= !s3.can_write();
+                Box::new(s3) as Box<dyn Backend>
+            })
         } else {
-            Ok(Box::new(super::http::Http::new(
+            Ok(Box::new(Http::new(
                 &config.url,
                 config.token.as_deref(),
                 config.username.as_deref(),
@@ -159,38 +160,47 @@ impl SharedStore {
         dir: &Path,
         places: &Places,
         env_value: &dyn Fn(&str) -> Option<String>,
-    ) -> Option<Fetched> {
+    ) -> Result<Fetched, Miss> {
         let found = self.lookup(key, places, env_value)?;
         self.download(found, dir)
     }
 
-    /// The entry for `key`, verified and matching this machine, without its content; `None` on
-    /// a miss or a failure.
+    /// The entry for `key`, verified and matching this machine, without its content; on a
+    /// miss or a failure, why.
     pub(super) fn lookup(
         &self,
         key: &str,
         places: &Places,
         env_value: &dyn Fn(&str) -> Option<String>,
-    ) -> Option<Found> {
-        if !self.usable() {
-            return None;
-        }
+    ) -> Result<Found, Miss> {
+        self.off()?;
         self.ok(self.inner.lookup(key, places, env_value))
     }
 
     /// The content of an entry [`SharedStore::lookup`] found, verified, in `dir`.
-    pub(super) fn download(&self, found: Found, dir: &Path) -> Option<Fetched> {
-        if !self.usable() {
-            return None;
-        }
-        self.ok(self.inner.download(found, dir).map(Some))
+    pub(super) fn download(&self, found: Found, dir: &Path) -> Result<Fetched, Miss> {
+        self.off()?;
+        self.ok(self.inner.download(found, dir).map(Ok))
     }
 
-    /// The value, or `None` after switching the tier off for the failure.
-    fn ok<T>(&self, result: Result<Option<T>, String>) -> Option<T> {
+    /// Why the tier is not asked in this build (once a failure switched it off).
+    pub(super) fn off_reason(&self) -> Miss {
+        self.off().err().unwrap_or_else(|| Miss::Off(format!("{} is not asked in this build", self.inner.url)))
+    }
+
+    /// Why the tier is off for this build, if it is.
+    fn off(&self) -> Result<(), Miss> {
+        match &*self.inner.off.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(why) => Err(Miss::Off(format!("{} failed earlier in this build: {why}", self.inner.url))),
+            None => Ok(()),
+        }
+    }
+
+    /// The value, or the failure after switching the tier off for it.
+    fn ok<T>(&self, result: Result<Result<T, Miss>, String>) -> Result<T, Miss> {
         result.unwrap_or_else(|why| {
-            self.inner.switch_off(why);
-            None
+            self.inner.switch_off(why.clone());
+            Err(Miss::Off(format!("{} failed: {why}", self.inner.url)))
         })
     }
 
@@ -202,6 +212,7 @@ impl SharedStore {
         file_name: &str,
         checks: Vec<Check>,
         env_root: Option<String>,
+        relocatable: bool,
     ) {
         if self.inner.read_only || !self.usable() {
             return;
@@ -224,7 +235,7 @@ impl SharedStore {
         }
         let (inner, file_name) = (self.inner.clone(), file_name.to_string());
         let upload = std::thread::spawn(move || {
-            if let Err(why) = inner.upload(&keys, &bytes, &file_name, checks, env_root) {
+            if let Err(why) = inner.upload(&keys, &bytes, &file_name, checks, env_root, relocatable) {
                 inner.switch_off(why);
             }
         });
@@ -262,19 +273,21 @@ impl Inner {
         key: &str,
         places: &Places,
         env_value: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Option<Found>, String> {
+    ) -> Result<Result<Found, Miss>, String> {
         let start = Instant::now();
-        let Some(body) = self.backend.get(&format!("ac/{key}"), 1_000_000)? else { return Ok(None) };
+        let Some(body) = self.backend.get(&format!("ac/{key}"), 1_000_000)? else {
+            return Ok(Err(Miss::NoEntry { key: key.to_string() }));
+        };
         let entry: RemoteEntry =
             serde_json::from_slice(&body).map_err(|e| format!("the entry ac/{key} is not one it wrote ({e})"))?;
         if entry.format != FORMAT {
-            return Ok(None);
+            return Ok(Err(Miss::OtherFormat { key: key.to_string(), format: entry.format }));
         }
         if let Some(signing_key) = &self.signing_key {
             let Some(signature) = &entry.signature else {
                 return Err(format!("the entry ac/{key} is unsigned, and PYINSTALLER_BUILD_CACHE_SIGNING_KEY is set"));
             };
-            if !same(signature, &super::s3::hex(&super::s3::hmac(signing_key, &entry.signed_bytes(key)))) {
+            if !same(signature, &hex(&hmac(signing_key, &entry.signed_bytes(key)))) {
                 return Err(format!(
                     "the entry ac/{key} is signed with another key than PYINSTALLER_BUILD_CACHE_SIGNING_KEY"
                 ));
@@ -297,20 +310,38 @@ impl Inner {
         // Built with other files, folders or variables from outside python-dir than this
         // machine has: not this binary.
         let (in_env, others): (Vec<&Check>, Vec<&Check>) = entry.checks.iter().partition(|c| c.in_environment());
-        if !others.iter().all(|c| c.holds(places, env_value)) {
-            return Ok(None);
+        let differs = |what: String| Ok(Err(Miss::Differs { key: key.to_string(), what }));
+        if let Some(what) = others.iter().find_map(|c| c.mismatch(places, env_value)) {
+            return differs(what);
         }
-        let env_holds = match (places.env, &places.env_to_be) {
-            (Some(_), _) => in_env.iter().all(|c| c.holds(places, env_value)),
-            // The same files, made by the same installer from the same wheels at the same path.
-            (None, Some(to_be)) => in_env.is_empty() || entry.env_root.as_deref() == to_be.to_str(),
-            (None, None) => in_env.is_empty(),
-        };
-        if !env_holds {
-            return Ok(None);
+        match (places.env, &places.env_to_be) {
+            (Some(_), _) => {
+                if let Some(what) = in_env.iter().find_map(|c| c.mismatch(places, env_value)) {
+                    return differs(what);
+                }
+            }
+            // The same files, made by the same installer from the same wheels, relocatable or
+            // at the same path.
+            (None, Some(to_be)) => {
+                if !in_env.is_empty() && !entry.relocatable && entry.env_root.as_deref() != to_be.to_str() {
+                    return Ok(Err(Miss::EnvElsewhere {
+                        key: key.to_string(),
+                        theirs: entry.env_root.clone().unwrap_or_default(),
+                        ours: to_be.display().to_string(),
+                    }));
+                }
+            }
+            (None, None) => {
+                if let Some(c) = in_env.first() {
+                    return differs(format!(
+                        "its build packaged `{}` of its Python environment, and this build has none",
+                        c.name
+                    ));
+                }
+            }
         }
         let watch = others.iter().filter_map(|c| c.watched(places)).collect();
-        Ok(Some(Found { key: key.to_string(), entry, watch, start }))
+        Ok(Ok(Found { key: key.to_string(), entry, watch, start }))
     }
 
     fn download(&self, found: Found, dir: &Path) -> Result<Fetched, String> {
@@ -347,6 +378,7 @@ impl Inner {
         file_name: &str,
         checks: Vec<Check>,
         env_root: Option<String>,
+        relocatable: bool,
     ) -> Result<(), String> {
         let sha256 = sha256_hex(bytes);
         let entry = RemoteEntry {
@@ -357,6 +389,7 @@ impl Inner {
             blake3: blake3::hash(bytes).to_hex().to_string(),
             checks,
             env_root,
+            relocatable,
             signature: None,
         };
         let address = format!("cas/{sha256}");
@@ -368,7 +401,7 @@ impl Inner {
         for key in keys {
             let mut entry = entry.clone();
             if let Some(signing_key) = &self.signing_key {
-                entry.signature = Some(super::s3::hex(&super::s3::hmac(signing_key, &entry.signed_bytes(key))));
+                entry.signature = Some(hex(&hmac(signing_key, &entry.signed_bytes(key))));
             }
             self.backend.put(&format!("ac/{key}"), &serde_json::to_vec(&entry).expect("serializable"))?;
         }
@@ -379,21 +412,6 @@ impl Inner {
 /// Compares signatures in constant time.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// A backend whose settings were wrong: the tier is off from the start.
-struct Unusable;
-
-impl Backend for Unusable {
-    fn get(&self, _: &str, _: u64) -> Result<Option<Vec<u8>>, String> {
-        Err("not configured".into())
-    }
-    fn size(&self, _: &str) -> Result<Option<u64>, String> {
-        Err("not configured".into())
-    }
-    fn put(&self, _: &str, _: &[u8]) -> Result<(), String> {
-        Err("not configured".into())
-    }
 }
 
 #[cfg(test)]
@@ -437,9 +455,9 @@ mod tests {
         let check =
             Check { kind: "file".into(), name: "$ENV/lib/site-packages/x.dist-info/RECORD".into(), blake3: None };
         let writer = store(&memory, None, 1000);
-        writer.upload(vec!["env".into()], &binary, "app", vec![check], Some("/ci/target/envs/env-1".into()));
+        writer.upload(vec!["env".into()], &binary, "app", vec![check], Some("/ci/target/envs/env-1".into()), false);
         assert!(writer.wait().is_empty());
-        writer.upload(vec!["plain".into()], &binary, "app", vec![], Some("/ci/target/envs/env-1".into()));
+        writer.upload(vec!["plain".into()], &binary, "app", vec![], Some("/ci/target/envs/env-1".into()), false);
         assert!(writer.wait().is_empty());
         let puts = memory.1.lock().unwrap().clone();
         assert_eq!(
@@ -449,10 +467,69 @@ mod tests {
         );
         let reader = store(&memory, None, 1000);
         let to_be = |p: &str| Places { env_to_be: Some(PathBuf::from(p)), ..at(tmp.path()) };
-        assert!(reader.fetch("env", tmp.path(), &to_be("/ci/target/envs/env-1"), &|_| None).is_some());
-        assert!(reader.fetch("env", tmp.path(), &to_be("/home/b/target/envs/env-1"), &|_| None).is_none());
-        assert!(reader.fetch("plain", tmp.path(), &to_be("/home/b/target/envs/env-1"), &|_| None).is_some());
+        assert!(reader.fetch("env", tmp.path(), &to_be("/ci/target/envs/env-1"), &|_| None).is_ok());
+        let miss = reader.fetch("env", tmp.path(), &to_be("/home/b/target/envs/env-1"), &|_| None).err().unwrap();
+        assert_eq!(
+            miss,
+            Miss::EnvElsewhere {
+                key: "env".into(),
+                theirs: "/ci/target/envs/env-1".into(),
+                ours: "/home/b/target/envs/env-1".into()
+            }
+        );
+        assert!(miss.to_string().contains("which was not relocatable, and this one will be at /home/b/"), "{miss}");
+        assert!(reader.fetch("plain", tmp.path(), &to_be("/home/b/target/envs/env-1"), &|_| None).is_ok());
+        // A relocatable environment's files are those of one made at any path.
+        let check = Check { kind: "file".into(), name: "$ENV/x.dist-info/RECORD".into(), blake3: None };
+        writer.upload(vec!["moved".into()], &binary, "app", vec![check], Some("/ci/env".into()), true);
+        assert!(writer.wait().is_empty());
+        assert!(reader.fetch("moved", tmp.path(), &to_be("/home/b/target/envs/env-1"), &|_| None).is_ok());
         assert!(reader.wait().is_empty(), "a miss is no failure");
+    }
+
+    /// Each miss says what to look at: the key, the file or variable that differed, the format.
+    #[test]
+    fn every_miss_says_why() {
+        let tmp = tempfile::tempdir().unwrap();
+        let binary = tmp.path().join("app");
+        std::fs::write(&binary, b"a binary").unwrap();
+        std::fs::write(tmp.path().join("vendor.py"), "X = 1\n").unwrap();
+        let memory = Arc::new(Memory::default());
+        let writer = store(&memory, None, 1000);
+        let reader = store(&memory, None, 1000);
+        let miss = |key: &str, env: &dyn Fn(&str) -> Option<String>| {
+            reader.fetch(key, tmp.path(), &at(tmp.path()), env).err().expect("a miss").to_string()
+        };
+        assert_eq!(
+            miss("nothing", &|_| None),
+            "no entry for key nothing: no build has uploaded a binary from these very inputs (sources, requirements \
+             and environment, interpreter, target, settings)"
+        );
+        let hash = |b: &[u8]| Some(blake3::hash(b).to_hex().to_string());
+        let checks = vec![
+            Check { kind: "file".into(), name: "$CHECKOUT/vendor.py".into(), blake3: hash(b"X = 2\n") },
+            Check { kind: "env".into(), name: "APP_MODE".into(), blake3: hash(b"release") },
+        ];
+        writer.upload(vec!["file".into()], &binary, "app", checks.clone(), None, false);
+        writer.upload(vec!["var".into()], &binary, "app", checks[1..].to_vec(), None, false);
+        assert!(writer.wait().is_empty());
+        let file = miss("file", &|_| None);
+        let path = tmp.path().join("vendor.py");
+        assert!(file.contains(&format!("the file {} has another content here", path.display())), "{file}");
+        assert!(miss("var", &|_| None).contains("the variable APP_MODE, which is missing or unset here"));
+        assert!(miss("var", &|_| Some("debug".into())).contains("the variable APP_MODE has another value here"));
+        assert!(reader.fetch("var", tmp.path(), &at(tmp.path()), &|_| Some("release".into())).is_ok());
+        // Another crate's layout.
+        let mut entry: serde_json::Value = serde_json::from_slice(&memory.0.lock().unwrap()["ac/var"]).unwrap();
+        entry["format"] = 2.into();
+        memory.0.lock().unwrap().insert("ac/old".into(), serde_json::to_vec(&entry).unwrap());
+        assert!(miss("old", &|_| None).contains("is in format 2, written by another version of pyinstaller-build"));
+        assert!(reader.wait().is_empty(), "misses are no failures");
+        // A failure switches the tier off, and says so for every later spec.
+        memory.0.lock().unwrap().insert("ac/bad".into(), b"{".to_vec());
+        assert!(miss("bad", &|_| None).starts_with("the shared cache is off: mem:// failed: the entry ac/bad is not"));
+        assert!(miss("var", &|_| Some("release".into())).contains("failed earlier in this build"));
+        assert_eq!(reader.wait().len(), 1);
     }
 
     fn store(memory: &Arc<Memory>, signing_key: Option<&str>, max_bytes: u64) -> SharedStore {
@@ -475,7 +552,7 @@ mod tests {
         std::fs::write(&binary, b"a binary").unwrap();
         let memory = Arc::new(Memory::default());
         let writer = store(&memory, Some("k1"), 1000);
-        writer.upload(vec!["key".into()], &binary, "app", vec![], None);
+        writer.upload(vec!["key".into()], &binary, "app", vec![], None, false);
         assert!(writer.wait().is_empty());
         let hit = store(&memory, Some("k1"), 1000).fetch("key", tmp.path(), &at(tmp.path()), &|_| None).unwrap();
         assert_eq!(std::fs::read(&hit.path).unwrap(), b"a binary");
@@ -483,10 +560,10 @@ mod tests {
 
         let failing = |signing_key: Option<&str>, max: u64, expect: &str| {
             let reader = store(&memory, signing_key, max);
-            assert!(reader.fetch("key", tmp.path(), &at(tmp.path()), &|_| None).is_none());
+            assert!(reader.fetch("key", tmp.path(), &at(tmp.path()), &|_| None).is_err());
             let warnings = reader.wait();
             assert!(warnings.len() == 1 && warnings[0].contains(expect), "{warnings:?}");
-            assert!(!reader.usable() && reader.fetch("key", tmp.path(), &at(tmp.path()), &|_| None).is_none());
+            assert!(!reader.usable() && reader.fetch("key", tmp.path(), &at(tmp.path()), &|_| None).is_err());
             assert_eq!(reader.wait().len(), 0, "said once");
         };
         failing(Some("k2"), 1000, "signed with another key");
@@ -497,7 +574,7 @@ mod tests {
         memory.0.lock().unwrap().insert("ac/key".into(), serde_json::to_vec(&unsigned).unwrap());
         failing(Some("k1"), 1000, "is unsigned");
         assert!(
-            store(&memory, None, 1000).fetch("key", tmp.path(), &at(tmp.path()), &|_| None).is_some(),
+            store(&memory, None, 1000).fetch("key", tmp.path(), &at(tmp.path()), &|_| None).is_ok(),
             "no key: not checked"
         );
         let address = format!("cas/{}", unsigned.sha256);
@@ -505,6 +582,6 @@ mod tests {
         failing(None, 1000, "is corrupted");
         memory.0.lock().unwrap().insert(address, b"a bin".to_vec());
         failing(None, 1000, "is truncated");
-        assert!(store(&memory, None, 1000).fetch("other", tmp.path(), &at(tmp.path()), &|_| None).is_none(), "a miss");
+        assert!(store(&memory, None, 1000).fetch("other", tmp.path(), &at(tmp.path()), &|_| None).is_err(), "a miss");
     }
 }

@@ -6,7 +6,11 @@
 //! `pyinstaller` key's), and that version is part of the environment's identity.
 //!
 //! One environment per (base interpreter, requirements content), kept in the stable cache folder
-//! and shared by every profile and spec. It is created next to its final place and marked ready
+//! and shared by every profile and spec. It is made by uv (the one on `PATH`, else the crate's
+//! own from PyPI, [`tools`]) as a relocatable environment (`uv venv --relocatable`): its console
+//! scripts start with `#!/bin/sh` and find their interpreter beside themselves, so no file in it
+//! names its folder, and two checkouts at different paths get byte-identical environments from
+//! the same requirements (which is what lets them share binaries that package its metadata). It is created next to its final place and marked ready
 //! only after the install succeeded, so an interrupted install is never used: the next build
 //! deletes it and starts again.
 
@@ -48,7 +52,7 @@ pub(crate) struct Request<'a> {
     pub envs_dir: &'a Path,
     /// Never touch the network: use an existing environment or fail.
     pub offline: bool,
-    /// Create with `uv` (much faster) instead of `venv` + `pip`.
+    /// The `uv` on `PATH`; without one the crate installs its own ([`tools`]).
     pub uv: Option<PathBuf>,
     /// Reads the installer's variables and where its files are ([`config`]).
     pub cargo: &'a Cargo,
@@ -213,7 +217,11 @@ pub(crate) fn ensure(req: &Request, pinned: Option<Vec<String>>) -> Result<Env> 
     }
     let list = dir.with_extension("requirements.txt");
     let log = dir.with_extension("log");
-    let mut uv = req.uv.clone();
+    let tools_dir = req.envs_dir.join("tools");
+    let uv = match &req.uv {
+        Some(uv) => uv.clone(),
+        None => tools::ensure(Tool::Uv, req.base, &tools_dir, None)?,
+    };
     let mut provided = req.provided(&source);
     let plan = match &source {
         Source::Requirements(lines) => {
@@ -222,10 +230,7 @@ pub(crate) fn ensure(req: &Request, pinned: Option<Vec<String>>) -> Result<Env> 
             plan::write(lines, req.requirements, &folder, &list, provided.as_deref())?
         }
         Source::Locked(locked) => {
-            let tool = tools::ensure(locked.tool, req.base, &req.envs_dir.join("tools"), uv.as_deref())?;
-            if locked.tool == Tool::Uv {
-                uv = Some(tool.clone());
-            }
+            let tool = tools::ensure(locked.tool, req.base, &tools_dir, Some(&uv))?;
             locked.export(&tool, &list, &log)?;
             let mut exported: Vec<String> =
                 fs::read_to_string(&list).unwrap_or_default().lines().map(str::to_string).collect();
@@ -247,14 +252,14 @@ pub(crate) fn ensure(req: &Request, pinned: Option<Vec<String>>) -> Result<Env> 
     let mut pinned = pinned.or_else(|| pinned_basis(req)).filter(|_| plan.installs.len() == 1);
     if pinned.is_some() {
         let wheels: Vec<OsString> = [&plan.installs[0][..], &["--only-binary".into(), ":all:".into()]].concat();
-        if create(req.base, uv.as_deref(), &dir, &plan.folder, &[wheels], &log).is_err() {
+        if create(req.base, Some(&uv), &dir, &plan.folder, &[wheels], &log).is_err() {
             pinned = None;
         }
     }
     if let Some(basis) = &pinned {
         let marker = serde_json::to_vec(basis).expect("strings serialize");
         fs::write(dir.join(WHEELS), marker).at("could not mark", &dir)?;
-    } else if let Err(step) = create(req.base, uv.as_deref(), &dir, &plan.folder, &plan.installs, &log) {
+    } else if let Err(step) = create(req.base, Some(&uv), &dir, &plan.folder, &plan.installs, &log) {
         return Err(Error::new(
             ErrorKind::PyInstallerMissing,
             format!(
@@ -295,13 +300,8 @@ pub(crate) fn pinned_basis(req: &Request) -> Option<Vec<String>> {
         basis.push(crate::project::hex(&crate::project::hash_file(Path::new(file)).ok()?));
     }
     basis.push(facts["tags"].to_string());
-    match &req.uv {
-        Some(uv) => {
-            let version = Command::new(uv).arg("--version").output().ok()?;
-            basis.push(String::from_utf8_lossy(&version.stdout).trim().to_string());
-        }
-        None => basis.push(facts["seeded"].to_string()),
-    }
+    basis.push(installer(req)?);
+    basis.push(FORMAT.to_string());
     let installer_env = config::installer_env(req.cargo);
     for (k, v) in &installer_env {
         basis.push(format!("{k}={v}"));
@@ -310,7 +310,7 @@ pub(crate) fn pinned_basis(req: &Request) -> Option<Vec<String>> {
     let Source::Requirements(lines) = &source else { return None };
     let cwd = plan::folder(req.requirements, lines);
     let var = |k: &str| req.cargo.env(k).map(|v| v.to_string_lossy().into_owned());
-    basis.extend(config::files(req.uv.is_some(), &var, &cwd));
+    basis.extend(config::files(true, &var, &cwd));
     let links: Vec<String> = installer_env
         .iter()
         .filter(|(k, _)| k.ends_with("FIND_LINKS"))
@@ -319,6 +319,21 @@ pub(crate) fn pinned_basis(req: &Request) -> Option<Vec<String>> {
         .collect();
     basis.extend(config::find_links(&links, req.requirements.parent()?, &cwd));
     Some(basis)
+}
+
+/// The installer, by version (`uv 0.13.9`): the `uv` on `PATH` says it, the crate's own is the
+/// version it pins (not installed just to ask). The same version from either makes the same
+/// environment.
+fn installer(req: &Request) -> Option<String> {
+    let version = match &req.uv {
+        Some(uv) => {
+            let out = Command::new(uv).arg("--version").output().ok()?;
+            // `uv 0.13.9 (x86_64-unknown-linux-gnu)`, or with a commit: the version decides.
+            String::from_utf8_lossy(&out.stdout).split_whitespace().nth(1)?.to_string()
+        }
+        None => Tool::Uv.packages()[0].strip_prefix("uv==")?.to_string(),
+    };
+    Some(format!("uv {version}"))
 }
 
 /// Where the requirements name PyInstaller (`line 3: \`pyinstaller==6.22.3\``, or the
@@ -347,7 +362,8 @@ fn lock(dir: &Path) -> Result<fs::File> {
 }
 
 /// Creates a virtual environment at `dir` from `base` and runs `pip install <args>` in it for
-/// each of `installs` in turn, with `uv` when there is one (much faster), else `venv` and pip. On
+/// each of `installs` in turn: a relocatable one with `uv` when given (every managed
+/// environment), else with `venv` and pip (the crate's own tools, uv among them). On
 /// failure, removes `dir` and returns the command that failed (each step's log replaces the last
 /// one's).
 fn create(
@@ -360,7 +376,10 @@ fn create(
 ) -> std::result::Result<(), String> {
     let python = python_in(dir);
     let mut steps: Vec<Command> = match uv {
-        Some(uv) => vec![command(uv, &["venv", "--quiet", "--python"], &[base.as_os_str(), dir.as_os_str()])],
+        // Relocatable: no file in it names `dir` (see the module docs).
+        Some(uv) => {
+            vec![command(uv, &["venv", "--quiet", "--relocatable", "--python"], &[base.as_os_str(), dir.as_os_str()])]
+        }
         None => vec![command(base, &["-m", "venv"], &[dir.as_os_str()])],
     };
     for args in installs {
@@ -390,9 +409,14 @@ fn command(program: &Path, args: &[&str], rest: &[impl AsRef<std::ffi::OsStr>]) 
     cmd
 }
 
-/// The base interpreter's identity (without starting it) and the requirements.
+/// How the crate makes environments: changed whenever an environment made before would differ
+/// (so it is made again), as when they became relocatable.
+const FORMAT: &str = "relocatable uv environment 1";
+
+/// The base interpreter's identity (without starting it), the requirements, and [`FORMAT`].
 fn key(base: &Path, requirements: &[String]) -> String {
     let mut h = blake3::Hasher::new();
+    h.update(FORMAT.as_bytes()).update(b"\0");
     crate::toolchain::hash_interpreter(&mut h, base);
     for line in requirements {
         h.update(&(line.len() as u64).to_le_bytes()).update(line.as_bytes());
@@ -441,9 +465,31 @@ exec python3 "$@"
         path
     }
 
+    /// A fake uv that hands each step to the fake interpreter as `venv` and pip would run it
+    /// (logged there, once per step), and remembers that the environment is relocatable.
+    fn fake_uv(dir: &Path) -> PathBuf {
+        let path = dir.join("fake-uv");
+        fs::write(
+            &path,
+            r#"#!/bin/sh
+[ "$1" = "--version" ] && { echo "uv 0.13.9 (x86_64-unknown-linux-gnu)"; exit 0; }
+if [ "$1" = "venv" ]; then
+  [ "$3" = "--relocatable" ] || exit 3
+  "$5" -m venv "$6" && echo "relocatable = true" > "$6/pyvenv.cfg"; exit $?
+fi
+if [ "$1 $2" = "pip install" ]; then py=$4; shift 4; exec "$py" -m pip install --disable-pip-version-check --no-input "$@"; fi
+exit 2
+"#,
+        )
+        .unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
     struct Setup {
         _tmp: tempfile::TempDir,
         base: PathBuf,
+        uv: PathBuf,
         reqs: PathBuf,
         envs: PathBuf,
         calls: PathBuf,
@@ -459,7 +505,8 @@ exec python3 "$@"
         let reqs = tmp.path().join("requirements.txt");
         fs::write(&reqs, requirements).unwrap();
         let envs = root.join("envs");
-        Setup { _tmp: tmp, base, reqs, envs, calls, cargo: Cargo { capture: Some(Default::default()) } }
+        let uv = fake_uv(&root);
+        Setup { _tmp: tmp, base, uv, reqs, envs, calls, cargo: Cargo { capture: Some(Default::default()) } }
     }
 
     fn ensure_with(s: &Setup, offline: bool) -> Result<PathBuf> {
@@ -476,7 +523,7 @@ exec python3 "$@"
             requirements,
             envs_dir: &s.envs,
             offline,
-            uv: None,
+            uv: Some(s.uv.clone()),
             cargo: &s.cargo,
             pyinstaller: None,
             selection: Selection::default(),
@@ -494,6 +541,11 @@ exec python3 "$@"
         let s = setup("pyinstaller==6.22.3\n");
         let python = ensure_with(&s, false).unwrap();
         assert!(python.ends_with("bin/python") && python.is_file());
+        let env = python.parent().unwrap().parent().unwrap();
+        assert!(
+            fs::read_to_string(env.join("pyvenv.cfg")).unwrap().contains("relocatable = true"),
+            "uv venv --relocatable"
+        );
         assert_eq!(
             fs::read_to_string(python.parent().unwrap().parent().unwrap().join("installed.txt")).unwrap(),
             "pyinstaller==6.22.3\n"

@@ -1669,11 +1669,15 @@ fn universal(cargo: &Cargo, shared: &spec::Shared, spec: &SpecReport) -> Result<
     if !shared.target.ends_with("-apple-darwin") {
         return Ok(());
     }
+    let spec_dir = workdir::SpecDir::new(&shared.project_cache, &project::spec_stem(&spec.spec));
+    let folder = spec.installed.parent().unwrap_or(&shared.binaries_dir);
     // `lipo` keeps the Mach-O parts of a file, not the payload an extract-once launcher carries.
     if shared.launch(&spec.spec) == Launch::ExtractOnce {
+        if let Some(done) = macos::remove_made_universal(&spec_dir.root, &spec.name, folder)? {
+            cargo.warning(&format!("pyinstaller-build: {}: {done}", spec.name));
+        }
         return Ok(());
     }
-    let spec_dir = workdir::SpecDir::new(&shared.project_cache, &project::spec_stem(&spec.spec));
     // Everything the fingerprint holds but TARGET, conservatively: every file under python-dir.
     let mut h = blake3::Hasher::new();
     let c = shared.context;
@@ -1690,7 +1694,6 @@ fn universal(cargo: &Cargo, shared: &spec::Shared, spec: &SpecReport) -> Result<
     let sources = h.finalize().to_hex().to_string();
     let installed =
         macos::Installed { spec_dir: &spec_dir.root, name: &spec.name, installed: &spec.installed, sources: &sources };
-    let folder = spec.installed.parent().unwrap_or(&shared.binaries_dir);
     if let Some(done) = macos::universal(&installed, &shared.target, folder)? {
         cargo.warning(&format!("pyinstaller-build: {}: {done}", spec.name));
     }

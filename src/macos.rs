@@ -90,6 +90,23 @@ pub(crate) struct Installed<'a> {
 /// Records the installed half, then makes (or refreshes) `<name>-universal-apple-darwin` when
 /// the other half is installed from the same sources, or removes a universal file that no longer
 /// matches. Returns what it did, for the warning; `None` when nothing changed.
+/// For a sidecar that has no universal form (an extract-once launcher: `lipo` keeps the Mach-O
+/// parts, not the payload behind them): removes the universal file the crate made of it
+/// earlier, which would otherwise be bundled with old sources.
+pub(crate) fn remove_made_universal(spec_dir: &Path, name: &str, binaries_dir: &Path) -> Result<Option<String>> {
+    let made_record = spec_dir.join("universal.json");
+    let universal = binaries_dir.join(sidecar_file_name(name, UNIVERSAL));
+    if !made_record.is_file() || !universal.exists() {
+        return Ok(None);
+    }
+    fs::remove_file(&universal).at("could not remove the stale", &universal)?;
+    let _ = fs::remove_file(&made_record);
+    Ok(Some(format!(
+        "removed {} (an extract-once sidecar has no universal form: build each architecture's target instead)",
+        universal.display()
+    )))
+}
+
 pub(crate) fn universal(sidecar: &Installed, target: &str, binaries_dir: &Path) -> Result<Option<String>> {
     let Some(other) = other_half(target) else { return Ok(None) };
     let this = Half { sources: sidecar.sources.to_string(), binary_hash: hex(&hash_file(sidecar.installed)?) };
@@ -164,6 +181,21 @@ fn read<T: serde::de::DeserializeOwned>(path: PathBuf) -> Option<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_extract_once_sidecar_removes_only_a_universal_file_the_crate_made() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (spec_dir, bin) = (tmp.path().join("spec"), tmp.path().join("binaries"));
+        fs::create_dir_all(&spec_dir).unwrap();
+        fs::create_dir_all(&bin).unwrap();
+        let universal = bin.join(sidecar_file_name("api", UNIVERSAL));
+        fs::write(&universal, "the app's own").unwrap();
+        assert_eq!(remove_made_universal(&spec_dir, "api", &bin).unwrap(), None, "not the crate's: kept");
+        assert!(universal.exists());
+        fs::write(spec_dir.join("universal.json"), "{}").unwrap();
+        assert!(remove_made_universal(&spec_dir, "api", &bin).unwrap().unwrap().contains("no universal form"));
+        assert!(!universal.exists() && !spec_dir.join("universal.json").exists());
+    }
 
     #[test]
     fn the_other_architecture_needs_a_universal2_interpreter() {

@@ -119,6 +119,21 @@ impl Placement {
     /// and installed path), or by a file the app puts there itself (not empty, not the crate's
     /// placeholder). Otherwise one error naming each missing entry and the fix.
     pub(crate) fn check_entries(&self, built: &[(String, PathBuf)]) -> Result<()> {
+        // Two sidecars at one file (`app` and `app-<triple>`, or an output and an `install-as`
+        // naming the same entry) would replace each other on every build.
+        for (i, (key, path)) in built.iter().enumerate() {
+            if let Some((other, _)) = built[..i].iter().find(|(_, p)| normalize(p) == normalize(path)) {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "pyinstaller-build: the sidecars `{other}` and `{key}` are both installed as {}.\n\
+                         Fix: rename one of them in its spec, or give one an `install-as` of its own in \
+                         [package.metadata.pyinstaller-build.sidecars.<name>].",
+                        path.display()
+                    ),
+                ));
+            }
+        }
         let Some((entries, config_name)) = &self.entries else { return Ok(()) };
         let at_entries: Vec<PathBuf> = entries.iter().map(|e| self.entry_place(e).path).collect();
         let provided_by_app = |p: &Path| {
@@ -246,6 +261,17 @@ mod tests {
         assert_eq!(p.folders(), vec![dir.path().parent().unwrap().join("dist-back")]);
         let (dir, none) = app(None);
         assert_eq!(placement(dir.path(), none.as_ref(), &[]).unwrap().folders(), vec![dir.path().join("binaries")]);
+    }
+
+    #[test]
+    fn two_sidecars_at_one_file_are_an_error_naming_both() {
+        let (dir, none) = app(None);
+        let p = placement(dir.path(), none.as_ref(), &[]).unwrap();
+        let a = p.place("app", "app").path;
+        let b = p.place("app2", &format!("app-{LINUX}")).path;
+        let e = p.check_entries(&[("app".into(), a.clone()), ("app2".into(), b)]).unwrap_err().to_string();
+        assert!(e.contains("`app` and `app2` are both installed as"), "{e}");
+        assert!(p.check_entries(&[("app".into(), a)]).is_ok());
     }
 
     #[test]

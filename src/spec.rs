@@ -331,8 +331,14 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     let (shared_key, pinned_key) = match matches!(action, Action::FastPath(_) | Action::Build) && !shared.force {
         true => (
             shared.cache.shared_key(shared.toolchain, shared.context, shared.project, &identity),
-            // Only spec files are looked up before the environment exists (pinned.rs).
-            shared.cache.pinned_key(shared.context, shared.project, spec).filter(|_| !generated && !extract_once),
+            // Only spec files are looked up before the environment exists (pinned.rs), and
+            // only those built as plainly as that key says: it holds no `run-in`,
+            // `pyinstaller-env` or launch mode, so a binary built with them must not be found
+            // there by a build without them.
+            shared
+                .cache
+                .pinned_key(shared.context, shared.project, spec)
+                .filter(|_| !generated && !extract_once && *shared.run_of(spec) == crate::settings::Run::default()),
         ),
         false => (None, None),
     };

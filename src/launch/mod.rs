@@ -77,7 +77,8 @@ impl TryFrom<String> for Launch {
 #[derive(Clone, Debug)]
 pub(crate) struct Launcher {
     pub path: PathBuf,
-    /// blake3 of its bytes: part of the fingerprint of every spec it carries.
+    /// blake3 of its bytes and of how the payload is packed behind it (`pack.py` and the
+    /// deflate level): part of the fingerprint and cache keys of every spec it carries.
     pub hash: String,
 }
 
@@ -92,9 +93,12 @@ pub(crate) fn compile(cargo: &Cargo, cache_root: &Path, target: &str, users: &[S
             ErrorKind::Config,
             format!(
                 "pyinstaller-build: could not compile the extract-once launcher for `{target}`, which `launch = \"extract-once\"` \
-                 of {} needs: {why}\nFix: install the target's standard library (`rustup target add {target}`), or set \
-                 `launch = \"onefile\"` for it.",
-                users.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
+                 of {} needs: {why}\nFix: {}or set `launch = \"onefile\"` for it.",
+                users.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", "),
+                match why.contains("can't find crate for `std`") {
+                    true => format!("install the target's standard library (`rustup target add {target}`), "),
+                    false => "make the compiler and linker above work for this target, ".to_string(),
+                }
             ),
         )
     };
@@ -104,7 +108,9 @@ pub(crate) fn compile(cargo: &Cargo, cache_root: &Path, target: &str, users: &[S
         .map_err(|e| fail(format!("`{}` did not run: {e}", Path::new(&rustc).display())))?;
     let mut key = blake3::Hasher::new();
     key.update(&version.stdout);
-    for part in [target.as_bytes(), SOURCE.as_bytes(), FLAGS.join(" ").as_bytes()] {
+    for part in
+        [target.as_bytes(), SOURCE.as_bytes(), FLAGS.join(" ").as_bytes(), b"--remap-path-prefix=<dir>=launcher"]
+    {
         key.update(&(part.len() as u64).to_le_bytes()).update(part);
     }
     if let Some(linker) = &linker {
@@ -120,6 +126,12 @@ pub(crate) fn compile(cargo: &Cargo, cache_root: &Path, target: &str, users: &[S
         let tmp = dir.join(format!("{exe}.{}.tmp", std::process::id()));
         let mut cmd = Command::new(&rustc);
         cmd.args(FLAGS).arg("--target").arg(target).arg("-o").arg(&tmp).arg(&source);
+        // Panic locations would carry this folder (the checkout's path, often a user name) into
+        // every sidecar, and make the launcher's hash, so the shared-cache key, differ per clone.
+        let mut remap = std::ffi::OsString::from("--remap-path-prefix=");
+        remap.push(dir.as_os_str());
+        remap.push("=launcher");
+        cmd.arg(remap);
         if let Some(linker) = &linker {
             cmd.arg("-C").arg(format!("linker={}", Path::new(linker).display()));
         }
@@ -132,8 +144,12 @@ pub(crate) fn compile(cargo: &Cargo, cache_root: &Path, target: &str, users: &[S
         }
         fs::rename(&tmp, &path).at("could not write", &path)?;
     }
-    let hash = crate::project::hex(&crate::project::hash_file(&path)?);
-    Ok(Launcher { path, hash })
+    // The installed file is the launcher then pack.py's payload: a change to either is another
+    // binary, which no stored or shared entry of the old one may stand for.
+    let mut hash = blake3::Hasher::new();
+    hash.update(&fs::read(&path).at("could not read", &path)?);
+    hash.update(PACKER.as_bytes()).update(&LEVEL.to_le_bytes());
+    Ok(Launcher { path, hash: hash.finalize().to_hex().to_string() })
 }
 
 /// What `run_pyinstaller.py` says the spec's onedir form is.

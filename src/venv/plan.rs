@@ -169,8 +169,12 @@ fn hash_tree(h: &mut blake3::Hasher, root: &Path, dir: &Path) {
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let name = e.file_name().to_string_lossy().into_owned();
-        let skip = name.starts_with('.')
-            || ["__pycache__", "node_modules", "target", "build", "dist"].contains(&name.as_str())
+        // Build output, tool state and checkouts' clutter sit at the project's top; deeper down
+        // a `build` or `dist` or hidden file may be a package's own, installed with it.
+        let top = dir == root;
+        let skip = name == "__pycache__"
+            || (top && name.starts_with('.'))
+            || (top && ["node_modules", "target", "build", "dist"].contains(&name.as_str()))
             || name.ends_with(".egg-info");
         let path = e.path();
         if skip || path.join("pyvenv.cfg").is_file() {
@@ -279,6 +283,22 @@ mod tests {
 
     fn lines(text: &str) -> Vec<String> {
         text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_local_projects_key_skips_build_output_at_its_top_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let project = tmp.path().join("proj");
+        fs::create_dir_all(project.join("mypkg/build")).unwrap();
+        fs::create_dir_all(project.join("build/lib")).unwrap();
+        fs::write(project.join("mypkg/build/__init__.py"), "A = 1\n").unwrap();
+        fs::write(project.join("build/lib/copy.py"), "A = 1\n").unwrap();
+        let key = || local_key(&lines("./proj"), tmp.path());
+        let before = key();
+        fs::write(project.join("build/lib/copy.py"), "A = 2\n").unwrap();
+        assert_eq!(key(), before, "the project's own build output is not its source");
+        fs::write(project.join("mypkg/build/__init__.py"), "A = 2\n").unwrap();
+        assert_ne!(key(), before, "a subpackage named build is");
     }
 
     #[test]

@@ -132,7 +132,9 @@ impl Build {
             }
             let settings =
                 SidecarSettings { install_as: s.install_as, run_in: s.run_in, pyinstaller_env: s.pyinstaller_env };
-            if settings != SidecarSettings::default() {
+            // A table with `launch` alone is a spec's settings too: its key is checked and
+            // mapped like the others' (a typo is an error, not a silent onefile build).
+            if settings != SidecarSettings::default() || (s.script.is_none() && s.launch.is_some()) {
                 build.settings.insert(name.clone(), settings);
             }
             let Some(script) = s.script else {
@@ -873,6 +875,12 @@ mod tests {
             manifest("[package.metadata.pyinstaller-build.sidecars.headless]\nlaunch = \"extract-once\"\n").unwrap();
         assert_eq!(b.launch_own.get("headless"), Some(&Launch::ExtractOnce));
         assert!(b.sidecars.is_empty());
+        // Its key is checked as the other settings' are: a table that names no spec is an error.
+        assert!(b.settings.contains_key("headless"));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("worker.spec"), "exe = EXE(pyz, name='worker')\n").unwrap();
+        let e = crate::settings::resolve(&b, &["worker.spec".to_string()], dir.path()).err().unwrap().to_string();
+        assert!(e.contains("sidecars.headless] names no sidecar"), "{e}");
         assert_eq!(manifest("[package.metadata.pyinstaller-build]\n").unwrap().launch, Launch::Onefile);
         let e = manifest("[package.metadata.pyinstaller-build.sidecars.api]\nscript = \"m.py\"\nlaunch = \"fast\"\n")
             .unwrap_err()

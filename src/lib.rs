@@ -1077,7 +1077,7 @@ impl Build {
         for file in tauri_config.iter().flat_map(|c| &c.files) {
             cargo.rerun_if_changed(file);
         }
-        let settings::Resolved { install_as, runs, run } = settings::resolve(self, &specs, &python_dir)?;
+        let settings::Resolved { install_as, runs, run, keys } = settings::resolve(self, &specs, &python_dir)?;
         let placement = placement::Placement::new(
             &env.manifest_dir,
             &binaries_dir,
@@ -1202,7 +1202,9 @@ impl Build {
         let generated =
             self.generate_specs(&mut specs, &python_dir, &python, &toolchain, &project_cache, (&cargo, &binaries_dir))?;
         // By key (a sidecar's name, a spec file's stem), as `Shared::key` names them.
-        let mut launch_own = self.launch_own.clone();
+        // Keyed as the other settings are: a table named by a spec's literal output is its stem's.
+        let mut launch_own: std::collections::BTreeMap<String, Launch> =
+            self.launch_own.iter().map(|(k, l)| (keys.get(k).cloned().unwrap_or_else(|| k.clone()), *l)).collect();
         launch_own.extend(self.sidecars.iter().filter_map(|(name, s)| s.launch.map(|l| (name.clone(), l))));
         let launcher = self.launcher(&cargo, &cache_root, &env.target, &specs, &generated, &launch_own)?;
         let shared = spec::Shared {

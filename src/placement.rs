@@ -81,10 +81,12 @@ impl Placement {
 
     /// Where the sidecar `key` goes, its spec's output being `output` (without `.exe`).
     pub(crate) fn place(&self, key: &str, output: &str) -> Place {
-        if let Some(to) = self.install_as.get(key) {
+        let name = strip_triple(output, &self.target);
+        // A table may be named by the spec's output as well as by its file (skip mode, which
+        // reads no spec, sees the output only here).
+        if let Some(to) = [key, output, name].iter().find_map(|k| self.install_as.get(*k)) {
             return self.entry_place(to);
         }
-        let name = strip_triple(output, &self.target);
         let entries = self.entries.iter().flat_map(|(e, _)| e);
         if let Some(entry) = entries.into_iter().find(|e| entry_name(e) == name) {
             return self.entry_place(entry);

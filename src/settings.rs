@@ -39,6 +39,9 @@ pub(crate) struct Resolved {
     pub install_as: BTreeMap<String, String>,
     pub runs: BTreeMap<String, Run>,
     pub run: Run,
+    /// Each table's key as written, to the sidecar key it names (a spec's literal output
+    /// becomes its file stem), for the settings read elsewhere (`launch`).
+    pub keys: BTreeMap<String, String>,
 }
 
 /// Each sidecar's `install-as` and how PyInstaller runs for it (`run-in`, `pyinstaller-env`,
@@ -73,8 +76,9 @@ pub(crate) fn resolve(build: &Build, specs: &[String], python_dir: &Path) -> Res
             crate::skip::exe_name(&text).is_some_and(|n| n.strip_suffix(".exe").unwrap_or(&n) == key)
         })
     };
-    let (mut install_as, mut runs) = (BTreeMap::new(), BTreeMap::new());
-    for (key, s) in &build.settings {
+    let (mut install_as, mut runs, mut keys) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    for (written, s) in &build.settings {
+        let key = written;
         let key = match (build.sidecars.contains_key(key) || stems.contains(key), literal(key)) {
             (true, _) => key.clone(),
             (false, Some(spec)) => spec_stem(spec),
@@ -102,9 +106,10 @@ pub(crate) fn resolve(build: &Build, specs: &[String], python_dir: &Path) -> Res
             Some(rel) => Some(run_in(&format!("sidecar `{key}`"), rel)?),
             None => table.run_in.clone(),
         };
+        keys.insert(written.clone(), key.clone());
         runs.insert(key, Run { run_in: own, env });
     }
-    Ok(Resolved { install_as, runs, run: table })
+    Ok(Resolved { install_as, runs, run: table, keys })
 }
 
 #[cfg(test)]
@@ -135,6 +140,7 @@ mod tests {
         assert_eq!(own.env["B"], "own");
         assert_eq!(own.env["A"], "1");
         assert_eq!(r.runs["entrypoint"].run_in.as_ref().unwrap().0, ".");
+        assert_eq!(r.keys["statements-x"], "build", "the literal output names its spec's stem");
         assert_eq!(r.run.env["B"], "table");
         // Only what is set counts: specs built before these keys keep their fingerprints.
         assert_eq!(Run::default().digest(), "");

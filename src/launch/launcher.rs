@@ -187,7 +187,7 @@ fn ready(sidecar_dir: &Path, trailer: &Trailer, file: &mut File) -> io::Result<(
             let _ = fs::remove_dir_all(&tmp);
             return Err(e);
         }
-        match fs::rename(&tmp, &target) {
+        match rename_settled(&tmp, &target) {
             Ok(()) => {
                 // The rename itself made durable before anyone is told the folder is there.
                 let _ = File::open(sidecar_dir).and_then(|d| d.sync_all());
@@ -210,6 +210,22 @@ fn ready(sidecar_dir: &Path, trailer: &Trailer, file: &mut File) -> io::Result<(
         }
     }
     Err(io::Error::other(format!("could not settle {}", target.display())))
+}
+
+/// Renames the extracted folder into place. On Windows a virus scanner may hold a file just
+/// written for a moment, which fails the rename with "access denied": retried for about a
+/// second before it counts as a lost race.
+fn rename_settled(tmp: &Path, target: &Path) -> io::Result<()> {
+    let mut tries = if cfg!(windows) { 20 } else { 1 };
+    loop {
+        match fs::rename(tmp, target) {
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied && !target.exists() && tries > 1 => {
+                tries -= 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The folder's lock, held shared, when the folder is complete.
@@ -363,13 +379,22 @@ fn prune(sidecar_dir: &Path, keep: &str) {
             continue;
         }
         let Ok(lock) = File::open(path.join(LOCK)) else { continue };
-        if lock.try_lock().is_ok() {
-            // Moved away under the lock: a launcher waiting for it then finds no folder.
-            let aside = sidecar_dir.join(format!(".trash-{name}-{}", std::process::id()));
+        if lock.try_lock().is_err() {
+            continue;
+        }
+        let aside = sidecar_dir.join(format!(".trash-{name}-{}", std::process::id()));
+        if cfg!(windows) {
+            // Windows renames no folder with a file open in it: untrusted first (no marker, so
+            // no launcher starts from it), under the lock, then moved once the lock is closed.
+            let _ = fs::remove_file(path.join(MARKER));
+            drop(lock);
             if fs::rename(&path, &aside).is_ok() {
-                drop(lock);
                 let _ = fs::remove_dir_all(&aside);
             }
+        } else if fs::rename(&path, &aside).is_ok() {
+            // Moved away under the lock: a launcher waiting for it then finds no folder.
+            drop(lock);
+            let _ = fs::remove_dir_all(&aside);
         }
     }
 }

@@ -304,7 +304,7 @@ fn install_fake_package(app: &App) {
     fs::write(site.join("fastpath_probe-1.0.dist-info/RECORD"), record).unwrap();
 }
 
-/// PyInstaller up to 6.11 names a code object's file by stripping the longest folder of its own
+/// PyInstaller before 6.16 names a code object's file by stripping the longest folder of its own
 /// search path that prefixes it (`sys.path` + `pathex`, where Analysis puts the entry script's
 /// folder): an entry script in a folder of its own is packed as `app.py`, its module beside it as
 /// `helpers.py`. The fast path must strip the very same folders, or its self-test fails on the

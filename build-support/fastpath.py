@@ -121,8 +121,38 @@ def process_facts():
     }
 
 
-# For the archive being written: {entry name: [[interned before its write, after], ...]}.
+# For the archive being written: {entry name: [[interned before its write, after, strip paths], ...]}.
 _writing = []
+
+
+def strip_paths():
+    """What PyInstaller before 6.16 removes from the front of a code object's `co_filename` before
+    it marshals a module or script: the longest of these folders that prefixes it
+    (`strip_paths_in_code` in building/utils.py reads `sys.path + CONF['pathex']` of the
+    process that writes). Analysis puts the entry script's top-level folder in `pathex`, so
+    `<python-dir>/pyserver/main.py` is written as `main.py`: a fresh interpreter, with neither
+    that folder nor the spec's `pathex` on its path, keeps the absolute path. From 6.16
+    (pyinstaller#9226) the writers name an entry from its archive name instead
+    (`replace_filename_in_code_object`), and nothing reads these."""
+    from PyInstaller.config import CONF
+
+    return list(sys.path) + list(CONF.get("pathex") or ())
+
+
+class _StrippedAs:
+    """Within: `strip_paths_in_code` sees the paths PyInstaller's process had when it wrote."""
+
+    def __init__(self, paths):
+        from PyInstaller.config import CONF
+
+        self.conf, self.paths = CONF, paths
+
+    def __enter__(self):
+        self.saved = sys.path[:], self.conf.get("pathex")
+        sys.path[:], self.conf["pathex"] = self.paths, []
+
+    def __exit__(self, *exc):
+        sys.path[:], self.conf["pathex"] = self.saved
 
 
 def watch_writers(project):
@@ -143,9 +173,9 @@ def watch_writers(project):
         def recording_entry(owner, fp, entry, *args):
             if not _writing or not wanted(entry):
                 return write_entry(owner, fp, entry, *args)
-            before = interned()
+            before, paths = interned(), strip_paths()
             result = write_entry(owner, fp, entry, *args)
-            _writing[-1].setdefault(entry[0], []).append([before, interned()])
+            _writing[-1].setdefault(entry[0], []).append([before, interned(), paths])
             return result
 
         cls._write_entry = classmethod(recording_entry) if classmethod_ else recording_entry
@@ -198,15 +228,22 @@ def entry_states(modules, pyz_path, pkg_path):
             return None, "PyInstaller's writers did not record %s" % m["name"]
         if any(s != states[0] for s in states) or states[0][0] != states[0][1]:
             return None, "the interning state changed while PyInstaller wrote %s" % m["name"]
+        if len(states[0]) < 3:
+            return None, "no record of the folders PyInstaller strips from %s's file name" % m["name"]
+        paths = facts.setdefault("strip_paths", {}).setdefault(m["kind"], states[0][2])
+        if paths != states[0][2]:
+            return None, "PyInstaller's search path changed while it wrote the %s entries" % m["kind"]
         m["interned"] = "%x" % states[0][0]
     return facts, None
 
 
-def derive(module, graph=None, batch=None):
+def derive(module, process, graph=None, batch=None):
     """A module's archive entry and analysis: {fingerprint, analysis, blob (hex), length, refused}
-    or {error}. With the last build's analysis (`old`) and graph, `refused` says why the change
-    of analysis could reach other bytes of the archive, or is None when it provably cannot."""
+    or {error}, written as PyInstaller's process (`process`, the snapshot's facts) wrote it. With
+    the last build's analysis (`old`) and graph, `refused` says why the change of analysis could
+    reach other bytes of the archive, or is None when it provably cannot."""
     from PyInstaller.archive.writers import CArchiveWriter, ZlibArchiveWriter
+    from PyInstaller.building import utils
 
     path, kind, name = module["path"], module["kind"], module["name"]
     try:
@@ -217,16 +254,19 @@ def derive(module, graph=None, batch=None):
     except SyntaxError as e:
         return {"error": "%s does not compile: %s" % (os.path.basename(path), e.msg)}
     out = io.BytesIO()
-    if kind == "pyz":
-        # `co` stays alive while marshalled, as in PyInstaller's code cache: refcounts decide
-        # marshal's back-references, hence the bytes.
-        ZlibArchiveWriter._write_entry(out, (name, path, "PYMODULE"), {name: co})
-        length = None
-    else:
-        writer = CArchiveWriter.__new__(CArchiveWriter)
-        writer._collected_names = set()
-        entry = writer._write_entry(out, (name, path, module["compress"], "s"))
-        length = entry[2]
+    with _StrippedAs(process["strip_paths"][kind]):
+        if kind == "pyz":
+            # `co` stays alive while marshalled, as in PyInstaller's code cache (its module graph
+            # keeps the original when PYZ.assemble strips a copy, which shares its other
+            # constants): refcounts decide marshal's back-references, hence the bytes.
+            written = utils.strip_paths_in_code(co) if process["pyz_strips"] else co
+            ZlibArchiveWriter._write_entry(out, (name, path, "PYMODULE"), {name: written})
+            length = None
+        else:
+            writer = CArchiveWriter.__new__(CArchiveWriter)
+            writer._collected_names = set()
+            entry = writer._write_entry(out, (name, path, module["compress"], "s"))
+            length = entry[2]
     result = {"fingerprint": fingerprint(record), "analysis": record, "blob": out.getvalue().hex(), "length": length}
     old = module.get("old")
     if old is not None and fingerprint(old) != result["fingerprint"]:
@@ -656,6 +696,16 @@ def watched_names(project, records, packages, nodes):
     return watched
 
 
+def names_used(code):
+    """The global and attribute names a function's code uses, its comprehensions' included (a
+    nested code object before Python 3.12)."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, type(code)):
+            names |= names_used(const)
+    return names
+
+
 def snapshot(workpath, distpath, project_dir, out_dir):
     """Records what the fast path needs after a stock build, or why it cannot apply."""
     os.makedirs(out_dir, exist_ok=True)
@@ -760,6 +810,10 @@ def _snapshot(workpath, distpath, project, out_dir, result):
     result["process"], why = entry_states(modules, pyz_path, pkg_path)
     if why:
         return why
+    # Before 6.16 PYZ.assemble strips the paths of every code object itself (the writer then
+    # marshals what it is given), while the PKG's writer strips a script's; from 6.16 both
+    # writers name entries from their archive names.
+    result["process"]["pyz_strips"] = "strip_paths_in_code" in names_used(PYZ.assemble.__code__)
     pyz = [m for m in modules if m["kind"] == "pyz"]
     # A script's node is named by its path; PyInstaller scans its code like a module's.
     ident = {id(m): m["name"] if m["kind"] == "pyz" else os.path.realpath(m["path"]) for m in modules}
@@ -804,7 +858,7 @@ def derive_all(request):
         return [{"error": why} for _ in modules]
 
     facts, mine = request.get("process"), process_facts()
-    if not facts:
+    if not facts or "strip_paths" not in facts or "pyz_strips" not in facts:
         return refused("the last build's snapshot recorded no process state")
     for key in sorted(mine):
         if facts.get(key) != mine[key]:
@@ -817,6 +871,8 @@ def derive_all(request):
     # Whatever the helper imports interns what it interns (loading a .pyc can) before any state is
     # checked: nothing is imported lazily while modules are marshalled.
     from PyInstaller.archive import writers  # noqa: F401
+    from PyInstaller.building import utils as building_utils  # noqa: F401
+    from PyInstaller.config import CONF  # noqa: F401
     from PyInstaller.depend import bytecode, utils  # noqa: F401
     from PyInstaller.lib.modulegraph import modulegraph  # noqa: F401
 
@@ -860,7 +916,7 @@ def derive_all(request):
         now = interned()
         if now != want:
             return refused("the interning state PyInstaller wrote %s in could not be reproduced (%s)" % (name, describe(now ^ want)))
-        results[i] = derive(modules[i], graph, batch)
+        results[i] = derive(modules[i], facts, graph, batch)
         last, now = "deriving %s" % name, interned()
         if now != want:
             # A new one-character constant that compiling interns ("7", "x"): PyInstaller compiles

@@ -607,6 +607,11 @@
 //!   set after each module: an edit that adds a one-character constant compiling interns (`"7"`,
 //!   `"x"`) which PyInstaller's process had not interned runs PyInstaller, since PyInstaller
 //!   compiles every module before writing any and could write other entries otherwise;
+//! * every entry is **named** as PyInstaller's process named it: before PyInstaller 6.16 a code
+//!   object's file name is its path less the longest folder of that process's `sys.path` and
+//!   `pathex` (where Analysis puts the entry script's folder, so `server/main.py` is packed as
+//!   `main.py`); the snapshot records those folders as the writers write each project entry, and
+//!   the fast path strips the very same ones;
 //! * the snapshot is unmodified since its self-test (the executable is hashed);
 //! * the toolchain, installed packages, environment variables, settings (compression level
 //!   included) are unchanged, and so is what the last build could find under python-dir (the

@@ -303,3 +303,23 @@ fn install_fake_package(app: &App) {
     .unwrap();
     fs::write(site.join("fastpath_probe-1.0.dist-info/RECORD"), record).unwrap();
 }
+
+/// PyInstaller before 6.16 names a code object's file by stripping the longest folder of its own
+/// search path that prefixes it (`sys.path` + `pathex`, where Analysis puts the entry script's
+/// folder): an entry script in a folder of its own is packed as `app.py`, its module beside it as
+/// `helpers.py`. The fast path must strip the very same folders, or its self-test fails on the
+/// script's name and every edit costs a full PyInstaller build.
+#[test]
+fn an_entry_script_in_its_own_folder_takes_the_fast_path_with_pyinstaller_6_11() {
+    let app = App::from("tests/fixtures/fast-pathex", "requirements = \"requirements.txt\"\n");
+    app.build(&[]);
+    assert_eq!(app.run("app"), "app hello");
+    let snapshot: serde_json::Value =
+        serde_json::from_slice(&fs::read(fast_path_dir(&app, "app").join("fastpath.json")).unwrap()).unwrap();
+    assert!(snapshot["disabled"].is_null(), "the fast path is off: {}", snapshot["disabled"]);
+
+    let script = fs::read_to_string(app.root.join("python/server/app.py")).unwrap();
+    app.write("server/app.py", &script.replace("print(\"app\", ", "print(\"app!\", "));
+    app.write("server/helpers.py", "def greeting():\n    return \"howdy\"\n");
+    assert_fast_and_identical(&app, "body edits of the script and its module", "app! howdy");
+}

@@ -18,7 +18,9 @@ pub(crate) struct Snapshot {
     #[serde(default)]
     pub base_hash: Option<String>,
     /// What of PyInstaller's process marshal depends on besides interning (interpreter, marshal
-    /// version, optimization level, hash seed): the helper refuses to derive in another.
+    /// version, optimization level, hash seed): the helper refuses to derive in another. Also
+    /// the folders PyInstaller before 6.16 strips from code objects' file names (its `sys.path`
+    /// and `pathex` as it wrote each archive), which the helper strips alike.
     #[serde(default)]
     pub process: serde_json::Value,
 }

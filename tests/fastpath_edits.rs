@@ -283,14 +283,15 @@ fn the_fast_path_refuses_what_it_cannot_prove_and_pyinstaller_builds_it() {
 /// Installs a tiny distribution straight into the test's managed environment.
 fn install_fake_package(app: &App) {
     let envs = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-target/pyinstaller-build/envs");
-    let marker = "# the fast-path refusal test's environment";
-    let env = fs::read_dir(&envs)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.is_dir() && fs::read_to_string(p.with_extension("requirements.txt")).is_ok_and(|r| r.contains(marker))
-        })
-        .expect("the test's environment");
+    // The environment this app's last PyInstaller run read from, as its record of reads names it
+    // (the shared target folder holds other tests' and older runs' environments).
+    let reads = fs::read_to_string(fast_path_dir(app, "worker").with_file_name("reads.json")).unwrap();
+    let name = reads
+        .match_indices("env-")
+        .map(|(at, _)| reads[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>())
+        .find(|name| envs.join(name).is_dir())
+        .expect("the test's environment, in the record of reads");
+    let env = envs.join(name);
     let site = fs::read_dir(env.join("lib")).unwrap().next().unwrap().unwrap().path().join("site-packages");
     // Unique to this run: the environment outlives it in the shared target folder.
     let record = format!("fastpath_probe.py,,\n# {}\n", app.root.display());

@@ -15,9 +15,9 @@
 //! subset of gitignore syntax apps use (`*`, `?`, `[..]`, `**`, `!`, a trailing or leading `/`).
 
 use crate::cargo::Cargo;
-use crate::tauri_config::TauriConfig;
+use crate::tauri_config::{normalize, TauriConfig};
 use std::fs;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// The CLI's built-in ignore list (`tauri-dev-watcher.gitignore`).
 const BUILTIN_IGNORES: &[&str] = &["node_modules/", "target/", "gen/", "Cargo.lock", ".DS_Store"];
@@ -280,21 +280,6 @@ impl RuleSet {
         }
         None
     }
-}
-
-/// `a/b/../c` as `a/c`, without touching the file system (watch folders may not exist).
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 fn common_folder(files: &[PathBuf]) -> PathBuf {

@@ -11,9 +11,9 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::install::sidecar_file_name;
-use crate::tauri_config::TauriConfig;
+use crate::tauri_config::{normalize, TauriConfig};
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// The rules for one build.
 pub(crate) struct Placement {
@@ -187,21 +187,6 @@ pub(crate) fn strip_triple<'a>(output: &'a str, target: &str) -> &'a str {
 /// The file name part of an entry (`binaries/api` → `api`).
 fn entry_name(entry: &str) -> &str {
     entry.rsplit(['/', '\\']).next().unwrap_or(entry)
-}
-
-/// `a/b/../c` as `a/c`, without touching the file system (the files may not exist yet).
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

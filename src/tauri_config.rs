@@ -7,7 +7,7 @@
 use crate::cargo::Cargo;
 use serde_json::Value;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// A Tauri config, merged.
 pub(crate) struct TauriConfig {
@@ -162,6 +162,22 @@ fn merge(target: &mut Value, patch: Value) {
         }
         other => *target = other,
     }
+}
+
+/// `a/b/../c` as `a/c`, without touching the file system: paths the config names (sidecar
+/// entries, watch folders) may not exist yet.
+pub(crate) fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

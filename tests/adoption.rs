@@ -26,14 +26,9 @@ impl Template {
         let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
         copy_dir(&crate_dir.join("tests/fixtures/adoption").join(fixture), &repo);
         let root = repo.join("src-tauri");
-        let manifest = fs::read_to_string(root.join("Cargo.toml.in"))
-            .unwrap()
-            .replace("@CRATE@", &crate_dir.display().to_string())
-            .replace("@EXTRA@", extra);
-        fs::write(root.join("Cargo.toml"), manifest).unwrap();
+        write_manifest(&root, extra);
         // Unique to this copy, so its first build really builds (never from the binary store).
         fs::write(repo.join("src/backends/fixture-id.txt"), repo.display().to_string()).unwrap();
-        fs::copy(crate_dir.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
         Template { app: App { _tmp: tmp, root }, repo }
     }
 
@@ -431,25 +426,22 @@ impl Drop for CheckoutEnvs<'_> {
 
 #[test]
 fn a_poetry_project_with_an_extra_and_a_uv_export_naming_its_project_adopt_as_they_are() {
-    // A Poetry project: its lockfile with the `server` extra its sidecar imports, and the
-    // project itself, whose installed version the sidecar reports.
-    let poetry = App::from("tests/fixtures/adoption/poetry-extra", "");
-    let _poetry_envs = CheckoutEnvs(&poetry);
-    let first = poetry.build(&[]);
-    assert!(first.warnings().iter().any(|w| w.contains("built server in")), "{}", first.stderr);
-    assert_eq!(poetry.run("server"), "srvapp 0.4.2 six 1.17.0");
-    let again = poetry.build(&[]);
-    assert!(again.warnings().is_empty(), "{}", again.stderr);
-
-    // A `uv export` in a subfolder, hash-pinned, naming the project as `-e .` (the project's
-    // folder, not the file's).
-    let uv = App::from("tests/fixtures/adoption/uv-export", "");
-    let _uv_envs = CheckoutEnvs(&uv);
-    let first = uv.build(&[]);
-    assert!(first.warnings().iter().any(|w| w.contains("built worker in")), "{}", first.stderr);
-    assert_eq!(uv.run("worker"), "uvapp 1.2.3 six 1.17.0");
-    let again = uv.build(&[]);
-    assert!(again.warnings().is_empty(), "{}", again.stderr);
+    for (fixture, sidecar, answer) in [
+        // A Poetry project: its lockfile with the `server` extra its sidecar imports, and the
+        // project itself, whose installed version the sidecar reports.
+        ("poetry-extra", "server", "srvapp 0.4.2 six 1.17.0"),
+        // A `uv export` in a subfolder, hash-pinned, naming the project as `-e .` (the
+        // project's folder, not the file's).
+        ("uv-export", "worker", "uvapp 1.2.3 six 1.17.0"),
+    ] {
+        let app = App::from(&format!("tests/fixtures/adoption/{fixture}"), "");
+        let _envs = CheckoutEnvs(&app);
+        let first = app.build(&[]);
+        assert!(first.warnings().iter().any(|w| w.contains(&format!("built {sidecar} in"))), "{}", first.stderr);
+        assert_eq!(app.run(sidecar), answer);
+        let again = app.build(&[]);
+        assert!(again.warnings().is_empty(), "{}", again.stderr);
+    }
 }
 
 /// A copy of `tests/fixtures/adoption/tauri-shaped` (the package in `src-tauri/`, Python in
@@ -476,12 +468,7 @@ fn tauri_shaped(extra: &str) -> Shaped {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     copy_dir(&crate_dir.join("tests/fixtures/adoption/tauri-shaped"), &repo);
     let root = repo.join("src-tauri");
-    let manifest = fs::read_to_string(root.join("Cargo.toml.in"))
-        .unwrap()
-        .replace("@CRATE@", &crate_dir.display().to_string())
-        .replace("@EXTRA@", extra);
-    fs::write(root.join("Cargo.toml"), manifest).unwrap();
-    fs::copy(crate_dir.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
+    write_manifest(&root, extra);
     // Unique to this copy, so its first build really builds (never from the binary store).
     let id = repo.display().to_string();
     fs::write(repo.join("python/fixture-id.txt"), &id).unwrap();

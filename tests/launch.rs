@@ -42,6 +42,20 @@ fn launch(binary: &Path, cache: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// Starts `binary --sleep` with its cache in `cache`; the running child and the first line it
+/// printed (once it printed it, the program is running).
+fn start_sleeping(binary: &Path, cache: &Path) -> (std::process::Child, String) {
+    let mut child = Command::new(binary)
+        .arg("--sleep")
+        .env("PYINSTALLER_BUILD_LAUNCH_CACHE", cache)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    (child, line)
+}
+
 /// The entries of `cache/worker`, sorted.
 fn ids(cache: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(cache.join("worker"))
@@ -152,14 +166,7 @@ fn an_extract_once_sidecar_unpacks_once_and_is_one_process() {
     assert!(fs::read_dir(scratch.path().join("tmp")).unwrap().count() == 1, "its own folder in TMPDIR");
 
     // One process: the launcher becomes the program (same PID); killing it leaves no Python.
-    let mut child = Command::new(&binary)
-        .arg("--sleep")
-        .env("PYINSTALLER_BUILD_LAUNCH_CACHE", &cache)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let (mut child, line) = start_sleeping(&binary, &cache);
     assert_eq!(line.trim(), "sleeping");
     let exe = fs::read_link(format!("/proc/{}/exe", child.id())).unwrap();
     assert_eq!(exe, folder.join("worker"), "the launcher's PID runs the onedir program");
@@ -180,14 +187,7 @@ fn an_extract_once_sidecar_unpacks_once_and_is_one_process() {
     // id replaces the old one in the cache, except while the old one runs.
     let old = scratch.path().join("old-worker");
     fs::copy(&binary, &old).unwrap();
-    let mut running = Command::new(&old)
-        .arg("--sleep")
-        .env("PYINSTALLER_BUILD_LAUNCH_CACHE", &cache)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(running.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let (mut running, _) = start_sleeping(&old, &cache);
     app.write("worker_only.py", "WORKER_VALUE = 2\n");
     let edited = app.build(&[]);
     let warning = edited.warnings().join("\n");

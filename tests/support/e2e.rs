@@ -118,8 +118,14 @@ impl App {
 /// The fixture crate at `fixture` (relative to this crate) copied to `root`, its manifest made
 /// from `Cargo.toml.in` with this crate's path and `extra` in its metadata table.
 pub fn copy_fixture(fixture: &str, root: &Path, extra: &str) {
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture), root);
+    write_manifest(root, extra);
+}
+
+/// The copied crate at `root` gets its `Cargo.toml` from its `Cargo.toml.in`, with this crate's
+/// path and `extra` in its metadata table, and this crate's lock file.
+pub fn write_manifest(root: &Path, extra: &str) {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    copy_dir(&crate_dir.join(fixture), root);
     let manifest = fs::read_to_string(root.join("Cargo.toml.in"))
         .unwrap()
         .replace("@CRATE@", &crate_dir.display().to_string())

@@ -968,7 +968,7 @@ mod cargo;
 mod devwatch;
 mod error;
 mod fastpath;
-mod fingerprint;
+mod freshness;
 mod install;
 mod jobs;
 mod launch;
@@ -979,7 +979,6 @@ mod placement;
 mod process;
 mod project;
 mod pyinstaller;
-mod reads;
 mod report;
 mod settings;
 mod skip;
@@ -1442,16 +1441,16 @@ impl Build {
     }
 
     /// Everything but the project's files that a binary depends on.
-    fn context(&self, cargo: &Cargo, env: &BuildEnv, toolchain: String) -> fingerprint::Context {
-        let vars = fingerprint::PYINSTALLER_ENV.iter().copied().chain(self.env.iter().map(String::as_str));
+    fn context(&self, cargo: &Cargo, env: &BuildEnv, toolchain: String) -> freshness::fingerprint::Context {
+        let vars = freshness::fingerprint::PYINSTALLER_ENV.iter().copied().chain(self.env.iter().map(String::as_str));
         let value = |k: &str| {
             let mut v = cargo.env(k).map(|v| v.to_string_lossy().into_owned());
             if k == "PYINSTALLER_ZLIB_COMPRESSION_LEVEL" && v.is_none() {
                 v = self.compression.unwrap_or_default().level(env.release).map(|l| l.to_string());
             }
-            fingerprint::without_cargo_dirs(k, v, &env.cargo_dirs())
+            freshness::fingerprint::without_cargo_dirs(k, v, &env.cargo_dirs())
         };
-        fingerprint::Context {
+        freshness::fingerprint::Context {
             toolchain,
             target: env.target.clone(),
             env: vars.map(|k| (k.to_string(), value(k))).collect(),
@@ -1618,10 +1617,11 @@ fn say(cargo: &Cargo, spec: &SpecReport, cache: &cache::Cache) {
             spec.reason
         )),
         Outcome::Retested => cargo.warning(&format!(
-            "pyinstaller-build: re-tested {} in {:.1} s: its smoke test changed, its inputs did not (no PyInstaller \
-             run; the binary was not rebuilt)",
+            "pyinstaller-build: re-tested {} in {:.1} s: {}, its inputs did not (no PyInstaller run; the binary was \
+             not rebuilt)",
             spec.name,
-            spec.smoke_test.as_secs_f64()
+            spec.smoke_test.as_secs_f64(),
+            spec.reason
         )),
         Outcome::UpToDate | Outcome::Skipped | Outcome::Placeholder => {}
     }

@@ -6,7 +6,7 @@
 
 use crate::cache::Cache;
 use crate::error::Result;
-use crate::fingerprint::Context;
+use crate::freshness::fingerprint::Context;
 use crate::install;
 use crate::project::{spec_stem, Project};
 use crate::report::{Outcome, SpecReport};

@@ -4,18 +4,21 @@ use crate::audit;
 use crate::cache::{self, Cache};
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fastpath;
-use crate::fingerprint::{self, Context};
+use crate::freshness::fingerprint::{self, Context};
+use crate::freshness::reads;
+use crate::freshness::stale::Counts;
+use crate::freshness::state::{now_secs, State};
+use crate::freshness::{Changed, Stale};
 use crate::install;
 use crate::launch::{Launch, Launcher};
 use crate::makespec::Generated;
 use crate::placement::{Place, Placement};
 use crate::project::{hash_file, hex, spec_stem, Project};
 use crate::pyinstaller::Invocation;
-use crate::reads;
 use crate::report::{Outcome, SharedCache, SpecReport};
 use crate::settings::Run;
 use crate::smoke::{self, SmokeTest};
-use crate::workdir::{now_secs, SpecDir, State};
+use crate::workdir::SpecDir;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -224,7 +227,7 @@ pub(crate) struct Plan {
     pinned_key: Option<String>,
     pub action: Action,
     /// Why it is built (for the warning and the report).
-    reason: String,
+    reason: Stale,
     /// Why the fast path was not taken, when it was considered.
     refused: Option<String>,
 }
@@ -287,8 +290,8 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
         Action::Build
     };
     let reason = match &action {
-        Action::Retest { .. } => "its smoke test changed".to_string(),
-        _ => reason(shared, spec, &dir, state.as_ref(), &context, &inputs, &reads_changed),
+        Action::Retest { .. } => Stale::SmokeTest,
+        _ => stale(shared, spec, &dir, state.as_ref(), &context, &inputs, reads_changed),
     };
     let mut refused = None;
     let action = match (action, &state) {
@@ -358,60 +361,49 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     })
 }
 
-/// What changed since the spec's last build, in a few words: users first ask "why did it rebuild?".
-/// Files are named relative to python-dir, with why they matter to this spec.
-fn reason(
+/// Why a spec is built: what changed since its last build.
+fn stale(
     shared: &Shared,
     spec: &str,
     dir: &SpecDir,
     state: Option<&State>,
     context: &str,
     inputs: &BTreeSet<String>,
-    reads_changed: &[String],
-) -> String {
+    reads_changed: Vec<Changed>,
+) -> Stale {
     let Some(state) = state.filter(|_| !shared.force) else {
         return match (shared.force, dir.log().exists()) {
-            (true, _) => "PYINSTALLER_BUILD_FORCE is set",
+            (true, _) => Stale::Forced,
             // A failed or interrupted PyInstaller run leaves its log and no state.
-            (false, true) => "its last PyInstaller build did not succeed",
-            (false, false) => "no previous successful build",
-        }
-        .into();
-    };
-    let own = |text: &str| text.replace("the last build", &format!("{}'s last build", shared.label(spec)));
-    if state.context != context && !reads_changed.is_empty() {
-        return match reads_changed {
-            [one] => own(one),
-            [one, rest @ ..] => format!("{}; and {} more", own(one), rest.len()),
-            [] => unreachable!(),
+            (false, true) => Stale::LastRunFailed,
+            (false, false) => Stale::NeverBuilt,
         };
+    };
+    let owner = shared.label(spec);
+    if state.context != context && !reads_changed.is_empty() {
+        return Stale::Read { owner, changed: reads_changed };
     }
     if state.context != context {
-        return match state.reads.complete {
-            true => "the toolchain, environment or settings changed".into(),
-            false => "the toolchain, environment, settings or set of files changed".into(),
-        };
+        return Stale::Context { traced: state.reads.complete };
     }
-    let why = |rel: &str| {
+    let counts = |rel: &str| {
         if state.records.iter().any(|r| r == rel) {
-            "the last build packaged it"
+            Counts::Packaged
         } else if state.reads.project.iter().any(|r| r == rel) {
-            "the last build read it"
+            Counts::Read
         } else {
             // Untraced (a spec that starts programs of its own): every file counts.
-            "every file under python-dir counts: the last build started programs the crate does not trace"
+            Counts::Untraced
         }
     };
-    let changed: Vec<String> = inputs
+    let files: Vec<(String, Counts)> = inputs
         .iter()
         .filter(|i| state.files.get(*i) != shared.project.files.get(*i).map(hex).as_ref())
-        .map(|i| format!("{i} changed: {}", own(why(i))))
+        .map(|i| (i.clone(), counts(i)))
         .collect();
-    match changed.as_slice() {
-        [] => "the installed binary is missing or was changed".into(),
-        [one] => one.clone(),
-        [a, b] => format!("{a}; {b}"),
-        [a, b, rest @ ..] => format!("{a}; {b}; and {} more", rest.len()),
+    match files.is_empty() {
+        true => Stale::Installed,
+        false => Stale::Files { owner, files },
     }
 }
 
@@ -474,7 +466,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             log: plan.dir.log(),
             audit,
             audit_table: plan.dir.audit_table(),
-            reason: if outcome == Outcome::UpToDate { String::new() } else { plan.reason.clone() },
+            reason: if outcome == Outcome::UpToDate { String::new() } else { plan.reason.to_string() },
             smoke_test: smoke.get(),
             fast_path_refused: if outcome == Outcome::Built { plan.refused.clone() } else { None },
             shared_cache: asked.clone(),

@@ -28,7 +28,12 @@ fn two_specs() -> Fixture {
 
 /// One scenario's observable output, with the fixture's paths and every duration replaced by
 /// placeholders. Warnings are sorted: specs build in parallel, so their lines interleave.
-fn observe(out: &mut String, name: &str, f: &Fixture, result: Result<pyinstaller_build::Report, pyinstaller_build::Error>) {
+fn observe(
+    out: &mut String,
+    name: &str,
+    f: &Fixture,
+    result: Result<pyinstaller_build::Report, pyinstaller_build::Error>,
+) {
     let tmp = f.tmp.path().canonicalize().unwrap();
     let crate_dir = env!("CARGO_MANIFEST_DIR");
     let clean = |s: &str| {
@@ -36,7 +41,13 @@ fn observe(out: &mut String, name: &str, f: &Fixture, result: Result<pyinstaller
         // Commands are printed with their whole environment, which is the machine's.
         let s: Vec<&str> = s
             .lines()
-            .map(|l| if l.starts_with("Command: ") || l.starts_with("    $ ") { "    <command and its environment>" } else { l })
+            .map(|l| {
+                if l.starts_with("Command: ") || l.starts_with("    $ ") {
+                    "    <command and its environment>"
+                } else {
+                    l
+                }
+            })
             .collect();
         let s = s.join("\n").replace(crate_dir, "<crate>");
         normalize(&hashes(&smoke_dirs(&s)))
@@ -103,9 +114,9 @@ fn normalize(s: &str) -> String {
                 j += 1;
             }
             let rest: String = chars[j..].iter().take(4).collect();
-            let unit = [" ms", "ms", " s", "s"].into_iter().find(|u| {
-                rest.starts_with(u) && !rest[u.len()..].starts_with(|c: char| c.is_alphanumeric())
-            });
+            let unit = [" ms", "ms", " s", "s"]
+                .into_iter()
+                .find(|u| rest.starts_with(u) && !rest[u.len()..].starts_with(|c: char| c.is_alphanumeric()));
             if let Some(unit) = unit {
                 out.push_str("<t>");
                 i = j + unit.len();

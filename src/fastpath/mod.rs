@@ -27,8 +27,9 @@ mod elf;
 mod helper;
 mod snapshot;
 
+use crate::freshness::state::State;
 use crate::project::{hash_file, hex, Project};
-use crate::workdir::{SpecDir, State};
+use crate::workdir::SpecDir;
 use archive::{Pkg, Pyz};
 use elf::Onefile;
 use helper::{derive, Scratch};

@@ -151,6 +151,8 @@ fn every_path_observes_what_it_did_before() {
     observe(&mut out, "an installed sidecar deleted", &f, r);
     let r = f.build("release").try_compile();
     observe(&mut out, "another profile", &f, r);
+    let r = f.build("debug").smoke_test(["--ok"]).try_compile();
+    observe(&mut out, "only the smoke test changed", &f, r);
     f.write("worker_only.py", "Y = 3\n");
     let r = f.build("debug").smoke_test(["--fail"]).try_compile();
     observe(&mut out, "a failed smoke test", &f, r);

@@ -37,6 +37,10 @@ const FLAGS: &[&str] = &[
 /// zlib level of the payload's files.
 const LEVEL: u32 = 9;
 
+// Wired into packing for macOS targets once the onedir folder's packing settles.
+#[allow(dead_code)]
+mod macho;
+
 #[cfg(test)]
 #[path = "launcher.rs"]
 #[allow(dead_code)]

@@ -974,6 +974,7 @@ mod jobs;
 mod launch;
 mod macos;
 mod makespec;
+mod onedir;
 mod pinned;
 mod placement;
 mod process;
@@ -1063,7 +1064,10 @@ impl Build {
             env.check_not_cross()?;
         }
         let Folders { python_dir, binaries_dir, cache_root } = self.folders(&cargo, &env);
-        let skip = vec![cache_root.clone(), binaries_dir.clone()];
+        let mut skip = vec![cache_root.clone(), binaries_dir.clone()];
+        // Installed folders hold no project module, wherever python-dir is.
+        let resource_dirs = self.settings.values().filter_map(|s| s.resource.as_ref());
+        skip.extend(resource_dirs.map(|r| tauri_config::normalize(&env.manifest_dir.join(r))));
         // The build's own outputs are never scanned, wherever python-dir is.
         let outputs = env.target_dirs();
         let scan_start = std::time::Instant::now();
@@ -1082,13 +1086,15 @@ impl Build {
         for file in tauri_config.iter().flat_map(|c| &c.files) {
             cargo.rerun_if_changed(file);
         }
-        let settings::Resolved { install_as, runs, run, keys } = settings::resolve(self, &specs, &python_dir)?;
+        let settings::Resolved { install_as, resources, runs, run, keys } =
+            settings::resolve(self, &specs, &python_dir)?;
+        let any_resource = !resources.is_empty();
         let placement = placement::Placement::new(
             &env.manifest_dir,
             &binaries_dir,
             &env.target,
             tauri_config.as_ref(),
-            install_as,
+            (install_as, resources),
         )?;
         let base = toolchain::discover(&cargo, self.python.as_deref(), &python_dir, &env.manifest_dir)?;
         let requirements = self.requirements.as_ref().map(|r| python_dir.join(r));
@@ -1138,7 +1144,9 @@ impl Build {
                 && [&run].into_iter().chain(runs.values()).all(|r| *r == settings::Run::default())
                 // The launcher joins the key of an extract-once sidecar: compiled only below.
                 && self.launch == Launch::Onefile
-                && self.launch_own.is_empty();
+                && self.launch_own.is_empty()
+                // A resource folder is installed by unpacking, which that path does not do.
+                && !any_resource;
             if !ready && plain {
                 basis = venv::pinned_basis(request);
             }
@@ -1211,11 +1219,21 @@ impl Build {
         let mut launch_own: std::collections::BTreeMap<String, Launch> =
             self.launch_own.iter().map(|(k, l)| (keys.get(k).cloned().unwrap_or_else(|| k.clone()), *l)).collect();
         launch_own.extend(self.sidecars.iter().filter_map(|(name, s)| s.launch.map(|l| (name.clone(), l))));
+        // A resource sidecar is onedir whatever the table's `launch` says (its own cannot be
+        // extract-once: settings.rs).
+        for spec in &specs {
+            let key = generated.get(spec).map_or_else(|| project::spec_stem(spec), |(g, _)| g.name.clone());
+            if placement.is_resource(&key) {
+                launch_own.insert(key, Launch::Onefile);
+            }
+        }
         let launcher = self.launcher(&cargo, &cache_root, &env.target, &specs, &generated, &launch_own)?;
         let shared = spec::Shared {
             launch: self.launch,
             launch_own,
             launcher,
+            folder_packer: launch::Launcher::folder(),
+            staged: Default::default(),
             cargo: &cargo,
             project: &project,
             context: &context,
@@ -1298,13 +1316,18 @@ impl Build {
         let release = env.release || cargo_env("DEP_TAURI_DEV").is_some_and(|v| v == "false");
         // Placed as a real build would place them (a spec's key is its file name here).
         let config = tauri_config::TauriConfig::load(cargo, &env.manifest_dir, &env.target_os());
-        let install_as = self
-            .settings
-            .iter()
-            .filter_map(|(k, s)| Some((k.clone(), s.install_as.as_ref()?.to_string_lossy().replace('\\', "/"))))
-            .collect();
-        let placement =
-            placement::Placement::new(&env.manifest_dir, &binaries_dir, &env.target, config.as_ref(), install_as)?;
+        let setting = |get: fn(&SidecarSettings) -> Option<&PathBuf>| {
+            let set = self.settings.iter().filter_map(move |(k, s)| Some((k, get(s)?)));
+            set.map(|(k, p)| (k.clone(), p.to_string_lossy().replace('\\', "/"))).collect()
+        };
+        let (install_as, resources) = (setting(|s| s.install_as.as_ref()), setting(|s| s.resource.as_ref()));
+        let placement = placement::Placement::new(
+            &env.manifest_dir,
+            &binaries_dir,
+            &env.target,
+            config.as_ref(),
+            (install_as, resources),
+        )?;
         let request = skip::Request {
             place: &|key, output| placement.place(key, output),
             python_dir: &python_dir,
@@ -1312,6 +1335,7 @@ impl Build {
             sidecars: &self.sidecars.keys().cloned().collect::<Vec<_>>(),
             project_cache: &workdir::project_cache(&cache_root, &python_dir),
             release,
+            target: &env.target,
         };
         let (sidecars, unnamed) = skip::run(&request)?;
         let placeholders: Vec<&str> = sidecars.iter().filter(|s| s.placeholder).map(|s| s.name.as_str()).collect();
@@ -1678,8 +1702,9 @@ fn universal(cargo: &Cargo, shared: &spec::Shared, spec: &SpecReport) -> Result<
     }
     let spec_dir = workdir::SpecDir::new(&shared.project_cache, &project::spec_stem(&spec.spec));
     let folder = spec.installed.parent().unwrap_or(&shared.binaries_dir);
-    // `lipo` keeps the Mach-O parts of a file, not the payload an extract-once launcher carries.
-    if shared.launch(&spec.spec) == Launch::ExtractOnce {
+    // `lipo` keeps the Mach-O parts of a file, not the payload an extract-once launcher carries
+    // (nor a folder).
+    if shared.launcher(&spec.spec).is_some() {
         if let Some(done) = macos::remove_made_universal(&spec_dir.root, &spec.name, folder)? {
             cargo.warning(&format!("pyinstaller-build: {}: {done}", spec.name));
         }

@@ -41,6 +41,9 @@
 //! [package.metadata.pyinstaller-build.sidecars.entrypoint]   # settings of `entrypoint.spec`
 //! install-as = "binaries/statements"                          # an `externalBin` entry
 //! run-in = ".."                                               # this sidecar's own (also `pyinstaller-env`)
+//!
+//! [package.metadata.pyinstaller-build.sidecars.main]   # settings of `main.spec`, a onedir spec
+//! resource = "bin/python/main"                          # installed as this folder; see "Onedir sidecars"
 //! ```
 //!
 //! ```no_run
@@ -531,6 +534,40 @@
 //! appended to a Mach-O file breaks its signature); the Windows and macOS launchers are compile-
 //! checked only. Two apps with a sidecar of the same name share its cache folder and prune each
 //! other's ids when not running (each then unpacks again on its next start).
+//!
+//! # Onedir sidecars in `bundle.resources`
+//!
+//! Some apps ship a PyInstaller onedir folder instead of an `externalBin` file: `tauri.conf.json`
+//! bundles it with `"resources": ["bin/python/main/"]` (or a map, `{"bin/python/main/": "python/"}`)
+//! and the app starts `$RESOURCE/bin/python/main/main` itself. A sidecar's table with
+//! `resource = "bin/python/main"` (a folder relative to the package folder;
+//! [`SidecarSettings::resource`]) builds it that way:
+//!
+//! * the spec is built onedir exactly as in extract-once mode (its own `COLLECT` as it is, a
+//!   onefile spec or a spec-less sidecar in its onedir form), and packed into one file, the
+//!   extract-once payload without a launcher before it. That file is what the fingerprint, the
+//!   binary store, the shared cache and `PYINSTALLER_BUILD_FORCE` deal with, as with any binary;
+//! * installing it unpacks it into a hidden sibling of the folder (`.main.staging-*`), where the
+//!   smoke test runs the program; then the old folder is renamed aside, the new one renamed into
+//!   place, and the old one removed. A failed smoke test installs and records nothing. The stamp
+//!   holds a digest of the folder's tree (names, contents, execute bits), checked on every build
+//!   as the hash of an installed binary is: a folder changed by hand, or left missing by a build
+//!   killed between the two renames, is installed again. A folder already there that the crate
+//!   did not make (no program or `_internal` in it, not empty, not a placeholder) is an error,
+//!   never replaced; a folder that would hold the package or binaries-dir is refused;
+//! * with a Tauri config, a `bundle.resources` entry must bundle the whole folder: the folder
+//!   itself or one above it (Tauri walks a plain folder path recursively), or a `<folder>/**/*`
+//!   glob; `<folder>/*` leaves `_internal/` out. Otherwise one error names the sidecar, the folder
+//!   and the entry to add. `resource` with `install-as`, or with the sidecar's own
+//!   `launch = "extract-once"`, is an error; the table's `launch` does not apply to it;
+//! * `PYINSTALLER_BUILD_SKIP=1`: tauri-build fails on a `resources` path that does not exist, so a
+//!   missing folder is made holding a placeholder program (it exits 1 saying it was skipped);
+//!   the next real build replaces the folder, and a release build refuses the placeholder;
+//! * a folder the crate installed is removed when its sidecar is no longer built or moves to
+//!   another folder, if it still is what the crate installed; a changed one stays;
+//! * not yet: the fast path (an edit runs PyInstaller), lookups before the environment exists
+//!   (hash-pinned requirements), `universal-apple-darwin`; on Windows a folder whose program is
+//!   running cannot be renamed aside, and the build says to close it.
 //!
 //! # The fast path: a module edit in about a second
 //!

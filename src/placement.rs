@@ -130,13 +130,14 @@ impl Placement {
     }
 
     /// The folders sidecars are installed into: those of the `externalBin` entries when the app
-    /// lists any (where Tauri bundles from), else the binaries folder.
+    /// lists any (where Tauri bundles from) and the resource folders, else the binaries folder.
     pub(crate) fn folders(&self) -> Vec<PathBuf> {
         let mut folders: Vec<PathBuf> =
             self.entries.iter().flat_map(|(e, _)| e).map(|e| self.entry_place(e).path).collect();
         for f in &mut folders {
             f.pop();
         }
+        folders.extend(self.resources.values().map(|r| normalize(&self.app_dir.join(r))));
         folders.sort();
         folders.dedup();
         if folders.is_empty() {

@@ -545,8 +545,9 @@
 //!
 //! * the spec is built onedir exactly as in extract-once mode (its own `COLLECT` as it is, a
 //!   onefile spec or a spec-less sidecar in its onedir form), and packed into one file, the
-//!   extract-once payload without a launcher before it. That file is what the fingerprint, the
-//!   binary store, the shared cache and `PYINSTALLER_BUILD_FORCE` deal with, as with any binary;
+//!   extract-once payload without a launcher before it (zlib level 1: it is stored and shared,
+//!   never shipped). That file is what the fingerprint, the binary store, the shared cache and
+//!   `PYINSTALLER_BUILD_FORCE` deal with, as with any binary;
 //! * installing it unpacks it into a hidden sibling of the folder (`.main.staging-*`), where the
 //!   smoke test runs the program; then the old folder is renamed aside, the new one renamed into
 //!   place, and the old one removed. A failed smoke test installs and records nothing. The stamp

@@ -1043,4 +1043,23 @@ mod tests {
         assert!(remove_moved(&[stamp(&doubled, b"old build")], &current).is_empty() && doubled.exists());
         assert!(remove_moved(&[stamp(&now, b"new build")], &current).is_empty() && now.exists());
     }
+
+    #[test]
+    fn a_resource_folder_the_crate_installed_is_removed_whole_and_only_while_it_is_what_it_installed() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("bin/python/main");
+        fs::create_dir_all(old.join("_internal")).unwrap();
+        fs::write(old.join("main"), b"program").unwrap();
+        let folder_stamp = || Stamp { folder: onedir::digest(&old), ..stamp(&old, b"packed") };
+        let recorded = folder_stamp();
+        // Changed since (a file added by hand): the user's now, kept.
+        fs::write(old.join("_internal/notes.txt"), b"mine").unwrap();
+        assert!(remove_moved(std::slice::from_ref(&recorded), &[]).is_empty() && old.exists());
+        fs::remove_file(old.join("_internal/notes.txt")).unwrap();
+        // Still installed there: kept. Moved elsewhere: removed whole, nothing left beside it.
+        assert!(remove_moved(std::slice::from_ref(&recorded), std::slice::from_ref(&old)).is_empty());
+        let removed = remove_moved(&[recorded], &[dir.path().join("bin/python/moved")]);
+        assert_eq!(removed.len(), 1, "{removed:?}");
+        assert_eq!(fs::read_dir(dir.path().join("bin/python")).unwrap().count(), 0);
+    }
 }

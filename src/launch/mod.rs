@@ -7,6 +7,10 @@
 //! the spec's onedir form (`build-support/run_pyinstaller.py`, told by `PYINSTALLER_BUILD_LAUNCH`);
 //! `pack` turns the folder into the installed file, which everything after (smoke test, store,
 //! shared cache, install) treats as the binary.
+//!
+//! A onedir sidecar installed as a `bundle.resources` folder (src/onedir.rs) takes the same
+//! path with [`Launcher::folder`], an empty launcher: [`pack_folder`] is the one step from a
+//! onedir folder in the work folder to the packed file for both.
 
 use crate::cargo::Cargo;
 use crate::error::{Error, ErrorKind, IoContext, Result};

@@ -110,7 +110,7 @@ fn sibling(target: &Path, what: &str) -> PathBuf {
 }
 
 /// Staging folders and old folders set aside by an interrupted install of `target`.
-fn remove_leftovers(target: &Path) {
+pub(crate) fn remove_leftovers(target: &Path) {
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let ours = |n: &str| [".staging-", ".old-"].iter().any(|w| n.starts_with(&format!(".{name}{w}")));
     let parent = target.parent().unwrap_or(Path::new("."));

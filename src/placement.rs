@@ -50,8 +50,18 @@ impl Placement {
         config: Option<&TauriConfig>,
         (install_as, resources): (BTreeMap<String, String>, BTreeMap<String, String>),
     ) -> Result<Placement> {
-        for (key, folder) in &resources {
+        for (i, (key, folder)) in resources.iter().enumerate() {
             let full = normalize(&app_dir.join(folder));
+            let mut others = resources.iter().take(i);
+            if let Some((other, _)) = others.find(|(_, f)| normalize(&app_dir.join(f)) == full) {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "pyinstaller-build: the sidecars `{other}` and `{key}` are both installed as the folder \
+                         \"{folder}\" (`resource`); each would replace the other.\nFix: give each its own folder."
+                    ),
+                ));
+            }
             // The folder is replaced whole on each install: never one that holds the app.
             if [app_dir, binaries_dir].iter().any(|d| normalize(d).starts_with(&full)) {
                 return Err(Error::new(
@@ -309,6 +319,11 @@ mod tests {
         assert!(p.check_entries(&[("main".to_string(), place.path)]).is_ok());
         let e = new(&BTreeMap::from([("main".to_string(), "bin/py/main".to_string())])).err().unwrap().to_string();
         assert!(e.contains("the sidecar `main` is installed as the folder `bin/py/main`"), "{e}");
+        let twice = BTreeMap::from([
+            ("a".to_string(), "bin/python/main".to_string()),
+            ("b".to_string(), "bin/x/../python/main".to_string()),
+        ]);
+        assert!(new(&twice).err().unwrap().to_string().contains("`a` and `b` are both installed as the folder"));
         for holds_the_app in [".", "..", "binaries"] {
             let e = new(&BTreeMap::from([("main".to_string(), holds_the_app.to_string())])).err().unwrap();
             assert!(e.to_string().contains("holds the package or its binaries folder"), "{e}");

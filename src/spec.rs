@@ -448,6 +448,12 @@ fn reason(
 /// PyInstaller run) no state behind, so the next build retries from scratch for this spec.
 pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
     let start = Instant::now();
+    // What a build killed while installing a resource folder left beside it goes, even when
+    // nothing is installed now (a `resources` entry naming the parent would bundle it).
+    let place = shared.place(&plan.spec, &plan.spec);
+    if place.folder {
+        onedir::remove_leftovers(&place.path);
+    }
     let mut fast_binary = None;
     let smoke = std::cell::Cell::new(Duration::ZERO);
     // After the stamp and the local store (the plan asked them), before the fast path: a hit is

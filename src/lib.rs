@@ -1118,7 +1118,7 @@ impl Build {
         let project_cache = workdir::project_cache(&cache_root, &python_dir);
         venv::check_setting(self.pyinstaller.as_deref(), self.requirements.is_some())?;
         venv::check_selection(!self.extras.is_empty() || self.groups.is_some(), self.requirements.is_some())?;
-        makespec::check_options(self.sidecars.iter().map(|(name, s)| (name, &s.options[..])))?;
+        makespec::check_options(self.sidecars.iter().map(|(name, s)| (name, &s.options[..], self.onedir(name))))?;
         let tauri_config = tauri_config::TauriConfig::load(&cargo, &env.manifest_dir, &env.target_os());
         for file in tauri_config.iter().flat_map(|c| &c.files) {
             cargo.rerun_if_changed(file);
@@ -1328,6 +1328,14 @@ struct Folders {
 }
 
 impl Build {
+    /// Whether the sidecar `name` is built onedir: a `resource` folder, or in extract-once mode
+    /// (its own `launch`, else the top level's).
+    fn onedir(&self, name: &str) -> bool {
+        let own = self.sidecars.get(name).and_then(|s| s.launch).or_else(|| self.launch_own.get(name).copied());
+        self.settings.get(name).is_some_and(|s| s.resource.is_some())
+            || own.unwrap_or(self.launch) == Launch::ExtractOnce
+    }
+
     /// Every smoke test set, with what it belongs to.
     fn smoke_tests(&self) -> impl Iterator<Item = (&str, &SmokeTest)> {
         let own = self.sidecars.iter().filter_map(|(name, s)| Some((name.as_str(), s.smoke_test.as_ref()?)));
@@ -1456,7 +1464,7 @@ impl Build {
                 ));
             }
             // Checked before anything ran (`makespec::check_options`).
-            let options = makespec::sort_options(name, &sidecar.options).unwrap_or_default();
+            let options = makespec::sort_options(name, &sidecar.options, self.onedir(name)).unwrap_or_default();
             let g = makespec::generate(&makespec::Request {
                 name,
                 script: &sidecar.script,

@@ -316,7 +316,27 @@ def _not_project(path):
     return any(os.path.abspath(path).startswith(os.path.join(os.path.abspath(d), "")) for d in dirs)
 
 
-def audit(exe, workdir, project_dir, guts):
+def folder_sizes(folder, program, contents):
+    """What each owner takes on disk in a onedir folder beside its `program` (what COLLECT copied:
+    binaries, datas, base_library.zip), the files in the `contents` folder named as the archive
+    would name them."""
+    sizes = collections.Counter()
+    for root, _dirs, files in os.walk(folder):
+        for f in files:
+            path = os.path.join(root, f)
+            rel = os.path.relpath(path, folder).replace(os.sep, "/")
+            if rel == program or os.path.islink(path):
+                continue
+            if contents not in ("", ".") and rel.startswith(contents + "/"):
+                rel = rel[len(contents) + 1:]
+            typecode = "Z" if rel == "base_library.zip" else "b"
+            sizes[_owner(rel, typecode)] += os.path.getsize(path)
+    return sizes
+
+
+def audit(exe, workdir, project_dir, guts, folder=None):
+    """The audit of a onefile `exe`, or of a onedir program `exe` and the `folder` it is in
+    (sizes on disk: the program's archive, then every file beside it)."""
     from PyInstaller.archive.readers import CArchiveReader
     from PyInstaller.compat import PY3_BASE_MODULES
 
@@ -345,6 +365,14 @@ def audit(exe, workdir, project_dir, guts):
             sizes[_owner(name, typecode)] += length
     binary_bytes = os.path.getsize(exe)
     sizes["(bootloader, archive index)"] = binary_bytes - archive_bytes
+    if folder is not None:
+        # PyInstaller 6 names the folder beside the program in the archive's options (kept
+        # apart from its table of contents by the reader).
+        options = list(getattr(pkg, "options", None) or ())
+        contents = next((o.split(" ", 1)[1] for o in options if o.startswith("pyi-contents-directory ")), ".")
+        beside = folder_sizes(folder, os.path.basename(exe), contents)
+        sizes.update(beside)
+        binary_bytes += sum(beside.values())
 
     project_dir = os.path.abspath(project_dir)
     project_files = []

@@ -218,11 +218,17 @@ if trace_path:
 
 distpath = args[args.index("--distpath") + 1]
 built = [os.path.join(distpath, n) for n in os.listdir(distpath)]
-if audit_path != "-" and len(built) == 1 and os.path.isfile(built[0]):
+# A onefile binary, or in the launch modes the onedir folder with its program in it.
+exe, folder = (built[0], None) if len(built) == 1 and os.path.isfile(built[0]) else (None, None)
+if len(built) == 1 and os.path.isdir(built[0]) and launch_path and os.path.isfile(launch_path):
+    with open(launch_path) as f:
+        program = json.load(f)["program"]
+    exe, folder = os.path.join(built[0], program), built[0]
+if audit_path != "-" and exe is not None and os.path.isfile(exe):
     tocs = sorted(glob.glob(os.path.join(workpath, "*", "Analysis-00.toc")))
     guts = dict(zip(names, load_py_data_struct(tocs[0]))) if tocs else {}
     try:
-        result = audit(built[0], os.path.dirname(tocs[0]) if tocs else workpath, project_dir, guts)
+        result = audit(exe, os.path.dirname(tocs[0]) if tocs else workpath, project_dir, guts, folder)
     except Exception as e:  # the audit is advice: it never fails a build
         result = {"error": "%s: %s" % (type(e).__name__, e)}
     with open(audit_path, "w") as f:

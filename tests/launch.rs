@@ -90,6 +90,19 @@ fn running_from(dir: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// The bytes of every file under `dir` (symbolic links not followed, as the audit counts).
+fn files_size(dir: &Path) -> u64 {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| match fs::symlink_metadata(&p).unwrap() {
+            m if m.is_dir() => files_size(&p),
+            m if m.is_file() => m.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
 #[test]
 fn an_extract_once_sidecar_unpacks_once_and_is_one_process() {
     let app = App::new("specs = [\"worker.spec\"]\nlaunch = \"extract-once\"");
@@ -99,6 +112,11 @@ fn an_extract_once_sidecar_unpacks_once_and_is_one_process() {
     let binary = app.binary("worker");
     let bytes = fs::read(&binary).unwrap();
     assert!(bytes.ends_with(b"PYIBLNC1"), "the installed file is a launcher with a payload");
+    // The audit counts the onedir program and every file beside it, on disk.
+    let audit = support::e2e::audit_of(&app, "worker");
+    let onedir = support::e2e::audit_of_dir(&app).join("worker/onedir");
+    assert_eq!(audit.binary_bytes, files_size(&onedir), "{}: {audit:#?}", onedir.display());
+    assert!(audit.packages.iter().any(|p| p.package == "(python runtime)" && p.bytes > 1_000_000), "{audit:#?}");
 
     // First launch: extracts into the cache; argv[0] and the arguments reach Python.
     let scratch = tempfile::tempdir().unwrap();

@@ -152,3 +152,29 @@ class ProjectImports(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OnedirFolder(unittest.TestCase):
+    def test_files_beside_the_program_count_for_their_owner_as_the_archive_names_them(self):
+        with tempfile.TemporaryDirectory() as folder:
+            files = {
+                "app": 100,
+                "_internal/base_library.zip": 7,
+                "_internal/libpython3.11.so.1.0": 5,
+                "_internal/numpy/core/_multiarray.so": 3,
+                "_internal/numpy.libs/libopenblas.so": 2,
+                "_internal/static/index.html": 1,
+            }
+            for rel, size in files.items():
+                path = os.path.join(folder, rel)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "wb") as f:
+                    f.write(b"x" * size)
+            os.symlink("libpython3.11.so.1.0", os.path.join(folder, "_internal", "libpython3.so"))
+            sizes = audit.folder_sizes(folder, "app", "_internal")
+            self.assertEqual(
+                dict(sizes),
+                {"(python stdlib: base_library.zip)": 7, "(python runtime)": 5, "numpy": 5, "static": 1},
+            )
+            # With `contents_directory='.'` the files sit beside the program.
+            self.assertEqual(audit.folder_sizes(os.path.join(folder, "_internal"), "app", ".")["numpy"], 5)

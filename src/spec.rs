@@ -5,11 +5,12 @@ use crate::cache::{self, Cache};
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fastpath;
 use crate::fingerprint::{self, Context};
+use crate::hashing::{hash_file, hex};
 use crate::install;
 use crate::launch::{Launch, Launcher};
 use crate::makespec::Generated;
 use crate::placement::{Place, Placement};
-use crate::project::{hash_file, hex, spec_stem, Project};
+use crate::project::{spec_stem, Project};
 use crate::pyinstaller::Invocation;
 use crate::reads;
 use crate::report::{Outcome, SharedCache, SpecReport};
@@ -204,7 +205,7 @@ impl Stamp {
 
     pub(crate) fn write(&self, stamps_dir: &Path, binaries_dir: &Path, spec: &str) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(self).expect("serializable");
-        install::write_atomic(&stamp_path(stamps_dir, binaries_dir, spec), &bytes, false)
+        crate::fsutil::write_atomic(&stamp_path(stamps_dir, binaries_dir, spec), &bytes, false)
     }
 }
 
@@ -404,7 +405,7 @@ fn reason(
     };
     let changed: Vec<String> = inputs
         .iter()
-        .filter(|i| state.files.get(*i) != shared.project.files.get(*i).map(hex).as_ref())
+        .filter(|i| state.files.get(*i) != shared.project.files.get(*i).map(|h| hex(h)).as_ref())
         .map(|i| format!("{i} changed: {}", own(why(i))))
         .collect();
     match changed.as_slice() {

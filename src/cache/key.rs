@@ -15,7 +15,8 @@
 //! machines must compute the same key.
 
 use crate::fingerprint::{self, Context, Framed};
-use crate::project::{hash_file, hex, Project};
+use crate::hashing::{hash_file, hex};
+use crate::project::Project;
 use crate::reads::Reads;
 use crate::toolchain::Toolchain;
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! What macOS targets need, run here with the fake PyInstaller (`tests/fake-pyinstaller`) and a
 //! fake `lipo`: the other architecture needs a universal2 interpreter, and
 //! `<name>-universal-apple-darwin` is made only from halves built from the same sources.
-//! (Windows' install over a running sidecar is a unit test in src/install.rs.)
+//! (Windows' install over a running sidecar is a unit test in src/fsutil.rs.)
 
 // The fake PyInstaller runs behind a `#!/bin/sh` interpreter script: Unix only.
 #![cfg(unix)]

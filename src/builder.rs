@@ -130,8 +130,12 @@ impl Build {
             if let (None, Some(launch)) = (&s.script, s.launch) {
                 build.launch_own.insert(name.clone(), launch);
             }
-            let settings =
-                SidecarSettings { install_as: s.install_as, run_in: s.run_in, pyinstaller_env: s.pyinstaller_env };
+            let settings = SidecarSettings {
+                install_as: s.install_as,
+                resource: s.resource,
+                run_in: s.run_in,
+                pyinstaller_env: s.pyinstaller_env,
+            };
             // A table with `launch` alone is a spec's settings too: its key is checked and
             // mapped like the others' (a typo is an error, not a silent onefile build).
             if settings != SidecarSettings::default() || (s.script.is_none() && s.launch.is_some()) {
@@ -145,7 +149,7 @@ impl Build {
                         format!(
                             "pyinstaller-build: {}: [package.metadata.pyinstaller-build.sidecars.{name}] has `options` \
                              or `smoke-test` but no `script`.\nFix: add `script = \"<entry>.py\"` for a sidecar without \
-                             a spec file; a spec file's table takes only `install-as`, `run-in`, `pyinstaller-env` and `launch`.",
+                             a spec file; a spec file's table takes only `install-as`, `resource`, `run-in`, `pyinstaller-env` and `launch`.",
                             path.display()
                         ),
                     ));
@@ -636,6 +640,11 @@ pub struct SidecarSettings {
     /// Where the sidecar is installed, as a `bundle.externalBin` entry names it
     /// (`binaries/statements`: `-<target-triple>` is added), whatever its spec calls its output.
     pub install_as: Option<PathBuf>,
+    /// Builds the sidecar onedir and installs it as this folder (relative to the package
+    /// folder), which a `bundle.resources` entry must bundle: `bin/python/main` for an app that
+    /// starts `$RESOURCE/bin/python/main/main`. Not with `install_as` or its own extract-once
+    /// `launch`.
+    pub resource: Option<PathBuf>,
     /// The folder PyInstaller runs in, relative to python-dir (default: the table's `run-in`,
     /// else the spec's folder).
     pub run_in: Option<PathBuf>,
@@ -660,6 +669,16 @@ impl SidecarSettings {
     /// ```
     pub fn install_as(mut self, entry: impl AsRef<Path>) -> SidecarSettings {
         self.install_as = Some(entry.as_ref().to_path_buf());
+        self
+    }
+
+    /// Installs it onedir, as this folder (see [`SidecarSettings::resource`]).
+    ///
+    /// ```
+    /// pyinstaller_build::SidecarSettings::new().resource("bin/python/main");
+    /// ```
+    pub fn resource(mut self, folder: impl AsRef<Path>) -> SidecarSettings {
+        self.resource = Some(folder.as_ref().to_path_buf());
         self
     }
 
@@ -740,6 +759,7 @@ struct SidecarConfig {
     smoke_test: Option<SmokeTestConfig>,
     launch: Option<Launch>,
     install_as: Option<PathBuf>,
+    resource: Option<PathBuf>,
     run_in: Option<PathBuf>,
     #[serde(default)]
     pyinstaller_env: BTreeMap<String, String>,

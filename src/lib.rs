@@ -41,6 +41,9 @@
 //! [package.metadata.pyinstaller-build.sidecars.entrypoint]   # settings of `entrypoint.spec`
 //! install-as = "binaries/statements"                          # an `externalBin` entry
 //! run-in = ".."                                               # this sidecar's own (also `pyinstaller-env`)
+//!
+//! [package.metadata.pyinstaller-build.sidecars.main]   # settings of `main.spec`, a onedir spec
+//! resource = "bin/python/main"                          # installed as this folder; see "Onedir sidecars"
 //! ```
 //!
 //! ```no_run
@@ -532,6 +535,41 @@
 //! checked only. Two apps with a sidecar of the same name share its cache folder and prune each
 //! other's ids when not running (each then unpacks again on its next start).
 //!
+//! # Onedir sidecars in `bundle.resources`
+//!
+//! Some apps ship a PyInstaller onedir folder instead of an `externalBin` file: `tauri.conf.json`
+//! bundles it with `"resources": ["bin/python/main/"]` (or a map, `{"bin/python/main/": "python/"}`)
+//! and the app starts `$RESOURCE/bin/python/main/main` itself. A sidecar's table with
+//! `resource = "bin/python/main"` (a folder relative to the package folder;
+//! [`SidecarSettings::resource`]) builds it that way:
+//!
+//! * the spec is built onedir exactly as in extract-once mode (its own `COLLECT` as it is, a
+//!   onefile spec or a spec-less sidecar in its onedir form), and packed into one file, the
+//!   extract-once payload without a launcher before it (zlib level 1: it is stored and shared,
+//!   never shipped). That file is what the fingerprint, the binary store, the shared cache and
+//!   `PYINSTALLER_BUILD_FORCE` deal with, as with any binary;
+//! * installing it unpacks it into a hidden sibling of the folder (`.main.staging-*`), where the
+//!   smoke test runs the program; then the old folder is renamed aside, the new one renamed into
+//!   place, and the old one removed. A failed smoke test installs and records nothing. The stamp
+//!   holds a digest of the folder's tree (names, contents, execute bits), checked on every build
+//!   as the hash of an installed binary is: a folder changed by hand, or left missing by a build
+//!   killed between the two renames, is installed again. A folder already there that the crate
+//!   did not make (no program or `_internal` in it, not empty, not a placeholder) is an error,
+//!   never replaced; a folder that would hold the package or binaries-dir is refused;
+//! * with a Tauri config, a `bundle.resources` entry must bundle the whole folder: the folder
+//!   itself or one above it (Tauri walks a plain folder path recursively), or a `<folder>/**/*`
+//!   glob; `<folder>/*` leaves `_internal/` out. Otherwise one error names the sidecar, the folder
+//!   and the entry to add. `resource` with `install-as`, or with the sidecar's own
+//!   `launch = "extract-once"`, is an error; the table's `launch` does not apply to it;
+//! * `PYINSTALLER_BUILD_SKIP=1`: tauri-build fails on a `resources` path that does not exist, so a
+//!   missing folder is made holding a placeholder program (it exits 1 saying it was skipped);
+//!   the next real build replaces the folder, and a release build refuses the placeholder;
+//! * a folder the crate installed is removed when its sidecar is no longer built or moves to
+//!   another folder, if it still is what the crate installed; a changed one stays;
+//! * not yet: the fast path (an edit runs PyInstaller), lookups before the environment exists
+//!   (hash-pinned requirements), `universal-apple-darwin`; on Windows a folder whose program is
+//!   running cannot be renamed aside, and the build says to close it.
+//!
 //! # The fast path: a module edit in about a second
 //!
 //! With its own cache, PyInstaller answers any edit of a project `.py` with a full re-analysis of
@@ -968,7 +1006,7 @@ mod cargo;
 mod devwatch;
 mod error;
 mod fastpath;
-mod fingerprint;
+mod freshness;
 mod fsutil;
 mod hashing;
 mod install;
@@ -976,12 +1014,12 @@ mod jobs;
 mod launch;
 mod macos;
 mod makespec;
+mod onedir;
 mod pinned;
 mod placement;
 mod process;
 mod project;
 mod pyinstaller;
-mod reads;
 mod report;
 mod settings;
 mod skip;
@@ -1065,7 +1103,10 @@ impl Build {
             env.check_not_cross()?;
         }
         let Folders { python_dir, binaries_dir, cache_root } = self.folders(&cargo, &env);
-        let skip = vec![cache_root.clone(), binaries_dir.clone()];
+        let mut skip = vec![cache_root.clone(), binaries_dir.clone()];
+        // Installed folders hold no project module, wherever python-dir is.
+        let resource_dirs = self.settings.values().filter_map(|s| s.resource.as_ref());
+        skip.extend(resource_dirs.map(|r| tauri_config::normalize(&env.manifest_dir.join(r))));
         // The build's own outputs are never scanned, wherever python-dir is.
         let outputs = env.target_dirs();
         let scan_start = std::time::Instant::now();
@@ -1079,18 +1120,20 @@ impl Build {
         let project_cache = workdir::project_cache(&cache_root, &python_dir);
         venv::check_setting(self.pyinstaller.as_deref(), self.requirements.is_some())?;
         venv::check_selection(!self.extras.is_empty() || self.groups.is_some(), self.requirements.is_some())?;
-        makespec::check_options(self.sidecars.iter().map(|(name, s)| (name, &s.options[..])))?;
+        makespec::check_options(self.sidecars.iter().map(|(name, s)| (name, &s.options[..], self.onedir(name))))?;
         let tauri_config = tauri_config::TauriConfig::load(&cargo, &env.manifest_dir, &env.target_os());
         for file in tauri_config.iter().flat_map(|c| &c.files) {
             cargo.rerun_if_changed(file);
         }
-        let settings::Resolved { install_as, runs, run, keys } = settings::resolve(self, &specs, &python_dir)?;
+        let settings::Resolved { install_as, resources, runs, run, keys } =
+            settings::resolve(self, &specs, &python_dir)?;
+        let any_resource = !resources.is_empty();
         let placement = placement::Placement::new(
             &env.manifest_dir,
             &binaries_dir,
             &env.target,
             tauri_config.as_ref(),
-            install_as,
+            (install_as, resources),
         )?;
         let base = toolchain::discover(&cargo, self.python.as_deref(), &python_dir, &env.manifest_dir)?;
         let requirements = self.requirements.as_ref().map(|r| python_dir.join(r));
@@ -1140,7 +1183,9 @@ impl Build {
                 && [&run].into_iter().chain(runs.values()).all(|r| *r == settings::Run::default())
                 // The launcher joins the key of an extract-once sidecar: compiled only below.
                 && self.launch == Launch::Onefile
-                && self.launch_own.is_empty();
+                && self.launch_own.is_empty()
+                // A resource folder is installed by unpacking, which that path does not do.
+                && !any_resource;
             if !ready && plain {
                 basis = venv::pinned_basis(request);
             }
@@ -1213,11 +1258,21 @@ impl Build {
         let mut launch_own: std::collections::BTreeMap<String, Launch> =
             self.launch_own.iter().map(|(k, l)| (keys.get(k).cloned().unwrap_or_else(|| k.clone()), *l)).collect();
         launch_own.extend(self.sidecars.iter().filter_map(|(name, s)| s.launch.map(|l| (name.clone(), l))));
+        // A resource sidecar is onedir whatever the table's `launch` says (its own cannot be
+        // extract-once: settings.rs).
+        for spec in &specs {
+            let key = generated.get(spec).map_or_else(|| project::spec_stem(spec), |(g, _)| g.name.clone());
+            if placement.is_resource(&key) {
+                launch_own.insert(key, Launch::Onefile);
+            }
+        }
         let launcher = self.launcher(&cargo, &cache_root, &env.target, &specs, &generated, &launch_own)?;
         let shared = spec::Shared {
             launch: self.launch,
             launch_own,
             launcher,
+            folder_packer: launch::Launcher::folder(),
+            staged: Default::default(),
             cargo: &cargo,
             project: &project,
             context: &context,
@@ -1275,6 +1330,14 @@ struct Folders {
 }
 
 impl Build {
+    /// Whether the sidecar `name` is built onedir: a `resource` folder, or in extract-once mode
+    /// (its own `launch`, else the top level's).
+    fn onedir(&self, name: &str) -> bool {
+        let own = self.sidecars.get(name).and_then(|s| s.launch).or_else(|| self.launch_own.get(name).copied());
+        self.settings.get(name).is_some_and(|s| s.resource.is_some())
+            || own.unwrap_or(self.launch) == Launch::ExtractOnce
+    }
+
     /// Every smoke test set, with what it belongs to.
     fn smoke_tests(&self) -> impl Iterator<Item = (&str, &SmokeTest)> {
         let own = self.sidecars.iter().filter_map(|(name, s)| Some((name.as_str(), s.smoke_test.as_ref()?)));
@@ -1300,13 +1363,18 @@ impl Build {
         let release = env.release || cargo_env("DEP_TAURI_DEV").is_some_and(|v| v == "false");
         // Placed as a real build would place them (a spec's key is its file name here).
         let config = tauri_config::TauriConfig::load(cargo, &env.manifest_dir, &env.target_os());
-        let install_as = self
-            .settings
-            .iter()
-            .filter_map(|(k, s)| Some((k.clone(), s.install_as.as_ref()?.to_string_lossy().replace('\\', "/"))))
-            .collect();
-        let placement =
-            placement::Placement::new(&env.manifest_dir, &binaries_dir, &env.target, config.as_ref(), install_as)?;
+        let setting = |get: fn(&SidecarSettings) -> Option<&PathBuf>| {
+            let set = self.settings.iter().filter_map(move |(k, s)| Some((k, get(s)?)));
+            set.map(|(k, p)| (k.clone(), p.to_string_lossy().replace('\\', "/"))).collect()
+        };
+        let (install_as, resources) = (setting(|s| s.install_as.as_ref()), setting(|s| s.resource.as_ref()));
+        let placement = placement::Placement::new(
+            &env.manifest_dir,
+            &binaries_dir,
+            &env.target,
+            config.as_ref(),
+            (install_as, resources),
+        )?;
         let request = skip::Request {
             place: &|key, output| placement.place(key, output),
             python_dir: &python_dir,
@@ -1314,6 +1382,7 @@ impl Build {
             sidecars: &self.sidecars.keys().cloned().collect::<Vec<_>>(),
             project_cache: &workdir::project_cache(&cache_root, &python_dir),
             release,
+            target: &env.target,
         };
         let (sidecars, unnamed) = skip::run(&request)?;
         let placeholders: Vec<&str> = sidecars.iter().filter(|s| s.placeholder).map(|s| s.name.as_str()).collect();
@@ -1397,7 +1466,7 @@ impl Build {
                 ));
             }
             // Checked before anything ran (`makespec::check_options`).
-            let options = makespec::sort_options(name, &sidecar.options).unwrap_or_default();
+            let options = makespec::sort_options(name, &sidecar.options, self.onedir(name)).unwrap_or_default();
             let g = makespec::generate(&makespec::Request {
                 name,
                 script: &sidecar.script,
@@ -1444,16 +1513,16 @@ impl Build {
     }
 
     /// Everything but the project's files that a binary depends on.
-    fn context(&self, cargo: &Cargo, env: &BuildEnv, toolchain: String) -> fingerprint::Context {
-        let vars = fingerprint::PYINSTALLER_ENV.iter().copied().chain(self.env.iter().map(String::as_str));
+    fn context(&self, cargo: &Cargo, env: &BuildEnv, toolchain: String) -> freshness::fingerprint::Context {
+        let vars = freshness::fingerprint::PYINSTALLER_ENV.iter().copied().chain(self.env.iter().map(String::as_str));
         let value = |k: &str| {
             let mut v = cargo.env(k).map(|v| v.to_string_lossy().into_owned());
             if k == "PYINSTALLER_ZLIB_COMPRESSION_LEVEL" && v.is_none() {
                 v = self.compression.unwrap_or_default().level(env.release).map(|l| l.to_string());
             }
-            fingerprint::without_cargo_dirs(k, v, &env.cargo_dirs())
+            freshness::fingerprint::without_cargo_dirs(k, v, &env.cargo_dirs())
         };
-        fingerprint::Context {
+        freshness::fingerprint::Context {
             toolchain,
             target: env.target.clone(),
             env: vars.map(|k| (k.to_string(), value(k))).collect(),
@@ -1620,10 +1689,11 @@ fn say(cargo: &Cargo, spec: &SpecReport, cache: &cache::Cache) {
             spec.reason
         )),
         Outcome::Retested => cargo.warning(&format!(
-            "pyinstaller-build: re-tested {} in {:.1} s: its smoke test changed, its inputs did not (no PyInstaller \
-             run; the binary was not rebuilt)",
+            "pyinstaller-build: re-tested {} in {:.1} s: {}, its inputs did not (no PyInstaller run; the binary was \
+             not rebuilt)",
             spec.name,
-            spec.smoke_test.as_secs_f64()
+            spec.smoke_test.as_secs_f64(),
+            spec.reason
         )),
         Outcome::UpToDate | Outcome::Skipped | Outcome::Placeholder => {}
     }
@@ -1680,8 +1750,9 @@ fn universal(cargo: &Cargo, shared: &spec::Shared, spec: &SpecReport) -> Result<
     }
     let spec_dir = workdir::SpecDir::new(&shared.project_cache, &project::spec_stem(&spec.spec));
     let folder = spec.installed.parent().unwrap_or(&shared.binaries_dir);
-    // `lipo` keeps the Mach-O parts of a file, not the payload an extract-once launcher carries.
-    if shared.launch(&spec.spec) == Launch::ExtractOnce {
+    // `lipo` keeps the Mach-O parts of a file, not the payload an extract-once launcher carries
+    // (nor a folder).
+    if shared.launcher(&spec.spec).is_some() {
         if let Some(done) = macos::remove_made_universal(&spec_dir.root, &spec.name, folder)? {
             cargo.warning(&format!("pyinstaller-build: {}: {done}", spec.name));
         }

@@ -29,15 +29,24 @@ pub(crate) struct Options {
 /// Sorts the `options` of sidecar `name`: the crate's own (`-y/--noconfirm`, `--distpath`,
 /// `--workpath`, `--clean`) are dropped, and every option that fights the crate is named in one
 /// error, before any environment is made or Python runs. PyInstaller's own parser checks what is
-/// left when the spec is written (`build-support/makespec.py`).
-pub(crate) fn sort_options(name: &str, options: &[String]) -> std::result::Result<Options, Vec<String>> {
+/// left when the spec is written (`build-support/makespec.py`). For a sidecar built `onedir`
+/// (a `resource` folder, or extract-once mode), `-D/--onedir` says what the crate does anyway
+/// and is dropped like `-y`.
+pub(crate) fn sort_options(name: &str, options: &[String], onedir: bool) -> std::result::Result<Options, Vec<String>> {
     // (spellings, takes a value, why the crate owns it); `None`: the crate's to decide, dropped.
     const OWNED: &[(&[&str], bool, Option<&str>)] = &[
         (&["-y", "--noconfirm"], false, None),
         (&["--clean"], false, None),
         (&["--distpath"], true, None),
         (&["--workpath"], true, None),
-        (&["-D", "--onedir"], false, Some("a Tauri sidecar is a single file, so the crate always builds onefile")),
+        (
+            &["-D", "--onedir"],
+            false,
+            Some(
+                "a sidecar in `externalBin` is one file, built onefile; set `resource` for a onedir folder in \
+                 `bundle.resources`, or `launch = \"extract-once\"`",
+            ),
+        ),
         (
             &["-n", "--name"],
             true,
@@ -75,6 +84,7 @@ pub(crate) fn sort_options(name: &str, options: &[String]) -> std::result::Resul
             [arg.as_str()].into_iter().chain(value.as_deref().filter(|_| attached.is_none())).collect::<Vec<_>>();
         match why {
             None if names[0] == "-y" => {}
+            Some(_) if names[0] == "-D" && onedir => {}
             None => out.ignored.push(written.join(" ")),
             Some(why) => refused.push(format!("`{}` ({why})", names.join("/"))),
         }
@@ -87,9 +97,11 @@ pub(crate) fn sort_options(name: &str, options: &[String]) -> std::result::Resul
 }
 
 /// Every sidecar's options sorted, or one error naming every option that fights the crate.
-pub(crate) fn check_options<'a>(sidecars: impl Iterator<Item = (&'a String, &'a [String])>) -> Result<()> {
+/// Every sidecar's options sorted (each with whether it is built onedir), or one error naming
+/// every option that fights the crate.
+pub(crate) fn check_options<'a>(sidecars: impl Iterator<Item = (&'a String, &'a [String], bool)>) -> Result<()> {
     let refused: Vec<String> =
-        sidecars.filter_map(|(name, options)| sort_options(name, options).err()).flatten().collect();
+        sidecars.filter_map(|(name, options, onedir)| sort_options(name, options, onedir).err()).flatten().collect();
     if refused.is_empty() {
         return Ok(());
     }
@@ -248,7 +260,7 @@ mod tests {
     use super::*;
 
     fn sort(options: &[&str]) -> std::result::Result<Options, Vec<String>> {
-        sort_options("main", &options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+        sort_options("main", &options.iter().map(|o| o.to_string()).collect::<Vec<_>>(), false)
     }
 
     #[test]
@@ -294,5 +306,13 @@ mod tests {
         }
         assert_eq!(err.matches("`-n/--name`").count(), 2, "each time it is given: {err}");
         assert!(!err.contains("--clean") && !err.contains("DEBUG"), "{err}");
+        assert!(err.contains("set `resource`"), "and where a onedir folder goes: {err}");
+    }
+
+    #[test]
+    fn onedir_is_what_a_resource_or_extract_once_sidecar_is_built_as() {
+        let options = ["--onedir".to_string(), "-c".to_string(), "-D".to_string()];
+        assert_eq!(sort_options("main", &options, true).unwrap().kept, ["-c"]);
+        assert!(sort_options("main", &options, false).is_err());
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::cache::Cache;
 use crate::error::Result;
-use crate::fingerprint::Context;
+use crate::freshness::fingerprint::Context;
 use crate::install;
 use crate::project::{spec_stem, Project};
 use crate::report::{Outcome, SpecReport};
@@ -98,7 +98,8 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
     let mut watch = Vec::new();
     for ((spec, key), hit) in wanted.into_iter().zip(fetched.into_iter().flatten()) {
         let output = exe_name(&hit.file_name);
-        let crate::placement::Place { name, path: installed } = (req.place)(spec, &output);
+        // Never a resource folder: a build with one does not take this path (lib.rs).
+        let crate::placement::Place { name, path: installed, .. } = (req.place)(spec, &output);
         if req.package_name == Some(name.as_str()) {
             return Ok(None);
         }
@@ -123,6 +124,7 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
             binary_hash: hit.binary_hash.clone(),
             project: Some(req.project.root.clone()),
             smoke: smoke_digest.clone(),
+            folder: None,
         };
         stamp.write(req.stamps_dir, req.binaries_dir, spec)?;
         watch.extend(hit.watch.iter().filter(|p| p.exists()).cloned());

@@ -25,6 +25,8 @@ pub(crate) struct Placement {
     entries: Option<(Vec<String>, String)>,
     /// `install-as`, by sidecar key (a sidecar's table key, or a spec's file name without `.spec`).
     install_as: BTreeMap<String, String>,
+    /// `resource`, by sidecar key: the folder a onedir sidecar is installed as.
+    resources: BTreeMap<String, String>,
 }
 
 /// Where one sidecar goes.
@@ -33,18 +35,48 @@ pub(crate) struct Place {
     /// The installed name without the triple (`statements`): how messages name the sidecar.
     pub name: String,
     pub path: PathBuf,
+    /// A onedir folder (`resource`), with its program `name` in it; else a file.
+    pub folder: bool,
 }
 
 impl Placement {
-    /// The rules, once `install-as` is checked: with a Tauri config, each must name one of its
-    /// `externalBin` entries (Tauri would not bundle a file anywhere else).
+    /// The rules, once `install-as` and `resource` are checked: with a Tauri config, each
+    /// `install-as` must name one of its `externalBin` entries (Tauri would not bundle a file
+    /// anywhere else), and a `bundle.resources` entry must bundle each `resource` folder.
     pub(crate) fn new(
         app_dir: &Path,
         binaries_dir: &Path,
         target: &str,
         config: Option<&TauriConfig>,
-        install_as: BTreeMap<String, String>,
+        (install_as, resources): (BTreeMap<String, String>, BTreeMap<String, String>),
     ) -> Result<Placement> {
+        for (i, (key, folder)) in resources.iter().enumerate() {
+            let full = normalize(&app_dir.join(folder));
+            let mut others = resources.iter().take(i);
+            if let Some((other, _)) = others.find(|(_, f)| normalize(&app_dir.join(f)) == full) {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "pyinstaller-build: the sidecars `{other}` and `{key}` are both installed as the folder \
+                         \"{folder}\" (`resource`); each would replace the other.\nFix: give each its own folder."
+                    ),
+                ));
+            }
+            // The folder is replaced whole on each install: never one that holds the app.
+            if [app_dir, binaries_dir].iter().any(|d| normalize(d).starts_with(&full)) {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "pyinstaller-build: the sidecar `{key}` has resource = \"{folder}\", which holds the package \
+                         or its binaries folder; the crate replaces that folder whole on each build.\n\
+                         Fix: give the sidecar a folder of its own, such as \"bin/python/{key}\"."
+                    ),
+                ));
+            }
+            if let Some(config) = config {
+                crate::onedir::check_covered(config, key, folder)?;
+            }
+        }
         let entries = config.map(|c| (c.external_bins(), c.name.clone()));
         if let Some((entries, config_name)) = &entries {
             let strays: Vec<String> = install_as
@@ -76,11 +108,15 @@ impl Placement {
             target: target.to_string(),
             entries,
             install_as,
+            resources,
         })
     }
 
     /// Where the sidecar `key` goes, its spec's output being `output` (without `.exe`).
     pub(crate) fn place(&self, key: &str, output: &str) -> Place {
+        if let Some(folder) = [key, output].iter().find_map(|k| self.resources.get(*k)) {
+            return Place { name: output.to_string(), path: normalize(&self.app_dir.join(folder)), folder: true };
+        }
         let name = strip_triple(output, &self.target);
         // A table may be named by the spec's output as well as by its file (skip mode, which
         // reads no spec, sees the output only here).
@@ -91,17 +127,27 @@ impl Placement {
         if let Some(entry) = entries.into_iter().find(|e| entry_name(e) == name) {
             return self.entry_place(entry);
         }
-        Place { name: name.to_string(), path: self.binaries_dir.join(sidecar_file_name(name, &self.target)) }
+        Place {
+            name: name.to_string(),
+            path: self.binaries_dir.join(sidecar_file_name(name, &self.target)),
+            folder: false,
+        }
+    }
+
+    /// Whether the sidecar `key` is a onedir folder (`resource`).
+    pub(crate) fn is_resource(&self, key: &str) -> bool {
+        self.resources.contains_key(key)
     }
 
     /// The folders sidecars are installed into: those of the `externalBin` entries when the app
-    /// lists any (where Tauri bundles from), else the binaries folder.
+    /// lists any (where Tauri bundles from) and the resource folders, else the binaries folder.
     pub(crate) fn folders(&self) -> Vec<PathBuf> {
         let mut folders: Vec<PathBuf> =
             self.entries.iter().flat_map(|(e, _)| e).map(|e| self.entry_place(e).path).collect();
         for f in &mut folders {
             f.pop();
         }
+        folders.extend(self.resources.values().map(|r| normalize(&self.app_dir.join(r))));
         folders.sort();
         folders.dedup();
         if folders.is_empty() {
@@ -114,7 +160,7 @@ impl Placement {
         let name = entry_name(entry).to_string();
         let dir = normalize(&self.app_dir.join(entry));
         let dir = dir.parent().map(Path::to_path_buf).unwrap_or_default();
-        Place { path: dir.join(sidecar_file_name(&name, &self.target)), name }
+        Place { path: dir.join(sidecar_file_name(&name, &self.target)), name, folder: false }
     }
 
     /// Every `externalBin` entry is provided: by a sidecar of this build (`built`: each one's key
@@ -206,7 +252,7 @@ mod tests {
 
     fn placement(dir: &Path, config: Option<&TauriConfig>, install_as: &[(&str, &str)]) -> Result<Placement> {
         let map = install_as.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Placement::new(dir, &dir.join("binaries"), LINUX, config, map)
+        Placement::new(dir, &dir.join("binaries"), LINUX, config, (map, BTreeMap::new()))
     }
 
     #[test]
@@ -214,9 +260,9 @@ mod tests {
         let (dir, config) = app(None);
         let p = placement(dir.path(), config.as_ref(), &[]).unwrap();
         let at = |name: &str| dir.path().join("binaries").join(format!("{name}-{LINUX}"));
-        assert_eq!(p.place("api", "api"), Place { name: "api".into(), path: at("api") });
+        assert_eq!(p.place("api", "api"), Place { name: "api".into(), path: at("api"), folder: false });
         let tripled = p.place("app-sidecar", &format!("app-sidecar-{LINUX}"));
-        assert_eq!(tripled, Place { name: "app-sidecar".into(), path: at("app-sidecar") });
+        assert_eq!(tripled, Place { name: "app-sidecar".into(), path: at("app-sidecar"), folder: false });
         // Another triple is part of the name; the bare triple is a name.
         assert_eq!(p.place("a", "a-aarch64-apple-darwin").name, "a-aarch64-apple-darwin");
         assert_eq!(strip_triple(LINUX, LINUX), LINUX);
@@ -232,7 +278,11 @@ mod tests {
         let renamed = p.place("entrypoint", "entrypoint");
         assert_eq!(
             renamed,
-            Place { name: "statements".into(), path: dir.path().join(format!("binaries/statements-{LINUX}")) }
+            Place {
+                name: "statements".into(),
+                path: dir.path().join(format!("binaries/statements-{LINUX}")),
+                folder: false
+            }
         );
         // No entry, no key: binaries-dir, as without a config.
         assert_eq!(p.place("other", "other").path, dir.path().join(format!("binaries/other-{LINUX}")));
@@ -248,6 +298,36 @@ mod tests {
         assert_eq!(p.folders(), vec![dir.path().parent().unwrap().join("dist-back")]);
         let (dir, none) = app(None);
         assert_eq!(placement(dir.path(), none.as_ref(), &[]).unwrap().folders(), vec![dir.path().join("binaries")]);
+    }
+
+    #[test]
+    fn a_resource_sidecar_is_its_folder_checked_against_bundle_resources() {
+        let (dir, config) = app(Some(r#"{"bundle": {"resources": {"bin/python/main/": "python/"}}}"#));
+        let resources = BTreeMap::from([("main".to_string(), "bin/python/main".to_string())]);
+        let new = |r: &BTreeMap<String, String>| {
+            Placement::new(
+                dir.path(),
+                &dir.path().join("binaries"),
+                LINUX,
+                config.as_ref(),
+                (BTreeMap::new(), r.clone()),
+            )
+        };
+        let p = new(&resources).unwrap();
+        let place = p.place("main", "main");
+        assert_eq!(place, Place { name: "main".into(), path: dir.path().join("bin/python/main"), folder: true });
+        assert!(p.check_entries(&[("main".to_string(), place.path)]).is_ok());
+        let e = new(&BTreeMap::from([("main".to_string(), "bin/py/main".to_string())])).err().unwrap().to_string();
+        assert!(e.contains("the sidecar `main` is installed as the folder `bin/py/main`"), "{e}");
+        let twice = BTreeMap::from([
+            ("a".to_string(), "bin/python/main".to_string()),
+            ("b".to_string(), "bin/x/../python/main".to_string()),
+        ]);
+        assert!(new(&twice).err().unwrap().to_string().contains("`a` and `b` are both installed as the folder"));
+        for holds_the_app in [".", "..", "binaries"] {
+            let e = new(&BTreeMap::from([("main".to_string(), holds_the_app.to_string())])).err().unwrap();
+            assert!(e.to_string().contains("holds the package or its binaries folder"), "{e}");
+        }
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub(crate) struct Output {
     /// Absolute paths of every file the spec's Analysis packaged.
     pub records: Vec<PathBuf>,
     /// What the run read.
-    pub reads: crate::reads::Raw,
+    pub reads: crate::freshness::reads::Raw,
 }
 
 /// Runs `<python> -m PyInstaller` (through the runner, which holds the spec's lock) on the spec,
@@ -73,7 +73,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
     }
     let _ = fs::remove_file(dir.records());
     let _ = fs::remove_file(dir.audit());
-    crate::reads::Raw::clear(&dir.reads());
+    crate::freshness::reads::Raw::clear(&dir.reads());
     fs::write(dir.tracer(), TRACE).at("could not write", &dir.tracer())?;
     let mut cmd = Command::new(python);
     cmd.arg("-c")
@@ -150,7 +150,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
                 ),
             )
         })?;
-    let reads = crate::reads::Raw::read(&dir.reads()).ok_or_else(|| {
+    let reads = crate::freshness::reads::Raw::read(&dir.reads()).ok_or_else(|| {
         Error::new(
             ErrorKind::BuildFailed,
             format!(

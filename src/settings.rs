@@ -1,4 +1,4 @@
-//! Each sidecar's own settings (`install-as`, `run-in`, `pyinstaller-env`), resolved against
+//! Each sidecar's own settings (`install-as`, `resource`, `run-in`, `pyinstaller-env`), resolved against
 //! the specs the build found: a table names a sidecar without a spec file, or a spec by its file
 //! name without `.spec` (or by the literal `EXE(name=...)` it builds).
 
@@ -37,6 +37,8 @@ impl Run {
 /// runs for sidecars without a table of their own.
 pub(crate) struct Resolved {
     pub install_as: BTreeMap<String, String>,
+    /// `resource`: the folder a onedir sidecar is installed as, relative to the package folder.
+    pub resources: BTreeMap<String, String>,
     pub runs: BTreeMap<String, Run>,
     pub run: Run,
     /// Each table's key as written, to the sidecar key it names (a spec's literal output
@@ -77,6 +79,7 @@ pub(crate) fn resolve(build: &Build, specs: &[String], python_dir: &Path) -> Res
         })
     };
     let (mut install_as, mut runs, mut keys) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let mut resources = BTreeMap::new();
     for (written, s) in &build.settings {
         let key = written;
         let key = match (build.sidecars.contains_key(key) || stems.contains(key), literal(key)) {
@@ -100,6 +103,26 @@ pub(crate) fn resolve(build: &Build, specs: &[String], python_dir: &Path) -> Res
         if let Some(to) = &s.install_as {
             install_as.insert(key.clone(), to.to_string_lossy().replace('\\', "/"));
         }
+        if let Some(folder) = &s.resource {
+            let own_launch = build.launch_own.get(written).or(build.sidecars.get(&key).and_then(|s| s.launch.as_ref()));
+            let clash = match (&s.install_as, own_launch) {
+                (Some(_), _) => Some("`install-as` (an `externalBin` file)"),
+                (None, Some(crate::launch::Launch::ExtractOnce)) => Some("`launch = \"extract-once\"` (one file)"),
+                _ => None,
+            };
+            if let Some(clash) = clash {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "pyinstaller-build: [package.metadata.pyinstaller-build.sidecars.{written}] has both `resource` \
+                         (a onedir folder in `bundle.resources`) and {clash}: a sidecar is installed one way.\n\
+                         Fix: keep `resource = \"{}\"` for a onedir folder, or remove it.",
+                        folder.display()
+                    ),
+                ));
+            }
+            resources.insert(key.clone(), folder.to_string_lossy().replace('\\', "/"));
+        }
         let mut env = table.env.clone();
         env.extend(s.pyinstaller_env.clone());
         let own = match &s.run_in {
@@ -109,7 +132,7 @@ pub(crate) fn resolve(build: &Build, specs: &[String], python_dir: &Path) -> Res
         keys.insert(written.clone(), key.clone());
         runs.insert(key, Run { run_in: own, env });
     }
-    Ok(Resolved { install_as, runs, run: table, keys })
+    Ok(Resolved { install_as, resources, runs, run: table, keys })
 }
 
 #[cfg(test)]
@@ -145,6 +168,29 @@ mod tests {
         // Only what is set counts: specs built before these keys keep their fingerprints.
         assert_eq!(Run::default().digest(), "");
         assert!(own.digest().contains("run-in ..") && own.digest().contains("pyinstaller-env B=own"));
+    }
+
+    #[test]
+    fn a_resource_folder_is_one_way_to_install() {
+        let dir = project();
+        let specs = ["entrypoint.spec".to_string()];
+        let mut build = Build::new();
+        build.settings("entrypoint", SidecarSettings::new().resource("bin/python/main"));
+        let r = resolve(&build, &specs, dir.path()).unwrap();
+        assert_eq!(r.resources, BTreeMap::from([("entrypoint".to_string(), "bin/python/main".to_string())]));
+        build.settings("entrypoint", SidecarSettings::new().resource("bin/python/main").install_as("binaries/x"));
+        let e = resolve(&build, &specs, dir.path()).err().unwrap().to_string();
+        assert!(e.contains("sidecars.entrypoint] has both `resource`") && e.contains("`install-as`"), "{e}");
+        let mut build = Build::new();
+        build.settings("entrypoint", SidecarSettings::new().resource("bin/python/main"));
+        build.launch_own.insert("entrypoint".into(), crate::launch::Launch::ExtractOnce);
+        let e = resolve(&build, &specs, dir.path()).err().unwrap().to_string();
+        assert!(e.contains("`launch = \"extract-once\"`") && e.contains("Fix: keep `resource"), "{e}");
+        // The table's own launch only: a top-level extract-once leaves a resource sidecar onedir.
+        let mut build = Build::new();
+        build.launch(crate::launch::Launch::ExtractOnce);
+        build.settings("entrypoint", SidecarSettings::new().resource("bin/python/main"));
+        assert!(resolve(&build, &specs, dir.path()).is_ok());
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub(crate) struct Request<'a> {
     pub project_cache: &'a Path,
     /// A release build, or a `tauri build`: a placeholder would end up in a bundle.
     pub release: bool,
+    /// The target triple (a resource folder's program is `<name>.exe` on Windows).
+    pub target: &'a str,
 }
 
 /// Puts a placeholder where each missing sidecar belongs. Returns the sidecars, and one message
@@ -68,10 +70,15 @@ pub(crate) fn run(req: &Request) -> Result<(Vec<Skipped>, Vec<String>)> {
             true => spec.clone(),
             false => spec_stem(&spec),
         };
-        let crate::placement::Place { name, path: installed } = (req.place)(&key, &name);
-        let placeholder = if installed.exists() { is_placeholder(&installed) } else { !req.release };
+        let crate::placement::Place { name, path: installed, folder } = (req.place)(&key, &name);
+        // A resource folder must exist for tauri-build: one holding a placeholder program.
+        let program = match folder {
+            true => installed.join(crate::onedir::program_file(&name, req.target)),
+            false => installed.clone(),
+        };
+        let placeholder = if program.exists() { is_placeholder(&program) } else { !req.release };
         if placeholder && !req.release {
-            write_placeholder(&installed, &name)?;
+            write_placeholder(&program, &name)?;
         }
         sidecars.push(Skipped { spec, name, installed, placeholder });
     }

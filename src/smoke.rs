@@ -207,8 +207,11 @@ fn app_env(cargo_dirs: &[PathBuf]) -> Vec<(OsString, OsString)> {
         if set_by_cargo(&name) {
             continue;
         }
-        let v = match crate::fingerprint::without_cargo_dirs(&name, Some(v.to_string_lossy().into_owned()), cargo_dirs)
-        {
+        let v = match crate::freshness::fingerprint::without_cargo_dirs(
+            &name,
+            Some(v.to_string_lossy().into_owned()),
+            cargo_dirs,
+        ) {
             Some(v) => OsString::from(v),
             None => continue,
         };

@@ -4,19 +4,23 @@ use crate::audit;
 use crate::cache::{self, Cache};
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fastpath;
-use crate::fingerprint::{self, Context};
+use crate::freshness::fingerprint::{self, Context};
+use crate::freshness::reads;
+use crate::freshness::stale::Counts;
+use crate::freshness::state::{now_secs, State};
+use crate::freshness::{Changed, Stale};
 use crate::hashing::{hash_file, hex};
 use crate::install;
 use crate::launch::{Launch, Launcher};
 use crate::makespec::Generated;
+use crate::onedir;
 use crate::placement::{Place, Placement};
 use crate::project::{spec_stem, Project};
 use crate::pyinstaller::Invocation;
-use crate::reads;
 use crate::report::{Outcome, SharedCache, SpecReport};
 use crate::settings::Run;
 use crate::smoke::{self, SmokeTest};
-use crate::workdir::{now_secs, SpecDir, State};
+use crate::workdir::SpecDir;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -70,6 +74,11 @@ pub(crate) struct Shared<'a> {
     pub launch_own: BTreeMap<String, Launch>,
     /// The extract-once launcher, when a spec is in that mode.
     pub launcher: Option<Launcher>,
+    /// What a resource folder's onedir build is packed behind: nothing (`Launcher::folder`).
+    pub folder_packer: Launcher,
+    /// Resource folders unpacked beside their place for the smoke test, by that place, until
+    /// [`finish`] renames them into it (dropped unused, they are removed).
+    pub staged: std::sync::Mutex<BTreeMap<PathBuf, onedir::Staged>>,
 }
 
 impl Shared<'_> {
@@ -135,8 +144,13 @@ impl Shared<'_> {
         self.launch_own.get(&self.key(spec)).copied().unwrap_or(self.launch)
     }
 
-    /// The launcher that carries a spec's onedir form, in extract-once mode.
+    /// What a spec's onedir form is packed behind: the launcher in extract-once mode, nothing
+    /// for a resource folder (the same build, pack and fast path serve both); `None` for a
+    /// onefile spec.
     pub(crate) fn launcher(&self, spec: &str) -> Option<&Launcher> {
+        if self.placement.is_resource(&self.key(spec)) {
+            return Some(&self.folder_packer);
+        }
         self.launcher.as_ref().filter(|_| self.launch(spec) == Launch::ExtractOnce)
     }
 
@@ -187,6 +201,9 @@ pub(crate) struct Stamp {
     /// The smoke test the installed binary passed (`smoke::digest`): another one re-tests it.
     #[serde(default)]
     pub smoke: String,
+    /// For a resource folder (`installed` is a folder): [`onedir::digest`] of what was installed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<String>,
 }
 
 impl Stamp {
@@ -198,9 +215,23 @@ impl Stamp {
     /// Whether it says `fingerprint` is installed where it belongs (`place`, from the stamp's
     /// output name), and the installed file is still what it says.
     pub(crate) fn holds(&self, fingerprint: &str, place: &dyn Fn(&str) -> PathBuf) -> bool {
-        self.fingerprint == fingerprint
-            && self.installed == place(&self.name)
-            && intact(&self.installed, &self.binary_hash)
+        self.fingerprint == fingerprint && self.installed == place(&self.name) && self.intact()
+    }
+
+    /// The installed file or folder is still what the crate installed.
+    fn intact(&self) -> bool {
+        match &self.folder {
+            Some(digest) => onedir::digest(&self.installed).as_ref() == Some(digest),
+            None => intact(&self.installed, &self.binary_hash),
+        }
+    }
+
+    /// Removes what it installed, if it still is what the crate installed; whether it did.
+    fn remove_installed(&self) -> bool {
+        match &self.folder {
+            Some(_) => self.intact() && onedir::remove(&self.installed),
+            None => same_hash(&self.installed, &self.binary_hash) && fs::remove_file(&self.installed).is_ok(),
+        }
     }
 
     pub(crate) fn write(&self, stamps_dir: &Path, binaries_dir: &Path, spec: &str) -> Result<()> {
@@ -225,7 +256,7 @@ pub(crate) struct Plan {
     pinned_key: Option<String>,
     pub action: Action,
     /// Why it is built (for the warning and the report).
-    reason: String,
+    reason: Stale,
     /// Why the fast path was not taken, when it was considered.
     refused: Option<String>,
 }
@@ -288,13 +319,14 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
         Action::Build
     };
     let reason = match &action {
-        Action::Retest { .. } => "its smoke test changed".to_string(),
-        _ => reason(shared, spec, &dir, state.as_ref(), &context, &inputs, &reads_changed),
+        Action::Retest { .. } => Stale::SmokeTest,
+        _ => stale(shared, spec, &dir, state.as_ref(), &context, &inputs, reads_changed),
     };
     let mut refused = None;
     let action = match (action, &state) {
         (Action::Build, Some(_)) if !shared.force && shared.launcher(spec).is_some() => {
-            refused = Some("the fast path does not repack an extract-once sidecar yet".to_string());
+            let mode = shared.launcher(spec).map_or("", |l| l.mode());
+            refused = Some(format!("the fast path does not repack {mode} yet"));
             Action::Build
         }
         (Action::Build, Some(state)) if !shared.force => {
@@ -359,60 +391,49 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     })
 }
 
-/// What changed since the spec's last build, in a few words: users first ask "why did it rebuild?".
-/// Files are named relative to python-dir, with why they matter to this spec.
-fn reason(
+/// Why a spec is built: what changed since its last build.
+fn stale(
     shared: &Shared,
     spec: &str,
     dir: &SpecDir,
     state: Option<&State>,
     context: &str,
     inputs: &BTreeSet<String>,
-    reads_changed: &[String],
-) -> String {
+    reads_changed: Vec<Changed>,
+) -> Stale {
     let Some(state) = state.filter(|_| !shared.force) else {
         return match (shared.force, dir.log().exists()) {
-            (true, _) => "PYINSTALLER_BUILD_FORCE is set",
+            (true, _) => Stale::Forced,
             // A failed or interrupted PyInstaller run leaves its log and no state.
-            (false, true) => "its last PyInstaller build did not succeed",
-            (false, false) => "no previous successful build",
-        }
-        .into();
-    };
-    let own = |text: &str| text.replace("the last build", &format!("{}'s last build", shared.label(spec)));
-    if state.context != context && !reads_changed.is_empty() {
-        return match reads_changed {
-            [one] => own(one),
-            [one, rest @ ..] => format!("{}; and {} more", own(one), rest.len()),
-            [] => unreachable!(),
+            (false, true) => Stale::LastRunFailed,
+            (false, false) => Stale::NeverBuilt,
         };
+    };
+    let owner = shared.label(spec);
+    if state.context != context && !reads_changed.is_empty() {
+        return Stale::Read { owner, changed: reads_changed };
     }
     if state.context != context {
-        return match state.reads.complete {
-            true => "the toolchain, environment or settings changed".into(),
-            false => "the toolchain, environment, settings or set of files changed".into(),
-        };
+        return Stale::Context { traced: state.reads.complete };
     }
-    let why = |rel: &str| {
+    let counts = |rel: &str| {
         if state.records.iter().any(|r| r == rel) {
-            "the last build packaged it"
+            Counts::Packaged
         } else if state.reads.project.iter().any(|r| r == rel) {
-            "the last build read it"
+            Counts::Read
         } else {
             // Untraced (a spec that starts programs of its own): every file counts.
-            "every file under python-dir counts: the last build started programs the crate does not trace"
+            Counts::Untraced
         }
     };
-    let changed: Vec<String> = inputs
+    let files: Vec<(String, Counts)> = inputs
         .iter()
         .filter(|i| state.files.get(*i) != shared.project.files.get(*i).map(|h| hex(h)).as_ref())
-        .map(|i| format!("{i} changed: {}", own(why(i))))
+        .map(|i| (i.clone(), counts(i)))
         .collect();
-    match changed.as_slice() {
-        [] => "the installed binary is missing or was changed".into(),
-        [one] => one.clone(),
-        [a, b] => format!("{a}; {b}"),
-        [a, b, rest @ ..] => format!("{a}; {b}; and {} more", rest.len()),
+    match files.is_empty() {
+        true => Stale::Installed,
+        false => Stale::Files { owner, files },
     }
 }
 
@@ -420,6 +441,12 @@ fn reason(
 /// PyInstaller run) no state behind, so the next build retries from scratch for this spec.
 pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
     let start = Instant::now();
+    // What a build killed while installing a resource folder left beside it goes, even when
+    // nothing is installed now (a `resources` entry naming the parent would bundle it).
+    let place = shared.place(&plan.spec, &plan.spec);
+    if place.folder {
+        onedir::remove_leftovers(&place.path);
+    }
     let mut fast_binary = None;
     let smoke = std::cell::Cell::new(Duration::ZERO);
     // After the stamp and the local store (the plan asked them), before the fast path: a hit is
@@ -475,7 +502,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             log: plan.dir.log(),
             audit,
             audit_table: plan.dir.audit_table(),
-            reason: if outcome == Outcome::UpToDate { String::new() } else { plan.reason.clone() },
+            reason: if outcome == Outcome::UpToDate { String::new() } else { plan.reason.to_string() },
             smoke_test: smoke.get(),
             fast_path_refused: if outcome == Outcome::Built { plan.refused.clone() } else { None },
             shared_cache: asked.clone(),
@@ -544,7 +571,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
         }
     };
     let output = exe_name(&entry.file_name);
-    let (Place { name, path: installed }, wrote) =
+    let (Place { name, path: installed, .. }, wrote) =
         finish(shared, &plan.spec, &binary, &output, &fingerprint, &entry.binary_hash)?;
     let keys: Vec<String> = plan.shared_key.iter().chain(&plan.pinned_key).cloned().collect();
     if let (false, Some((reads, environment))) = (keys.is_empty(), &shareable) {
@@ -662,14 +689,35 @@ fn fast(
 fn smoke_test(shared: &Shared, plan: &Plan, binary: &Path) -> Result<Duration> {
     let start = Instant::now();
     let Some(test) = shared.smoke_test(&plan.spec) else { return Ok(Duration::ZERO) };
+    let place = shared.place(&plan.spec, &exe_name(&binary.file_name().unwrap_or_default().to_string_lossy()));
+    let mut staged = None;
+    let program = match place.folder {
+        // The installed folder (its smoke test changed): its program, as the stamp names it.
+        true if binary.is_dir() => {
+            let stamp = Stamp::read(&shared.stamps_dir, &shared.binaries_dir, &plan.spec);
+            binary.join(onedir::program_file(&stamp.map(|s| s.name).unwrap_or_default(), &shared.target))
+        }
+        // The packed folder: unpacked where it will be renamed into place, and run there.
+        true => {
+            let hash = hex(&hash_file(binary)?);
+            let unpacked = onedir::stage(binary, &hash, &place.path, &shared.target)?;
+            let program = unpacked.program.clone();
+            staged = Some(unpacked);
+            program
+        }
+        false => binary.to_path_buf(),
+    };
     smoke::check(
         &shared.label(&plan.spec),
-        binary,
+        &program,
         test,
         shared.smoke_test_timeout,
         &plan.dir.smoke_log(),
         &shared.cargo_dirs,
     )?;
+    if let Some(staged) = staged {
+        shared.staged.lock().expect("not poisoned").insert(place.path, staged);
+    }
     Ok(start.elapsed())
 }
 
@@ -843,11 +891,24 @@ fn finish(
             format!("pyinstaller-build: `{}` builds `{name}`, the Cargo package's own name; tauri-build refuses such a sidecar. Change `name=` in its EXE(...) (or the sidecar's key).", shared.label(spec)),
         ));
     }
-    let placeholder = !same_hash(installed, binary_hash) && install::committed(installed);
-    let wrote = install::install(binary, binary_hash, installed)?;
-    if wrote && placeholder {
-        shared.cargo.warning(&install::untrack_note(installed, name));
-    }
+    let mut folder = None;
+    let wrote = if place.folder {
+        // Staged for the smoke test already, or now.
+        let staged = shared.staged.lock().expect("not poisoned").remove(installed);
+        let staged = match staged.filter(|s| s.packed_hash == binary_hash) {
+            Some(staged) => staged,
+            None => onedir::stage(binary, binary_hash, installed, &shared.target)?,
+        };
+        folder = Some(staged.digest.clone());
+        onedir::install(staged, installed)?
+    } else {
+        let placeholder = !same_hash(installed, binary_hash) && install::committed(installed);
+        let wrote = install::install(binary, binary_hash, installed)?;
+        if wrote && placeholder {
+            shared.cargo.warning(&install::untrack_note(installed, name));
+        }
+        wrote
+    };
     let stamp = Stamp {
         fingerprint: fingerprint.to_string(),
         name: output.to_string(),
@@ -855,6 +916,7 @@ fn finish(
         binary_hash: binary_hash.to_string(),
         project: Some(shared.project.root.clone()),
         smoke: shared.smoke_digest(spec),
+        folder,
     };
     stamp.write(&shared.stamps_dir, &shared.binaries_dir, spec)?;
     Ok((place, wrote))
@@ -888,10 +950,7 @@ pub(crate) fn remove_stale(
         if stamp.project.as_deref() != Some(project) {
             continue;
         }
-        if !among(&stamp.installed, installed)
-            && same_hash(&stamp.installed, &stamp.binary_hash)
-            && fs::remove_file(&stamp.installed).is_ok()
-        {
+        if !among(&stamp.installed, installed) && stamp.remove_installed() {
             removed.push(format!(
                 "pyinstaller-build: removed `{}`: an earlier build installed it from `{stem}`, which is no longer built",
                 stamp.installed.display()
@@ -910,10 +969,7 @@ pub(crate) fn remove_stale(
 pub(crate) fn remove_moved(previous: &[Stamp], installed: &[PathBuf]) -> Vec<String> {
     let mut removed = Vec::new();
     for stamp in previous {
-        if !among(&stamp.installed, installed)
-            && same_hash(&stamp.installed, &stamp.binary_hash)
-            && fs::remove_file(&stamp.installed).is_ok()
-        {
+        if !among(&stamp.installed, installed) && stamp.remove_installed() {
             removed.push(format!(
                 "pyinstaller-build: removed `{}`: an earlier build installed `{}` there, which now goes elsewhere",
                 stamp.installed.display(),
@@ -966,6 +1022,7 @@ mod tests {
             binary_hash: hex(blake3::hash(bytes).as_bytes()),
             project: None,
             smoke: String::new(),
+            folder: None,
         }
     }
 
@@ -984,5 +1041,24 @@ mod tests {
         fs::write(&doubled, b"edited by hand").unwrap();
         assert!(remove_moved(&[stamp(&doubled, b"old build")], &current).is_empty() && doubled.exists());
         assert!(remove_moved(&[stamp(&now, b"new build")], &current).is_empty() && now.exists());
+    }
+
+    #[test]
+    fn a_resource_folder_the_crate_installed_is_removed_whole_and_only_while_it_is_what_it_installed() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("bin/python/main");
+        fs::create_dir_all(old.join("_internal")).unwrap();
+        fs::write(old.join("main"), b"program").unwrap();
+        let folder_stamp = || Stamp { folder: onedir::digest(&old), ..stamp(&old, b"packed") };
+        let recorded = folder_stamp();
+        // Changed since (a file added by hand): the user's now, kept.
+        fs::write(old.join("_internal/notes.txt"), b"mine").unwrap();
+        assert!(remove_moved(std::slice::from_ref(&recorded), &[]).is_empty() && old.exists());
+        fs::remove_file(old.join("_internal/notes.txt")).unwrap();
+        // Still installed there: kept. Moved elsewhere: removed whole, nothing left beside it.
+        assert!(remove_moved(std::slice::from_ref(&recorded), std::slice::from_ref(&old)).is_empty());
+        let removed = remove_moved(&[recorded], &[dir.path().join("bin/python/moved")]);
+        assert_eq!(removed.len(), 1, "{removed:?}");
+        assert_eq!(fs::read_dir(dir.path().join("bin/python")).unwrap().count(), 0);
     }
 }

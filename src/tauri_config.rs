@@ -2,7 +2,8 @@
 //! (or `tauri.conf.json5`, `Tauri.toml`) in the package folder, the platform file
 //! (`tauri.linux.conf.json`, ...) merged on top, then `TAURI_CONFIG` (what `tauri dev --config`
 //! passes; tauri-build reads it too). The crate only reads it: what `tauri dev` watches
-//! (devwatch.rs) and where `bundle.externalBin` wants each sidecar (placement.rs).
+//! (devwatch.rs), where `bundle.externalBin` wants each sidecar (placement.rs) and what
+//! `bundle.resources` bundles (onedir.rs).
 
 use crate::cargo::Cargo;
 use serde_json::Value;
@@ -43,6 +44,15 @@ impl TauriConfig {
     /// the `-<target-triple>` Tauri adds).
     pub(crate) fn external_bins(&self) -> Vec<String> {
         self.strings(&["/bundle/externalBin", "/bundle/external-bin"])
+    }
+
+    /// `bundle.resources`, as written: a list's paths and globs, or a map's sources (its keys),
+    /// relative to the package folder.
+    pub(crate) fn resources(&self) -> Vec<String> {
+        match self.value.pointer("/bundle/resources") {
+            Some(Value::Object(map)) => map.keys().cloned().collect(),
+            _ => self.strings(&["/bundle/resources"]),
+        }
     }
 
     fn strings(&self, pointers: &[&str]) -> Vec<String> {

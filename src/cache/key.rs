@@ -14,10 +14,10 @@
 //! the narrower set PyInstaller's records give: a fresh checkout has no records, and both
 //! machines must compute the same key.
 
-use crate::fingerprint::{self, Context, Framed};
+use crate::freshness::fingerprint::{self, Context, Framed};
+use crate::freshness::reads::Reads;
 use crate::hashing::{hash_file, hex};
 use crate::project::Project;
-use crate::reads::Reads;
 use crate::toolchain::Toolchain;
 use serde::{Deserialize, Serialize};
 use std::fs;
@@ -127,7 +127,7 @@ impl Check {
         let now = match (self.kind.as_str(), &path) {
             ("env", _) => env_value(&self.name).map(|v| blake3::hash(v.as_bytes()).to_hex().to_string()),
             ("file", Some(path)) => hash_file(path).ok().map(|h| hex(&h)),
-            ("dir", Some(path)) => crate::reads::listing(path),
+            ("dir", Some(path)) => crate::freshness::reads::listing(path),
             _ => return Some(format!("its build packaged `{}`, and this machine has no such file yet", self.name)),
         };
         if now == self.blake3 {
@@ -450,14 +450,19 @@ mod tests {
         }
         let outside = tmp.path().join("libz.so");
         fs::write(&outside, "z").unwrap();
-        let read = |path: PathBuf, hash: Option<String>| crate::reads::Read { path, stat: None, hash, watch: false };
+        let read = |path: PathBuf, hash: Option<String>| crate::freshness::reads::Read {
+            path,
+            stat: None,
+            hash,
+            watch: false,
+        };
         let reads = Reads {
             files: vec![
                 read(a.join("vendor/lib.py"), Some(hex(&hash_file(&a.join("vendor/lib.py")).unwrap()))),
                 read(outside.clone(), Some(hex(&hash_file(&outside).unwrap()))),
                 read(a.join("absent.cfg"), None),
             ],
-            dirs: vec![read(a.join("vendor"), crate::reads::listing(&a.join("vendor")))],
+            dirs: vec![read(a.join("vendor"), crate::freshness::reads::listing(&a.join("vendor")))],
             env: vec![("APP_TOKEN".into(), Some("secret".into())), ("APP_UNSET".into(), None)],
             ..Reads::default()
         };

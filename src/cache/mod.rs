@@ -42,9 +42,9 @@ mod shared;
 mod sign;
 
 use crate::cargo::Cargo;
-use crate::fingerprint::Context;
+use crate::freshness::fingerprint::Context;
+use crate::freshness::reads::Reads;
 use crate::project::Project;
-use crate::reads::Reads;
 use crate::report::{SharedCache, SpecReport};
 use crate::toolchain::Toolchain;
 pub(crate) use config::Config;

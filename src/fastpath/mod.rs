@@ -27,9 +27,10 @@ mod elf;
 mod helper;
 mod snapshot;
 
+use crate::freshness::state::State;
 use crate::hashing::{hash_file, hex};
 use crate::project::Project;
-use crate::workdir::{SpecDir, State};
+use crate::workdir::SpecDir;
 use archive::{Pkg, Pyz};
 use elf::Onefile;
 use helper::{derive, Scratch};

@@ -82,7 +82,8 @@ pub fn parse_trailer(tail: &[u8], file_len: u64) -> Result<Trailer, String> {
     Ok(Trailer { payload_offset, payload_len, id, name })
 }
 
-fn read_trailer(file: &mut File) -> Result<Trailer, String> {
+/// The trailer of a file with a payload (a launcher, or a resource folder's packed form).
+pub fn read_trailer(file: &mut File) -> Result<Trailer, String> {
     let len = file.metadata().map_err(|e| format!("cannot read its own file: {e}"))?.len();
     let want = (TRAILER_LEN as u64 + 255).min(len);
     let mut tail = vec![0; want as usize];
@@ -246,6 +247,22 @@ fn nanos() -> u128 {
 
 /// Unpacks the payload into `dir` (new), its files synced, the marker written and synced last.
 fn extract(file: &mut File, trailer: &Trailer, dir: &Path) -> io::Result<()> {
+    let folders = unpack(file, trailer, dir)?;
+    File::create(dir.join(LOCK))?;
+    // Folders' entries durable before the marker that vouches for them.
+    for folder in folders.iter().rev() {
+        let _ = File::open(folder).and_then(|d| d.sync_all());
+    }
+    let mut marker = File::create(dir.join(MARKER))?;
+    marker.write_all(trailer.id_hex().as_bytes())?;
+    marker.sync_all()?;
+    let _ = File::open(dir).and_then(|d| d.sync_all());
+    Ok(())
+}
+
+/// Unpacks the payload into `dir` (new), each file synced; returns the folders made, `dir`
+/// first. (The crate unpacks a resource folder with it too: src/onedir.rs.)
+pub fn unpack(file: &mut File, trailer: &Trailer, dir: &Path) -> io::Result<Vec<PathBuf>> {
     fs::create_dir(dir)?;
     file.seek(SeekFrom::Start(trailer.payload_offset))?;
     let mut reader = BufReader::with_capacity(1 << 16, Read::by_ref(file).take(trailer.payload_len));
@@ -291,16 +308,7 @@ fn extract(file: &mut File, trailer: &Trailer, dir: &Path) -> io::Result<()> {
             _ => return Err(bad("unknown entry")),
         }
     }
-    File::create(dir.join(LOCK))?;
-    // Folders' entries durable before the marker that vouches for them.
-    for folder in folders.iter().rev() {
-        let _ = File::open(folder).and_then(|d| d.sync_all());
-    }
-    let mut marker = File::create(dir.join(MARKER))?;
-    marker.write_all(trailer.id_hex().as_bytes())?;
-    marker.sync_all()?;
-    let _ = File::open(dir).and_then(|d| d.sync_all());
-    Ok(())
+    Ok(folders)
 }
 
 fn read_u32(r: &mut impl Read) -> io::Result<u32> {

@@ -235,3 +235,124 @@ fn an_unknown_launch_value_is_a_clear_error() {
         out.stderr
     );
 }
+
+/// Every file and link under `dir`, with its content (a link's target), by relative path.
+fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let (path, kind) = (e.path(), e.file_type().unwrap());
+            let rel = path.strip_prefix(dir).unwrap().display().to_string();
+            if kind.is_symlink() {
+                out.insert(rel, fs::read_link(&path).unwrap().into_os_string().into_encoded_bytes());
+            } else if kind.is_dir() {
+                stack.push(path);
+            } else {
+                out.insert(rel, fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// What the folder holding a resource folder holds (staging or set-aside folders would show).
+fn beside(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(folder.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_onedir_sidecar_in_bundle_resources_is_installed_as_its_folder() {
+    let app = App::new(
+        "specs = [\"main.spec\"]\n\
+         [package.metadata.pyinstaller-build.sidecars.main]\nresource = \"bin/python/main\"",
+    );
+    // The app's own onedir spec, with its COLLECT, as `pyi-makespec --onedir` writes it.
+    app.write(
+        "main.py",
+        "import sys\nfrom main_only import VALUE\n\nif sys.argv[1:] == ['--version']:\n    print('main 1.0')\n    \
+         sys.exit(0)\nprint(f'main {VALUE} {sys.argv[1:]}')\n",
+    );
+    app.write("main_only.py", "VALUE = 1\n");
+    app.write(
+        "main.spec",
+        "a = Analysis(['main.py'], pathex=[], binaries=[], datas=[], hiddenimports=[], hookspath=[], hooksconfig={},\n\
+         \x20            runtime_hooks=[], excludes=[], noarchive=False, optimize=0)\n\
+         pyz = PYZ(a.pure)\n\
+         exe = EXE(pyz, a.scripts, [], exclude_binaries=True, name='main', debug=False, bootloader_ignore_signals=False,\n\
+         \x20         strip=False, upx=False, console=True)\n\
+         coll = COLLECT(exe, a.binaries, a.datas, strip=False, upx=False, upx_exclude=[], name='main')\n",
+    );
+    app.set_id(&app.root.display().to_string());
+    fs::write(
+        app.root.join("tauri.conf.json"),
+        r#"{"bundle": {"resources": ["bin/python/main/", "bin/python/moved/"]}}"#,
+    )
+    .unwrap();
+    let folder = app.root.join("bin/python/main");
+    let program = folder.join("main");
+    let run = |program: &Path, args: &[&str]| {
+        let out = Command::new(program).args(args).output_clean().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let ran = |out: &Output| {
+        out.warnings().iter().filter(|w| !w.contains("tauri dev")).map(|w| w.to_string()).collect::<Vec<_>>()
+    };
+
+    // Skipped (rust-analyzer, a lint job): tauri-build needs the folder, so it gets one holding a
+    // placeholder program, which the first real build replaces.
+    let skipped = app.cargo(&[], &[("PYINSTALLER_BUILD_SKIP", "1")]);
+    assert!(skipped.ok, "{}", skipped.stderr);
+    assert!(fs::read_to_string(&program).unwrap().contains("pyinstaller-build placeholder"));
+
+    let first = app.build(&[]);
+    assert!(ran(&first).iter().any(|w| w.contains("built main in")), "{}", first.stderr);
+    assert!(folder.join("_internal").is_dir(), "the onedir folder itself, not a file");
+    assert_eq!(run(&program, &["a b"]), "main 1 ['a b']");
+    assert_eq!(beside(&folder), ["main"], "no staging or old folder left beside it");
+    let installed = tree(&folder);
+
+    // Nothing changed: nothing runs, nothing is written.
+    let again = app.build(&[]);
+    assert!(ran(&again).is_empty(), "{}", again.stderr);
+    assert_eq!(tree(&folder), installed);
+
+    // An edit rebuilds and replaces the folder whole.
+    app.write("main_only.py", "VALUE = 2\n");
+    let edited = app.build(&[]);
+    assert!(ran(&edited).iter().any(|w| w.contains("built main in")), "{}", edited.stderr);
+    assert_eq!(run(&program, &[]), "main 2 []");
+    assert_eq!(beside(&folder), ["main"]);
+    let edited_tree = tree(&folder);
+    assert_ne!(edited_tree, installed);
+
+    // A forced build of the same sources installs the very same folder.
+    let forced = app.cargo(&[], &[("PYINSTALLER_BUILD_FORCE", "1")]);
+    assert!(forced.ok && ran(&forced).iter().any(|w| w.contains("built main in")), "{}", forced.stderr);
+    assert_eq!(tree(&folder), edited_tree, "a forced build gives the same folder bytes");
+
+    // A broken edit (its smoke test fails) keeps the installed folder, and leaves nothing beside it.
+    let good = fs::read_to_string(app.root.join("python/main.py")).unwrap();
+    app.write("main.py", &good.replace("sys.exit(0)", "sys.exit(3)"));
+    let broken = app.cargo(&[], &[]);
+    assert!(!broken.ok && broken.stderr.contains("smoke test"), "{}", broken.stderr);
+    assert_eq!(tree(&folder), edited_tree, "the installed folder is kept");
+    assert_eq!(beside(&folder), ["main"], "the staged folder that failed is removed");
+
+    // Fixed, and moved to another resource folder: installed there from the store (no
+    // PyInstaller run), and the folder the crate installed before is removed.
+    app.write("main.py", &good);
+    let manifest = fs::read_to_string(app.root.join("Cargo.toml")).unwrap();
+    fs::write(app.root.join("Cargo.toml"), manifest.replace("bin/python/main\"", "bin/python/moved\"")).unwrap();
+    let moved = app.build(&[]);
+    let warnings = ran(&moved).join("\n");
+    assert!(warnings.contains("reinstalled main") && warnings.contains("which now goes elsewhere"), "{warnings}");
+    assert_eq!(tree(&app.root.join("bin/python/moved")), edited_tree);
+    assert_eq!(beside(&folder), ["moved"]);
+}

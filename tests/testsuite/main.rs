@@ -3,11 +3,12 @@
 //! runs one area, e.g. `cargo test --test testsuite skip::`.
 //!
 //! Fast, with the fake PyInstaller (`tests/fake-pyinstaller`), in this process: `fake_pyinstaller`,
-//! `skip`, `platforms`. End to end, real `cargo build`s of fixture crates (`tests/fixtures`) with
-//! real PyInstaller: `end_to_end`, `adoption`, `broken`, `layouts`, `soundness`, `stale_binaries`,
-//! `fastpath_edits`, `fastpath_interning`, `launch`, `shared_cache` (against real servers),
-//! `tauri` (a Tauri v2 app and the Tauri CLI) and `differential` (random edits, each build
-//! compared with a forced build). `python_helpers` runs the Python helpers' own unit tests.
+//! `skip`, `platforms` and `observed` (what a user sees on every path, pinned). End to end, real
+//! `cargo build`s of fixture crates (`tests/fixtures`) with real PyInstaller: `end_to_end`,
+//! `adoption`, `broken`, `layouts`, `soundness`, `stale_binaries`, `fastpath_edits`,
+//! `fastpath_interning`, `launch`, `shared_cache` (against real servers), `tauri` (a Tauri v2 app
+//! and the Tauri CLI) and `differential` (random edits, each build compared with a forced build).
+//! `python_helpers` runs the Python helpers' own unit tests.
 //!
 //! Every area shares this process and runs beside the others, so what a test changes for the
 //! whole process goes through `support`: environment variables through [`support::env`] (set
@@ -25,6 +26,7 @@ mod fastpath_edits;
 mod fastpath_interning;
 mod launch;
 mod layouts;
+mod observed;
 mod platforms;
 mod python_helpers;
 mod shared_cache;

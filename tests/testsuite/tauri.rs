@@ -3,7 +3,9 @@
 //! target folder): `cargo check` and `cargo clippy` of a fresh clone with the skip switch, a
 //! `cargo build` whose app calls its sidecar through tauri-plugin-shell under a virtual display,
 //! and `tauri build --bundles deb` after `cargo build --release`, which must not run PyInstaller
-//! again and must bundle the fresh sidecar.
+//! again and must bundle the fresh sidecar. That sidecar is in the extract-once launch mode (one
+//! file at the `externalBin` name, a launcher carrying the onedir program), so Tauri's contract is
+//! checked for it; the `tauri dev` test keeps the default onefile mode.
 //!
 //! Needs Tauri's system libraries, `xvfb-run`, `dpkg-deb` and `npm` (`.ci/run` installs them);
 //! without them the test says so and skips, except in CI.
@@ -131,7 +133,12 @@ fn a_tauri_app_checks_with_placeholders_runs_its_sidecar_and_bundles_it() {
     }
     let _one = ONE_APP.lock().unwrap_or_else(|e| e.into_inner());
     let cli = tauri_cli();
-    let app = App::from("tests/fixtures/tauri-app", "");
+    let app = App::from("tests/fixtures/tauri-app", "launch = \"extract-once\"");
+    // Where the launcher unpacks its program, instead of the user's cache folder: the app passes
+    // its environment on to the sidecar.
+    let unpack = app.root.join("launch-cache");
+    let unpack = unpack.to_str().unwrap();
+    let launch_cache = [("PYINSTALLER_BUILD_LAUNCH_CACHE", unpack)];
     // The fixture's own lock (Tauri's dependency tree, pinned), not the crate's.
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     fs::copy(crate_dir.join("tests/fixtures/tauri-app/Cargo.lock"), app.root.join("Cargo.lock")).unwrap();
@@ -156,9 +163,11 @@ fn a_tauri_app_checks_with_placeholders_runs_its_sidecar_and_bundles_it() {
     // The fixture installs into its watched `binaries/` without a `.taurignore`: said once.
     let advice = "add the line `binaries/` to .taurignore";
     assert!(debug.stderr.contains(advice), "{}", debug.stderr);
-    assert_eq!(app.run_with("answer", &["--version"]), "answer 1.0");
+    assert!(fs::read(&sidecar).unwrap().ends_with(b"PYIBLNC1"), "the sidecar is a launcher with its payload");
+    let version = run(&app, &sidecar, &["--version"], &launch_cache);
+    assert_eq!(version.stdout.trim(), "answer 1.0", "{}", version.stderr);
     let exe = target_dir().join("debug/tauri-fixture");
-    let shown = run(&app, Path::new("xvfb-run"), &["-a", exe.to_str().unwrap()], &[]);
+    let shown = run(&app, Path::new("xvfb-run"), &["-a", exe.to_str().unwrap()], &launch_cache);
     assert!(shown.ok, "the app failed:\n{}\n{}", shown.stdout, shown.stderr);
     assert!(shown.stdout.contains("sidecar said: the answer is 42"), "{}\n{}", shown.stdout, shown.stderr);
 
@@ -194,7 +203,7 @@ fn a_tauri_app_checks_with_placeholders_runs_its_sidecar_and_bundles_it() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let packaged = unpacked.join("usr/bin/answer");
     assert_eq!(fs::read(&packaged).unwrap(), fresh, "the package holds the sidecar just built");
-    let answer = Command::new(&packaged).args(["6", "7"]).output_clean().unwrap();
+    let answer = Command::new(&packaged).args(["6", "7"]).envs(launch_cache).output_clean().unwrap();
     assert_eq!(String::from_utf8_lossy(&answer.stdout).trim(), "the release answer is 42");
     assert!(unpacked.join("usr/bin/tauri-fixture").is_file(), "and the app beside it");
 }

@@ -22,6 +22,7 @@
 //!
 //! Paths are absolute, as read; `project`, `imported` and `data` are relative to python-dir.
 
+use super::Changed;
 use crate::hashing::{hash_file, hex};
 use crate::project::Project;
 use serde::{Deserialize, Serialize};
@@ -447,7 +448,7 @@ impl Reads {
     /// recorded keeps its recorded hash.
     /// `root` is python-dir, which the lookups and probes are relative to, and which the
     /// messages name paths relative to.
-    pub(crate) fn digest(&self, root: &Path, env_value: &dyn Fn(&str) -> Option<String>) -> (String, Vec<String>) {
+    pub(crate) fn digest(&self, root: &Path, env_value: &dyn Fn(&str) -> Option<String>) -> (String, Vec<Changed>) {
         let mut h = blake3::Hasher::new();
         let mut changed = Vec::new();
         let mut field = |tag: &str, value: &[u8]| {
@@ -465,12 +466,11 @@ impl Reads {
             if entries != l.entries {
                 let old: BTreeSet<&String> = l.entries.iter().collect();
                 let new: BTreeSet<&String> = entries.iter().collect();
-                let what = match (new.difference(&old).next(), old.difference(&new).next()) {
-                    (Some(added), _) => format!("{} is new", shown(&dir.join(added.trim_end_matches('/')))),
-                    (None, Some(gone)) => format!("{} was removed", shown(&dir.join(gone.trim_end_matches('/')))),
-                    (None, None) => format!("the modules in {} changed", shown(&dir)),
-                };
-                changed.push(format!("{what}, where the last build's module search looked for a module of that name"));
+                changed.push(match (new.difference(&old).next(), old.difference(&new).next()) {
+                    (Some(added), _) => Changed::LookupAdded(shown(&dir.join(added.trim_end_matches('/')))),
+                    (None, Some(gone)) => Changed::LookupRemoved(shown(&dir.join(gone.trim_end_matches('/')))),
+                    (None, None) => Changed::LookupOther(shown(&dir)),
+                });
             }
             field("lookup", l.dir.as_bytes());
             for (tag, list) in [("name", &l.names), ("entry", &entries)] {
@@ -484,8 +484,8 @@ impl Reads {
             let now = fs::metadata(&path).ok().map(|m| m.is_dir());
             if now != *kind {
                 changed.push(match now {
-                    Some(_) => format!("{} now exists, which the last build checked for", shown(&path)),
-                    None => format!("{} was removed, which the last build checked for", shown(&path)),
+                    Some(_) => Changed::ProbeAppeared(shown(&path)),
+                    None => Changed::ProbeRemoved(shown(&path)),
                 });
             }
             field("probe", rel.as_bytes());
@@ -510,8 +510,8 @@ impl Reads {
                 };
                 if hash != r.hash {
                     changed.push(match kind {
-                        "file" => format!("{} changed, which the last build read", shown(&r.path)),
-                        _ => format!("the entries of {} changed, which the last build listed", shown(&r.path)),
+                        "file" => Changed::File(shown(&r.path)),
+                        _ => Changed::Dir(shown(&r.path)),
                     });
                 }
                 field(kind, r.path.as_os_str().as_encoded_bytes());
@@ -521,7 +521,7 @@ impl Reads {
         for (k, old) in &self.env {
             let v = env_value(k);
             if &v != old {
-                changed.push(format!("the environment variable {k} changed"));
+                changed.push(Changed::Env(k.clone()));
             }
             field("env", k.as_bytes());
             field("value", v.as_deref().unwrap_or("\0unset").as_bytes());
@@ -716,18 +716,12 @@ mod tests {
         let mut stale = reads.clone();
         stale.files[0].hash = Some("recorded".into());
         assert_ne!(stale.digest(&f.project.root, &env).0, d0);
-        assert_eq!(reads.digest(&f.project.root, &|_| None).1, ["the environment variable APP_FLAVOR changed"]);
+        assert_eq!(reads.digest(&f.project.root, &|_| None).1, [Changed::Env("APP_FLAVOR".into())]);
         fs::write(&hook, "hiddenimports = ['y']").unwrap();
         fs::write(lib.join("extra.py"), "").unwrap();
         let (d1, changed) = reads.digest(&f.project.root, &env);
         assert_ne!(d1, d0);
-        assert_eq!(
-            changed,
-            [
-                format!("{} changed, which the last build read", hook.display()),
-                format!("the entries of {} changed, which the last build listed", lib.display())
-            ]
-        );
+        assert_eq!(changed, [Changed::File(hook.display().to_string()), Changed::Dir(lib.display().to_string())]);
         fs::remove_file(&hook).unwrap();
         assert_ne!(reads.digest(&f.project.root, &env).0, d1);
     }
@@ -769,9 +763,9 @@ mod tests {
         assert_eq!(
             changed,
             [
-                "addon.pyc is new, where the last build's module search looked for a module of that name".to_string(),
-                "extra.json now exists, which the last build checked for".to_string(),
-                "the entries of static changed, which the last build listed".to_string(),
+                Changed::LookupAdded("addon.pyc".into()),
+                Changed::ProbeAppeared("extra.json".into()),
+                Changed::Dir("static".into()),
             ]
         );
         // A program the trace does not follow: every file under python-dir counts again.
@@ -798,7 +792,7 @@ mod tests {
         assert_eq!((&reads.files, &reads.dirs), (&earlier.files, &earlier.dirs));
         let names: Vec<&str> = reads.env.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["APP_FLAVOR", "OTHER"]);
-        assert_eq!(reads.digest(&f.project.root, &|k| Some(format!("value of {k}"))).1, Vec::<String>::new());
+        assert_eq!(reads.digest(&f.project.root, &|k| Some(format!("value of {k}"))).1, Vec::<Changed>::new());
     }
 
     #[test]

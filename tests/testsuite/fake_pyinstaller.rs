@@ -5,21 +5,10 @@
 #![cfg(unix)]
 
 use crate::support;
-use crate::support::{env, spec, Fixture, TRIPLE};
+use crate::support::{env, spec, two_specs, Fixture, TRIPLE};
 use pyinstaller_build::{ErrorKind, Outcome};
 use std::fs;
 use std::time::{Duration, SystemTime};
-
-fn two_specs() -> Fixture {
-    Fixture::new(&[
-        ("headless.spec", &spec("headless", &["shared.py"])),
-        ("worker.spec", &spec("worker", &["shared.py", "worker_only.py"])),
-        ("headless.py", "import shared\n"),
-        ("worker.py", "import shared, worker_only\n"),
-        ("shared.py", "X = 1\n"),
-        ("worker_only.py", "Y = 1\n"),
-    ])
-}
 
 fn outcomes(report: &pyinstaller_build::Report) -> Vec<(String, Outcome)> {
     report.specs.iter().map(|s| (s.name.clone(), s.outcome)).collect()

@@ -9,21 +9,10 @@
 #![cfg(unix)]
 
 use crate::support::env;
-use crate::support::{spec, Fixture};
+use crate::support::{spec, two_specs, Fixture};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
-
-fn two_specs() -> Fixture {
-    Fixture::new(&[
-        ("headless.spec", &spec("headless", &["shared.py"])),
-        ("worker.spec", &spec("worker", &["shared.py", "worker_only.py"])),
-        ("headless.py", "import shared\n"),
-        ("worker.py", "import shared, worker_only\n"),
-        ("shared.py", "X = 1\n"),
-        ("worker_only.py", "Y = 1\n"),
-    ])
-}
 
 /// One scenario's observable output, with the fixture's paths and every duration replaced by
 /// placeholders. Warnings are sorted: specs build in parallel, so their lines interleave.

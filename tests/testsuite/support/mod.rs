@@ -108,6 +108,18 @@ pub fn fake_python(dir: &Path, log: &Path) -> PathBuf {
     python
 }
 
+/// The fast tests' usual project: two specs sharing a module, the worker with one of its own.
+pub fn two_specs() -> Fixture {
+    Fixture::new(&[
+        ("headless.spec", &spec("headless", &["shared.py"])),
+        ("worker.spec", &spec("worker", &["shared.py", "worker_only.py"])),
+        ("headless.py", "import shared\n"),
+        ("worker.py", "import shared, worker_only\n"),
+        ("shared.py", "X = 1\n"),
+        ("worker_only.py", "Y = 1\n"),
+    ])
+}
+
 /// A spec the fake understands: entry `<name>.py`, plus the project modules it "imports".
 pub fn spec(name: &str, modules: &[&str]) -> String {
     format!("# modules: {}\na = Analysis(['{name}.py'])\nexe = EXE(a.scripts, name='{name}')\n", modules.join(" "))

@@ -6,7 +6,7 @@
 //! keeps them, tells the user when a new candidate appears, and runs the verification builds.
 
 use crate::error::{IoContext, Result};
-use crate::install;
+use crate::fsutil;
 use crate::pyinstaller::{self, Invocation};
 use crate::workdir::SpecDir;
 use serde::{Deserialize, Serialize};
@@ -218,8 +218,8 @@ pub(crate) fn new_candidates(old: Option<&Audit>, new: &Audit) -> Vec<String> {
 
 /// Saves the audit (with the verification, if any) as JSON and as a table.
 pub(crate) fn save(dir: &SpecDir, spec: &str, audit: &Audit) -> Result<()> {
-    install::write_atomic(&dir.audit(), &serde_json::to_vec_pretty(audit).expect("serializable"), false)?;
-    install::write_atomic(&dir.audit_table(), table(spec, audit).as_bytes(), false)
+    fsutil::write_atomic(&dir.audit(), &serde_json::to_vec_pretty(audit).expect("serializable"), false)?;
+    fsutil::write_atomic(&dir.audit_table(), table(spec, audit).as_bytes(), false)
 }
 
 /// The audit as markdown.

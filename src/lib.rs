@@ -1007,6 +1007,8 @@ mod devwatch;
 mod error;
 mod fastpath;
 mod freshness;
+mod fsutil;
+mod hashing;
 mod install;
 mod jobs;
 mod launch;
@@ -1570,7 +1572,7 @@ fn note_once(cargo: &Cargo, project_cache: &Path, note: &str) {
         return;
     }
     cargo.warning(note);
-    let _ = install::write_atomic(&marker, note.as_bytes(), false);
+    let _ = fsutil::write_atomic(&marker, note.as_bytes(), false);
 }
 
 /// Tells cargo what to watch, reports what happened, and returns the first failure if any.
@@ -1737,7 +1739,7 @@ fn watch_project(cargo: &Cargo, env: &BuildEnv, project: &project::Project) {
 /// `report.json` in `OUT_DIR`: what each spec's build did, for tools and tests.
 fn write_report(stamps_dir: &Path, report: &Report) -> Result<()> {
     let json = serde_json::to_vec_pretty(report).expect("serializable");
-    install::write_atomic(&stamps_dir.join("report.json"), &json, false)
+    fsutil::write_atomic(&stamps_dir.join("report.json"), &json, false)
 }
 
 /// On macOS, `<name>-universal-apple-darwin` once both architectures are built from the same
@@ -1962,8 +1964,7 @@ fn lock_project(binaries_dir: &Path) -> Result<std::fs::File> {
     std::fs::create_dir_all(&locks).at("could not create", &locks)?;
     let hash = blake3::hash(folder.as_os_str().as_encoded_bytes()).to_hex();
     let path = locks.join(format!("{}.lock", &hash[..24]));
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path).at("could not open", &path)?;
-    file.lock().at("could not lock", &path)?;
+    let file = fsutil::lock_file(&path)?;
     let _ = std::fs::remove_file(binaries_dir.join(".pyinstaller-build.lock"));
     Ok(file)
 }

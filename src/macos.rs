@@ -9,9 +9,9 @@
 //! bundled with two different programs in it.
 
 use crate::error::{Error, ErrorKind, IoContext, Result};
-use crate::install::{sidecar_file_name, write_atomic};
-use crate::project::hash_file;
-use crate::project::hex;
+use crate::fsutil::write_atomic;
+use crate::hashing::{hash_file, hex};
+use crate::install::sidecar_file_name;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -145,7 +145,7 @@ pub(crate) fn universal(sidecar: &Installed, target: &str, binaries_dir: &Path) 
              Fix: install Xcode's command line tools (`xcode-select --install`).",
         )
     })?;
-    let tmp = universal.with_file_name(format!(".{}.{}.tmp", sidecar.name, crate::install::unique()));
+    let tmp = universal.with_file_name(format!(".{}.{}.tmp", sidecar.name, crate::fsutil::unique()));
     let out = Command::new(&lipo)
         .arg("-create")
         .arg("-output")

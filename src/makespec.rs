@@ -199,7 +199,7 @@ pub(crate) fn generate(req: &Request) -> Result<Generated> {
     let current = fs::read_to_string(&key_file).is_ok_and(|k| k == key) && spec.is_file();
     if !current {
         write_spec(req, &label, &spec_dir, &spec)?;
-        crate::install::write_atomic(&key_file, key.as_bytes(), false)?;
+        crate::fsutil::write_atomic(&key_file, key.as_bytes(), false)?;
     }
     let content = fs::read(&spec).at("could not read", &spec)?;
     let digest = blake3::Hasher::new().update(key.as_bytes()).update(&content).finalize().to_hex().to_string();

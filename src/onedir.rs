@@ -106,7 +106,7 @@ pub(crate) fn stage(packed: &Path, packed_hash: &str, target: &Path, target_trip
 /// `.<folder name>.<what>-<unique>` next to `target`.
 fn sibling(target: &Path, what: &str) -> PathBuf {
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    target.with_file_name(format!(".{name}.{what}-{}", crate::install::unique()))
+    target.with_file_name(format!(".{name}.{what}-{}", crate::fsutil::unique()))
 }
 
 /// Staging folders and old folders set aside by an interrupted install of `target`.
@@ -244,7 +244,7 @@ mod tests {
         let python = which::which("python3").unwrap();
         let launcher = crate::launch::Launcher::folder();
         crate::launch::pack_folder(&launcher, &python, &[], "main", &src, "main", &out).unwrap();
-        let hash = crate::project::hex(&crate::project::hash_file(&out).unwrap());
+        let hash = crate::hashing::hex(&crate::hashing::hash_file(&out).unwrap());
         (out, hash)
     }
 

@@ -5,9 +5,9 @@
 //! the same snapshot.
 
 use crate::error::{Error, ErrorKind, IoContext, Result};
+use crate::hashing::hash_file;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Folders never looked into: caches, environments, build outputs, VCS and editor state.
@@ -183,25 +183,6 @@ fn excluded_dir(name: &str, path: &Path) -> bool {
 
 fn excluded_file(name: &str) -> bool {
     name.starts_with('.') || name.ends_with(".pyc") || name.ends_with(".pyo") || name.ends_with('~')
-}
-
-pub(crate) fn hash_file(path: &Path) -> Result<[u8; 32]> {
-    let mut file = fs::File::open(path).at("could not read", path)?;
-    let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buf).at("could not read", path)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(*hasher.finalize().as_bytes())
-}
-
-/// A hash as the hex text state files keep.
-pub(crate) fn hex(hash: &[u8; 32]) -> String {
-    blake3::Hash::from_bytes(*hash).to_hex().to_string()
 }
 
 #[cfg(test)]

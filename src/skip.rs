@@ -145,7 +145,7 @@ pub(crate) fn placeholder_text(name: &str) -> String {
 fn write_placeholder(dest: &Path, name: &str) -> Result<()> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).at("could not create", dir)?;
-    let tmp = dir.join(format!(".placeholder.{}.tmp", crate::install::unique()));
+    let tmp = dir.join(format!(".placeholder.{}.tmp", crate::fsutil::unique()));
     fs::write(&tmp, placeholder_text(name)).at("could not write", &tmp)?;
     #[cfg(unix)]
     {

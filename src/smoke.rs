@@ -226,7 +226,7 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new() -> Result<Scratch> {
-        let root = std::env::temp_dir().join(format!("pyinstaller-build-smoke-{}", crate::install::unique()));
+        let root = std::env::temp_dir().join(format!("pyinstaller-build-smoke-{}", crate::fsutil::unique()));
         let scratch = Scratch(root);
         for (_, dir) in scratch.vars() {
             std::fs::create_dir_all(&dir).at("could not create", &dir)?;

@@ -15,7 +15,8 @@
 //!   quiet.
 
 use crate::error::{Error, ErrorKind, IoContext, Result};
-use crate::project::{hex, Project};
+use crate::hashing::hex;
+use crate::project::Project;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fs;
@@ -66,7 +67,7 @@ pub(crate) fn compile_all(
     if todo.is_empty() {
         return Ok(());
     }
-    let scratch = project_cache.join(format!("compile-{}", crate::install::unique()));
+    let scratch = project_cache.join(format!("compile-{}", crate::fsutil::unique()));
     fs::create_dir_all(&scratch).at("could not create", &scratch)?;
     let errors = run_helper(&scratch, python, env, &todo);
     let _ = fs::remove_dir_all(&scratch);
@@ -75,7 +76,7 @@ pub(crate) fn compile_all(
         let ok = modules.into_iter().map(|(_, h)| h).collect();
         let bytes = serde_json::to_vec(&Compiled { toolchain: toolchain.to_string(), ok }).expect("serializable");
         // Only a time saver: a failed write costs a recompile next time.
-        let _ = crate::install::write_atomic(&record, &bytes, false);
+        let _ = crate::fsutil::write_atomic(&record, &bytes, false);
         return Ok(());
     }
     Err(Error::new(ErrorKind::BrokenModule, compile_message(project, python, &errors)))
@@ -354,7 +355,7 @@ fn top_level_imports(
     paths: &[PathBuf],
     missing: &BTreeSet<String>,
 ) -> std::result::Result<Vec<(PathBuf, String)>, String> {
-    let scratch = work.with_file_name(format!("imports-{}", crate::install::unique()));
+    let scratch = work.with_file_name(format!("imports-{}", crate::fsutil::unique()));
     fs::create_dir_all(&scratch).map_err(|e| format!("could not create {}: {e}", scratch.display()))?;
     let (request, answer) = (scratch.join("request.json"), scratch.join("answer.json"));
     let body = serde_json::json!({"paths": paths, "missing": missing});

@@ -9,12 +9,13 @@ use crate::freshness::reads;
 use crate::freshness::stale::Counts;
 use crate::freshness::state::{now_secs, State};
 use crate::freshness::{Changed, Stale};
+use crate::hashing::{hash_file, hex};
 use crate::install;
 use crate::launch::{Launch, Launcher};
 use crate::makespec::Generated;
 use crate::onedir;
 use crate::placement::{Place, Placement};
-use crate::project::{hash_file, hex, spec_stem, Project};
+use crate::project::{spec_stem, Project};
 use crate::pyinstaller::Invocation;
 use crate::report::{Outcome, SharedCache, SpecReport};
 use crate::settings::Run;
@@ -235,7 +236,7 @@ impl Stamp {
 
     pub(crate) fn write(&self, stamps_dir: &Path, binaries_dir: &Path, spec: &str) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(self).expect("serializable");
-        install::write_atomic(&stamp_path(stamps_dir, binaries_dir, spec), &bytes, false)
+        crate::fsutil::write_atomic(&stamp_path(stamps_dir, binaries_dir, spec), &bytes, false)
     }
 }
 
@@ -427,7 +428,7 @@ fn stale(
     };
     let files: Vec<(String, Counts)> = inputs
         .iter()
-        .filter(|i| state.files.get(*i) != shared.project.files.get(*i).map(hex).as_ref())
+        .filter(|i| state.files.get(*i) != shared.project.files.get(*i).map(|h| hex(h)).as_ref())
         .map(|i| (i.clone(), counts(i)))
         .collect();
     match files.is_empty() {

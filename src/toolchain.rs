@@ -197,7 +197,7 @@ pub(crate) fn probe(python: &Path, cache_dir: &Path) -> Result<Toolchain> {
     };
     // Without PyInstaller it is kept too: installing it changes the site hash.
     fs::create_dir_all(cache_dir).at("could not create", cache_dir)?;
-    crate::install::write_atomic(&cache_file, &serde_json::to_vec_pretty(&toolchain).expect("serializable"), false)?;
+    crate::fsutil::write_atomic(&cache_file, &serde_json::to_vec_pretty(&toolchain).expect("serializable"), false)?;
     Ok(toolchain)
 }
 

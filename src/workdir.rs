@@ -86,10 +86,7 @@ impl SpecDir {
     /// Takes the spec's lock, waiting for whoever holds it: a PyInstaller orphaned by a killed
     /// cargo holds it until it exits. Released when the file is dropped.
     pub(crate) fn wait_for_lock(&self) -> Result<fs::File> {
-        let path = self.lock();
-        let lock = fs::OpenOptions::new().create(true).append(true).open(&path).at("could not open", &path)?;
-        lock.lock().at("could not lock", &path)?;
-        Ok(lock)
+        crate::fsutil::lock_file(&self.lock())
     }
 
     pub(crate) fn read_state(&self) -> Option<State> {
@@ -98,11 +95,7 @@ impl SpecDir {
 
     /// Written last, after a build and its smoke test succeeded: a killed build leaves none.
     pub(crate) fn write_state(&self, state: &State) -> Result<()> {
-        crate::install::write_atomic(
-            &self.state_file(),
-            &serde_json::to_vec_pretty(state).expect("serializable"),
-            false,
-        )
+        crate::fsutil::write_atomic(&self.state_file(), &serde_json::to_vec_pretty(state).expect("serializable"), false)
     }
 
     pub(crate) fn clear_state(&self) -> Result<()> {

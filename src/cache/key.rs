@@ -16,7 +16,8 @@
 
 use crate::freshness::fingerprint::{self, Context, Framed};
 use crate::freshness::reads::Reads;
-use crate::project::{hash_file, hex, Project};
+use crate::hashing::{hash_file, hex};
+use crate::project::Project;
 use crate::toolchain::Toolchain;
 use serde::{Deserialize, Serialize};
 use std::fs;

@@ -5,8 +5,8 @@
 //! entries go first (a hit refreshes the entry's mtime).
 
 use crate::error::{IoContext, Result};
-use crate::install::write_atomic;
-use crate::project::{hash_file, hex};
+use crate::fsutil::write_atomic;
+use crate::hashing::{hash_file, hex};
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -8,7 +8,8 @@
 
 use super::backend::Backend;
 use super::http::Client;
-use super::sign::{hex, hmac, sha256_hex};
+use super::sign::{hmac, sha256_hex};
+use crate::hashing::hex;
 use std::time::SystemTime;
 
 pub(super) struct Credentials {

@@ -19,7 +19,7 @@ pub(super) struct Scratch(PathBuf);
 
 impl Scratch {
     pub(super) fn new(dir: &SpecDir) -> Result<Scratch, String> {
-        let path = dir.fastpath().join("out").join(crate::install::unique());
+        let path = dir.fastpath().join("out").join(crate::fsutil::unique());
         fs::create_dir_all(&path).map_err(|e| format!("could not create {}: {e}", path.display()))?;
         Ok(Scratch(path))
     }

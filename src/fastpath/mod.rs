@@ -28,7 +28,8 @@ mod helper;
 mod snapshot;
 
 use crate::freshness::state::State;
-use crate::project::{hash_file, hex, Project};
+use crate::hashing::{hash_file, hex};
+use crate::project::Project;
 use crate::workdir::SpecDir;
 use archive::{Pkg, Pyz};
 use elf::Onefile;
@@ -78,7 +79,7 @@ pub(crate) fn after_build(dir: &SpecDir, binary: &Path, python: &Python, project
         m.derived.blob = None;
     }
     let _ = fs::remove_file(&raw);
-    let _ = crate::install::write_atomic(
+    let _ = crate::fsutil::write_atomic(
         &dir.fastpath().join("fastpath.json"),
         &serde_json::to_vec(&snapshot).expect("serializable"),
         false,
@@ -181,7 +182,7 @@ pub(crate) fn check(
         return Err("the toolchain, environment, settings or set of folders changed".into());
     }
     let mut changed = Vec::new();
-    for rel in inputs.iter().filter(|i| state.files.get(*i) != project.files.get(*i).map(hex).as_ref()) {
+    for rel in inputs.iter().filter(|i| state.files.get(*i) != project.files.get(*i).map(|h| hex(h)).as_ref()) {
         // Every entry made from the file: an entry script another module also imports is a PKG
         // script and a PYZ module, and a file under two `pathex` folders is two modules.
         let modules: Vec<&Module> = snapshot.modules.iter().filter(|m| &m.path == rel).collect();

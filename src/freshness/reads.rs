@@ -23,7 +23,8 @@
 //! Paths are absolute, as read; `project`, `imported` and `data` are relative to python-dir.
 
 use super::Changed;
-use crate::project::{hash_file, hex, Project};
+use crate::hashing::{hash_file, hex};
+use crate::project::Project;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;

@@ -56,7 +56,7 @@ impl State {
         for (rel, old) in self.files.iter().filter(|(rel, _)| used(rel)) {
             match project.files.get(rel) {
                 None => return false,
-                Some(new) if crate::project::hex(new) != *old => {
+                Some(new) if crate::hashing::hex(new) != *old => {
                     if !self.records.contains(rel) {
                         return false;
                     }

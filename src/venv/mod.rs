@@ -297,7 +297,7 @@ pub(crate) fn pinned_basis(req: &Request) -> Option<Vec<String>> {
         return None;
     }
     for file in [facts["real_executable"].as_str(), facts["libpython"].as_str()].into_iter().flatten() {
-        basis.push(crate::project::hex(&crate::project::hash_file(Path::new(file)).ok()?));
+        basis.push(crate::hashing::hex(&crate::hashing::hash_file(Path::new(file)).ok()?));
     }
     basis.push(facts["tags"].to_string());
     basis.push(installer(req)?);
@@ -355,10 +355,7 @@ fn named_pyinstaller(source: &Source, requirements: &Path) -> Option<String> {
 
 /// Held while an environment is created: two builds never install into one at once.
 fn lock(dir: &Path) -> Result<fs::File> {
-    let path = dir.with_extension("lock");
-    let lock = fs::OpenOptions::new().create(true).append(true).open(&path).at("could not open", &path)?;
-    lock.lock().at("could not lock", &path)?;
-    Ok(lock)
+    crate::fsutil::lock_file(&dir.with_extension("lock"))
 }
 
 /// Creates a virtual environment at `dir` from `base` and runs `pip install <args>` in it for

@@ -1,5 +1,5 @@
 """Unit tests of build-support/audit.py's mapping from import names to distributions and of how
-it reads the project's imports. Run by tests/python_helpers.rs (`python3 -m unittest`)."""
+it reads the project's imports. Run by tests/testsuite/python_helpers.rs (`python3 -m unittest`)."""
 import importlib.util
 import os
 import tempfile

@@ -1,6 +1,6 @@
 """Unit tests of build-support/pack.py, the payload of an extract-once launcher: what it writes
 reads back as the folder it packed, in the format src/launch/launcher.rs reads, and the same
-folder always gives the same bytes. Run by tests/python_helpers.rs (`python3 -m unittest`)."""
+folder always gives the same bytes. Run by tests/testsuite/python_helpers.rs (`python3 -m unittest`)."""
 import importlib.util
 import os
 import struct

@@ -1,30 +1,18 @@
 //! What a user observes on every path of a build, pinned: for each scenario the exact set of
 //! `cargo:rerun-if-env-changed` lines, the warnings and the error, compared with
-//! `tests/observed.txt`. A variable read on another path changes when cargo reruns the build
+//! `tests/testsuite/observed.txt`. A variable read on another path changes when cargo reruns the build
 //! script, and a reworded warning changes what users grep for: a move of code that changes either
-//! fails here. After a deliberate change, `PYINSTALLER_BUILD_BLESS=1 cargo test --test observed`
+//! fails here. After a deliberate change, `PYINSTALLER_BUILD_BLESS=1 cargo test --test testsuite observed::`
 //! rewrites the file; its diff is then part of the change.
 //!
 //! With the fake PyInstaller (`tests/fake-pyinstaller`), so it runs in seconds.
 #![cfg(unix)]
 
-mod support;
-
+use crate::support::env;
+use crate::support::{spec, two_specs, Fixture};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
-use support::{spec, Fixture, ENV};
-
-fn two_specs() -> Fixture {
-    Fixture::new(&[
-        ("headless.spec", &spec("headless", &["shared.py"])),
-        ("worker.spec", &spec("worker", &["shared.py", "worker_only.py"])),
-        ("headless.py", "import shared\n"),
-        ("worker.py", "import shared, worker_only\n"),
-        ("shared.py", "X = 1\n"),
-        ("worker_only.py", "Y = 1\n"),
-    ])
-}
 
 /// One scenario's observable output, with the fixture's paths and every duration replaced by
 /// placeholders. Warnings are sorted: specs build in parallel, so their lines interleave.
@@ -135,7 +123,7 @@ fn normalize(s: &str) -> String {
 #[test]
 fn every_path_observes_what_it_did_before() {
     // Scenarios set process variables (skip, force, docs.rs): no other test may read meanwhile.
-    let _env = ENV.write().unwrap();
+    let env = env::lock();
     let mut out = String::new();
 
     let f = two_specs();
@@ -163,10 +151,8 @@ fn every_path_observes_what_it_did_before() {
     f.write("worker.spec", &spec("worker", &["shared.py", "worker_only.py"]));
 
     let with_var = |var: &str, build: &dyn Fn() -> Result<pyinstaller_build::Report, pyinstaller_build::Error>| {
-        std::env::set_var(var, "1");
-        let r = build();
-        std::env::remove_var(var);
-        r
+        let _var = env.set(&[(var, "1")]);
+        build()
     };
     let r = with_var("PYINSTALLER_BUILD_FORCE", &|| f.build("debug").try_compile());
     observe(&mut out, "forced", &f, r);
@@ -187,7 +173,7 @@ fn every_path_observes_what_it_did_before() {
     let r = empty.build("debug").try_compile();
     observe(&mut out, "no spec", &empty, r);
 
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/observed.txt");
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testsuite/observed.txt");
     #[allow(clippy::disallowed_methods)] // a switch of this test, not a build input
     let bless = std::env::var_os("PYINSTALLER_BUILD_BLESS").is_some();
     if bless {
@@ -206,7 +192,8 @@ fn every_path_observes_what_it_did_before() {
             .collect();
         panic!(
             "what a user observes changed ({} pinned lines, {} observed); first differences:\n{}\n\nIf the change is \
-             deliberate: PYINSTALLER_BUILD_BLESS=1 cargo test --test observed, and commit tests/observed.txt.\n\nObserved:\n{out}",
+             deliberate: PYINSTALLER_BUILD_BLESS=1 cargo test --test testsuite observed::, and commit \
+             tests/testsuite/observed.txt.\n\nObserved:\n{out}",
             expected.lines().count(),
             out.lines().count(),
             diff.join("\n")

@@ -1,5 +1,6 @@
 //! End-to-end helpers: a copy of a fixture crate built by real cargo with real PyInstaller.
 
+use super::env::Clean;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -80,7 +81,7 @@ impl App {
             cmd.env_remove(var);
         }
         cmd.envs(env.iter().copied());
-        let out = cmd.output().unwrap();
+        let out = cmd.output_clean().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         Output { ok: out.status.success(), stderr }
     }
@@ -105,7 +106,7 @@ impl App {
     }
 
     pub fn run_with(&self, name: &str, args: &[&str]) -> String {
-        let out = Command::new(self.binary(name)).args(args).output().unwrap();
+        let out = Command::new(self.binary(name)).args(args).output_clean().unwrap();
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
@@ -183,7 +184,7 @@ pub fn work_folder(dir: &Path) -> Option<PathBuf> {
 }
 
 pub fn host_triple() -> String {
-    let out = Command::new("rustc").arg("-vV").output().unwrap();
+    let out = Command::new("rustc").arg("-vV").output_clean().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     text.lines().find_map(|l| l.strip_prefix("host: ")).unwrap().to_string()
 }

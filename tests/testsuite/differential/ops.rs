@@ -1,8 +1,8 @@
 //! Random project shapes and the grammar of edits users and their tools make, as concrete steps
 //! that can be printed, replayed and dropped (a step that no longer applies does nothing).
 
-use crate::model::{flag_class, File, Model, Module, ENTRY, FLAGS};
-use crate::rng::Rng;
+use super::model::{flag_class, File, Model, Module, ENTRY, FLAGS};
+use super::rng::Rng;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -104,7 +104,7 @@ impl Classes {
 /// A project shape: which features the spec uses, which packages and data exist.
 pub fn shape(rng: &mut Rng, classes: &Classes) -> Model {
     let mut m = Model::default();
-    let requirements = include_str!("../fixtures/soundness/python/requirements.txt");
+    let requirements = include_str!("../../fixtures/soundness/python/requirements.txt");
     m.files.insert("python/requirements.txt".into(), File::Text(requirements.into()));
     for flag in FLAGS {
         if classes.on(flag_class(flag)) && rng.chance(35) {
@@ -153,7 +153,7 @@ pub fn shape(rng: &mut Rng, classes: &Classes) -> Model {
 }
 
 pub fn hook(hidden: &[String]) -> String {
-    format!("hiddenimports = {}\n", crate::model::py_list(hidden))
+    format!("hiddenimports = {}\n", super::model::py_list(hidden))
 }
 
 /// A random step that applies to `m` (and is then applied to it by the caller).

@@ -2,12 +2,12 @@
 //! PyInstaller (from the interpreter the crate discovers: `$VIRTUAL_ENV`, or `python3` on PATH),
 //! real binaries, run and checked.
 
-mod support;
-
+use crate::support;
+use crate::support::e2e::*;
+use crate::support::env::Clean;
 use std::fs;
 use std::process::Command;
 use std::time::SystemTime;
-use support::e2e::*;
 
 #[test]
 fn builds_once_then_only_what_an_edit_touched() {
@@ -125,7 +125,7 @@ fn a_killed_build_is_never_taken_as_done() {
         .arg("build")
         .envs(env)
         .stderr(std::process::Stdio::null())
-        .spawn()
+        .spawn_clean()
         .unwrap();
     let started = log.with_extension("jsonl.started");
     while !started.exists() {
@@ -135,7 +135,7 @@ fn a_killed_build_is_never_taken_as_done() {
     // SIGKILL to cargo and its build script; PyInstaller is orphaned and keeps running.
     cargo.kill().unwrap();
     cargo.wait().unwrap();
-    Command::new("pkill").args(["-KILL", "-f", "e2e-sidecars-.*/build-script-build"]).status().unwrap();
+    Command::new("pkill").args(["-KILL", "-f", "e2e-sidecars-.*/build-script-build"]).status_clean().unwrap();
     drop(_one);
 
     let out = app.cargo(&[], &env);

@@ -1,16 +1,16 @@
 //! What macOS targets need, run here with the fake PyInstaller (`tests/fake-pyinstaller`) and a
 //! fake `lipo`: the other architecture needs a universal2 interpreter, and
 //! `<name>-universal-apple-darwin` is made only from halves built from the same sources.
-//! (Windows' install over a running sidecar is a unit test in src/install.rs.)
+//! (Windows' install over a running sidecar is a unit test in src/fsutil.rs.)
 
 // The fake PyInstaller runs behind a `#!/bin/sh` interpreter script: Unix only.
 #![cfg(unix)]
 
-mod support;
-
+use crate::support;
+use crate::support::env::{self, Env};
+use crate::support::{spec, Fixture};
 use pyinstaller_build::{Build, ErrorKind, Report, Result};
 use std::fs;
-use support::{spec, Fixture, ENV};
 
 const ARM: &str = "aarch64-apple-darwin";
 const INTEL: &str = "x86_64-apple-darwin";
@@ -27,25 +27,23 @@ fn on_mac(f: &Fixture, triple: &str) -> Build {
 }
 
 /// Runs `build` with a fake `lipo` (which concatenates its inputs) first on PATH.
-fn with_lipo(f: &Fixture, build: &Build) -> Result<Report> {
+fn with_lipo(env: &Env, f: &Fixture, build: &Build) -> Result<Report> {
     let bin = f.tmp.path().join("fake-bin");
     fs::create_dir_all(&bin).unwrap();
     let lipo = bin.join("lipo");
     fs::write(&lipo, "#!/bin/sh\n# lipo -create -output OUT A B\nout=$3; shift 3; cat \"$@\" > \"$out\"\n").unwrap();
     support::make_executable(&lipo);
-    #[allow(clippy::disallowed_methods)] // the test's own PATH, restored below
+    #[allow(clippy::disallowed_methods)] // the test's own PATH, put back when `_path` drops
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut paths = vec![bin];
     paths.extend(std::env::split_paths(&path));
-    std::env::set_var("PATH", std::env::join_paths(paths).unwrap());
-    let result = build.try_compile();
-    std::env::set_var("PATH", path);
-    result
+    let _path = env.set(&[("PATH", std::env::join_paths(paths).unwrap())]);
+    build.try_compile()
 }
 
 #[test]
 fn the_other_mac_architecture_needs_a_universal2_interpreter() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = app();
     let mut b = on_mac(&f, INTEL);
     b.host(ARM);
@@ -61,31 +59,31 @@ fn the_other_mac_architecture_needs_a_universal2_interpreter() {
 
 #[test]
 fn the_universal_sidecar_is_made_from_halves_of_the_same_sources_and_removed_when_they_differ() {
-    let _env = ENV.write().unwrap();
+    let env = env::lock();
     let f = app();
     let dir = f.root.join("binaries");
     let universal = dir.join("worker-universal-apple-darwin");
     let half = |t: &str| fs::read(dir.join(format!("worker-{t}"))).unwrap();
 
-    with_lipo(&f, &on_mac(&f, ARM)).unwrap();
+    with_lipo(&env, &f, &on_mac(&f, ARM)).unwrap();
     assert!(!universal.exists(), "one half only");
-    with_lipo(&f, &on_mac(&f, INTEL)).unwrap();
+    with_lipo(&env, &f, &on_mac(&f, INTEL)).unwrap();
     let both = fs::read(&universal).unwrap();
     assert_eq!(both, [half(INTEL), half(ARM)].concat(), "lipo of both installed halves");
     assert!(f.warnings().iter().any(|w| w.contains("made") && w.contains("worker-universal-apple-darwin")));
 
     // Nothing changed: nothing is made again, nothing said.
     let mtime = fs::metadata(&universal).unwrap().modified().unwrap();
-    with_lipo(&f, &on_mac(&f, ARM)).unwrap();
+    with_lipo(&env, &f, &on_mac(&f, ARM)).unwrap();
     assert!(f.warnings().is_empty(), "{:?}", f.warnings());
     assert_eq!(fs::metadata(&universal).unwrap().modified().unwrap(), mtime);
 
     // One half rebuilt after an edit: the universal file would mix two programs, so it goes.
     f.write("shared.py", "X = 2\n");
-    with_lipo(&f, &on_mac(&f, ARM)).unwrap();
+    with_lipo(&env, &f, &on_mac(&f, ARM)).unwrap();
     assert!(!universal.exists(), "a stale universal sidecar is never left to be bundled");
     assert!(f.warnings().iter().any(|w| w.contains("removed")), "{:?}", f.warnings());
-    with_lipo(&f, &on_mac(&f, INTEL)).unwrap();
+    with_lipo(&env, &f, &on_mac(&f, INTEL)).unwrap();
     assert_eq!(fs::read(&universal).unwrap(), [half(INTEL), half(ARM)].concat());
     assert!(String::from_utf8_lossy(&fs::read(&universal).unwrap()).contains("X = 2"));
 }

@@ -1,6 +1,7 @@
 //! The Python helpers' own unit tests (`tests/python/`, standard `unittest`), run with `python3`:
 //! how the audit maps import names to distributions and reads the project's imports.
 
+use crate::support::env::Clean;
 use std::path::Path;
 use std::process::Command;
 
@@ -11,7 +12,7 @@ fn the_python_helpers_unit_tests_pass() {
         .args(["-m", "unittest", "discover", "-v", "-s"])
         .arg(dir.join("tests/python"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
+        .output_clean()
         .expect("python3 runs");
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");

@@ -10,12 +10,12 @@
 //! Needs Tauri's system libraries, `xvfb-run`, `dpkg-deb` and `npm` (`.ci/run` installs them);
 //! without them the test says so and skips, except in CI.
 
-mod support;
-
+use crate::support;
+use crate::support::e2e::App;
+use crate::support::env::Clean;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::e2e::App;
 
 /// One test at a time: both apps are `tauri-fixture`, built into the one target folder, where
 /// each runs the executable (and the sidecar copy) its own build just put there.
@@ -56,7 +56,7 @@ fn command(app: &App, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Co
 /// Runs `command(...)` to its end and keeps what it printed.
 fn run(app: &App, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let out = command(app, program, args, env)
-        .output()
+        .output_clean()
         .unwrap_or_else(|e| panic!("could not run {}: {e}", program.display()));
     Run {
         ok: out.status.success(),
@@ -75,7 +75,7 @@ fn cargo(app: &App, args: &[&str], env: &[(&str, &str)]) -> Run {
 fn missing() -> Option<(&'static str, &'static str)> {
     let libs = Command::new("pkg-config")
         .args(["--exists", "webkit2gtk-4.1", "gtk+-3.0", "ayatana-appindicator3-0.1", "librsvg-2.0"])
-        .status()
+        .status_clean()
         .is_ok_and(|s| s.success());
     if !libs {
         return Some((
@@ -105,7 +105,7 @@ fn tauri_cli() -> PathBuf {
             .args(["install", "--no-audit", "--no-fund", "--prefix"])
             .arg(&prefix)
             .arg("@tauri-apps/cli@2")
-            .output()
+            .output_clean()
             .unwrap();
         assert!(
             out.status.success(),
@@ -148,7 +148,7 @@ fn a_tauri_app_checks_with_placeholders_runs_its_sidecar_and_bundles_it() {
     let skip = [("PYINSTALLER_BUILD_SKIP", "1")];
     let check = cargo(&app, &["check"], &skip);
     assert!(check.stderr.contains("placeholders stand in for answer"), "{}", check.stderr);
-    let placeholder = Command::new(&sidecar).arg("--version").output().unwrap();
+    let placeholder = Command::new(&sidecar).arg("--version").output_clean().unwrap();
     assert_eq!(placeholder.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&placeholder.stderr).contains("this is a pyinstaller-build placeholder"));
     cargo(&app, &["clippy", "--", "-D", "warnings"], &skip);
@@ -199,11 +199,11 @@ fn a_tauri_app_checks_with_placeholders_runs_its_sidecar_and_bundles_it() {
         .find(|p| p.extension().is_some_and(|e| e == "deb"))
         .expect("a .deb");
     let unpacked = app.root.join("unpacked");
-    let out = Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked).output().unwrap();
+    let out = Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked).output_clean().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let packaged = unpacked.join("usr/bin/answer");
     assert_eq!(fs::read(&packaged).unwrap(), fresh, "the package holds the sidecar just built");
-    let answer = Command::new(&packaged).args(["6", "7"]).envs(launch_cache).output().unwrap();
+    let answer = Command::new(&packaged).args(["6", "7"]).envs(launch_cache).output_clean().unwrap();
     assert_eq!(String::from_utf8_lossy(&answer.stdout).trim(), "the release answer is 42");
     assert!(unpacked.join("usr/bin/tauri-fixture").is_file(), "and the app beside it");
 }
@@ -305,7 +305,7 @@ fn tauri_dev_brings_a_python_edit_outside_src_tauri_to_the_running_app() {
     // after a build script reran reuses its incremental state.
     cmd.env_remove("CARGO_INCREMENTAL");
     cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).process_group(0);
-    let mut child = cmd.spawn().expect("xvfb-run tauri dev");
+    let mut child = cmd.spawn_clean().expect("xvfb-run tauri dev");
     // The whole group (xvfb-run, the CLI, cargo, the app, the sidecar) goes with the test.
     // (By the system call: a `kill` program may read `-<pgid>` as an option, or as every process.)
     struct Group(libc::pid_t);

@@ -22,13 +22,12 @@
 // Symlinks, modes and shell-run sidecars: the harness runs where PyInstaller builds are tested.
 #![cfg(unix)]
 
-#[path = "../support/mod.rs"]
-mod support;
-
 mod model;
 mod ops;
 mod rng;
 
+use crate::support;
+use crate::support::env::Clean;
 use model::{Model, Rendered};
 use ops::{Classes, Damage, Op};
 use std::collections::{BTreeMap, HashMap};
@@ -94,7 +93,7 @@ impl Knobs {
         let classes: Vec<String> = self.classes.0.iter().map(|c| c.to_string()).collect();
         format!(
             "PYINSTALLER_BUILD_DIFF_REPLAY={seed}:{} PYINSTALLER_BUILD_DIFF_CASE_STEPS={} \
-             PYINSTALLER_BUILD_DIFF_CLASSES={} cargo test --test differential -- --nocapture",
+             PYINSTALLER_BUILD_DIFF_CLASSES={} cargo test --test testsuite differential:: -- --nocapture",
             list.join(","),
             self.case_steps,
             if classes.is_empty() { "''".to_string() } else { classes.join(",") }
@@ -378,7 +377,7 @@ fn cargo(root: &Path, target: &Path, env: &BTreeMap<String, String>, force: bool
         cmd.env("PYINSTALLER_BUILD_FORCE", "1");
     }
     let start = Instant::now();
-    let out = cmd.output().unwrap();
+    let out = cmd.output_clean().unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned(), start.elapsed())
 }
 
@@ -413,7 +412,7 @@ fn why(stderr: &str) -> Option<String> {
 
 /// A binary's behaviour: exit status and stdout.
 fn behaviour(binary: &Path) -> String {
-    match Command::new(binary).output() {
+    match Command::new(binary).output_clean() {
         Ok(out) => format!("{}\n{}", out.status, String::from_utf8_lossy(&out.stdout)),
         Err(e) => format!("cannot run: {e}"),
     }
@@ -644,6 +643,9 @@ fn shrink(plan: &Plan, failing: &Failure, knobs: &Knobs) -> (Vec<usize>, Failure
 
 #[test]
 fn the_installed_sidecar_is_always_what_a_forced_build_makes() {
+    // The fixtures' target folder is the harness's alone while it runs (cargo's lock would
+    // serialize other areas' builds with its own anyway): its time budget goes to its steps.
+    let _one = support::e2e::CARGO.lock().unwrap_or_else(|e| e.into_inner());
     let knobs = Knobs::from_env();
     let start = Instant::now();
     let deadline = start + Duration::from_secs(knobs.seconds);
@@ -757,7 +759,7 @@ fn plans_are_reproducible_and_write_valid_python() {
             }
         }
     }
-    let out = Command::new("python3").args(["-m", "compileall", "-q"]).arg(tmp.path()).output().unwrap();
+    let out = Command::new("python3").args(["-m", "compileall", "-q"]).arg(tmp.path()).output_clean().unwrap();
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(files > 500, "{files}");
 }

@@ -4,11 +4,10 @@
 //! CPython the crate supports, where the machine has it (pyenv's), builds app shapes that tell
 //! the states apart; every fast path must give a stock build's very bytes.
 
-mod support;
-
+use crate::support;
+use crate::support::e2e::*;
 use std::fs;
 use std::path::PathBuf;
-use support::e2e::*;
 
 /// The fixture's sidecars: the two-file reproducer (the entry script holds `"["`), a
 /// spec that runs json's C encoder before its Analysis, a module set where only the third module

@@ -1,26 +1,14 @@
 //! Fast tests of planning, fingerprints, cargo output, parallelism, errors and locking, with a
-//! fake PyInstaller (see `tests/fake-pyinstaller`). The real path is in `tests/end_to_end.rs`.
+//! fake PyInstaller (see `tests/fake-pyinstaller`). The real path is in `tests/testsuite/end_to_end.rs`.
 
 // The fake PyInstaller runs behind a `#!/bin/sh` interpreter script: Unix only.
 #![cfg(unix)]
 
-mod support;
-
+use crate::support;
+use crate::support::{env, spec, two_specs, Fixture, TRIPLE};
 use pyinstaller_build::{ErrorKind, Outcome};
 use std::fs;
 use std::time::{Duration, SystemTime};
-use support::{spec, Fixture, ENV, TRIPLE};
-
-fn two_specs() -> Fixture {
-    Fixture::new(&[
-        ("headless.spec", &spec("headless", &["shared.py"])),
-        ("worker.spec", &spec("worker", &["shared.py", "worker_only.py"])),
-        ("headless.py", "import shared\n"),
-        ("worker.py", "import shared, worker_only\n"),
-        ("shared.py", "X = 1\n"),
-        ("worker_only.py", "Y = 1\n"),
-    ])
-}
 
 fn outcomes(report: &pyinstaller_build::Report) -> Vec<(String, Outcome)> {
     report.specs.iter().map(|s| (s.name.clone(), s.outcome)).collect()
@@ -28,7 +16,7 @@ fn outcomes(report: &pyinstaller_build::Report) -> Vec<(String, Outcome)> {
 
 #[test]
 fn first_build_builds_every_spec_and_installs_where_tauri_looks() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     let report = f.build("debug").try_compile().unwrap();
     assert_eq!(outcomes(&report), [("headless".into(), Outcome::Built), ("worker".into(), Outcome::Built)]);
@@ -57,7 +45,7 @@ fn first_build_builds_every_spec_and_installs_where_tauri_looks() {
 
 #[test]
 fn nothing_of_the_crates_is_left_in_the_binaries_folder_but_the_binaries() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     // A lock file an older crate left there.
     fs::create_dir_all(f.root.join("binaries")).unwrap();
@@ -71,7 +59,7 @@ fn nothing_of_the_crates_is_left_in_the_binaries_folder_but_the_binaries() {
 
 #[test]
 fn a_committed_placeholder_is_replaced_with_one_note_on_untracking_it() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     let git = |args: &[&str]| {
         let out = std::process::Command::new("git")
@@ -107,7 +95,7 @@ fn a_committed_placeholder_is_replaced_with_one_note_on_untracking_it() {
 
 #[test]
 fn a_sidecar_no_longer_built_is_removed_if_it_is_still_what_the_crate_installed() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     f.build("debug").try_compile().unwrap();
     assert!(f.installed("worker").is_file());
@@ -135,7 +123,7 @@ fn a_sidecar_no_longer_built_is_removed_if_it_is_still_what_the_crate_installed(
 
 #[test]
 fn nothing_runs_and_nothing_is_written_when_nothing_changed() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     f.build("debug").try_compile().unwrap();
     f.take_runs();
@@ -156,7 +144,7 @@ fn nothing_runs_and_nothing_is_written_when_nothing_changed() {
 
 #[test]
 fn an_edit_rebuilds_only_the_specs_that_packaged_the_file() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     f.build("debug").try_compile().unwrap();
     f.take_runs();
@@ -185,7 +173,7 @@ fn an_edit_rebuilds_only_the_specs_that_packaged_the_file() {
 
 #[test]
 fn a_new_module_or_folder_rebuilds_every_spec() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     f.build("debug").try_compile().unwrap();
     f.take_runs();
@@ -205,7 +193,7 @@ fn a_new_module_or_folder_rebuilds_every_spec() {
 
 #[test]
 fn an_edit_with_an_old_mtime_is_rebuilt_and_drops_pyinstallers_cache() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     f.build("debug").try_compile().unwrap();
     f.take_runs();
@@ -229,7 +217,7 @@ fn an_edit_with_an_old_mtime_is_rebuilt_and_drops_pyinstallers_cache() {
 
 #[test]
 fn a_deleted_sidecar_is_reinstalled_without_pyinstaller() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     f.build("debug").try_compile().unwrap();
     f.take_runs();
@@ -242,7 +230,7 @@ fn a_deleted_sidecar_is_reinstalled_without_pyinstaller() {
 
 #[test]
 fn profiles_share_the_work_but_never_keep_each_others_binary() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     f.build("debug").try_compile().unwrap();
     f.take_runs();
@@ -266,7 +254,7 @@ fn profiles_share_the_work_but_never_keep_each_others_binary() {
 
 #[test]
 fn switching_back_rebuilds_when_the_binary_store_is_off() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     f.build("debug").binary_cache_mb(0).try_compile().unwrap();
     f.write("worker_only.py", "Y = 2\n");
@@ -281,7 +269,7 @@ fn switching_back_rebuilds_when_the_binary_store_is_off() {
 
 #[test]
 fn checkouts_sharing_a_target_folder_keep_what_each_installed() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     // Cargo names OUT_DIR after the package's path relative to its workspace root: two checkouts
     // of one package sharing a target folder share it. Without a binary store, a lost record of
     // what a checkout installed would rebuild it.
@@ -301,7 +289,7 @@ fn checkouts_sharing_a_target_folder_keep_what_each_installed() {
 
 #[test]
 fn the_compression_level_is_passed_and_fingerprinted() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     f.build("debug").try_compile().unwrap();
     let levels = |f: &Fixture| f.runs().iter().map(|r| r["zlib_level"].clone()).collect::<Vec<_>>();
@@ -314,7 +302,7 @@ fn the_compression_level_is_passed_and_fingerprinted() {
 
 #[test]
 fn a_failed_spec_keeps_the_old_binary_lets_the_others_install_and_retries() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     f.build("debug").try_compile().unwrap();
     let before = fs::read(f.installed("worker")).unwrap();
@@ -335,7 +323,7 @@ fn a_failed_spec_keeps_the_old_binary_lets_the_others_install_and_retries() {
 
 #[test]
 fn a_failed_smoke_test_installs_nothing_and_retries() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     f.build("debug").try_compile().unwrap();
     let before = fs::read(f.installed("worker")).unwrap();
@@ -357,7 +345,7 @@ fn a_failed_smoke_test_installs_nothing_and_retries() {
 
 #[test]
 fn a_module_an_analysis_read_but_left_out_stays_an_input_when_the_analysis_is_reused() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = Fixture::new(&[
         ("app.spec", &format!("# reads: dropped.py\n{}", spec("app", &["kept.py"]))),
         ("app.py", ""),
@@ -383,7 +371,7 @@ fn a_module_an_analysis_read_but_left_out_stays_an_input_when_the_analysis_is_re
 
 #[test]
 fn a_onedir_spec_is_refused_with_the_fix() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = Fixture::new(&[("app.spec", &format!("# onedir\n{}", spec("app", &[]))), ("app.py", "")]);
     let err = f.build("debug").try_compile().unwrap_err();
     assert!(err.to_string().contains("onedir") && err.to_string().contains("onefile"), "{err}");
@@ -391,7 +379,7 @@ fn a_onedir_spec_is_refused_with_the_fix() {
 
 #[test]
 fn specs_build_in_parallel_up_to_jobs() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = Fixture::new(&[
         ("a.spec", &format!("# sleep: 1\n{}", spec("a", &[]))),
         ("b.spec", &format!("# sleep: 1\n{}", spec("b", &[]))),
@@ -414,7 +402,7 @@ fn specs_build_in_parallel_up_to_jobs() {
 
 #[test]
 fn inputs_edited_during_the_build_are_built_again() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = Fixture::new(&[
         ("app.spec", &format!("# edit: mod.py\n{}", spec("app", &["mod.py"]))),
         ("app.py", ""),
@@ -432,7 +420,7 @@ fn inputs_edited_during_the_build_are_built_again() {
 
 #[test]
 fn two_builds_at_once_run_pyinstaller_once() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = Fixture::new(&[("app.spec", &format!("# sleep: 1\n{}", spec("app", &[]))), ("app.py", "")]);
     std::thread::scope(|s| {
         let debug = s.spawn(|| f.build("debug").try_compile().unwrap());
@@ -447,7 +435,7 @@ fn two_builds_at_once_run_pyinstaller_once() {
 
 #[test]
 fn emits_rerun_lines_for_inputs_binaries_and_env_but_not_ignored_folders() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     f.write("pkg/mod.py", "");
     f.write("pkg/__pycache__/mod.pyc", "");
@@ -474,13 +462,14 @@ fn emits_rerun_lines_for_inputs_binaries_and_env_but_not_ignored_folders() {
 
 #[test]
 fn force_wipes_the_work_folder_and_passes_clean() {
-    let _env = ENV.write().unwrap();
+    let env = env::lock();
     let f = two_specs();
     f.build("debug").try_compile().unwrap();
     f.take_runs();
-    std::env::set_var("PYINSTALLER_BUILD_FORCE", "1");
-    let result = f.build("debug").try_compile();
-    std::env::remove_var("PYINSTALLER_BUILD_FORCE");
+    let result = {
+        let _force = env.set(&[("PYINSTALLER_BUILD_FORCE", "1")]);
+        f.build("debug").try_compile()
+    };
     result.unwrap();
     let runs = f.runs();
     assert_eq!(runs.len(), 2);
@@ -492,12 +481,13 @@ fn force_wipes_the_work_folder_and_passes_clean() {
 
 #[test]
 fn the_skip_switch_builds_nothing_and_warns_once() {
-    // The placeholders it leaves are tested in tests/skip.rs.
-    let _env = ENV.write().unwrap();
+    // The placeholders it leaves are tested in tests/testsuite/skip.rs.
+    let env = env::lock();
     let f = two_specs();
-    std::env::set_var("PYINSTALLER_BUILD_SKIP", "1");
-    let report = f.build("debug").try_compile();
-    std::env::remove_var("PYINSTALLER_BUILD_SKIP");
+    let report = {
+        let _skip = env.set(&[("PYINSTALLER_BUILD_SKIP", "1")]);
+        f.build("debug").try_compile()
+    };
     assert!(report.unwrap().specs.iter().all(|s| s.outcome == Outcome::Placeholder));
     assert!(f.runs().is_empty());
     assert_eq!(f.warnings().len(), 1, "{:?}", f.warnings());
@@ -505,7 +495,7 @@ fn the_skip_switch_builds_nothing_and_warns_once() {
 
 #[test]
 fn cross_targets_are_refused_and_mobile_targets_skipped() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     let err = f.build("debug").target("aarch64-unknown-linux-gnu").try_compile().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::CrossCompile);
@@ -516,7 +506,7 @@ fn cross_targets_are_refused_and_mobile_targets_skipped() {
 
 #[test]
 fn a_missing_interpreter_or_pyinstaller_names_the_fix() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     let err = f.build("debug").python("/no/such/python").try_compile().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InterpreterNotFound);
@@ -538,7 +528,7 @@ fn a_missing_interpreter_or_pyinstaller_names_the_fix() {
 
 #[test]
 fn a_missing_python_dir_or_spec_is_a_clear_error() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = two_specs();
     let err = f.build("debug").python_dir("nope").try_compile().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoSpecs);
@@ -552,13 +542,14 @@ fn a_missing_python_dir_or_spec_is_a_clear_error() {
 
 #[test]
 fn a_changed_toolchain_environment_rebuilds() {
-    let _env = ENV.write().unwrap();
+    let env = env::lock();
     let f = two_specs();
     f.build("debug").try_compile().unwrap();
     f.take_runs();
-    std::env::set_var("PYTHONOPTIMIZE", "1");
-    let result = f.build("debug").try_compile();
-    std::env::remove_var("PYTHONOPTIMIZE");
+    let result = {
+        let _optimize = env.set(&[("PYTHONOPTIMIZE", "1")]);
+        f.build("debug").try_compile()
+    };
     result.unwrap();
     let runs = f.runs();
     assert_eq!(runs.len(), 2);
@@ -568,7 +559,7 @@ fn a_changed_toolchain_environment_rebuilds() {
 
 #[test]
 fn a_module_packaged_from_outside_python_dir_is_an_input() {
-    let _env = ENV.read().unwrap();
+    let _env = env::read();
     let f = Fixture::new(&[("app.spec", &spec("app", &["../vendor/lib.py"])), ("app.py", "import lib\n")]);
     let vendor = f.root.join("vendor/lib.py");
     fs::create_dir_all(vendor.parent().unwrap()).unwrap();

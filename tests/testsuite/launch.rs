@@ -5,14 +5,13 @@
 //! compile-checked).
 #![cfg(target_os = "linux")]
 
-mod support;
-
+use crate::support::e2e::*;
+use crate::support::env::Clean;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
-use support::e2e::*;
 
 const WORKER: &str = r#"import sys
 import time
@@ -32,7 +31,7 @@ print(f"worker {GREETING} {WORKER_VALUE} {sys.argv[0]} {sys.argv[1:]}")
 
 /// Runs the installed sidecar (or `binary`) with its cache in `cache`; returns its stdout.
 fn launch(binary: &Path, cache: &Path, args: &[&str]) -> String {
-    let out = Command::new(binary).args(args).env("PYINSTALLER_BUILD_LAUNCH_CACHE", cache).output().unwrap();
+    let out = Command::new(binary).args(args).env("PYINSTALLER_BUILD_LAUNCH_CACHE", cache).output_clean().unwrap();
     assert!(out.status.success(), "{}: {}", binary.display(), String::from_utf8_lossy(&out.stderr));
     assert!(
         out.stderr.is_empty(),
@@ -49,7 +48,7 @@ fn start_sleeping(binary: &Path, cache: &Path) -> (std::process::Child, String) 
         .arg("--sleep")
         .env("PYINSTALLER_BUILD_LAUNCH_CACHE", cache)
         .stdout(Stdio::piped())
-        .spawn()
+        .spawn_clean()
         .unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
@@ -141,7 +140,7 @@ fn an_extract_once_sidecar_unpacks_once_and_is_one_process() {
             .env("PYINSTALLER_BUILD_LAUNCH_CACHE", &both)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .spawn()
+            .spawn_clean()
             .unwrap()
     };
     let (a, b) = (spawn(), spawn());
@@ -161,7 +160,7 @@ fn an_extract_once_sidecar_unpacks_once_and_is_one_process() {
     // A launch killed while it extracts, then a normal launch.
     let killed = scratch.path().join("killed");
     for delay in [0, 5, 20] {
-        let mut child = Command::new(&binary).env("PYINSTALLER_BUILD_LAUNCH_CACHE", &killed).spawn().unwrap();
+        let mut child = Command::new(&binary).env("PYINSTALLER_BUILD_LAUNCH_CACHE", &killed).spawn_clean().unwrap();
         std::thread::sleep(Duration::from_millis(delay));
         child.kill().unwrap();
         child.wait().unwrap();
@@ -175,7 +174,7 @@ fn an_extract_once_sidecar_unpacks_once_and_is_one_process() {
     let out = Command::new(&binary)
         .env("PYINSTALLER_BUILD_LAUNCH_CACHE", unwritable.join("cache"))
         .env("TMPDIR", scratch.path().join("tmp"))
-        .output()
+        .output_clean()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("worker hello 1 "), "{stderr}");
@@ -316,7 +315,7 @@ fn a_onedir_sidecar_in_bundle_resources_is_installed_as_its_folder() {
     let folder = app.root.join("bin/python/main");
     let program = folder.join("main");
     let run = |program: &Path, args: &[&str]| {
-        let out = Command::new(program).args(args).output().unwrap();
+        let out = Command::new(program).args(args).output_clean().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     };

@@ -2,11 +2,9 @@
 //! very bytes a stock PyInstaller build of the same sources gives, and everything the fast path
 //! cannot prove must be refused with its reason and built by PyInstaller.
 
-mod support;
-
+use crate::support::e2e::*;
 use std::fs;
 use std::path::Path;
-use support::e2e::*;
 
 /// The fast-path fixture: one sidecar with a package, a namespace package (no `__init__.py`),
 /// the multiprocessing and pkgutil runtime hooks, and a project hook that scans the code of a
@@ -204,7 +202,7 @@ fn the_fast_path_refuses_what_it_cannot_prove_and_pyinstaller_builds_it() {
     let files_changed = "the toolchain, environment or settings changed";
     // Where the module search looked for `shared` (a package, which still wins) and for
     // `worker_only` (a module, which still wins over a folder of that name): PyInstaller decides.
-    // A new file or folder no search looks at (`notes.txt`) changes nothing (tests/layouts.rs).
+    // A new file or folder no search looks at (`notes.txt`) changes nothing (tests/testsuite/layouts.rs).
     step(
         "a new module where an import was looked up",
         &|a| a.write("shared.py", "GREETING = 'shadowed'\n"),

@@ -5,12 +5,11 @@
 //! store, PyInstaller work folders: `PYINSTALLER_BUILD_CACHE_DIR`) and its own `OUT_DIR`; cargo's
 //! compiled crates are shared to keep the suite short.
 
-mod support;
-
+use crate::support;
+use crate::support::e2e::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
-use support::e2e::*;
 
 /// Every variable the shared tier reads: each build sets exactly the ones it names.
 const CACHE_VARS: &[&str] = &[
@@ -312,10 +311,15 @@ const META_PY: &str = "import sys\nfrom importlib.metadata import version\n\
 print('meta', version('pycodestyle'))\n";
 
 /// What the last build's `report.json` (in the fixture's `OUT_DIR`, which every checkout
-/// shares) says the shared cache gave each sidecar it was asked for: (name, result, reason).
+/// shares; other areas' fixtures build beside it) says the shared cache gave each sidecar it was
+/// asked for: (name, result, reason).
 fn shared_results() -> Vec<(String, String, String)> {
     let build = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-target/debug/build");
-    let reports = fs::read_dir(build).unwrap().flatten().map(|e| e.path().join("out/pyinstaller-build/report.json"));
+    let ours = fs::read_dir(build)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("e2e-shared-cache-"));
+    let reports = ours.map(|e| e.path().join("out/pyinstaller-build/report.json"));
     let newest = reports.filter(|r| r.is_file()).max_by_key(|r| fs::metadata(r).unwrap().modified().unwrap());
     let report: serde_json::Value = serde_json::from_slice(&fs::read(newest.unwrap()).unwrap()).unwrap();
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();

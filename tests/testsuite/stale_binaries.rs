@@ -5,10 +5,8 @@
 //! The fixture (`tests/fixtures/stale`) is an empty crate with a managed environment; each test
 //! writes its own small stdlib-only app.
 
-mod support;
-
+use crate::support::e2e::*;
 use std::fs;
-use support::e2e::*;
 
 fn stale_app(extra: &str) -> App {
     App::from("tests/fixtures/stale", &format!("requirements = \"requirements.txt\"\n{extra}"))

@@ -4,11 +4,10 @@
 //! imports its package, so a smoke test of `--help` passes whatever the package holds: exactly
 //! the sidecar a PyInstaller build with a broken module used to ship.
 
-mod support;
-
+use crate::support;
+use crate::support::e2e::*;
 use std::fs;
 use std::path::PathBuf;
-use support::e2e::*;
 
 const FIXTURE: &str = "tests/fixtures/broken";
 

@@ -4,13 +4,13 @@
 //! placed by `tauri.conf.json` and run as their authors ran them. Real cargo, real PyInstaller,
 //! real binaries.
 
-mod support;
-
+use crate::support;
+use crate::support::e2e::*;
+use crate::support::env::Clean;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use support::e2e::*;
 
 /// A copy of `tests/fixtures/adoption/<fixture>`, shaped like a Tauri template: the package in
 /// `src-tauri/`, Python in `src/backends/`, requirements at the root.
@@ -69,7 +69,7 @@ fn tree(dir: &Path) -> Vec<PathBuf> {
 fn processes_mentioning(needle: &str) -> Vec<String> {
     let mut found = Vec::new();
     let Ok(procs) = fs::read_dir("/proc") else {
-        let out = Command::new("ps").args(["-axo", "pid=,stat=,command="]).output().expect("ps");
+        let out = Command::new("ps").args(["-axo", "pid=,stat=,command="]).output_clean().expect("ps");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         return text
             .lines()
@@ -96,7 +96,7 @@ fn ask_server(binary: &Path) -> String {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .spawn()
+        .spawn_clean()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
@@ -249,7 +249,7 @@ fn options_that_fight_the_crate_and_a_name_used_twice_are_clear_errors() {
 #[cfg(unix)]
 #[test]
 fn an_unsupported_pyinstaller_fails_before_building_naming_its_version() {
-    let _env = support::ENV.read().unwrap_or_else(|e| e.into_inner());
+    let _env = support::env::read();
     let f = support::Fixture::new(&[("worker.spec", &support::spec("worker", &[])), ("worker.py", "")]);
     let python = f.tmp.path().join("python-with-pyinstaller-5");
     fs::write(&python, format!("#!/bin/sh\nFAKE_PYINSTALLER_VERSION=5.13.0 exec '{}' \"$@\"\n", f.python.display()))
@@ -364,7 +364,7 @@ fn requirements_without_pyinstaller_build_with_the_crates_and_the_audit_maps_imp
             })
         })
         .unwrap_or_else(|| panic!("no environment with the provided PyInstaller in {}", envs.display()));
-    let version = Command::new(env.join("bin/python")).args(["-m", "PyInstaller", "--version"]).output().unwrap();
+    let version = Command::new(env.join("bin/python")).args(["-m", "PyInstaller", "--version"]).output_clean().unwrap();
     assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), "6.22.3");
     if let Some(created) = first.warnings().into_iter().find(|w| w.contains("created the Python environment")) {
         assert!(
@@ -486,7 +486,7 @@ fn tauri_shaped(extra: &str) -> Shaped {
             .current_dir(&repo)
             .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
             .args(args)
-            .output()
+            .output_clean()
             .unwrap();
         assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     };
@@ -522,14 +522,14 @@ fn tauri_conf_json_decides_names_and_places_and_specs_run_as_their_authors_ran_t
     // The triple-named spec's output went where the entry points, replacing the committed
     // placeholder (with the one note on untracking it), never under a doubled triple.
     assert_eq!(
-        Command::new(at("binaries/app-sidecar")).output().unwrap().stdout,
+        Command::new(at("binaries/app-sidecar")).output_clean().unwrap().stdout,
         b"the sidecar, not the placeholder\n"
     );
     assert!(warnings.iter().any(|w| w.contains("a placeholder committed to git") && w.contains("git rm --cached")));
     assert!(!at(&format!("binaries/app-sidecar-{triple}")).exists(), "a doubled triple");
     // The spec that reads `Path.cwd()` and APP_PYINSTALLER_EXCLUDE_WEBUI ran from the repository's
     // root with the variable set; its entry is in another folder.
-    let server = Command::new(at("bin/python/server")).output().unwrap();
+    let server = Command::new(at("bin/python/server")).output_clean().unwrap();
     assert_eq!(String::from_utf8_lossy(&server.stdout).trim(), "served from the repository's assets no webui");
 
     // The key: the same binary goes to its entry, without PyInstaller, and the file at the old
@@ -547,7 +547,7 @@ fn tauri_conf_json_decides_names_and_places_and_specs_run_as_their_authors_ran_t
         keyed.stderr
     );
     assert!(!warnings.iter().any(|w| w.contains(": built ")), "{}", keyed.stderr);
-    assert_eq!(Command::new(at("binaries/statements")).output().unwrap().stdout, b"statements\n");
+    assert_eq!(Command::new(at("binaries/statements")).output_clean().unwrap().stdout, b"statements\n");
     assert!(!at("binaries/entrypoint").exists());
 
     // Nothing changed: nothing runs, nothing is said.
@@ -562,7 +562,7 @@ fn tauri_conf_json_decides_names_and_places_and_specs_run_as_their_authors_ran_t
     let warnings = edited.warnings();
     assert!(warnings.iter().any(|w| w.contains("built server in") && w.contains("banner.txt")), "{}", edited.stderr);
     assert_eq!(warnings.iter().filter(|w| w.contains(": built ")).count(), 1, "{}", edited.stderr);
-    let server = Command::new(at("bin/python/server")).output().unwrap();
+    let server = Command::new(at("bin/python/server")).output_clean().unwrap();
     assert_eq!(String::from_utf8_lossy(&server.stdout).trim(), "a new banner no webui");
     fs::write(
         &manifest,

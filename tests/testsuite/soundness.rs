@@ -5,11 +5,11 @@
 //! collects a module's source as a data file. Each case edits one of those, builds as a user
 //! would, and checks that the installed binary behaves exactly as a forced build's does.
 
-mod support;
-
+use crate::support;
+use crate::support::e2e::*;
+use crate::support::env::Clean;
 use std::fs;
 use std::path::{Path, PathBuf};
-use support::e2e::*;
 
 const FIXTURE: &str = "tests/fixtures/soundness";
 
@@ -101,7 +101,7 @@ fn own_environment(app: &App, to: &Path) -> PathBuf {
     let probe: serde_json::Value = serde_json::from_slice(&fs::read(probe).unwrap()).unwrap();
     let python = PathBuf::from(probe["python"].as_str().unwrap());
     let env = python.parent().unwrap().parent().unwrap();
-    let status = std::process::Command::new("cp").arg("-a").arg(env).arg(to).status().unwrap();
+    let status = std::process::Command::new("cp").arg("-a").arg(env).arg(to).status_clean().unwrap();
     assert!(status.success());
     to.join("bin/python")
 }
@@ -139,7 +139,10 @@ fn env_vars_the_spec_reads_and_pth_files_rebuild_and_path_does_not() {
     // PATH changes between tools (an IDE, a terminal) and changes nothing.
     let before = app.mtime("app");
     #[allow(clippy::disallowed_methods)]
-    let path = format!("{}:{}", app._tmp.path().display(), std::env::var("PATH").unwrap_or_default());
+    let path = {
+        let _env = support::env::read(); // the PATH no test has changed
+        format!("{}:{}", app._tmp.path().display(), std::env::var("PATH").unwrap_or_default())
+    };
     let out = app.cargo(&[], &[("APP_FLAVOR", "rich"), ("PATH", &path)]);
     assert!(out.ok && out.warnings().is_empty(), "{}", out.stderr);
     assert_eq!(app.mtime("app"), before);

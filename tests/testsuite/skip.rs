@@ -5,12 +5,12 @@
 // The fake PyInstaller runs behind a `#!/bin/sh` interpreter script: Unix only.
 #![cfg(unix)]
 
-mod support;
-
+use crate::support;
+use crate::support::env::{self, Env};
+use crate::support::{spec, Fixture};
 use pyinstaller_build::{Build, ErrorKind, Outcome, Report, Result};
 use std::fs;
 use std::process::Command;
-use support::{spec, Fixture, ENV};
 
 fn two_specs() -> Fixture {
     Fixture::new(&[
@@ -22,20 +22,14 @@ fn two_specs() -> Fixture {
     ])
 }
 
-/// Runs `build` with the process environment `vars` set (tests holding `ENV` for writing).
-fn with_env(vars: &[(&str, &str)], build: &Build) -> Result<Report> {
-    for (k, v) in vars {
-        std::env::set_var(k, v);
-    }
-    let result = build.try_compile();
-    for (k, _) in vars {
-        std::env::remove_var(k);
-    }
-    result
+/// Runs `build` with the process environment `vars` set, then put back.
+fn with_env(env: &Env, vars: &[(&str, &str)], build: &Build) -> Result<Report> {
+    let _vars = env.set(vars);
+    build.try_compile()
 }
 
-fn skipped(f: &Fixture, profile: &str) -> Result<Report> {
-    with_env(&[("PYINSTALLER_BUILD_SKIP", "1")], &f.build(profile))
+fn skipped(env: &Env, f: &Fixture, profile: &str) -> Result<Report> {
+    with_env(env, &[("PYINSTALLER_BUILD_SKIP", "1")], &f.build(profile))
 }
 
 fn outcomes(report: &Report) -> Vec<(String, Outcome)> {
@@ -44,9 +38,9 @@ fn outcomes(report: &Report) -> Vec<(String, Outcome)> {
 
 #[test]
 fn a_fresh_clone_gets_placeholders_that_say_they_were_skipped_and_the_next_build_replaces_them() {
-    let _env = ENV.write().unwrap();
+    let env = env::lock();
     let f = two_specs();
-    let report = skipped(&f, "debug").unwrap();
+    let report = skipped(&env, &f, "debug").unwrap();
     assert_eq!(outcomes(&report), [("headless".into(), Outcome::Placeholder), ("worker".into(), Outcome::Placeholder)]);
     assert!(f.runs().is_empty(), "no PyInstaller run");
     assert_eq!(report.specs[1].installed, f.installed("worker"));
@@ -73,7 +67,7 @@ fn a_fresh_clone_gets_placeholders_that_say_they_were_skipped_and_the_next_build
 
     // Skipping again leaves the placeholders alone and still reports them.
     let mtime = fs::metadata(f.installed("worker")).unwrap().modified().unwrap();
-    let report = skipped(&f, "debug").unwrap();
+    let report = skipped(&env, &f, "debug").unwrap();
     assert_eq!(report.specs[1].outcome, Outcome::Placeholder);
     assert_eq!(fs::metadata(f.installed("worker")).unwrap().modified().unwrap(), mtime);
 
@@ -85,7 +79,7 @@ fn a_fresh_clone_gets_placeholders_that_say_they_were_skipped_and_the_next_build
 
 #[test]
 fn an_installed_sidecar_is_never_touched_by_a_skipped_build() {
-    let _env = ENV.write().unwrap();
+    let env = env::lock();
     let f = two_specs();
     f.build("debug").try_compile().unwrap();
     f.take_runs();
@@ -93,14 +87,15 @@ fn an_installed_sidecar_is_never_touched_by_a_skipped_build() {
     let mtime = fs::metadata(f.installed("worker")).unwrap().modified().unwrap();
     // Even with its source edited: skipping means not building.
     f.write("shared.py", "X = 2\n");
-    let report = skipped(&f, "debug").unwrap();
+    let report = skipped(&env, &f, "debug").unwrap();
     assert_eq!(outcomes(&report), [("headless".into(), Outcome::Skipped), ("worker".into(), Outcome::Skipped)]);
     assert!(f.take_runs().is_empty());
     assert_eq!(fs::read(f.installed("worker")).unwrap(), bytes);
     assert_eq!(fs::metadata(f.installed("worker")).unwrap().modified().unwrap(), mtime);
     assert!(f.warnings()[0].contains("sidecars were not built"), "{:?}", f.warnings());
     // A release build may skip when every sidecar is real: the bundle gets real binaries.
-    let report = with_env(&[("PYINSTALLER_BUILD_SKIP", "1"), ("PROFILE", "release")], &f.build("release")).unwrap();
+    let report =
+        with_env(&env, &[("PYINSTALLER_BUILD_SKIP", "1"), ("PROFILE", "release")], &f.build("release")).unwrap();
     assert_eq!(report.specs[0].outcome, Outcome::Skipped);
     // And the next real build sees the edit.
     let report = f.build("debug").try_compile().unwrap();
@@ -110,12 +105,12 @@ fn an_installed_sidecar_is_never_touched_by_a_skipped_build() {
 
 #[test]
 fn a_release_build_refuses_to_skip_into_a_placeholder() {
-    let _env = ENV.write().unwrap();
+    let env = env::lock();
     let f = two_specs();
     let release_skip = |f: &Fixture, vars: &[(&str, &str)]| {
         let mut all = vec![("PYINSTALLER_BUILD_SKIP", "1")];
         all.extend_from_slice(vars);
-        with_env(&all, &f.build("release"))
+        with_env(&env, &all, &f.build("release"))
     };
     // Missing: no placeholder is written, the build fails naming each sidecar and the fix.
     let err = release_skip(&f, &[("PROFILE", "release")]).unwrap_err();
@@ -126,7 +121,7 @@ fn a_release_build_refuses_to_skip_into_a_placeholder() {
     assert!(!f.installed("worker").exists(), "nothing written");
     // A placeholder left by a skipped debug build counts as missing; so does `tauri build`
     // (its debug builds too: the `tauri` crate tells build scripts with DEP_TAURI_DEV=false).
-    skipped(&f, "debug").unwrap();
+    skipped(&env, &f, "debug").unwrap();
     let err = release_skip(&f, &[("PROFILE", "release")]).unwrap_err();
     assert!(err.to_string().contains("placeholder"), "{err}");
     let err = release_skip(&f, &[("PROFILE", "debug"), ("DEP_TAURI_DEV", "false")]).unwrap_err();
@@ -136,7 +131,7 @@ fn a_release_build_refuses_to_skip_into_a_placeholder() {
 
 #[test]
 fn names_come_from_the_spec_literal_or_the_last_build_and_triples_from_target() {
-    let _env = ENV.write().unwrap();
+    let env = env::lock();
     // `name=NAME` is evaluated by PyInstaller only (the fake reads the comment).
     let f = Fixture::new(&[
         (
@@ -145,7 +140,7 @@ fn names_come_from_the_spec_literal_or_the_last_build_and_triples_from_target() 
         ),
         ("dyn.py", ""),
     ]);
-    let report = skipped(&f, "debug").unwrap();
+    let report = skipped(&env, &f, "debug").unwrap();
     assert!(report.specs.is_empty(), "unknown name: no placeholder");
     let warnings = f.warnings();
     assert!(
@@ -154,7 +149,7 @@ fn names_come_from_the_spec_literal_or_the_last_build_and_triples_from_target() 
     );
     f.build("debug").try_compile().unwrap();
     fs::remove_file(f.installed("dynamic")).unwrap();
-    let report = skipped(&f, "debug").unwrap();
+    let report = skipped(&env, &f, "debug").unwrap();
     assert_eq!(outcomes(&report), [("dynamic".into(), Outcome::Placeholder)], "named by its last build");
 
     // Checking for another platform is what skipping is for: no cross-compile error, and the
@@ -163,7 +158,7 @@ fn names_come_from_the_spec_literal_or_the_last_build_and_triples_from_target() 
     let build = |target: &str| {
         let mut b = g.build("debug");
         b.target(target);
-        with_env(&[("PYINSTALLER_BUILD_SKIP", "1")], &b)
+        with_env(&env, &[("PYINSTALLER_BUILD_SKIP", "1")], &b)
     };
     let report = build("x86_64-pc-windows-gnu").unwrap();
     let exe = g.root.join("binaries/worker-x86_64-pc-windows-gnu.exe");

@@ -1,4 +1,6 @@
-//! A temporary project wired to the fake PyInstaller in `tests/fake-pyinstaller`.
+//! What the areas share: [`Fixture`], a temporary project wired to the fake PyInstaller in
+//! `tests/fake-pyinstaller` (the fast tests, which run the crate in this process); [`e2e`],
+//! copies of fixture crates built by real cargo; [`env`], the process environment they all share.
 
 #![allow(dead_code)]
 
@@ -6,13 +8,10 @@ use pyinstaller_build::Build;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 pub const TRIPLE: &str = "x86_64-unknown-linux-gnu";
-
-/// Tests that set process environment variables take it for writing; all others for reading.
-pub static ENV: RwLock<()> = RwLock::new(());
 
 pub struct Fixture {
     pub tmp: tempfile::TempDir,
@@ -109,6 +108,18 @@ pub fn fake_python(dir: &Path, log: &Path) -> PathBuf {
     python
 }
 
+/// The fast tests' usual project: two specs sharing a module, the worker with one of its own.
+pub fn two_specs() -> Fixture {
+    Fixture::new(&[
+        ("headless.spec", &spec("headless", &["shared.py"])),
+        ("worker.spec", &spec("worker", &["shared.py", "worker_only.py"])),
+        ("headless.py", "import shared\n"),
+        ("worker.py", "import shared, worker_only\n"),
+        ("shared.py", "X = 1\n"),
+        ("worker_only.py", "Y = 1\n"),
+    ])
+}
+
 /// A spec the fake understands: entry `<name>.py`, plus the project modules it "imports".
 pub fn spec(name: &str, modules: &[&str]) -> String {
     format!("# modules: {}\na = Analysis(['{name}.py'])\nexe = EXE(a.scripts, name='{name}')\n", modules.join(" "))
@@ -146,6 +157,7 @@ pub fn make_executable(path: &Path) {
 }
 
 pub mod e2e;
+pub mod env;
 
 /// Whether a test whose `what` is missing may skip: yes on a user's machine (with a message on
 /// stderr), never in CI, where `PYINSTALLER_BUILD_TESTS_REQUIRE_ALL=1` turns the skip into a failure.

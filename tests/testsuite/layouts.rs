@@ -6,12 +6,11 @@
 //! lie inside python-dir. The build's own outputs, Rust sources, icons and configs are no inputs;
 //! what PyInstaller reads, lists or looks up there is, hidden files and `dist/` folders included.
 
-mod support;
-
+use crate::support::e2e::{copy_dir, host_triple, Output, CARGO};
+use crate::support::env::Clean;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::e2e::{copy_dir, host_triple, Output, CARGO};
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
@@ -55,7 +54,7 @@ impl Layout {
             cmd.env_remove(var);
         }
         cmd.envs(env.iter().copied());
-        let out = cmd.output().unwrap();
+        let out = cmd.output_clean().unwrap();
         let out = Output { ok: out.status.success(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() };
         assert!(out.ok, "cargo {command} failed:\n{}", out.stderr);
         out
@@ -66,7 +65,7 @@ impl Layout {
     }
 
     fn run(&self, name: &str) -> String {
-        let out = Command::new(self.binary(name)).output().unwrap();
+        let out = Command::new(self.binary(name)).output_clean().unwrap();
         assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
@@ -185,7 +184,7 @@ fn a_spec_at_the_repository_root_ignores_the_build_and_sees_what_pyinstaller_rea
         .args(["-c", "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)"])
         .arg(&src)
         .arg(app.repo.join("agent/addon.pyc"))
-        .status()
+        .status_clean()
         .unwrap();
     assert!(compiled.success());
     let out = app.cargo("build", &[]);

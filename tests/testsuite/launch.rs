@@ -112,8 +112,8 @@ fn an_extract_once_sidecar_unpacks_once_and_is_one_process() {
     let bytes = fs::read(&binary).unwrap();
     assert!(bytes.ends_with(b"PYIBLNC1"), "the installed file is a launcher with a payload");
     // The audit counts the onedir program and every file beside it, on disk.
-    let audit = support::e2e::audit_of(&app, "worker");
-    let onedir = support::e2e::audit_of_dir(&app).join("worker/onedir");
+    let audit = audit_of(&app, "worker");
+    let onedir = audit_of_dir(&app).join("worker/onedir");
     assert_eq!(audit.binary_bytes, files_size(&onedir), "{}: {audit:#?}", onedir.display());
     assert!(audit.packages.iter().any(|p| p.package == "(python runtime)" && p.bytes > 1_000_000), "{audit:#?}");
 

@@ -298,17 +298,19 @@ pub(crate) fn run(
     let pkg = rewrite(base.pkg(), &modules)?;
     let write =
         |path: &Path| base.with_pkg(&pkg).write(path).map_err(|e| format!("could not write {}: {e}", path.display()));
-    let (path, hash) = match launch {
-        None => {
+    // The snapshot's mode is the build's (the mode is in the context `check` compared), or not
+    // at all: a onedir program is never installed as a onefile binary.
+    let (path, hash) = match (launch, changes.payload_hash.as_deref()) {
+        (None, None) => {
             let path = scratch.path().join(binary_name);
             let hash = write(&path)?;
             (path, hash)
         }
-        Some(launcher) => {
-            let payload_hash = changes.payload_hash.as_deref().ok_or("the onedir folder was not self-tested")?;
+        (Some(launcher), Some(payload_hash)) => {
             let write = |p: &Path| write(p).map(drop);
             onedir::repack(dir, &scratch, launcher, python, payload_hash, binary_name, write)?
         }
+        _ => return Err("the last build was in another launch mode".into()),
     };
     Ok(Output { path, hash, _scratch: scratch })
 }

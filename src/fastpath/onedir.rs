@@ -128,3 +128,27 @@ fn mirror(from: &Path, to: &Path, program: Option<&str>) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_mirror_is_the_folder_without_its_program() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (from, to) = (tmp.path().join("kept"), tmp.path().join("mirror"));
+        fs::create_dir_all(from.join("_internal/lib")).unwrap();
+        fs::write(from.join("app"), b"program").unwrap();
+        fs::write(from.join("_internal/lib/a.so"), b"library").unwrap();
+        fs::write(from.join("_internal/app"), b"not the program: a file of that name further down").unwrap();
+        std::os::unix::fs::symlink("lib/a.so", from.join("_internal/link")).unwrap();
+        mirror(&from, &to, Some("app")).unwrap();
+        assert!(!to.join("app").exists(), "the program is left for the fast path to write");
+        assert_eq!(fs::read(to.join("_internal/lib/a.so")).unwrap(), b"library");
+        assert_eq!(fs::read(to.join("_internal/app")).unwrap(), fs::read(from.join("_internal/app")).unwrap());
+        assert_eq!(fs::read_link(to.join("_internal/link")).unwrap(), Path::new("lib/a.so"));
+        // The kept folder is untouched.
+        assert_eq!(fs::read(from.join("app")).unwrap(), b"program");
+    }
+}

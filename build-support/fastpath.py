@@ -722,7 +722,7 @@ def _snapshot(workpath, distpath, project, out_dir, result):
     import glob
 
     from PyInstaller.archive.readers import CArchiveReader
-    from PyInstaller.building.api import EXE, PKG, PYZ
+    from PyInstaller.building.api import COLLECT, EXE, PKG, PYZ
     from PyInstaller.building.build_main import Analysis
     from PyInstaller.utils.misc import load_py_data_struct
 
@@ -742,14 +742,21 @@ def _snapshot(workpath, distpath, project, out_dir, result):
         return "the work folder holds %d spec folders" % len(specs)
     work = specs[0]
     tocs = {t: glob.glob(os.path.join(work, t + "-*.toc")) for t in ("Analysis", "PYZ", "PKG", "EXE", "COLLECT")}
-    if [len(tocs[t]) for t in ("Analysis", "PYZ", "PKG", "EXE", "COLLECT")] != [1, 1, 1, 1, 0]:
-        return "the spec is not a single onefile Analysis/PYZ/EXE"
+    # Extract-once mode builds the onedir form: the EXE's PKG (PYZ, scripts, options) is appended
+    # to the program as in onefile, while COLLECT copies the binaries and datas beside it.
+    launch = None
+    if os.environ.get("PYINSTALLER_BUILD_LAUNCH"):
+        with open(os.environ["PYINSTALLER_BUILD_LAUNCH"]) as f:
+            launch = json.load(f)
+    shape = [1, 1, 1, 1, 0 if launch is None else 1]
+    if [len(tocs[t]) for t in ("Analysis", "PYZ", "PKG", "EXE", "COLLECT")] != shape:
+        return "the spec is not a single %s Analysis/PYZ/EXE" % ("onefile" if launch is None else "onedir")
     load = lambda cls, toc: dict(zip([g[0] for g in cls._GUTS], load_py_data_struct(toc)))  # noqa: E731
     a, pkg, exe = load(Analysis, tocs["Analysis"][0]), load(PKG, tocs["PKG"][0]), load(EXE, tocs["EXE"][0])
     pyz_toc = load(PYZ, tocs["PYZ"][0]).get("toc") or ()
-    if a.get("noarchive") or not exe.get("append_pkg", True) or exe.get("exclude_binaries"):
+    if a.get("noarchive") or not exe.get("append_pkg", True) or bool(exe.get("exclude_binaries")) != bool(launch):
         return "the spec uses noarchive, a side-loaded PKG or excluded binaries"
-    if exe.get("strip") or exe.get("upx"):
+    if exe.get("strip") or exe.get("upx") or (launch and (launch.get("strip") or launch.get("upx"))):
         return "the spec strips or UPX-compresses binaries"
     built = os.listdir(distpath)
     if len(built) != 1:
@@ -797,12 +804,19 @@ def _snapshot(workpath, distpath, project, out_dir, result):
     for name, path, typecode in pkg.get("toc") or ():
         if not ours(path):
             continue
+        if launch is not None and typecode in ("BINARY", "EXTENSION", "DATA", "ZIPFILE"):
+            continue  # excluded from a onedir PKG (PKG.assemble): COLLECT copies it, seen below
         if typecode == "PYSOURCE":
             if name not in entries:
                 return "entry script %s is not in the PKG" % name
             modules.append({"path": path, "kind": "script", "name": name, "compress": bool(entries[name][3])})
         else:
             packed.setdefault(os.path.realpath(path), name)
+    if launch is not None:
+        # What COLLECT copied into the folder: a project file there is a copy no rewrite reaches.
+        for name, path, typecode in load(COLLECT, tocs["COLLECT"][0]).get("toc") or ():
+            if ours(path) and typecode != "DEPENDENCY":
+                packed.setdefault(os.path.realpath(path), name)
     for name, path, typecode in a.get("scripts") or ():
         if ours(path) and typecode != "PYSOURCE":
             return "entry script %s is optimized" % name
@@ -838,6 +852,10 @@ def _snapshot(workpath, distpath, project, out_dir, result):
     result["modules"] = modules
     used = set()
     lists = [a.get(key) or () for key in ("scripts", "pure", "binaries", "datas", "zipfiles", "_modules_outside_pyz")]
+    if launch is not None:
+        # A onedir spec may hand COLLECT files of its own; the program itself is this build's.
+        collect_toc = load(COLLECT, tocs["COLLECT"][0]).get("toc") or ()
+        lists.append([e for e in collect_toc if len(e) == 3 and e[2] != "EXECUTABLE"])
     for toc in lists + [pyz_toc, pkg.get("toc") or ()]:
         for entry in toc:
             if len(entry) == 3 and real(entry[1]) and os.path.isfile(entry[1]) and not ours(entry[1]):

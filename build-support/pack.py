@@ -1,12 +1,21 @@
 """Pack a PyInstaller onedir folder into the payload of an extract-once launcher.
 
-argv: <onedir folder> <payload file> <zlib level>
+argv: <onedir folder> <payload file> <zlib level> [<base payload> [<fresh name>...]]
 
 The format is the one src/launch/launcher.rs reads: one entry per folder, file and symbolic link,
 in sorted order, each file raw-deflated (stored when that does not make it smaller). Nothing
 depends on the clock or the order the file system lists entries in: the same folder gives the
 same bytes, so the payload's hash is the id of its content.
+
+With a base payload (an earlier one, written by this very packer and level), a file whose name,
+mode and contents equal a base entry's takes that entry's stored bytes instead of being
+compressed again: what compressing it would give, since the same bytes compress the same way,
+but without the cost (the fast path re-packs a folder where one file changed). Names listed as
+fresh are always compressed (the fast path's self-test proves this process compresses as the
+base's did). Prints {"fresh": [files compressed, and links whose target is not the base's], "same_entries":
+whether the folder's entries are the base's} as JSON.
 """
+import json
 import os
 import struct
 import sys
@@ -40,24 +49,75 @@ def name(text):
     return struct.pack("<I", len(raw)) + raw
 
 
-def pack(root, out, level):
+def read_base(path):
+    """{(kind, name): (mode, method, length, stored bytes)} of a payload this packer wrote."""
+    with open(path, "rb") as f:
+        data = f.read()
+    at, found = 0, {}
+
+    def text():
+        nonlocal at
+        (size,) = struct.unpack_from("<I", data, at)
+        raw = data[at + 4 : at + 4 + size]
+        at += 4 + size
+        return raw.decode("utf-8")
+
+    while at < len(data):
+        kind, mode = struct.unpack_from("<BI", data, at)
+        at += 5
+        rel = text()
+        if kind == FILE:
+            method, length, size = struct.unpack_from("<BQQ", data, at)
+            at += 17
+            found[(kind, rel)] = (mode, method, length, data[at : at + size])
+            at += size
+        else:
+            found[(kind, rel)] = (mode, text() if kind == SYMLINK else None, None, None)
+    return found
+
+
+def same(data, method, stored):
+    if method == 0:
+        return stored == data
+    try:
+        unpacker = zlib.decompressobj(-15)
+        return unpacker.decompress(stored) == data and unpacker.eof and not unpacker.unused_data
+    except zlib.error:
+        return False
+
+
+def pack(root, out, level, base=None, fresh=()):
+    compressed, seen = [], set()
     with open(out, "wb") as f:
         for kind, rel, full in entries(root):
+            seen.add((kind, rel))
             if kind == FOLDER:
                 f.write(struct.pack("<BI", FOLDER, 0o755) + name(rel))
             elif kind == SYMLINK:
-                f.write(struct.pack("<BI", SYMLINK, 0o777) + name(rel) + name(os.readlink(full)))
+                target = os.readlink(full)
+                if base is not None and base.get((kind, rel), (None, target))[1] != target:
+                    compressed.append(rel)
+                f.write(struct.pack("<BI", SYMLINK, 0o777) + name(rel) + name(target))
             else:
                 mode = 0o755 if os.stat(full).st_mode & 0o100 else 0o644
                 with open(full, "rb") as src:
                     data = src.read()
-                packer = zlib.compressobj(level, zlib.DEFLATED, -15, 9)
-                packed = packer.compress(data) + packer.flush()
-                method, stored = (1, packed) if len(packed) < len(data) else (0, data)
+                old = base.get((kind, rel)) if base is not None and rel not in fresh else None
+                if old is not None and old[0] == mode and old[2] == len(data) and same(data, old[1], old[3]):
+                    method, stored = old[1], old[3]
+                else:
+                    compressed.append(rel)
+                    packer = zlib.compressobj(level, zlib.DEFLATED, -15, 9)
+                    packed = packer.compress(data) + packer.flush()
+                    method, stored = (1, packed) if len(packed) < len(data) else (0, data)
                 f.write(struct.pack("<BI", FILE, mode) + name(rel))
                 f.write(struct.pack("<BQQ", method, len(data), len(stored)))
                 f.write(stored)
+    return {"fresh": compressed, "same_entries": base is not None and seen == set(base)}
 
 
 if __name__ == "__main__":
-    pack(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    base = read_base(sys.argv[4]) if len(sys.argv) > 4 else None
+    result = pack(sys.argv[1], sys.argv[2], int(sys.argv[3]), base, set(sys.argv[5:]))
+    if base is not None:
+        print(json.dumps(result))

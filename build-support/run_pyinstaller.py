@@ -147,7 +147,10 @@ if launch_path:
         original_launch_collect(self, *a, **kw)
         launch_made["collect"] = self
         with open(launch_path, "w") as f:
-            json.dump({"folder": os.path.basename(self.name), "program": os.path.basename(exes[0].name)}, f)
+            # Whether COLLECT strips or UPX-compresses its binaries: its TOC file does not say, and
+            # the fast path's snapshot must know (build-support/fastpath.py).
+            made = {"folder": os.path.basename(self.name), "program": os.path.basename(exes[0].name)}
+            json.dump(dict(made, strip=bool(kw.get("strip")), upx=bool(kw.get("upx"))), f)
 
     build_main.EXE.__init__ = launch_exe
     build_main.COLLECT.__init__ = launch_collect

@@ -527,9 +527,13 @@
 //!
 //! Everything else holds: the mode and the launcher's hash are part of the fingerprint, the
 //! binary store's and the shared cache's keys; the smoke test runs the launcher as installed,
-//! unpacking into its scratch folder; `PYINSTALLER_BUILD_SKIP` placeholders are as before.
-//! *Not yet:* the fast path (an edit in this mode runs PyInstaller, and the warning says why),
-//! the audit of the binary's contents, hash-pinned lookups before the environment exists, a
+//! unpacking into its scratch folder; `PYINSTALLER_BUILD_SKIP` placeholders are as before. So does
+//! the fast path: the onedir program is the onefile form's executable with a smaller archive
+//! (its PYZ, entry scripts and options; `COLLECT` copies the binaries and datas beside it), so an
+//! edit rewrites the program's archive and re-packs the folder, every other member copied byte
+//! for byte from the last build's payload, and the warning says so. After each build a self-test
+//! re-packs the kept folder that way and must give the installed file's bytes, or the fast path
+//! is off for that sidecar. *Not yet:* the audit of the binary's contents, hash-pinned lookups before the environment exists, a
 //! `universal-apple-darwin` sidecar (not made in this mode: `lipo` would drop the payload), and code signing on macOS (data
 //! appended to a Mach-O file breaks its signature); the Windows and macOS launchers are compile-
 //! checked only. Two apps with a sidecar of the same name share its cache folder and prune each
@@ -1663,10 +1667,14 @@ fn say(cargo: &Cargo, spec: &SpecReport, cache: &cache::Cache) {
             spec.log.display()
         )),
         Outcome::FastPath => cargo.warning(&format!(
-            "pyinstaller-build: rebuilt {} in {:.1} s by the fast path, without PyInstaller ({} since \
+            "pyinstaller-build: rebuilt {} in {:.1} s by the fast path, without PyInstaller ({}{} since \
              its last PyInstaller build{}{missed})",
             spec.name,
             spec.duration.as_secs_f64(),
+            match spec.repacked {
+                true => "its onedir program's archive rewritten and its folder re-packed: ",
+                false => "",
+            },
             spec.reason,
             // Zero when no smoke test ran (none configured for this sidecar).
             match spec.smoke_test.is_zero() {

@@ -243,7 +243,7 @@ mod tests {
         let out = dir.join("main");
         let python = which::which("python3").unwrap();
         let launcher = crate::launch::Launcher::folder();
-        crate::launch::pack_folder(&launcher, &python, &[], "main", &src, "main", &out).unwrap();
+        crate::launch::pack_folder(&launcher, &python, &[], &src, "main", &out, None).unwrap();
         let hash = crate::hashing::hex(&crate::hashing::hash_file(&out).unwrap());
         (out, hash)
     }

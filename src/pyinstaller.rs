@@ -162,7 +162,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
     })?;
     let binary = match inv.launch {
         Some(launcher) => {
-            crate::launch::pack(launcher, python, env, spec_name, &built, &dir.dist(), &dir.root.join("onedir"))?
+            crate::launch::pack(launcher, python, env, spec_name, &built, &dir.dist(), &crate::launch::kept(&dir.root))?
         }
         None => find_binary(spec_name, &dir.dist())?,
     };

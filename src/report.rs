@@ -64,6 +64,9 @@ pub struct SpecReport {
     /// Audit candidates that appeared with this build.
     #[serde(skip)]
     pub(crate) new_candidates: Vec<String>,
+    /// The fast path rewrote an extract-once sidecar's onedir program and re-packed its folder.
+    #[serde(skip)]
+    pub(crate) repacked: bool,
 }
 
 /// What was done for a spec.
@@ -148,6 +151,7 @@ impl SpecReport {
             shared_cache: None,
             download: (0, Duration::ZERO),
             new_candidates: Vec::new(),
+            repacked: false,
         }
     }
 }

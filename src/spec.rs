@@ -324,11 +324,6 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     };
     let mut refused = None;
     let action = match (action, &state) {
-        (Action::Build, Some(_)) if !shared.force && shared.launcher(spec).is_some() => {
-            let mode = shared.launcher(spec).map_or("", |l| l.mode());
-            refused = Some(format!("the fast path does not repack {mode} yet"));
-            Action::Build
-        }
         (Action::Build, Some(state)) if !shared.force => {
             let checked = fastpath::check(&dir, state, &context, shared.project, &inputs, traced).and_then(|changed| {
                 let paths: Vec<&str> = changed.modules.iter().map(|m| m.path.as_str()).collect();
@@ -507,6 +502,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             fast_path_refused: if outcome == Outcome::Built { plan.refused.clone() } else { None },
             shared_cache: asked.clone(),
             new_candidates,
+            repacked: outcome == Outcome::FastPath && shared.launcher(&plan.spec).is_some(),
             download: match &plan.action {
                 Action::Download(hit) => (hit.bytes, hit.took),
                 _ => (0, Duration::ZERO),
@@ -658,8 +654,7 @@ fn invocation<'a>(
         project_dir: &shared.project.root,
         not_project: &shared.not_project,
         extra_excludes: &[],
-        // An extract-once sidecar takes no fast path: nothing to snapshot.
-        snapshot: Some(fastpath::HELPER).filter(|_| shared.launcher(&plan.spec).is_none()),
+        snapshot: Some(fastpath::HELPER),
         launch: shared.launcher(&plan.spec),
     }
 }
@@ -676,7 +671,8 @@ fn fast(
     // Held throughout: an orphaned PyInstaller may still be rewriting the snapshot.
     let lock = dir.wait_for_lock()?;
     let env = shared.spec_env(&plan.spec);
-    let binary = match fastpath::run(dir, &shared.python(&env), shared.project, changes, &state.binary) {
+    let launcher = shared.launcher(&plan.spec);
+    let binary = match fastpath::run(dir, &shared.python(&env), shared.project, changes, &state.binary, launcher) {
         Ok(binary) => binary,
         Err(why) => return Ok(Err(why)),
     };
@@ -837,9 +833,7 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
             ));
         }
         let smoke = smoke_test(shared, plan, &output.binary)?;
-        if shared.launcher(&plan.spec).is_none() {
-            fastpath::after_build(dir, &output.binary, &shared.python(&env), &before);
-        }
+        fastpath::after_build(dir, &output.binary, &shared.python(&env), &before, shared.launcher(&plan.spec));
         // Packaged, and not a scanned project file: outside python-dir, or in a folder the scan
         // skips (a hidden file or a `dist/` folder in a data folder PyInstaller collects).
         let external: Vec<PathBuf> = output

@@ -20,15 +20,19 @@
 //!
 //! This file is the pipeline; `snapshot.rs` holds what is remembered of the last build,
 //! `helper.rs` runs the Python half, `archive.rs` reads and rewrites PyInstaller's archives and
-//! `elf.rs` swaps an archive into the executable.
+//! `elf.rs` swaps an archive into the executable, and `onedir.rs` extends all this to
+//! extract-once mode, where the executable is the onedir program and the installed file packs
+//! its folder.
 
 mod archive;
 mod elf;
 mod helper;
+mod onedir;
 mod snapshot;
 
 use crate::freshness::state::State;
 use crate::hashing::{hash_file, hex};
+use crate::launch::Launcher;
 use crate::project::Project;
 use crate::workdir::SpecDir;
 use archive::{Pkg, Pyz};
@@ -46,6 +50,7 @@ pub(crate) struct Changes {
     pub modules: Vec<Module>,
     base_hash: String,
     process: serde_json::Value,
+    payload_hash: Option<String>,
 }
 
 /// A fast path's executable, in a folder of its own that goes when this is dropped.
@@ -56,16 +61,22 @@ pub(crate) struct Output {
 }
 
 /// After a successful stock build of `binary`: self-tests the helper's snapshot and keeps the
-/// result. Never fails the build: a snapshot that cannot be checked is disabled.
-pub(crate) fn after_build(dir: &SpecDir, binary: &Path, python: &Python, project: &Project) {
+/// result. Never fails the build: a snapshot that cannot be checked is disabled. In extract-once
+/// mode (`launch`), `binary` is the installed file and the executable is its kept onedir program.
+pub(crate) fn after_build(dir: &SpecDir, binary: &Path, python: &Python, project: &Project, launch: Option<&Launcher>) {
     let raw = dir.fastpath().join("snapshot.json");
     let mut snapshot: Snapshot = match fs::read(&raw).map(|b| serde_json::from_slice(&b)) {
         Ok(Ok(s)) => s,
         _ => Snapshot { disabled: Some("the build left no snapshot".into()), ..Snapshot::default() },
     };
+    let program = binary.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let executable = match launch {
+        Some(_) => crate::launch::kept(&dir.root).join(&program),
+        None => binary.to_path_buf(),
+    };
     if snapshot.disabled.is_none() {
         // A copy: PyInstaller may later rewrite the file in dist in place.
-        if let Err(e) = fs::copy(binary, dir.fastpath().join("base")) {
+        if let Err(e) = fs::copy(&executable, dir.fastpath().join("base")) {
             snapshot.disabled = Some(format!("could not copy the executable: {e}"));
         }
     }
@@ -73,6 +84,12 @@ pub(crate) fn after_build(dir: &SpecDir, binary: &Path, python: &Python, project
         match self_test(dir, &mut snapshot, python, project) {
             Ok(hash) => snapshot.base_hash = Some(hash),
             Err(why) => snapshot.disabled = Some(format!("the snapshot's self-test failed: {why}")),
+        }
+    }
+    if let (None, Some(launcher)) = (&snapshot.disabled, launch) {
+        match onedir::self_test(dir, launcher, python, binary, &program) {
+            Ok(hash) => snapshot.payload_hash = Some(hash),
+            Err(why) => snapshot.disabled = Some(format!("the onedir folder's self-test failed: {why}")),
         }
     }
     for m in &mut snapshot.modules {
@@ -221,7 +238,7 @@ pub(crate) fn check(
             return Err(format!("{} changed", path.display()));
         }
     }
-    Ok(Changes { modules: changed, base_hash, process: snapshot.process })
+    Ok(Changes { modules: changed, base_hash, process: snapshot.process, payload_hash: snapshot.payload_hash })
 }
 
 fn stat(path: &Path) -> Option<(u64, u128)> {
@@ -231,13 +248,15 @@ fn stat(path: &Path) -> Option<(u64, u128)> {
 }
 
 /// Compiles the changed modules in `python` and rewrites them into the snapshot's archive; returns
-/// the new executable, or why the fast path was refused.
+/// the new executable (in extract-once mode, `launch`, the installed file packing the onedir
+/// folder with the new program), or why the fast path was refused.
 pub(crate) fn run(
     dir: &SpecDir,
     python: &Python,
     project: &Project,
     changes: &Changes,
     binary_name: &str,
+    launch: Option<&Launcher>,
 ) -> Result<Output, String> {
     let changed = &changes.modules;
     let scratch = Scratch::new(dir)?;
@@ -279,8 +298,22 @@ pub(crate) fn run(
     }
     let base = Onefile::parse(&base)?;
     let pkg = rewrite(base.pkg(), &modules)?;
-    let path = scratch.path().join(binary_name);
-    let hash = base.with_pkg(&pkg).write(&path).map_err(|e| format!("could not write {}: {e}", path.display()))?;
+    let write =
+        |path: &Path| base.with_pkg(&pkg).write(path).map_err(|e| format!("could not write {}: {e}", path.display()));
+    // The snapshot's mode is the build's (the mode is in the context `check` compared), or not
+    // at all: a onedir program is never installed as a onefile binary.
+    let (path, hash) = match (launch, changes.payload_hash.as_deref()) {
+        (None, None) => {
+            let path = scratch.path().join(binary_name);
+            let hash = write(&path)?;
+            (path, hash)
+        }
+        (Some(launcher), Some(payload_hash)) => {
+            let write = |p: &Path| write(p).map(drop);
+            onedir::repack(dir, &scratch, launcher, python, payload_hash, binary_name, write)?
+        }
+        _ => return Err("the last build was in another launch mode".into()),
+    };
     Ok(Output { path, hash, _scratch: scratch })
 }
 

@@ -239,50 +239,96 @@ pub(crate) fn pack(
     crate::pyinstaller::remove_dir(keep)?;
     fs::rename(&onedir, keep).at("could not move", &onedir)?;
     let out = dist.join(&program);
-    pack_folder(launcher, python, env, spec_name, keep, &program, &out)?;
+    pack_folder(launcher, python, env, keep, &program, &out, None).map_err(|why| {
+        Error::new(
+            ErrorKind::BuildFailed,
+            format!("pyinstaller-build: packing `{}` for `{spec_name}` failed: {why}", keep.display()),
+        )
+    })?;
     Ok(out)
 }
 
-/// The onedir folder `onedir` (its program `program`) packed behind `launcher` into `out`: the one
-/// step from a onedir folder in a spec's work folder to the file the crate stores, shares and
-/// installs, in both modes. Deterministic: the same folder gives the same bytes.
+/// A base to re-pack from: an earlier payload of `pack.py`, whose members are reused for files
+/// whose name, mode and contents are unchanged, except for the `fresh` ones, always compressed.
+pub(crate) struct Base<'a> {
+    pub payload: &'a Path,
+    pub fresh: &'a [&'a str],
+}
+
+/// What re-packing from a base found.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Repacked {
+    /// The files compressed (not taken from the base) and the links whose target changed.
+    pub fresh: Vec<String>,
+    /// Whether the folder held exactly the base's entries.
+    pub same_entries: bool,
+}
+
+/// The one way from an onedir folder (`program` in it) to the file the crate stores, shares and
+/// installs, in both modes: `pack.py` packs the folder in `python`, the build's interpreter (its
+/// zlib compresses every member, at the launcher's level), and the launcher (none for a resource
+/// folder) goes in front, written executable to `out`. Deterministic: the same folder gives the
+/// same bytes.
+/// With a `base`, unchanged members are copied from it byte for byte instead of compressed again
+/// (the fast path), and what was not is returned.
 pub(crate) fn pack_folder(
     launcher: &Launcher,
     python: &Path,
     env: &[(String, Option<String>)],
-    spec_name: &str,
     onedir: &Path,
     program: &str,
     out: &Path,
-) -> Result<()> {
+    base: Option<Base>,
+) -> std::result::Result<Option<Repacked>, String> {
     let payload = out.with_extension("payload");
     let mut cmd = Command::new(python);
     cmd.arg("-c").arg(PACKER).arg(onedir).arg(&payload).arg(launcher.level.to_string());
-    crate::pyinstaller::build_env(&mut cmd, env);
-    let ran = cmd.output().at("could not run", python)?;
-    if !ran.status.success() {
-        return Err(Error::new(
-            ErrorKind::BuildFailed,
-            format!(
-                "pyinstaller-build: packing `{}` for `{spec_name}` failed:\n{}",
-                onedir.display(),
-                String::from_utf8_lossy(&ran.stderr)
-            ),
-        ));
+    if let Some(base) = &base {
+        cmd.arg(base.payload).args(base.fresh);
     }
-    let bytes = fs::read(&payload).at("could not read", &payload)?;
+    crate::pyinstaller::build_env(&mut cmd, env);
+    let output = cmd.output().map_err(|e| format!("could not run {}: {e}", python.display()))?;
+    let read = fs::read(&payload);
     let _ = fs::remove_file(&payload);
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).trim().to_string());
+    }
+    let repacked = match base {
+        Some(_) => Some(serde_json::from_slice(&output.stdout).map_err(|e| format!("pack.py's answer: {e}"))?),
+        None => None,
+    };
+    let bytes = read.map_err(|e| format!("could not read {}: {e}", payload.display()))?;
     let prefix = match &launcher.path {
-        Some(path) => fs::read(path).at("could not read", path)?,
+        Some(path) => fs::read(path).map_err(|e| format!("could not read {}: {e}", path.display()))?,
         None => Vec::new(),
     };
-    fs::write(out, assemble(&prefix, &bytes, program)).at("could not write", out)?;
+    let packed = assemble(&prefix, &bytes, program);
+    fs::write(out, packed).map_err(|e| format!("could not write {}: {e}", out.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(out, fs::Permissions::from_mode(0o755)).at("could not make executable", out)?;
+        fs::set_permissions(out, fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("could not make {} executable: {e}", out.display()))?;
     }
-    Ok(())
+    Ok(repacked)
+}
+
+/// Where a spec's last stock onedir folder is kept, in its work folder (`pack`'s `keep`).
+pub(crate) fn kept(root: &Path) -> PathBuf {
+    root.join("onedir")
+}
+
+/// The payload of a file `assemble` wrote, given its launcher's length, and the program's name
+/// in the trailer; none if the file is not one.
+pub(crate) fn payload_of(packed: &[u8], launcher_len: usize) -> Option<&[u8]> {
+    let n = packed.len();
+    let magic = packed.get(n.checked_sub(8)?..)?;
+    let name_len = u32::from_le_bytes(packed.get(n.checked_sub(12)?..n - 8)?.try_into().ok()?) as usize;
+    let at = n.checked_sub(60)?;
+    let le = |i: usize| u64::from_le_bytes(packed[i..i + 8].try_into().expect("8 bytes")) as usize;
+    let (start, len) = (le(at), le(at + 8));
+    (magic == b"PYIBLNC1" && start == launcher_len && start.checked_add(len)?.checked_add(name_len)? == at)
+        .then(|| &packed[start..start + len])
 }
 
 /// `launcher || payload || name || trailer` (launcher.rs describes the layout). `program` is the
@@ -316,6 +362,17 @@ mod tests {
         // The tail alone (as the launcher reads it) is enough.
         let tail = &file[file.len() - 70..];
         assert_eq!(launcher::parse_trailer(tail, file.len() as u64).unwrap(), t);
+    }
+
+    #[test]
+    fn the_payload_is_found_behind_a_launcher_of_its_length() {
+        let file = assemble(b"LAUNCHER", b"payload bytes", "api");
+        assert_eq!(payload_of(&file, 8), Some(&b"payload bytes"[..]));
+        // Another launcher's length, a cut file, a plain program: none.
+        assert_eq!(payload_of(&file, 7), None);
+        assert_eq!(payload_of(&file[..file.len() - 1], 8), None);
+        assert_eq!(payload_of(b"short", 0), None);
+        assert_eq!(payload_of(&[0u8; 100], 0), None);
     }
 
     #[test]

@@ -74,6 +74,39 @@ class PackTest(unittest.TestCase):
             self.assertEqual(by_path["_internal/link"][1], "lib/data.txt")
             self.assertEqual(by_path["_internal/empty"][1], b"")
 
+    def test_a_base_payload_gives_the_same_bytes_and_says_what_it_compressed(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = os.path.join(tmp, "app")
+            os.makedirs(os.path.join(root, "_internal"))
+            files = {"app": b"program " * 900, "_internal/a.so": b"library " * 700, "_internal/b": b"tiny"}
+            for rel, data in files.items():
+                with open(os.path.join(root, rel), "wb") as f:
+                    f.write(data)
+            os.chmod(os.path.join(root, "app"), 0o755)
+            os.symlink("a.so", os.path.join(root, "_internal", "link"))
+            base, again, fresh = (os.path.join(tmp, n) for n in ("base", "again", "fresh"))
+            pack.pack(root, base, 9)
+            # Unchanged: every member reused, except the one named fresh, compressed to the same bytes.
+            result = pack.pack(root, again, 9, pack.read_base(base), {"app"})
+            self.assertEqual(result, {"fresh": ["app"], "same_entries": True})
+            with open(base, "rb") as f, open(again, "rb") as g:
+                self.assertEqual(f.read(), g.read())
+            # One file edited, one mode and one link changed: those are packed from the folder.
+            with open(os.path.join(root, "app"), "wb") as f:
+                f.write(b"changed " * 900)
+            os.chmod(os.path.join(root, "_internal", "b"), 0o755)
+            os.remove(os.path.join(root, "_internal", "link"))
+            os.symlink("b", os.path.join(root, "_internal", "link"))
+            result = pack.pack(root, again, 9, pack.read_base(base), set())
+            self.assertEqual(result, {"fresh": ["app", "_internal/b", "_internal/link"], "same_entries": True})
+            pack.pack(root, fresh, 9)
+            with open(fresh, "rb") as f, open(again, "rb") as g:
+                self.assertEqual(f.read(), g.read())
+            # A file more than the base had.
+            with open(os.path.join(root, "_internal", "new"), "wb") as f:
+                f.write(b"new")
+            self.assertFalse(pack.pack(root, again, 9, pack.read_base(base), set())["same_entries"])
+
 
 if __name__ == "__main__":
     unittest.main()

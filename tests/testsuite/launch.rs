@@ -200,15 +200,19 @@ fn an_extract_once_sidecar_unpacks_once_and_is_one_process() {
     let again = app.build(&[]);
     assert!(again.warnings().is_empty(), "{}", again.stderr);
 
-    // An edit: PyInstaller runs (no fast path in this mode, and the warning says why); the new
-    // id replaces the old one in the cache, except while the old one runs.
+    // An edit takes the fast path (the onedir program's archive rewritten, the folder re-packed,
+    // and the warning says so); the new id replaces the old one in the cache, except while the
+    // old one runs.
     let old = scratch.path().join("old-worker");
     fs::copy(&binary, &old).unwrap();
     let (mut running, _) = start_sleeping(&old, &cache);
     app.write("worker_only.py", "WORKER_VALUE = 2\n");
     let edited = app.build(&[]);
     let warning = edited.warnings().join("\n");
-    assert!(warning.contains("built worker in") && warning.contains("extract-once"), "{warning}");
+    assert!(
+        warning.contains("rebuilt worker in") && warning.contains("by the fast path") && warning.contains("re-packed"),
+        "{warning}"
+    );
     assert_eq!(launch(&binary, &cache, &[]), format!("worker hello 2 {} []", binary.display()));
     let now = ids(&cache);
     assert_eq!(now.len(), 2, "the running id is kept: {now:?}");
@@ -220,7 +224,7 @@ fn an_extract_once_sidecar_unpacks_once_and_is_one_process() {
     assert_eq!(ids(&cache).len(), 1, "the old id, no longer running, is pruned: {:?}", ids(&cache));
     assert!(!ids(&cache).contains(&entries[0]));
 
-    // What this mode installs is what a forced build of the same sources installs.
+    // What the fast path installed is what a forced build of the same sources installs.
     let built = fs::read(&binary).unwrap();
     let forced = app.cargo(&[], &[("PYINSTALLER_BUILD_FORCE", "1")]);
     assert!(forced.ok && forced.warnings().iter().any(|w| w.contains("built worker in")), "{}", forced.stderr);

@@ -7,7 +7,7 @@
 //! Knobs (environment variables of the test process; see the README's test section):
 //! `PYINSTALLER_BUILD_DIFF_SEED` (first case's seed, default 1), `_STEPS` (random steps in all,
 //! default 60), `_CASE_STEPS` (steps per project, default 20), `_SECONDS` (no new step after this,
-//! default 420), `_CLASSES` (opt-in generators of known, unfixed classes: `1,2,3,4,5,6` or `all`),
+//! default 420), `_CLASSES` (opt-in generators: `1,2,3,4,5,6,7,8` or `all`),
 //! `_REPLAY` (`<seed>` or `<seed>:<i,j,...>`: one case, only those steps), `_SHRINK_SECONDS`
 //! (default 300), `_PARALLEL` (`0`: the oracle waits for the crate's build).
 //!
@@ -18,7 +18,9 @@
 //! PyInstaller collects (hidden files, `dist/`, `build/` in a data folder), 5 a damaged sidecar
 //! rebuilt on PyInstaller's cached analysis (no binary store, an in-place edit of the installed
 //! hard link), 6 a package global named like an unbundled submodule, 7 an installed sidecar
-//! whose execute bit was removed (cargo does not rerun the build script for a mode change).
+//! whose execute bit was removed (cargo does not rerun the build script for a mode change), 8 a
+//! quarter of the cases in extract-once mode (`launch = "extract-once"`: the onedir form packed
+//! behind a launcher, where the fast path re-packs the folder).
 // Symlinks, modes and shell-run sidecars: the harness runs where PyInstaller builds are tested.
 #![cfg(unix)]
 
@@ -63,7 +65,7 @@ impl Knobs {
     fn from_env() -> Knobs {
         let classes = match knob("CLASSES").as_deref() {
             None => Classes::default(),
-            Some("all") => Classes((1..=7).collect()),
+            Some("all") => Classes((1..=8).collect()),
             Some(list) => Classes(
                 list.split(',').map(|c| c.trim().parse().expect("PYINSTALLER_BUILD_DIFF_CLASSES: numbers")).collect(),
             ),
@@ -116,7 +118,10 @@ impl Plan {
         let shape = ops::shape(&mut rng, classes);
         // Without the binary store, a damaged sidecar with unchanged inputs runs PyInstaller on
         // its cache (class 5).
-        let extra = if classes.on(5) && rng.chance(30) { "binary-cache-mb = 0\n" } else { "" }.to_string();
+        let mut extra = if classes.on(5) && rng.chance(30) { "binary-cache-mb = 0\n" } else { "" }.to_string();
+        if shape.extract_once {
+            extra.push_str("launch = \"extract-once\"\n");
+        }
         let mut model = shape.clone();
         let mut history = vec![model.clone()];
         let mut ops = Vec::new();
@@ -147,6 +152,8 @@ struct Failure {
 struct Stats {
     steps: usize,
     outcomes: BTreeMap<&'static str, usize>,
+    /// The outcomes of the cases in extract-once mode (class 8), also counted in `outcomes`.
+    extract_once: BTreeMap<&'static str, usize>,
     oracle_builds: usize,
     oracle_reused: usize,
     nondeterministic: usize,
@@ -410,9 +417,11 @@ fn why(stderr: &str) -> Option<String> {
     Some(text.split("; log: ").next().unwrap_or(text).trim_end_matches(')').chars().take(160).collect())
 }
 
-/// A binary's behaviour: exit status and stdout.
+/// A binary's behaviour: exit status and stdout. (An extract-once sidecar unpacks beside it, not
+/// into the user's cache folder.)
 fn behaviour(binary: &Path) -> String {
-    match Command::new(binary).output_clean() {
+    let cache = binary.with_extension("launch-cache");
+    match Command::new(binary).env("PYINSTALLER_BUILD_LAUNCH_CACHE", cache).output_clean() {
         Ok(out) => format!("{}\n{}", out.status, String::from_utf8_lossy(&out.stdout)),
         Err(e) => format!("cannot run: {e}"),
     }
@@ -529,9 +538,13 @@ fn run(
         stats.crate_time += took;
         let what = outcome(ok, &stderr);
         *stats.outcomes.entry(what).or_default() += 1;
+        if plan.shape.extract_once {
+            *stats.extract_once.entry(what).or_default() += 1;
+        }
         eprintln!(
-            "[seed {} {label}] crate: {what} in {:.1} s{}; forced build: {}{}",
+            "[seed {}{} {label}] crate: {what} in {:.1} s{}; forced build: {}{}",
             plan.seed,
+            if plan.shape.extract_once { " extract-once" } else { "" },
             took.as_secs_f64(),
             why(&stderr).filter(|_| what != "not run by cargo").map(|w| format!(" ({w})")).unwrap_or_default(),
             if oracle.ok { "built" } else { "fails" },
@@ -681,8 +694,11 @@ fn the_installed_sidecar_is_always_what_a_forced_build_makes() {
                 .collect();
             let mut involved: Vec<u8> = kept.iter().map(|&i| plan.ops[i].class()).filter(|&c| c != 0).collect();
             involved.extend(plan.shape.spec.flags.iter().map(|f| model::flag_class(f)).filter(|&c| c != 0));
-            if !plan.extra.is_empty() {
+            if plan.extra.contains("binary-cache-mb") {
                 involved.push(5);
+            }
+            if plan.shape.extract_once {
+                involved.push(8);
             }
             involved.sort();
             involved.dedup();
@@ -706,11 +722,12 @@ fn the_installed_sidecar_is_always_what_a_forced_build_makes() {
         }
     }
     eprintln!(
-        "differential: {} random steps ran clean in {cases} projects in {:.0} s; the crate: {:?}; forced builds: \
-         {} ({:.0} s), reused {}, nondeterministic {}; the crate's builds {:.0} s",
+        "differential: {} random steps ran clean in {cases} projects in {:.0} s; the crate: {:?} (in extract-once \
+         mode: {:?}); forced builds: {} ({:.0} s), reused {}, nondeterministic {}; the crate's builds {:.0} s",
         stats.steps,
         start.elapsed().as_secs_f64(),
         stats.outcomes,
+        stats.extract_once,
         stats.oracle_builds,
         stats.oracle_time.as_secs_f64(),
         stats.oracle_reused,
@@ -725,7 +742,7 @@ fn the_installed_sidecar_is_always_what_a_forced_build_makes() {
 /// would test the interpreter's error, not the crate).
 #[test]
 fn plans_are_reproducible_and_write_valid_python() {
-    let all = Classes((1..=7).collect());
+    let all = Classes((1..=8).collect());
     let tmp = tempfile::tempdir().unwrap();
     let mut files = 0;
     for seed in 0..40 {

@@ -64,6 +64,9 @@ pub struct Model {
     pub exec: BTreeSet<String>,
     pub spec: Spec,
     pub env: BTreeMap<String, String>,
+    /// The case's sidecar is built in extract-once mode (`launch = "extract-once"` in its
+    /// manifest; class 8): the crate's onedir form, packed behind a launcher. Set for a whole case.
+    pub extract_once: bool,
 }
 
 /// One rendered file: its bytes (or a symlink's target) and whether it is executable.

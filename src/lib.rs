@@ -533,10 +533,12 @@
 //! edit rewrites the program's archive and re-packs the folder, every other member copied byte
 //! for byte from the last build's payload, and the warning says so. After each build a self-test
 //! re-packs the kept folder that way and must give the installed file's bytes, or the fast path
-//! is off for that sidecar. *Not yet:* the audit of the binary's contents, hash-pinned lookups before the environment exists, a
-//! `universal-apple-darwin` sidecar (not made in this mode: `lipo` would drop the payload), and code signing on macOS (data
-//! appended to a Mach-O file breaks its signature); the Windows and macOS launchers are compile-
-//! checked only. Two apps with a sidecar of the same name share its cache folder and prune each
+//! is off for that sidecar. The audit covers the onedir program and every file beside it, on
+//! disk. On macOS the launcher is linked unsigned; with its payload appended, its Mach-O headers
+//! are fixed so that `codesign` accepts the file (as PyInstaller's `fix_exe_for_code_signing`
+//! does for its onefile executables), and it is signed ad hoc. *Not yet:* hash-pinned lookups
+//! before the environment exists, and a `universal-apple-darwin` sidecar (not made in this mode:
+//! `lipo` would drop the payload); the Windows and macOS launchers are compile-checked only. Two apps with a sidecar of the same name share its cache folder and prune each
 //! other's ids when not running (each then unpacks again on its next start).
 //!
 //! # Onedir sidecars in `bundle.resources`

@@ -82,15 +82,40 @@ pub fn parse_trailer(tail: &[u8], file_len: u64) -> Result<Trailer, String> {
     Ok(Trailer { payload_offset, payload_len, id, name })
 }
 
-/// The trailer of a file with a payload (a launcher, or a resource folder's packed form).
+/// How far from the end of its file a trailer is looked for: on macOS the code signature follows
+/// it (src/launch/macho.rs), about 52 bytes per 4 KiB page of the file, so 16 MiB covers a
+/// payload of over a gigabyte.
+const SEARCH: u64 = 16 << 20;
+
+/// The trailer of a file with a payload (a launcher, or a resource folder's packed form): at the
+/// end of the file, or, when something follows it (a macOS code signature), the last place
+/// before the end where a whole trailer ends, within [`SEARCH`] bytes.
 pub fn read_trailer(file: &mut File) -> Result<Trailer, String> {
     let len = file.metadata().map_err(|e| format!("cannot read its own file: {e}"))?.len();
+    let mut read_at = |start: u64, n: u64| -> Result<Vec<u8>, String> {
+        let mut buf = vec![0; n as usize];
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| file.read_exact(&mut buf))
+            .map_err(|e| format!("cannot read its own file: {e}"))?;
+        Ok(buf)
+    };
     let want = (TRAILER_LEN as u64 + 255).min(len);
-    let mut tail = vec![0; want as usize];
-    file.seek(SeekFrom::Start(len - want))
-        .and_then(|_| file.read_exact(&mut tail))
-        .map_err(|e| format!("cannot read its own file: {e}"))?;
-    parse_trailer(&tail, len)
+    let at_end = parse_trailer(&read_at(len - want, want)?, len);
+    if at_end.is_ok() {
+        return at_end;
+    }
+    let from = len.saturating_sub(SEARCH);
+    let region = read_at(from, len - from)?;
+    let mut end = region.len();
+    while let Some(at) = region[..end].windows(MAGIC.len()).rposition(|w| w == MAGIC) {
+        let trailer_end = at + MAGIC.len();
+        let tail = &region[trailer_end.saturating_sub(TRAILER_LEN + 255)..trailer_end];
+        if let Ok(trailer) = parse_trailer(tail, from + trailer_end as u64) {
+            return Ok(trailer);
+        }
+        end = at + MAGIC.len() - 1;
+    }
+    at_end
 }
 
 fn run() -> Result<i32, String> {

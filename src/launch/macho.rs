@@ -78,6 +78,25 @@ pub(crate) fn cover_appended(image: &mut [u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Signs the fixed file ad hoc, as PyInstaller signs its executables (`codesign -s - --force`):
+/// Apple silicon runs no unsigned program. The build runs on the Mac the sidecar is for, where
+/// `codesign` is part of the system.
+pub(crate) fn sign_ad_hoc(path: &std::path::Path) -> Result<(), String> {
+    let out = std::process::Command::new("/usr/bin/codesign")
+        .args(["-s", "-", "--force"])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("could not run /usr/bin/codesign: {e}"))?;
+    match out.status.success() {
+        true => Ok(()),
+        false => Err(format!(
+            "`codesign -s - --force {}` failed: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,8 +45,6 @@ const LEVEL: u32 = 9;
 /// 38 MB folder, level 1 0.56 s, for a file 7% bigger (16.4 vs 17.6 MB).
 const FOLDER_LEVEL: u32 = 1;
 
-// Wired into packing for macOS targets once the onedir folder's packing settles.
-#[allow(dead_code)]
 mod macho;
 
 /// The launcher's own source, also the crate's reader of the payload (a resource folder is
@@ -97,6 +95,9 @@ pub(crate) struct Launcher {
     pub hash: String,
     /// The zlib level the payload's files are packed at.
     pub level: u32,
+    /// A macOS launcher: once the payload is appended, its Mach-O headers are fixed and it is
+    /// signed ad hoc (`macho.rs`).
+    pub macos: bool,
 }
 
 impl Launcher {
@@ -105,7 +106,7 @@ impl Launcher {
     pub(crate) fn folder() -> Launcher {
         let mut hash = blake3::Hasher::new();
         hash.update(b"resource folder\0").update(PACKER.as_bytes()).update(&FOLDER_LEVEL.to_le_bytes());
-        Launcher { path: None, hash: hash.finalize().to_hex().to_string(), level: FOLDER_LEVEL }
+        Launcher { path: None, hash: hash.finalize().to_hex().to_string(), level: FOLDER_LEVEL, macos: false }
     }
 
     /// How messages name the mode.
@@ -141,11 +142,19 @@ pub(crate) fn compile(cargo: &Cargo, cache_root: &Path, target: &str, users: &[S
         .arg("-vV")
         .output()
         .map_err(|e| fail(format!("`{}` did not run: {e}", Path::new(&rustc).display())))?;
+    let macos = target.contains("apple-darwin");
+    // Linked unsigned on macOS (arm64's linker signs ad hoc), so that its headers can be fixed
+    // before it is signed with its payload (macho.rs).
+    let unsigned: &[&str] = if macos { &["-C", macho::NO_ADHOC_SIGNATURE] } else { &[] };
     let mut key = blake3::Hasher::new();
     key.update(&version.stdout);
-    for part in
-        [target.as_bytes(), SOURCE.as_bytes(), FLAGS.join(" ").as_bytes(), b"--remap-path-prefix=<dir>=launcher"]
-    {
+    for part in [
+        target.as_bytes(),
+        SOURCE.as_bytes(),
+        FLAGS.join(" ").as_bytes(),
+        unsigned.join(" ").as_bytes(),
+        b"--remap-path-prefix=<dir>=launcher",
+    ] {
         key.update(&(part.len() as u64).to_le_bytes()).update(part);
     }
     if let Some(linker) = &linker {
@@ -160,7 +169,7 @@ pub(crate) fn compile(cargo: &Cargo, cache_root: &Path, target: &str, users: &[S
         fs::write(&source, SOURCE).at("could not write", &source)?;
         let tmp = dir.join(format!("{exe}.{}.tmp", std::process::id()));
         let mut cmd = Command::new(&rustc);
-        cmd.args(FLAGS).arg("--target").arg(target).arg("-o").arg(&tmp).arg(&source);
+        cmd.args(FLAGS).args(unsigned).arg("--target").arg(target).arg("-o").arg(&tmp).arg(&source);
         // Panic locations would carry this folder (the checkout's path, often a user name) into
         // every sidecar, and make the launcher's hash, so the shared-cache key, differ per clone.
         let mut remap = std::ffi::OsString::from("--remap-path-prefix=");
@@ -184,7 +193,7 @@ pub(crate) fn compile(cargo: &Cargo, cache_root: &Path, target: &str, users: &[S
     let mut hash = blake3::Hasher::new();
     hash.update(&fs::read(&path).at("could not read", &path)?);
     hash.update(PACKER.as_bytes()).update(&LEVEL.to_le_bytes());
-    Ok(Launcher { path: Some(path), hash: hash.finalize().to_hex().to_string(), level: LEVEL })
+    Ok(Launcher { path: Some(path), hash: hash.finalize().to_hex().to_string(), level: LEVEL, macos })
 }
 
 /// What `run_pyinstaller.py` says the spec's onedir form is.
@@ -302,13 +311,19 @@ pub(crate) fn pack_folder(
         Some(path) => fs::read(path).map_err(|e| format!("could not read {}: {e}", path.display()))?,
         None => Vec::new(),
     };
-    let packed = assemble(&prefix, &bytes, program);
+    let mut packed = assemble(&prefix, &bytes, program);
+    if launcher.macos {
+        macho::cover_appended(&mut packed).map_err(|why| format!("the macOS launcher's headers: {why}"))?;
+    }
     fs::write(out, packed).map_err(|e| format!("could not write {}: {e}", out.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(out, fs::Permissions::from_mode(0o755))
             .map_err(|e| format!("could not make {} executable: {e}", out.display()))?;
+    }
+    if launcher.macos {
+        macho::sign_ad_hoc(out)?;
     }
     Ok(repacked)
 }
@@ -362,6 +377,25 @@ mod tests {
         // The tail alone (as the launcher reads it) is enough.
         let tail = &file[file.len() - 70..];
         assert_eq!(launcher::parse_trailer(tail, file.len() as u64).unwrap(), t);
+    }
+
+    #[test]
+    fn a_trailer_followed_by_a_signature_is_found_by_searching_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut file = assemble(b"LAUNCHER", b"payload bytes", "api");
+        let expected = launcher::parse_trailer(&file, file.len() as u64).unwrap();
+        // What codesign appends on macOS, here with the magic in it to mislead the search.
+        file.extend_from_slice(&[0xfa; 5000]);
+        file.extend_from_slice(b"PYIBLNC1");
+        file.extend_from_slice(&[0xde; 3000]);
+        let path = dir.path().join("signed");
+        fs::write(&path, &file).unwrap();
+        let found = launcher::read_trailer(&mut fs::File::open(&path).unwrap()).unwrap();
+        assert_eq!(found, expected);
+        // Nothing that parses anywhere: the message says the payload is missing.
+        fs::write(&path, [7u8; 9000]).unwrap();
+        let err = launcher::read_trailer(&mut fs::File::open(&path).unwrap()).unwrap_err();
+        assert!(err.contains("carries no sidecar"), "{err}");
     }
 
     #[test]

@@ -133,11 +133,11 @@ fn mirror(from: &Path, to: &Path, program: Option<&str>) -> Result<(), String> {
     Ok(())
 }
 
-#[cfg(test)]
+// Symbolic links in the kept folder: Unix.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
-    #[cfg(unix)]
     #[test]
     fn the_mirror_is_the_folder_without_its_program() {
         let tmp = tempfile::tempdir().unwrap();

@@ -503,22 +503,6 @@ impl Build {
         self.capture = Some(lines);
         self
     }
-
-    /// Builds what needs building, like [`Build::try_compile`], but on error prints the message
-    /// to stderr and exits 1 (cargo then shows it under "failed to run custom build command").
-    ///
-    /// ```no_run
-    /// pyinstaller_build::Build::new().compile();
-    /// ```
-    pub fn compile(&self) -> crate::Report {
-        match self.try_compile() {
-            Ok(report) => report,
-            Err(e) => {
-                eprintln!("\n{e}\n");
-                std::process::exit(1);
-            }
-        }
-    }
 }
 
 /// zlib levels (0-9) for PyInstaller's archive, per cargo profile; `None` keeps PyInstaller's own

@@ -25,6 +25,9 @@ pub(crate) struct Project {
     pub files: BTreeMap<String, [u8; 32]>,
     /// Every folder that counts (a new empty folder can become a namespace package).
     pub dirs: BTreeSet<String>,
+    /// The files with an execute bit: PyInstaller packs an executable data file as a binary, so
+    /// that its mode is restored (`building/api.py`, `PKG`), and COLLECT keeps the bit.
+    pub executable: BTreeSet<String>,
     /// Folders that hold an excluded folder: cargo cannot watch them without scanning it.
     pub dirs_with_excluded: BTreeSet<String>,
     /// Excluded folders marked with a `CACHEDIR.TAG` (cargo's target folder), relative.
@@ -88,6 +91,15 @@ impl Project {
             } else if !excluded_file(&name) {
                 if name == "Cargo.toml" {
                     self.crates.push(rel.to_string());
+                }
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    // Any execute bit: PyInstaller asks `os.access(path, os.X_OK)`, which is
+                    // true for root when any of them is set.
+                    if meta.permissions().mode() & 0o111 != 0 {
+                        self.executable.insert(child.clone());
+                    }
                 }
                 self.files.insert(child, hash_file(&path)?);
             }

@@ -423,7 +423,10 @@ fn stale(
     };
     let files: Vec<(String, Counts)> = inputs
         .iter()
-        .filter(|i| state.files.get(*i) != shared.project.files.get(*i).map(|h| hex(h)).as_ref())
+        .filter(|i| {
+            state.files.get(*i) != shared.project.files.get(*i).map(|h| hex(h)).as_ref()
+                || state.executable.contains(*i) != shared.project.executable.contains(*i)
+        })
         .map(|i| (i.clone(), counts(i)))
         .collect();
     match files.is_empty() {
@@ -857,6 +860,7 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
             reads,
             environment,
             files: before.files.iter().map(|(k, v)| (k.clone(), hex(v))).collect(),
+            executable: before.executable.clone(),
             finished: now_secs(),
             binary_hash: hex(&hash_file(&output.binary)?),
             binary: binary_name,

@@ -198,6 +198,11 @@ pub(crate) fn check(
     if state.context != context {
         return Err("the toolchain, environment, settings or set of folders changed".into());
     }
+    // A data file's execute bit decides how PyInstaller packs it (as a binary, so the bit is
+    // restored); no archive entry the fast path rewrites shows it.
+    if let Some(rel) = inputs.iter().find(|i| state.executable.contains(*i) != project.executable.contains(*i)) {
+        return Err(format!("the execute bit of {rel} changed"));
+    }
     let mut changed = Vec::new();
     for rel in inputs.iter().filter(|i| state.files.get(*i) != project.files.get(*i).map(|h| hex(h)).as_ref()) {
         // Every entry made from the file: an entry script another module also imports is a PKG

@@ -151,6 +151,9 @@ pub(crate) fn fingerprint(context: &str, project: &Project, inputs: &BTreeSet<St
             Some(hash) => h.bytes("hash", hash),
             None => h.field("hash", "\0missing"),
         }
+        if project.executable.contains(i) {
+            h.field("mode", "executable");
+        }
     }
     h.finish()
 }
@@ -254,6 +257,13 @@ mod tests {
         let mut dirs = base.clone();
         dirs.dirs.insert("json".into());
         assert_ne!(f0, fp(&dirs, &ctx()));
+        // An input's execute bit: PyInstaller packs an executable data file as a binary.
+        let mut executable = base.clone();
+        executable.executable.insert("a.py".into());
+        assert_ne!(f0, fp(&executable, &ctx()));
+        // Not an input's.
+        executable.executable = ["b.py".to_string()].into();
+        assert_eq!(f0, fp(&executable, &ctx()));
         let mut c = ctx();
         c.env.push(("PYTHONOPTIMIZE".into(), Some("1".into())));
         assert_ne!(f0, fp(&base, &c));

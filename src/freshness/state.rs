@@ -5,7 +5,7 @@
 use crate::freshness::reads::Reads;
 use crate::project::Project;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -29,6 +29,10 @@ pub(crate) struct State {
     pub environment: Option<Vec<PathBuf>>,
     /// Hash of every project file when PyInstaller started.
     pub files: BTreeMap<String, String>,
+    /// The project files with an execute bit then (empty in a state from before they were
+    /// recorded, so such a bit counts as a change once).
+    #[serde(default)]
+    pub executable: BTreeSet<String>,
     /// Whole seconds since the epoch when PyInstaller finished: its `.toc` files are no newer.
     pub finished: u64,
     /// File name of the binary in dist/ and its blake3.
@@ -53,6 +57,15 @@ impl State {
         // is in the context.
         let used =
             |rel: &String| !self.reads.complete || self.records.contains(rel) || self.reads.project.contains(rel);
+        // A mode change leaves the mtime PyInstaller compares as it was.
+        if self
+            .files
+            .keys()
+            .filter(|rel| used(rel))
+            .any(|rel| self.executable.contains(rel) != project.executable.contains(rel))
+        {
+            return false;
+        }
         for (rel, old) in self.files.iter().filter(|(rel, _)| used(rel)) {
             match project.files.get(rel) {
                 None => return false,

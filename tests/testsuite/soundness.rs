@@ -176,4 +176,22 @@ fn the_fast_path_never_rewrites_a_module_the_build_runs_or_also_copies() {
     assert!(warnings.iter().any(|w| w.contains("also collected as a data file")), "{warnings:?}");
     assert!(got.contains("collected=two/'two'"), "{got}");
     assert_as_forced(&app, &got, &[]);
+
+    // 8. The execute bit of a file packed as data, its content unchanged: PyInstaller packs an
+    // executable data file as a binary (so that the bit is restored), so the bytes differ.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let collected = app.root.join("python/collected.py");
+        fs::set_permissions(&collected, fs::Permissions::from_mode(0o755)).unwrap();
+        // Cargo compares mtimes, which a mode change leaves alone: the build script runs again
+        // on the next edit of anything it watches, here the same file rewritten as it was.
+        fs::write(&collected, fs::read(&collected).unwrap()).unwrap();
+        let (_, warnings) = rebuilt(&app, &[]);
+        assert!(warnings.iter().any(|w| w.contains("built app") && w.contains("collected.py changed")), "{warnings:?}");
+        let built = fs::read(app.binary("app")).unwrap();
+        let forced = app.cargo(&[], &[("PYINSTALLER_BUILD_FORCE", "1")]);
+        assert!(forced.ok, "{}", forced.stderr);
+        assert!(built == fs::read(app.binary("app")).unwrap(), "the build's bytes differ from a forced build's");
+    }
 }

@@ -96,7 +96,20 @@ pub trait Clean {
 impl Clean for Command {
     fn spawn_clean(&mut self) -> io::Result<Child> {
         let _env = read();
-        self.spawn()
+        // A program this process just wrote (a copy of a sidecar) can be "busy" for a moment:
+        // another test's thread may have forked while the file was open for writing, and its
+        // child holds that descriptor until it execs (Linux's ETXTBSY race). Tests share one
+        // process, so retry briefly.
+        let mut tries = 0;
+        loop {
+            match self.spawn() {
+                Err(e) if e.kind() == io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
     }
 
     fn output_clean(&mut self) -> io::Result<Output> {

@@ -386,6 +386,12 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     })
 }
 
+/// Whether `a` was modified after `b` (both existing).
+fn newer(a: &Path, b: &Path) -> bool {
+    let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+    matches!((modified(a), modified(b)), (Some(a), Some(b)) if a > b)
+}
+
 /// Why a spec is built: what changed since its last build.
 fn stale(
     shared: &Shared,
@@ -399,8 +405,12 @@ fn stale(
     let Some(state) = state.filter(|_| !shared.force) else {
         return match (shared.force, dir.log().exists()) {
             (true, _) => Stale::Forced,
-            // A failed or interrupted PyInstaller run leaves its log and no state.
-            (false, true) => Stale::LastRunFailed,
+            // A failed or interrupted PyInstaller run leaves its log and no state; so does a
+            // binary that then failed its smoke test, whose log is the newer.
+            (false, true) => match newer(&dir.smoke_log(), &dir.log()) {
+                true => Stale::LastSmokeTestFailed,
+                false => Stale::LastRunFailed,
+            },
             (false, false) => Stale::NeverBuilt,
         };
     };

@@ -14,6 +14,9 @@ pub(crate) enum Stale {
     Forced,
     /// A PyInstaller run left its log and no state behind: it failed or was interrupted.
     LastRunFailed,
+    /// The last build's binary failed its smoke test (its log is newer than PyInstaller's), so
+    /// nothing was recorded.
+    LastSmokeTestFailed,
     /// The spec was never built here.
     NeverBuilt,
     /// Only the smoke test changed: the installed binary is tested again, never rebuilt.
@@ -93,6 +96,7 @@ impl fmt::Display for Stale {
         match self {
             Stale::Forced => f.write_str("PYINSTALLER_BUILD_FORCE is set"),
             Stale::LastRunFailed => f.write_str("its last PyInstaller build did not succeed"),
+            Stale::LastSmokeTestFailed => f.write_str("its last build failed its smoke test"),
             Stale::NeverBuilt => f.write_str("no previous successful build"),
             Stale::SmokeTest => f.write_str("its smoke test changed"),
             Stale::Read { owner, changed } => {

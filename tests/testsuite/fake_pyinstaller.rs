@@ -344,6 +344,17 @@ fn a_failed_smoke_test_installs_nothing_and_retries() {
 }
 
 #[test]
+fn a_first_build_that_failed_its_smoke_test_is_named_as_such_next_time() {
+    let _env = env::read();
+    let f = two_specs();
+    let err = f.build("debug").smoke_test(["--fail"]).try_compile().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SmokeTestFailed);
+    f.build("debug").smoke_test(["--ok"]).try_compile().unwrap();
+    let warnings = f.warnings().join("\n");
+    assert!(warnings.contains("(its last build failed its smoke test;"), "{warnings}");
+}
+
+#[test]
 fn a_module_an_analysis_read_but_left_out_stays_an_input_when_the_analysis_is_reused() {
     let _env = env::read();
     let f = Fixture::new(&[

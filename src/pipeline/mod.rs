@@ -17,9 +17,9 @@ use crate::{
     cache, devwatch, jobs, launch, macos, makespec, pinned, placement, project, pyinstaller, settings, sources, spec,
     tauri_config, toolchain, venv, workdir, Build,
 };
-use finish::*;
-use prepare::*;
-use start::*;
+use finish::{finish, finish_pinned};
+use prepare::{layout_note, note_once};
+use start::{lock_project, BuildEnv, Folders};
 use std::time::Duration;
 
 impl Build {

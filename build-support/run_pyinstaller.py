@@ -150,7 +150,9 @@ if launch_path:
             # Whether COLLECT strips or UPX-compresses its binaries: its TOC file does not say, and
             # the fast path's snapshot must know (build-support/fastpath.py).
             made = {"folder": os.path.basename(self.name), "program": os.path.basename(exes[0].name)}
-            json.dump(dict(made, strip=bool(kw.get("strip")), upx=bool(kw.get("upx"))), f)
+            # As COLLECT decided them: UPX only where it is available (`CONF['upx_available']`).
+            strip, upx = bool(getattr(self, "strip_binaries", kw.get("strip"))), bool(getattr(self, "upx_binaries", kw.get("upx")))
+            json.dump(dict(made, strip=strip, upx=upx), f)
 
     build_main.EXE.__init__ = launch_exe
     build_main.COLLECT.__init__ = launch_collect

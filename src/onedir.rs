@@ -116,7 +116,10 @@ pub(crate) fn remove_leftovers(target: &Path) {
     let parent = target.parent().unwrap_or(Path::new("."));
     for e in fs::read_dir(parent).into_iter().flatten().flatten() {
         if ours(&e.file_name().to_string_lossy()) {
-            let _ = fs::remove_dir_all(e.path());
+            let _ = match e.file_type().is_ok_and(|t| t.is_dir()) {
+                true => fs::remove_dir_all(e.path()),
+                false => fs::remove_file(e.path()),
+            };
         }
     }
 }
@@ -127,6 +130,17 @@ pub(crate) fn remove_leftovers(target: &Path) {
 pub(crate) fn install(staged: Staged, target: &Path) -> Result<bool> {
     if digest(target).is_some_and(|d| d == staged.digest) {
         return Ok(false);
+    }
+    // A file or a symbolic link there is the app's own: never renamed aside and lost.
+    if fs::symlink_metadata(target).is_ok_and(|m| !m.is_dir()) {
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!(
+                "pyinstaller-build: {} is a file, not a folder, so it is not replaced by the sidecar's folder.\nFix: \
+                 move it elsewhere, or point `resource` at a folder of the sidecar's own.",
+                target.display()
+            ),
+        ));
     }
     if target.is_dir() && !replaceable(target, &staged) {
         return Err(Error::new(
@@ -337,6 +351,13 @@ mod tests {
         assert!(e.contains("a folder the crate did not make") && e.contains("point `resource`"), "{e}");
         assert_eq!(names(&target), ["notes.txt"]);
         assert_eq!(names(tmp.path().join("res").as_path()), ["main"], "the staging folder is removed");
+        // A file at the folder's place is the app's own too.
+        let file_there = tmp.path().join("res/other");
+        fs::write(&file_there, b"the user's file").unwrap();
+        let e = install(stage(&file, &hash, &file_there, LINUX).unwrap(), &file_there).unwrap_err().to_string();
+        assert!(e.contains("is a file, not a folder"), "{e}");
+        assert_eq!(fs::read(&file_there).unwrap(), b"the user's file");
+        fs::remove_file(&file_there).unwrap();
         // An old onedir build (its program there) and a placeholder folder are replaced.
         fs::write(target.join("main"), crate::skip::placeholder_text("main")).unwrap();
         assert!(install(stage(&file, &hash, &target, LINUX).unwrap(), &target).unwrap());

@@ -62,6 +62,22 @@ impl Placement {
                     ),
                 ));
             }
+            // A folder inside another is deleted whenever the outer one is installed.
+            let nested = resources.iter().find(|(other, f)| {
+                let other_full = normalize(&app_dir.join(f));
+                *other != key && other_full != full && (other_full.starts_with(&full) || full.starts_with(&other_full))
+            });
+            if let Some((other, other_folder)) = nested {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "pyinstaller-build: the resource folders of `{key}` (\"{folder}\") and `{other}` \
+                         (\"{other_folder}\") lie one inside the other; the crate replaces each folder whole, so \
+                         installing the outer one would delete the inner one.\nFix: give each a folder of its own \
+                         beside the other, such as \"bin/python/{key}\" and \"bin/python/{other}\"."
+                    ),
+                ));
+            }
             // The folder is replaced whole on each install: never one that holds the app.
             if [app_dir, binaries_dir].iter().any(|d| normalize(d).starts_with(&full)) {
                 return Err(Error::new(
@@ -324,6 +340,12 @@ mod tests {
             ("b".to_string(), "bin/x/../python/main".to_string()),
         ]);
         assert!(new(&twice).err().unwrap().to_string().contains("`a` and `b` are both installed as the folder"));
+        let nested = BTreeMap::from([
+            ("a".to_string(), "bin/python".to_string()),
+            ("b".to_string(), "bin/python/worker".to_string()),
+        ]);
+        let e = new(&nested).err().unwrap().to_string();
+        assert!(e.contains("lie one inside the other"), "{e}");
         for holds_the_app in [".", "..", "binaries"] {
             let e = new(&BTreeMap::from([("main".to_string(), holds_the_app.to_string())])).err().unwrap();
             assert!(e.to_string().contains("holds the package or its binaries folder"), "{e}");

@@ -80,6 +80,8 @@ pub(crate) fn run(req: &Request) -> Result<(Vec<Skipped>, Vec<String>)> {
         if placeholder && !req.release {
             write_placeholder(&program, &name)?;
         }
+        // A resource folder without its program is as missing as an absent binary.
+        let placeholder = placeholder || !program.exists();
         sidecars.push(Skipped { spec, name, installed, placeholder });
     }
     if req.release {

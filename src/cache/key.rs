@@ -16,7 +16,7 @@
 
 use crate::freshness::fingerprint::{self, Context, Framed};
 use crate::freshness::reads::Reads;
-use crate::hashing::{hash_file, hex};
+use crate::hashing::hash_file;
 use crate::project::Project;
 use crate::toolchain::Toolchain;
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// Bumped whenever the key's layout or meaning changes, so old entries never match.
-const VERSION: &str = "pyinstaller-build shared key 2";
+const VERSION: &str = "pyinstaller-build shared key 3";
 
 /// Something outside python-dir that a build read or packaged, with what it held: the entry
 /// is taken only where the reader's has the same (a file's content, a folder's entry names, an
@@ -82,7 +82,7 @@ impl Check {
         let mut checks = Vec::new();
         for file in files {
             let name = portable_name(file, ENV, env)?;
-            checks.push(Check { kind: "file".into(), name, blake3: hash_file(file).ok().map(|h| hex(&h)) });
+            checks.push(Check { kind: "file".into(), name, blake3: crate::freshness::reads::file_digest(file) });
         }
         Some(checks)
     }
@@ -126,7 +126,7 @@ impl Check {
         let path = self.path(places);
         let now = match (self.kind.as_str(), &path) {
             ("env", _) => env_value(&self.name).map(|v| blake3::hash(v.as_bytes()).to_hex().to_string()),
-            ("file", Some(path)) => hash_file(path).ok().map(|h| hex(&h)),
+            ("file", Some(path)) => crate::freshness::reads::file_digest(path),
             ("dir", Some(path)) => crate::freshness::reads::listing(path),
             _ => return Some(format!("its build packaged `{}`, and this machine has no such file yet", self.name)),
         };
@@ -301,7 +301,7 @@ mod tests {
         fs::write(site.join("demo.py"), "X = 1\n").unwrap();
         let script = format!("#!{}/bin/python\n", root.display());
         fs::write(root.join("bin/demo"), &script).unwrap();
-        let script_hash = hex(blake3::hash(script.as_bytes()).as_bytes());
+        let script_hash = crate::hashing::hex(blake3::hash(script.as_bytes()).as_bytes());
         fs::write(
             dist.join("RECORD"),
             format!(
@@ -458,8 +458,8 @@ mod tests {
         };
         let reads = Reads {
             files: vec![
-                read(a.join("vendor/lib.py"), Some(hex(&hash_file(&a.join("vendor/lib.py")).unwrap()))),
-                read(outside.clone(), Some(hex(&hash_file(&outside).unwrap()))),
+                read(a.join("vendor/lib.py"), Some(crate::hashing::hex(&hash_file(&a.join("vendor/lib.py")).unwrap()))),
+                read(outside.clone(), Some(crate::hashing::hex(&hash_file(&outside).unwrap()))),
                 read(a.join("absent.cfg"), None),
             ],
             dirs: vec![read(a.join("vendor"), crate::freshness::reads::listing(&a.join("vendor")))],

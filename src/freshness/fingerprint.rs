@@ -10,7 +10,7 @@ use crate::project::Project;
 use std::collections::BTreeSet;
 
 /// Bumped whenever the fingerprint's layout or meaning changes, so old stamps never match.
-const VERSION: &str = "pyinstaller-build fingerprint 3";
+const VERSION: &str = "pyinstaller-build fingerprint 4";
 
 /// The variables that change what PyInstaller produces. They are announced with
 /// `rerun-if-env-changed` and hashed; `PATH` is not (rust-analyzer rewrites it on every run).

@@ -291,7 +291,7 @@ pub(crate) fn settle(raw: Raw, known: &Known) -> Result<Reads, PathBuf> {
     }
     for (path, stat) in files {
         let hash = match stat {
-            Some(_) => hash_file(&path).ok().map(|h| hex(&h)),
+            Some(_) => file_digest(&path),
             None => None,
         };
         // Stat after hashing: equal to the stat when read, the hash is of what was read.
@@ -436,7 +436,7 @@ impl Reads {
         for path in paths {
             if !self.files.iter().any(|f| &f.path == path) {
                 let stat = stat_of(path);
-                let hash = hash_file(path).ok().map(|h| hex(&h));
+                let hash = file_digest(path);
                 self.files.push(Read { path: path.clone(), stat, hash, watch: false });
             }
         }
@@ -504,7 +504,7 @@ impl Reads {
                 let hash = if stat == r.stat {
                     r.hash.clone()
                 } else if kind == "file" {
-                    stat.and_then(|_| hash_file(&r.path).ok()).map(|h| hex(&h))
+                    stat.and_then(|_| file_digest(&r.path))
                 } else {
                     listing(&r.path)
                 };
@@ -557,6 +557,21 @@ fn named_entries(dir: &Path, names: &[String]) -> Vec<String> {
         .collect();
     found.sort();
     found
+}
+
+/// A file outside the project as the build used it: blake3 of its content, and `+x` when it has
+/// an execute bit (PyInstaller packs an executable data file as a binary, so that the bit is
+/// restored, and COLLECT keeps it). A `chmod` changes the ctime in its stat, so it is hashed again.
+pub(crate) fn file_digest(path: &Path) -> Option<String> {
+    let content = hex(&hash_file(path).ok()?);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if fs::metadata(path).ok()?.permissions().mode() & 0o111 != 0 {
+            return Some(content + "+x");
+        }
+    }
+    Some(content)
 }
 
 pub(crate) fn stat_of(path: &Path) -> Option<Stat> {
@@ -722,6 +737,16 @@ mod tests {
         let (d1, changed) = reads.digest(&f.project.root, &env);
         assert_ne!(d1, d0);
         assert_eq!(changed, [Changed::File(hook.display().to_string()), Changed::Dir(lib.display().to_string())]);
+        // Its execute bit alone: PyInstaller would pack it as a binary.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let now = settle_in(&f, raw(&f, &[&hook], &[], &[])).unwrap();
+            assert!(now.digest(&f.project.root, &env).1.is_empty());
+            fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).unwrap();
+            assert_eq!(now.digest(&f.project.root, &env).1, [Changed::File(hook.display().to_string())]);
+            assert_eq!(file_digest(&hook), Some(hex(&hash_file(&hook).unwrap()) + "+x"));
+        }
         fs::remove_file(&hook).unwrap();
         assert_ne!(reads.digest(&f.project.root, &env).0, d1);
     }

@@ -76,7 +76,8 @@ pub fn parse_trailer(tail: &[u8], file_len: u64) -> Result<Trailer, String> {
     }
     let name = std::str::from_utf8(&tail[before - name_len..before]).map_err(|_| broken())?.to_string();
     let end = payload_offset.checked_add(payload_len).ok_or_else(broken)?;
-    if end + name_len as u64 + TRAILER_LEN as u64 != file_len || name.contains(['/', '\\']) || name.starts_with('.') {
+    let trailer_end = end.checked_add(name_len as u64 + TRAILER_LEN as u64).ok_or_else(broken)?;
+    if trailer_end != file_len || name.contains(['/', '\\']) || name.starts_with('.') {
         return Err(broken());
     }
     Ok(Trailer { payload_offset, payload_len, id, name })

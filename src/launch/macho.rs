@@ -64,6 +64,9 @@ pub(crate) fn cover_appended(image: &mut [u8]) -> Result<(), String> {
     let (Some(seg), Some(sym)) = (linkedit, symtab) else {
         return Err("no __LINKEDIT segment or no symbol table".into());
     };
+    if image.len() < sym + 24 || image.len() < seg + 56 {
+        return Err("a truncated header".into());
+    }
     let stroff = u32_at(image, sym + 16)? as u64;
     let fileoff = u64_at(image, seg + 40)?;
     if stroff > file_len || fileoff > stroff {

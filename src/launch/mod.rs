@@ -105,7 +105,9 @@ impl Launcher {
     /// the file is never run as it is (src/onedir/ unpacks it).
     pub(crate) fn folder() -> Launcher {
         let mut hash = blake3::Hasher::new();
+        // What packs the folder and what unpacks it (launcher.rs's `unpack`, modes and links).
         hash.update(b"resource folder\0").update(PACKER.as_bytes()).update(&FOLDER_LEVEL.to_le_bytes());
+        hash.update(SOURCE.as_bytes());
         Launcher { path: None, hash: hash.finalize().to_hex().to_string(), level: FOLDER_LEVEL, macos: false }
     }
 

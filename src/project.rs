@@ -28,6 +28,10 @@ pub(crate) struct Project {
     /// The files with an execute bit: PyInstaller packs an executable data file as a binary, so
     /// that its mode is restored (`building/api.py`, `PKG`), and COLLECT keeps the bit.
     pub executable: BTreeSet<String>,
+    /// The files that are symbolic links, with their targets as written: PyInstaller 6 packs a
+    /// collected link whose target it also collects as a link (`toc_process_symbolic_links`), so
+    /// a link replaced by a copy of its target is another binary.
+    pub links: BTreeMap<String, String>,
     /// Folders that hold an excluded folder: cargo cannot watch them without scanning it.
     pub dirs_with_excluded: BTreeSet<String>,
     /// Excluded folders marked with a `CACHEDIR.TAG` (cargo's target folder), relative.
@@ -100,6 +104,11 @@ impl Project {
                     if meta.permissions().mode() & 0o111 != 0 {
                         self.executable.insert(child.clone());
                     }
+                }
+                // The entry's type comes with the listing: only links cost a `readlink`.
+                let link = entry.file_type().is_ok_and(|t| t.is_symlink());
+                if let Some(target) = link.then(|| fs::read_link(&path).ok()).flatten() {
+                    self.links.insert(child.clone(), target.to_string_lossy().into_owned());
                 }
                 self.files.insert(child, hash_file(&path)?);
             }
@@ -237,6 +246,21 @@ mod tests {
         let err = project.specs(&["nope.spec".into()]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NoSpecs);
         assert!(err.to_string().contains("nope.spec"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn scan_records_execute_bits_and_symbolic_links() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("run.sh"), "echo").unwrap();
+        fs::set_permissions(tmp.path().join("run.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::write(tmp.path().join("v2.json"), "{}").unwrap();
+        std::os::unix::fs::symlink("v2.json", tmp.path().join("current.json")).unwrap();
+        let p = Project::scan(tmp.path(), &[]).unwrap();
+        assert_eq!(p.executable.iter().collect::<Vec<_>>(), ["run.sh"]);
+        assert_eq!(p.links, BTreeMap::from([("current.json".to_string(), "v2.json".to_string())]));
+        assert_eq!(p.files["current.json"], p.files["v2.json"], "a link counts by its target's content too");
     }
 
     #[test]

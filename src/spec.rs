@@ -436,6 +436,7 @@ fn stale(
         .filter(|i| {
             state.files.get(*i) != shared.project.files.get(*i).map(|h| hex(h)).as_ref()
                 || state.executable.contains(*i) != shared.project.executable.contains(*i)
+                || state.links.get(*i) != shared.project.links.get(*i)
         })
         .map(|i| (i.clone(), counts(i)))
         .collect();
@@ -871,6 +872,7 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
             environment,
             files: before.files.iter().map(|(k, v)| (k.clone(), hex(v))).collect(),
             executable: before.executable.clone(),
+            links: before.links.clone(),
             finished: now_secs(),
             binary_hash: hex(&hash_file(&output.binary)?),
             binary: binary_name,

@@ -203,6 +203,10 @@ pub(crate) fn check(
     if let Some(rel) = inputs.iter().find(|i| state.executable.contains(*i) != project.executable.contains(*i)) {
         return Err(format!("the execute bit of {rel} changed"));
     }
+    // A link is packed as a link (PyInstaller 6): which file is one is no archive entry's body.
+    if let Some(rel) = inputs.iter().find(|i| state.links.get(*i) != project.links.get(*i)) {
+        return Err(format!("{rel} became or stopped being a symbolic link, or points elsewhere"));
+    }
     let mut changed = Vec::new();
     for rel in inputs.iter().filter(|i| state.files.get(*i) != project.files.get(*i).map(|h| hex(h)).as_ref()) {
         // Every entry made from the file: an entry script another module also imports is a PKG

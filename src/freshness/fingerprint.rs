@@ -154,6 +154,9 @@ pub(crate) fn fingerprint(context: &str, project: &Project, inputs: &BTreeSet<St
         if project.executable.contains(i) {
             h.field("mode", "executable");
         }
+        if let Some(target) = project.links.get(i) {
+            h.field("link", target);
+        }
     }
     h.finish()
 }
@@ -264,6 +267,13 @@ mod tests {
         // Not an input's.
         executable.executable = ["b.py".to_string()].into();
         assert_eq!(f0, fp(&executable, &ctx()));
+        // An input that is a symbolic link, and where it points: PyInstaller 6 packs a link.
+        let mut linked = base.clone();
+        linked.links.insert("a.py".into(), "real/a.py".into());
+        assert_ne!(f0, fp(&linked, &ctx()));
+        let mut elsewhere = linked.clone();
+        elsewhere.links.insert("a.py".into(), "other/a.py".into());
+        assert_ne!(fp(&linked, &ctx()), fp(&elsewhere, &ctx()));
         let mut c = ctx();
         c.env.push(("PYTHONOPTIMIZE".into(), Some("1".into())));
         assert_ne!(f0, fp(&base, &c));

@@ -33,6 +33,9 @@ pub(crate) struct State {
     /// recorded, so such a bit counts as a change once).
     #[serde(default)]
     pub executable: BTreeSet<String>,
+    /// The project files that were symbolic links then, with their targets.
+    #[serde(default)]
+    pub links: BTreeMap<String, String>,
     /// Whole seconds since the epoch when PyInstaller finished: its `.toc` files are no newer.
     pub finished: u64,
     /// File name of the binary in dist/ and its blake3.
@@ -57,13 +60,13 @@ impl State {
         // is in the context.
         let used =
             |rel: &String| !self.reads.complete || self.records.contains(rel) || self.reads.project.contains(rel);
-        // A mode change leaves the mtime PyInstaller compares as it was.
-        if self
-            .files
-            .keys()
-            .filter(|rel| used(rel))
-            .any(|rel| self.executable.contains(rel) != project.executable.contains(rel))
-        {
+        // A mode change leaves the mtime PyInstaller compares as it was; so can a link made to
+        // point elsewhere.
+        let mode_or_link = |rel: &&String| {
+            self.executable.contains(*rel) != project.executable.contains(*rel)
+                || self.links.get(*rel) != project.links.get(*rel)
+        };
+        if self.files.keys().filter(|rel| used(rel)).any(|rel| mode_or_link(&rel)) {
             return false;
         }
         for (rel, old) in self.files.iter().filter(|(rel, _)| used(rel)) {

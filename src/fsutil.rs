@@ -95,6 +95,14 @@ pub(crate) fn lock_file(path: &Path) -> Result<fs::File> {
     Ok(lock)
 }
 
+/// Removes a folder and what it holds; a missing folder is fine.
+pub(crate) fn remove_dir(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).at("could not remove", dir),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,7 @@ mod makespec;
 mod onedir;
 mod pinned;
 mod pipeline;
+mod placeholder;
 mod placement;
 mod process;
 mod project;

@@ -201,7 +201,7 @@ impl Placement {
         let Some((entries, config_name)) = &self.entries else { return Ok(()) };
         let at_entries: Vec<PathBuf> = entries.iter().map(|e| self.entry_place(e).path).collect();
         let provided_by_app = |p: &Path| {
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() > 0) && !crate::skip::is_placeholder(p)
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() > 0) && !crate::placeholder::is_placeholder(p)
         };
         let missing: Vec<(&String, &PathBuf)> = entries
             .iter()

@@ -115,3 +115,26 @@ fn quote(s: &str) -> String {
 pub(crate) fn last_line(stderr: &[u8]) -> String {
     String::from_utf8_lossy(stderr).trim().lines().last().unwrap_or_default().to_string()
 }
+
+/// The runner sets `EXE(target_arch=...)` from it (with a spec, PyInstaller's `--target-arch`
+/// option does nothing).
+pub(crate) const TARGET_ARCH_VAR: &str = "PYINSTALLER_BUILD_TARGET_ARCH";
+
+/// The environment every Python process of a build runs in: PyInstaller and the fast path's
+/// helper alike, so both write the same bytes.
+pub(crate) fn build_env(cmd: &mut Command, env: &[(String, Option<String>)]) {
+    // Reproducible output (stable TOC order, stable bytecode) and a stable guts cache.
+    cmd.env("PYTHONHASHSEED", "0");
+    // Never write __pycache__ into the user's sources.
+    cmd.env("PYTHONDONTWRITEBYTECODE", "1");
+    // Set through `env` only for a macOS build of the other architecture (macos.rs), never
+    // inherited.
+    cmd.env_remove(TARGET_ARCH_VAR);
+    // Exactly the values the fingerprint holds (library paths without cargo's own folders).
+    for (k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+}

@@ -1,6 +1,8 @@
 //! Running PyInstaller for one spec in its own folders.
 
 use crate::error::{log_tail, Error, ErrorKind, IoContext, Result};
+pub(crate) use crate::fsutil::remove_dir;
+pub(crate) use crate::process::{build_env, TARGET_ARCH_VAR};
 use crate::process::{command_line, run_logged, Ended};
 use crate::workdir::SpecDir;
 use std::fs;
@@ -13,10 +15,6 @@ const TRACE: &str = include_str!("../build-support/trace.py");
 const TRACE_MARKER: &str = "# @TRACE@ (build-support/trace.py is inserted here)";
 const AUDIT_MARKER: &str = "# @AUDIT@ (build-support/audit.py is inserted here)";
 const SNAPSHOT_MARKER: &str = "# @FASTPATH@ (build-support/fastpath.py is inserted here)";
-
-/// The runner sets `EXE(target_arch=...)` from it (with a spec, PyInstaller's `--target-arch`
-/// option does nothing).
-pub(crate) const TARGET_ARCH_VAR: &str = "PYINSTALLER_BUILD_TARGET_ARCH";
 
 /// One PyInstaller run.
 #[derive(Clone, Copy)]
@@ -169,25 +167,6 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
     Ok(Output { binary, records, reads })
 }
 
-/// The environment every Python process of a build runs in: PyInstaller and the fast path's
-/// helper alike, so both write the same bytes.
-pub(crate) fn build_env(cmd: &mut Command, env: &[(String, Option<String>)]) {
-    // Reproducible output (stable TOC order, stable bytecode) and a stable guts cache.
-    cmd.env("PYTHONHASHSEED", "0");
-    // Never write __pycache__ into the user's sources.
-    cmd.env("PYTHONDONTWRITEBYTECODE", "1");
-    // Set through `env` only for a macOS build of the other architecture (macos.rs), never
-    // inherited.
-    cmd.env_remove(TARGET_ARCH_VAR);
-    // Exactly the values the fingerprint holds (library paths without cargo's own folders).
-    for (k, v) in env {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-}
-
 /// The one executable a onefile spec leaves in dist/.
 fn find_binary(spec_name: &str, dist: &Path) -> Result<PathBuf> {
     let entries: Vec<PathBuf> =
@@ -208,13 +187,5 @@ fn find_binary(spec_name: &str, dist: &Path) -> Result<PathBuf> {
             ErrorKind::Config,
             format!("pyinstaller-build: `{spec_name}` should produce exactly one executable, but `{}` holds {} entries.", dist.display(), entries.len()),
         )),
-    }
-}
-
-/// Removes a folder and what it holds; a missing folder is fine.
-pub(crate) fn remove_dir(dir: &Path) -> Result<()> {
-    match fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).at("could not remove", dir),
-        _ => Ok(()),
     }
 }

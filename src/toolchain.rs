@@ -11,6 +11,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// The PyInstaller the crate is tested with: installed into a managed environment whose
+/// requirements don't name PyInstaller.
+pub(crate) const TESTED_PYINSTALLER: &str = "6.22.3";
+
 const PROBE: &str = include_str!("../build-support/probe.py");
 
 /// What the interpreter said about itself.
@@ -234,7 +238,7 @@ pub(crate) fn check_supported(toolchain: &Toolchain, setup: &Setup) -> Result<()
 /// into that interpreter.
 fn missing(toolchain: &Toolchain, setup: &Setup) -> Error {
     let python = toolchain.python.display();
-    let tested = crate::venv::TESTED_PYINSTALLER;
+    let tested = TESTED_PYINSTALLER;
     let version = toolchain.version.split_whitespace().next().unwrap_or("?");
     let fix = match setup.requirements {
         // The managed environment got the crate's PyInstaller unless the requirements name it

@@ -247,7 +247,7 @@ pub(crate) fn pack(
             dist.display()
         )));
     }
-    crate::pyinstaller::remove_dir(keep)?;
+    crate::fsutil::remove_dir(keep)?;
     fs::rename(&onedir, keep).at("could not move", &onedir)?;
     let out = dist.join(&program);
     pack_folder(launcher, python, env, keep, &program, &out, None).map_err(|why| {
@@ -297,7 +297,7 @@ pub(crate) fn pack_folder(
     if let Some(base) = &base {
         cmd.arg(base.payload).args(base.fresh);
     }
-    crate::pyinstaller::build_env(&mut cmd, env);
+    crate::process::build_env(&mut cmd, env);
     let output = cmd.output().map_err(|e| format!("could not run {}: {e}", python.display()))?;
     let read = fs::read(&payload);
     let _ = fs::remove_file(&payload);

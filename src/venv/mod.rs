@@ -63,9 +63,8 @@ pub(crate) struct Request<'a> {
     pub selection: Selection,
 }
 
-/// The PyInstaller the crate is tested with: installed into a managed environment whose
-/// requirements don't name PyInstaller.
-pub(crate) const TESTED_PYINSTALLER: &str = "6.22.3";
+// Defined with the interpreter checks (toolchain.rs), which name it in their advice.
+pub(crate) use crate::toolchain::TESTED_PYINSTALLER;
 
 impl Request<'_> {
     /// The requirement the crate adds (`pyinstaller==6.22.3`), unless the requirements name

@@ -103,6 +103,22 @@ pub(crate) fn remove_dir(dir: &Path) -> Result<()> {
     }
 }
 
+/// Whether any execute bit is set: PyInstaller asks `os.access(path, os.X_OK)`, which is true
+/// for root when any of them is, and packs such a data file as a binary. Never on Windows, where
+/// no bit says so.
+pub(crate) fn any_execute_bit(meta: &fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

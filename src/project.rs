@@ -96,14 +96,8 @@ impl Project {
                 if name == "Cargo.toml" {
                     self.crates.push(rel.to_string());
                 }
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    // Any execute bit: PyInstaller asks `os.access(path, os.X_OK)`, which is
-                    // true for root when any of them is set.
-                    if meta.permissions().mode() & 0o111 != 0 {
-                        self.executable.insert(child.clone());
-                    }
+                if crate::fsutil::any_execute_bit(&meta) {
+                    self.executable.insert(child.clone());
                 }
                 // The entry's type comes with the listing: only links cost a `readlink`.
                 let link = entry.file_type().is_ok_and(|t| t.is_symlink());

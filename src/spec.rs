@@ -435,8 +435,7 @@ fn stale(
         .iter()
         .filter(|i| {
             state.files.get(*i) != shared.project.files.get(*i).map(|h| hex(h)).as_ref()
-                || state.executable.contains(*i) != shared.project.executable.contains(*i)
-                || state.links.get(*i) != shared.project.links.get(*i)
+                || state.mode_or_link_changed(shared.project, i)
         })
         .map(|i| (i.clone(), counts(i)))
         .collect();

@@ -564,14 +564,10 @@ fn named_entries(dir: &Path, names: &[String]) -> Vec<String> {
 /// restored, and COLLECT keeps it). A `chmod` changes the ctime in its stat, so it is hashed again.
 pub(crate) fn file_digest(path: &Path) -> Option<String> {
     let content = hex(&hash_file(path).ok()?);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if fs::metadata(path).ok()?.permissions().mode() & 0o111 != 0 {
-            return Some(content + "+x");
-        }
+    match crate::fsutil::any_execute_bit(&fs::metadata(path).ok()?) {
+        true => Some(content + "+x"),
+        false => Some(content),
     }
-    Some(content)
 }
 
 pub(crate) fn stat_of(path: &Path) -> Option<Stat> {

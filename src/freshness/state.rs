@@ -44,6 +44,13 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// Whether `rel`'s execute bit, or whether and where it links, differs in `project` from this
+    /// build's: what no content hash shows, and PyInstaller packs.
+    pub(crate) fn mode_or_link_changed(&self, project: &Project, rel: &str) -> bool {
+        self.executable.contains(rel) != project.executable.contains(rel)
+            || self.links.get(rel) != project.links.get(rel)
+    }
+
     /// Whether PyInstaller's own cache can be trusted to notice every change since this state.
     ///
     /// PyInstaller rebuilds a target only when a source's whole-second mtime is *newer* than its
@@ -62,11 +69,7 @@ impl State {
             |rel: &String| !self.reads.complete || self.records.contains(rel) || self.reads.project.contains(rel);
         // A mode change leaves the mtime PyInstaller compares as it was; so can a link made to
         // point elsewhere.
-        let mode_or_link = |rel: &&String| {
-            self.executable.contains(*rel) != project.executable.contains(*rel)
-                || self.links.get(*rel) != project.links.get(*rel)
-        };
-        if self.files.keys().filter(|rel| used(rel)).any(|rel| mode_or_link(&rel)) {
+        if self.files.keys().filter(|rel| used(rel)).any(|rel| self.mode_or_link_changed(project, rel)) {
             return false;
         }
         for (rel, old) in self.files.iter().filter(|(rel, _)| used(rel)) {

@@ -1,6 +1,8 @@
 """Pack a PyInstaller onedir folder into the payload of an extract-once launcher.
 
 argv: <onedir folder> <payload file> <zlib level> [<base payload> [<fresh name>...]]
+  or: --entry <file> <its path in the folder> <zlib level> <out file>: that file's entry alone,
+      as packing its folder writes it (the fast path puts it in place of the program's entry).
 
 The format is the one src/launch/launcher.rs reads: one entry per folder, file and symbolic link,
 in sorted order, each file raw-deflated (stored when that does not make it smaller). Nothing
@@ -99,24 +101,45 @@ def pack(root, out, level, base=None, fresh=()):
                     compressed.append(rel)
                 f.write(struct.pack("<BI", SYMLINK, 0o777) + name(rel) + name(target))
             else:
-                mode = 0o755 if os.stat(full).st_mode & 0o100 else 0o644
-                with open(full, "rb") as src:
-                    data = src.read()
+                mode, data = file_mode(full), read(full)
                 old = base.get((kind, rel)) if base is not None and rel not in fresh else None
                 if old is not None and old[0] == mode and old[2] == len(data) and same(data, old[1], old[3]):
-                    method, stored = old[1], old[3]
+                    f.write(file_entry(rel, mode, data, old[1], old[3]))
                 else:
                     compressed.append(rel)
-                    packer = zlib.compressobj(level, zlib.DEFLATED, -15, 9)
-                    packed = packer.compress(data) + packer.flush()
-                    method, stored = (1, packed) if len(packed) < len(data) else (0, data)
-                f.write(struct.pack("<BI", FILE, mode) + name(rel))
-                f.write(struct.pack("<BQQ", method, len(data), len(stored)))
-                f.write(stored)
+                    f.write(compressed_entry(rel, mode, data, level))
     return {"fresh": compressed, "same_entries": base is not None and seen == set(base)}
 
 
+def file_mode(full):
+    return 0o755 if os.stat(full).st_mode & 0o100 else 0o644
+
+
+def read(full):
+    with open(full, "rb") as src:
+        return src.read()
+
+
+def file_entry(rel, mode, data, method, stored):
+    head = struct.pack("<BI", FILE, mode) + name(rel) + struct.pack("<BQQ", method, len(data), len(stored))
+    return head + stored
+
+
+def compressed_entry(rel, mode, data, level):
+    """A file's entry, raw-deflated (stored when that does not make it smaller)."""
+    packer = zlib.compressobj(level, zlib.DEFLATED, -15, 9)
+    packed = packer.compress(data) + packer.flush()
+    if len(packed) < len(data):
+        return file_entry(rel, mode, data, 1, packed)
+    return file_entry(rel, mode, data, 0, data)
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--entry":
+        full, rel, level, out = sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+        with open(out, "wb") as f:
+            f.write(compressed_entry(rel, file_mode(full), read(full), level))
+        sys.exit(0)
     base = read_base(sys.argv[4]) if len(sys.argv) > 4 else None
     result = pack(sys.argv[1], sys.argv[2], int(sys.argv[3]), base, set(sys.argv[5:]))
     if base is not None:

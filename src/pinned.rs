@@ -106,7 +106,7 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
         let smoke_start = Instant::now();
         if let Some(test) = req.smoke_test {
             let log = req.project_cache.join(spec_stem(spec)).join("smoke.log");
-            if let Err(e) = smoke::check(spec, &hit.path, test, req.smoke_test_timeout, &log, &req.cargo_dirs) {
+            if let Err(e) = smoke::check(spec, &hit.path, test, req.smoke_test_timeout, &log, &req.cargo_dirs, None) {
                 req.cache.note(format!(
                     "pyinstaller-build: {spec}: the binary from the shared cache failed its smoke test here; building \
                      locally ({})",

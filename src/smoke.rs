@@ -255,8 +255,12 @@ impl Scratch {
             ("TMP", tmp.clone()),
             ("TEMP", tmp),
             // Where an extract-once launcher unpacks (launch.rs): never the user's cache.
-            ("PYINSTALLER_BUILD_LAUNCH_CACHE", home.join("launch-cache")),
+            ("PYINSTALLER_BUILD_LAUNCH_CACHE", self.launch_cache()),
         ]
+    }
+
+    fn launch_cache(&self) -> PathBuf {
+        self.0.join("home").join("launch-cache")
     }
 }
 
@@ -276,15 +280,23 @@ fn free_port() -> Result<u16> {
 /// Runs the smoke test: `None` when it passed, else why not.
 ///
 /// `cargo_dirs` are cargo's own folders, taken out of the library search path it passes on.
+/// `unpacked`, for an extract-once `binary`, is the onedir folder it carries, put in the scratch
+/// launcher cache first so that the launcher starts it without unpacking it (the fast path:
+/// every member but the program is the last smoke-tested payload's, byte for byte).
 pub(crate) fn run(
     binary: &Path,
     test: &SmokeTest,
     default_timeout: Duration,
     log: &Path,
     cargo_dirs: &[PathBuf],
+    unpacked: Option<&Path>,
 ) -> Result<Option<String>> {
     let timeout = test.timeout.unwrap_or(default_timeout);
     let scratch = Scratch::new()?;
+    if let Some(folder) = unpacked {
+        // Not seeded, the launcher unpacks the folder itself: slower, as sound.
+        let _ = crate::launch::seed_cache(binary, folder, &scratch.launch_cache());
+    }
     let port = if test.wants_port() { Some(free_port()?) } else { None };
     let port_text = port.map(|p| p.to_string()).unwrap_or_default();
     let mut cmd = Command::new(binary);
@@ -317,8 +329,9 @@ pub(crate) fn check(
     default_timeout: Duration,
     log: &Path,
     cargo_dirs: &[PathBuf],
+    unpacked: Option<&Path>,
 ) -> Result<()> {
-    let Some(failure) = run(binary, test, default_timeout, log, cargo_dirs)? else { return Ok(()) };
+    let Some(failure) = run(binary, test, default_timeout, log, cargo_dirs, unpacked)? else { return Ok(()) };
     let mut cmd = Command::new(binary);
     cmd.args(&test.args);
     Err(Error::new(
@@ -587,7 +600,7 @@ mod tests {
         );
         let log = tmp.path().join("smoke.log");
         let test = SmokeTest::ready(Vec::<String>::new(), "Waiting for commands");
-        assert_eq!(run(&bin, &test, Duration::from_secs(10), &log, &[]).unwrap(), None);
+        assert_eq!(run(&bin, &test, Duration::from_secs(10), &log, &[], None).unwrap(), None);
         let grandchild: i32 = std::fs::read_to_string(&pids).unwrap().trim().parse().unwrap();
         // Gone, or a zombie waiting for whoever adopted it to reap it.
         let stat = std::fs::read_to_string(format!("/proc/{grandchild}/stat")).unwrap_or_default();
@@ -600,13 +613,14 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let log = tmp.path().join("smoke.log");
         let test = SmokeTest::ready(Vec::<String>::new(), "ready").timeout(Duration::from_secs(1));
-        let why = run(&script(tmp.path(), "echo 'port in use' >&2; exit 3"), &test, Duration::from_secs(5), &log, &[]);
+        let why =
+            run(&script(tmp.path(), "echo 'port in use' >&2; exit 3"), &test, Duration::from_secs(5), &log, &[], None);
         let why = why.unwrap().unwrap();
         assert!(why.contains("exited with") && why.contains("before printing `ready`"), "{why}");
         assert!(std::fs::read_to_string(&log).unwrap().contains("port in use"));
-        let why = run(&script(tmp.path(), "exit 0"), &test, Duration::from_secs(5), &log, &[]).unwrap().unwrap();
+        let why = run(&script(tmp.path(), "exit 0"), &test, Duration::from_secs(5), &log, &[], None).unwrap().unwrap();
         assert!(why.contains("printed nothing"), "{why}");
-        let why = run(&script(tmp.path(), "echo starting; sleep 30"), &test, Duration::from_secs(5), &log, &[])
+        let why = run(&script(tmp.path(), "echo starting; sleep 30"), &test, Duration::from_secs(5), &log, &[], None)
             .unwrap()
             .unwrap();
         assert!(why.contains("did not print `ready` within 1 s") && !why.contains("nothing"), "{why}");
@@ -618,7 +632,7 @@ mod tests {
         let log = tmp.path().join("smoke.log");
         let test = SmokeTest::ready(Vec::<String>::new(), "PORT:").timeout(Duration::from_secs(5));
         let bin = script(tmp.path(), "echo PORT:8000; echo \"ModuleNotFoundError: No module named 'web'\" >&2; exit 1");
-        let why = run(&bin, &test, Duration::from_secs(5), &log, &[]).unwrap().unwrap();
+        let why = run(&bin, &test, Duration::from_secs(5), &log, &[], None).unwrap().unwrap();
         assert!(why.contains("printed `PORT:`, then exited with") && why.contains("does not keep serving"), "{why}");
         assert!(std::fs::read_to_string(&log).unwrap().contains("No module named 'web'"));
     }
@@ -642,7 +656,7 @@ mod tests {
         );
         let test = SmokeTest::exits(Vec::<String>::new()).env("APP_MODE", "test");
         assert_eq!(
-            run(&bin, &test, Duration::from_secs(10), &log, &[]).unwrap(),
+            run(&bin, &test, Duration::from_secs(10), &log, &[], None).unwrap(),
             None,
             "{:?}",
             std::fs::read_to_string(&log)
@@ -704,20 +718,21 @@ mod tests {
         let bin = server(tmp.path());
         let test = SmokeTest::ready(Vec::<String>::new(), "ready").port_env("PORT").http("/health");
         assert_eq!(
-            run(&bin, &test, Duration::from_secs(20), &log, &[]).unwrap(),
+            run(&bin, &test, Duration::from_secs(20), &log, &[], None).unwrap(),
             None,
             "{:?}",
             std::fs::read_to_string(&log)
         );
         let wrong = test.clone().http("/nope");
-        let why =
-            run(&bin, &wrong.timeout(Duration::from_secs(3)), Duration::from_secs(20), &log, &[]).unwrap().unwrap();
+        let why = run(&bin, &wrong.timeout(Duration::from_secs(3)), Duration::from_secs(20), &log, &[], None)
+            .unwrap()
+            .unwrap();
         assert!(why.contains("GET /nope on 127.0.0.1:") && why.contains("404"), "{why}");
         // Its port taken: it printed its ready line and still runs, but serves nothing.
         let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let held = taken.local_addr().unwrap().port().to_string();
         let test = test.env("BIND_PORT", &held).timeout(Duration::from_secs(3));
-        let why = run(&bin, &test, Duration::from_secs(20), &log, &[]).unwrap().unwrap();
+        let why = run(&bin, &test, Duration::from_secs(20), &log, &[], None).unwrap().unwrap();
         assert!(why.contains("did not serve within 3 s: nothing accepted connections on 127.0.0.1:"), "{why}");
         assert!(why.contains("(the port given in `PORT`)"), "{why}");
         assert!(std::fs::read_to_string(&log).unwrap().contains("Address already in use"));

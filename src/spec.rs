@@ -466,7 +466,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             None => Err(shared.cache.not_asked(shared.force)),
         };
         asked = Some(match fetched {
-            Ok(hit) => match smoke_test(shared, &plan, &hit.path) {
+            Ok(hit) => match smoke_test(shared, &plan, &hit.path, None) {
                 Ok(took) => {
                     smoke.set(took);
                     plan.action = Action::Download(hit);
@@ -529,7 +529,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             return report(name.clone(), installed.clone(), Outcome::UpToDate, plan.fingerprint.clone());
         }
         Action::Retest { name, installed } => {
-            smoke.set(smoke_test(shared, &plan, installed)?);
+            smoke.set(smoke_test(shared, &plan, installed, None)?);
             let stamp = Stamp::read(&shared.stamps_dir, &shared.binaries_dir, &plan.spec);
             if let Some(stamp) = stamp {
                 Stamp { smoke: shared.smoke_digest(&plan.spec), ..stamp }.write(
@@ -542,7 +542,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
         }
         Action::Restore { binary, entry } => {
             // Stored after passing the smoke test of its day, which may not be today's.
-            smoke.set(smoke_test(shared, &plan, binary)?);
+            smoke.set(smoke_test(shared, &plan, binary, None)?);
             (plan.fingerprint.clone(), binary.clone(), entry.clone())
         }
         Action::Download(hit) => {
@@ -634,7 +634,7 @@ fn verify(shared: &Shared, plan: &Plan, fingerprint: &str, audit: &mut audit::Au
         ));
     };
     let smoke =
-        |binary: &Path, log: &Path| smoke::run(binary, test, shared.smoke_test_timeout, log, &shared.cargo_dirs);
+        |binary: &Path, log: &Path| smoke::run(binary, test, shared.smoke_test_timeout, log, &shared.cargo_dirs, None);
     let spec_path = shared.project.path(&plan.spec);
     let env = shared.spec_env(&plan.spec);
     let mut verified = audit::verify(&invocation(shared, plan, &spec_path, &plan.dir, &env), audit, &smoke)?;
@@ -690,12 +690,13 @@ fn fast(
         Err(why) => return Ok(Err(why)),
     };
     drop(lock);
-    let smoke = smoke_test(shared, plan, &binary.path)?;
+    let smoke = smoke_test(shared, plan, &binary.path, binary.unpacked.as_deref())?;
     Ok(Ok((binary, smoke)))
 }
 
-/// Runs the smoke test, if there is one; returns the time it took (zero: none ran).
-fn smoke_test(shared: &Shared, plan: &Plan, binary: &Path) -> Result<Duration> {
+/// Runs the smoke test, if there is one; returns the time it took (zero: none ran). `unpacked`:
+/// the onedir folder an extract-once `binary` carries, when the fast path has it at hand.
+fn smoke_test(shared: &Shared, plan: &Plan, binary: &Path, unpacked: Option<&Path>) -> Result<Duration> {
     let start = Instant::now();
     let Some(test) = shared.smoke_test(&plan.spec) else { return Ok(Duration::ZERO) };
     let place = shared.place(&plan.spec, &exe_name(&binary.file_name().unwrap_or_default().to_string_lossy()));
@@ -723,6 +724,7 @@ fn smoke_test(shared: &Shared, plan: &Plan, binary: &Path) -> Result<Duration> {
         shared.smoke_test_timeout,
         &plan.dir.smoke_log(),
         &shared.cargo_dirs,
+        unpacked,
     )?;
     if let Some(mut staged) = staged {
         // A program that wrote beside itself while tested (a log, a cache) changed the folder:
@@ -852,7 +854,7 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
                 plan.label
             ));
         }
-        let smoke = smoke_test(shared, plan, &output.binary)?;
+        let smoke = smoke_test(shared, plan, &output.binary, None)?;
         fastpath::after_build(dir, &output.binary, &shared.python(&env), &before, shared.launcher(&plan.spec));
         // Packaged, and not a scanned project file: outside python-dir, or in a folder the scan
         // skips (a hidden file or a `dist/` folder in a data folder PyInstaller collects).

@@ -50,13 +50,16 @@ pub(crate) struct Changes {
     pub modules: Vec<Module>,
     base_hash: String,
     process: serde_json::Value,
-    payload_hash: Option<String>,
+    kept: Option<onedir::Kept>,
 }
 
 /// A fast path's executable, in a folder of its own that goes when this is dropped.
 pub(crate) struct Output {
     pub path: PathBuf,
     pub hash: blake3::Hash,
+    /// In extract-once mode, the onedir folder the launcher in `path` carries, as it unpacks it
+    /// (the smoke test starts it from there: `launch::seed_cache`).
+    pub unpacked: Option<PathBuf>,
     _scratch: Scratch,
 }
 
@@ -88,7 +91,7 @@ pub(crate) fn after_build(dir: &SpecDir, binary: &Path, python: &Python, project
     }
     if let (None, Some(launcher)) = (&snapshot.disabled, launch) {
         match onedir::self_test(dir, launcher, python, binary, &program) {
-            Ok(hash) => snapshot.payload_hash = Some(hash),
+            Ok(kept) => snapshot.kept = Some(kept),
             Err(why) => snapshot.disabled = Some(format!("the onedir folder's self-test failed: {why}")),
         }
     }
@@ -247,7 +250,7 @@ pub(crate) fn check(
             return Err(format!("{} changed", path.display()));
         }
     }
-    Ok(Changes { modules: changed, base_hash, process: snapshot.process, payload_hash: snapshot.payload_hash })
+    Ok(Changes { modules: changed, base_hash, process: snapshot.process, kept: snapshot.kept })
 }
 
 fn stat(path: &Path) -> Option<(u64, u128)> {
@@ -311,19 +314,21 @@ pub(crate) fn run(
         |path: &Path| base.with_pkg(&pkg).write(path).map_err(|e| format!("could not write {}: {e}", path.display()));
     // The snapshot's mode is the build's (the mode is in the context `check` compared), or not
     // at all: a onedir program is never installed as a onefile binary.
-    let (path, hash) = match (launch, changes.payload_hash.as_deref()) {
+    let (path, hash, unpacked) = match (launch, changes.kept.as_ref()) {
         (None, None) => {
             let path = scratch.path().join(binary_name);
             let hash = write(&path)?;
-            (path, hash)
+            (path, hash, None)
         }
-        (Some(launcher), Some(payload_hash)) => {
+        (Some(launcher), Some(kept)) => {
             let write = |p: &Path| write(p).map(drop);
-            onedir::repack(dir, &scratch, launcher, python, payload_hash, binary_name, write)?
+            let (path, hash, folder) = onedir::repack(dir, &scratch, launcher, python, kept, binary_name, write)?;
+            // A resource folder's packed form is no program: it is unpacked where it is installed.
+            (path, hash, launcher.path.is_some().then_some(folder))
         }
         _ => return Err("the last build was in another launch mode".into()),
     };
-    Ok(Output { path, hash, _scratch: scratch })
+    Ok(Output { path, hash, unpacked, _scratch: scratch })
 }
 
 /// The base PKG with these modules' entries replaced.

@@ -15,15 +15,22 @@
 //!
 //! 1. after a stock build, the installed file's payload is kept and the kept folder re-packed
 //!    from it with the program compressed anew, in a fresh process: that must give the installed
-//!    file's bytes, or the fast path is off for the spec;
-//! 2. a fast path mirrors the kept folder with the new program in it and packs it with the one
-//!    function that packs every folder (`launch::pack_folder`), every other member copied from the
-//!    kept payload: `pack.py` copies a member only when the file's contents equal it, and the fast
-//!    path requires that only the program was compressed.
+//!    file's bytes (so the folder's files are the payload's members), and so must putting the
+//!    program's entry alone in place (`launch::repack_program`); then every other entry of the
+//!    folder is recorded with its digest ([`Kept`]). Otherwise the fast path is off for the spec;
+//! 2. a fast path mirrors the kept folder with the new program in it, checks that every other
+//!    entry is still the recorded one, and puts the new program's entry, encoded by `pack.py` as
+//!    packing the folder encodes it, in place of the old one: `pack.py` writes a folder as its
+//!    entries one after another, each depending only on its own file, so this is what packing
+//!    the whole folder gives. The smoke test starts that folder through the launcher without
+//!    unpacking it (`launch::seed_cache`): every member but the program is the last smoke-tested
+//!    payload's, byte for byte.
 
 use super::helper::{Python, Scratch};
 use crate::launch::{self, Base, Launcher};
 use crate::workdir::SpecDir;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -32,15 +39,26 @@ fn payload(dir: &SpecDir) -> PathBuf {
     dir.fastpath().join("payload")
 }
 
+/// What the onedir self-test proved of the kept folder: the fast path trusts it while both hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Kept {
+    /// blake3 of the installed file's payload, kept beside the snapshot.
+    pub payload_hash: String,
+    /// Every entry of the kept folder but the program (`listing`).
+    pub entries: BTreeMap<String, String>,
+}
+
 /// After the program's self-test: keeps the installed file's payload and checks that re-packing
-/// the kept folder from it gives the installed file. Returns the payload's hash.
+/// the kept folder from it with `pack.py` gives the installed file, the program compressed anew
+/// in a fresh process (so the folder's files are the payload's), and that putting the program's
+/// entry alone in place (`launch::repack_program`, the fast path's way) gives it too.
 pub(super) fn self_test(
     dir: &SpecDir,
     launcher: &Launcher,
     python: &Python,
     installed: &Path,
     program: &str,
-) -> Result<String, String> {
+) -> Result<Kept, String> {
     let packed = fs::read(installed).map_err(|e| format!("could not read {}: {e}", installed.display()))?;
     // A resource folder's packed form has no launcher in front.
     let launcher_len = match &launcher.path {
@@ -51,27 +69,34 @@ pub(super) fn self_test(
         launch::payload_of(&packed, launcher_len).ok_or("the installed file is not the launcher and a payload")?;
     crate::fsutil::write_atomic(&payload(dir), payload_bytes, false).map_err(|e| e.to_string())?;
     let scratch = Scratch::new(dir)?;
+    let kept = launch::kept(&dir.root);
     let out = scratch.path().join(program);
-    pack(launcher, python, &launch::kept(&dir.root), program, &out, &payload(dir))?;
-    match fs::read(&out).map_err(|e| e.to_string())? == packed {
-        true => Ok(blake3::hash(payload_bytes).to_hex().to_string()),
-        false => Err("re-packing the onedir folder does not give the installed file's bytes".into()),
+    pack(launcher, python, &kept, program, &out, &payload(dir))?;
+    if fs::read(&out).map_err(|e| e.to_string())? != packed {
+        return Err("re-packing the onedir folder does not give the installed file's bytes".into());
     }
+    let entries = listing(&kept, program)?;
+    launch::repack_program(launcher, python.python, python.env, payload_bytes, &kept.join(program), program, &out)?;
+    if fs::read(&out).map_err(|e| e.to_string())? != packed {
+        return Err("putting the program's entry in place does not give the installed file's bytes".into());
+    }
+    Ok(Kept { payload_hash: blake3::hash(payload_bytes).to_hex().to_string(), entries })
 }
 
 /// The installed file for the kept folder with `program` replaced by `write`'s file: its path in
-/// `scratch` and its hash.
+/// `scratch`, its hash, and the folder it packs (in `scratch`). Only the program's entry is
+/// encoded anew; the folder's other entries must be the self-tested ones.
 pub(super) fn repack(
     dir: &SpecDir,
     scratch: &Scratch,
     launcher: &Launcher,
     python: &Python,
-    payload_hash: &str,
+    kept: &Kept,
     program: &str,
     write: impl FnOnce(&Path) -> Result<(), String>,
-) -> Result<(PathBuf, blake3::Hash), String> {
+) -> Result<(PathBuf, blake3::Hash, PathBuf), String> {
     let base = fs::read(payload(dir)).map_err(|e| format!("could not read the kept payload: {e}"))?;
-    if blake3::hash(&base).to_hex().as_str() != payload_hash {
+    if blake3::hash(&base).to_hex().as_str() != kept.payload_hash {
         return Err("the kept payload was modified after its self-test".into());
     }
     let folder = scratch.path().join("onedir");
@@ -80,9 +105,64 @@ pub(super) fn repack(
     // Beside the folder, not in it: the folder and the program usually share a name.
     let out = scratch.path().join("packed").join(program);
     fs::create_dir_all(scratch.path().join("packed")).map_err(|e| e.to_string())?;
-    pack(launcher, python, &folder, program, &out, &payload(dir))?;
+    // The folder's files are hashed while the interpreter encodes the program.
+    let (now, packed) = std::thread::scope(|s| {
+        let now = s.spawn(|| listing(&folder, program));
+        let packed =
+            launch::repack_program(launcher, python.python, python.env, &base, &folder.join(program), program, &out);
+        (now.join().unwrap_or_else(|_| Err("the hashing thread panicked".into())), packed)
+    });
+    let now = now?;
+    if now != kept.entries {
+        let differs = now.keys().chain(kept.entries.keys()).find(|k| now.get(*k) != kept.entries.get(*k));
+        return Err(format!("{} in the onedir folder is not the last build's", differs.map_or("a file", |k| k)));
+    }
+    packed?;
     let bytes = fs::read(&out).map_err(|e| format!("could not read {}: {e}", out.display()))?;
-    Ok((out, blake3::hash(&bytes)))
+    Ok((out, blake3::hash(&bytes), folder))
+}
+
+/// Every entry of `folder` but its top-level `program`, by its '/'-separated path: `d` for a
+/// folder, `l <target>` for a link, `f <0o755 or 0o644, as pack.py records it> <blake3>` for a file.
+fn listing(folder: &Path, program: &str) -> Result<BTreeMap<String, String>, String> {
+    fn walk(dir: &Path, rel: &str, skip: Option<&str>, out: &mut BTreeMap<String, String>) -> std::io::Result<()> {
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if skip == Some(name.as_str()) {
+                continue;
+            }
+            let path = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+            let kind = entry.file_type()?;
+            let what = if kind.is_symlink() {
+                format!("l {}", fs::read_link(entry.path())?.display())
+            } else if kind.is_dir() {
+                walk(&entry.path(), &path, None, out)?;
+                "d".to_string()
+            } else {
+                let digest = crate::hashing::hash_file(&entry.path()).map_err(std::io::Error::other)?;
+                format!("f {:o} {}", mode(&entry.path())?, crate::hashing::hex(&digest))
+            };
+            out.insert(path, what);
+        }
+        Ok(())
+    }
+    let mut out = BTreeMap::new();
+    walk(folder, "", Some(program), &mut out).map_err(|e| format!("could not read {}: {e}", folder.display()))?;
+    Ok(out)
+}
+
+/// A file's mode as `pack.py` records it.
+fn mode(path: &Path) -> std::io::Result<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Ok(if fs::metadata(path)?.permissions().mode() & 0o100 != 0 { 0o755 } else { 0o644 })
+    }
+    #[cfg(not(unix))]
+    {
+        fs::metadata(path).map(|_| 0o644)
+    }
 }
 
 /// `launch::pack_folder` from the kept payload, the program always compressed anew; an error

@@ -23,9 +23,9 @@ pub(crate) struct Snapshot {
     /// and `pathex` as it wrote each archive), which the helper strips alike.
     #[serde(default)]
     pub process: serde_json::Value,
-    /// Extract-once mode: blake3 of the installed file's payload once self-tested (`onedir.rs`).
+    /// Extract-once mode: the kept folder and payload once self-tested (`onedir.rs`).
     #[serde(default)]
-    pub payload_hash: Option<String>,
+    pub kept: Option<super::onedir::Kept>,
 }
 
 /// A project module in the archive.

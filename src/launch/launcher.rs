@@ -26,10 +26,14 @@ pub const MAGIC: &[u8; 8] = b"PYIBLNC1";
 pub const TRAILER_LEN: usize = 8 + 8 + 32 + 4 + 8;
 /// Moves the cache folder (the smoke test, a portable install, tests).
 pub const CACHE_VAR: &str = "PYINSTALLER_BUILD_LAUNCH_CACHE";
+/// The kinds of a payload's entries.
+pub const FOLDER: u8 = 0;
+pub const FILE: u8 = 1;
+pub const SYMLINK: u8 = 2;
 /// Written last into a folder being extracted: a folder without it is never run.
-const MARKER: &str = ".complete";
+pub const MARKER: &str = ".complete";
 /// Held shared by every running instance (through `exec` on Unix), exclusively by a pruner.
-const LOCK: &str = ".lock";
+pub const LOCK: &str = ".lock";
 
 #[allow(dead_code)]
 fn main() {
@@ -303,11 +307,11 @@ pub fn unpack(file: &mut File, trailer: &Trailer, dir: &Path) -> io::Result<Vec<
         let rel = read_string(&mut reader)?;
         let path = join_checked(dir, &rel).ok_or_else(|| bad("a path leaves its folder"))?;
         match kind[0] {
-            0 => {
+            FOLDER => {
                 fs::create_dir_all(&path)?;
                 folders.push(path);
             }
-            1 => {
+            FILE => {
                 let mut method = [0u8; 1];
                 reader.read_exact(&mut method)?;
                 let size = read_u64(&mut reader)?;
@@ -327,7 +331,7 @@ pub fn unpack(file: &mut File, trailer: &Trailer, dir: &Path) -> io::Result<Vec<
                 set_mode(&out, mode)?;
                 out.sync_all()?;
             }
-            2 => {
+            SYMLINK => {
                 let link = read_string(&mut reader)?;
                 symlink(&link, &path)?;
             }

@@ -309,11 +309,18 @@ pub(crate) fn pack_folder(
         None => None,
     };
     let bytes = read.map_err(|e| format!("could not read {}: {e}", payload.display()))?;
+    write_packed(launcher, &bytes, program, out)?;
+    Ok(repacked)
+}
+
+/// The installed file for `payload`, written executable to `out`: the launcher (none for a
+/// resource folder), the payload and the trailer; on macOS its headers fixed and signed ad hoc.
+fn write_packed(launcher: &Launcher, payload: &[u8], program: &str, out: &Path) -> std::result::Result<(), String> {
     let prefix = match &launcher.path {
         Some(path) => fs::read(path).map_err(|e| format!("could not read {}: {e}", path.display()))?,
         None => Vec::new(),
     };
-    let mut packed = assemble(&prefix, &bytes, program);
+    let mut packed = assemble(&prefix, payload, program);
     if launcher.macos {
         macho::cover_appended(&mut packed).map_err(|why| format!("the macOS launcher's headers: {why}"))?;
     }
@@ -327,7 +334,140 @@ pub(crate) fn pack_folder(
     if launcher.macos {
         macho::sign_ad_hoc(out)?;
     }
-    Ok(repacked)
+    Ok(())
+}
+
+/// The installed file for `payload` (a `pack.py` payload of a folder with `program` at its top)
+/// with the program's entry replaced by `new_program`'s, written to `out`. The entry is encoded
+/// by `pack.py` in `python` as packing the folder encodes it, and `pack.py` writes a folder as
+/// its entries one after another, each depending on nothing but its own file: so this is what
+/// packing the folder with `new_program` in it gives, without reading the rest of the folder.
+pub(crate) fn repack_program(
+    launcher: &Launcher,
+    python: &Path,
+    env: &[(String, Option<String>)],
+    payload: &[u8],
+    new_program: &Path,
+    program: &str,
+    out: &Path,
+) -> std::result::Result<(), String> {
+    let at = entries(payload)?
+        .into_iter()
+        .find(|e| e.kind == launcher::FILE && e.path == program)
+        .ok_or_else(|| format!("the payload has no entry for {program}"))?
+        .bytes;
+    let encoded = out.with_extension("entry");
+    let mut cmd = Command::new(python);
+    cmd.arg("-c").arg(PACKER).arg("--entry").arg(new_program).arg(program).arg(launcher.level.to_string());
+    crate::process::build_env(cmd.arg(&encoded), env);
+    let output = cmd.output().map_err(|e| format!("could not run {}: {e}", python.display()))?;
+    let entry = fs::read(&encoded);
+    let _ = fs::remove_file(&encoded);
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).trim().to_string());
+    }
+    let entry = entry.map_err(|e| format!("could not read {}: {e}", encoded.display()))?;
+    let mut spliced = Vec::with_capacity(payload.len() - at.len() + entry.len());
+    spliced.extend_from_slice(&payload[..at.start]);
+    spliced.extend_from_slice(&entry);
+    spliced.extend_from_slice(&payload[at.end..]);
+    write_packed(launcher, &spliced, program, out)
+}
+
+/// An entry of a `pack.py` payload (the format in `launcher.rs`).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub kind: u8,
+    pub path: String,
+    /// Where the whole entry lies in the payload.
+    pub bytes: std::ops::Range<usize>,
+}
+
+/// The entries of a payload, in order; an error if it is not one.
+pub(crate) fn entries(payload: &[u8]) -> std::result::Result<Vec<Entry>, String> {
+    let bad = || "the payload is damaged".to_string();
+    let take = |at: &mut usize, n: usize| -> std::result::Result<std::ops::Range<usize>, String> {
+        let range = *at..at.checked_add(n).filter(|&end| end <= payload.len()).ok_or_else(bad)?;
+        *at = range.end;
+        Ok(range)
+    };
+    let number = |at: &mut usize, n: usize| -> std::result::Result<u64, String> {
+        let mut le = [0u8; 8];
+        le[..n].copy_from_slice(&payload[take(at, n)?]);
+        Ok(u64::from_le_bytes(le))
+    };
+    let (mut at, mut found) = (0, Vec::new());
+    while at < payload.len() {
+        let start = at;
+        let kind = number(&mut at, 1)? as u8;
+        number(&mut at, 4)?;
+        let len = number(&mut at, 4)? as usize;
+        let path = String::from_utf8(payload[take(&mut at, len)?].to_vec()).map_err(|_| bad())?;
+        match kind {
+            launcher::FOLDER => {}
+            launcher::FILE => {
+                number(&mut at, 1)?;
+                number(&mut at, 8)?;
+                let stored = usize::try_from(number(&mut at, 8)?).map_err(|_| bad())?;
+                take(&mut at, stored)?;
+            }
+            launcher::SYMLINK => {
+                let len = number(&mut at, 4)? as usize;
+                take(&mut at, len)?;
+            }
+            _ => return Err(bad()),
+        }
+        found.push(Entry { kind, path, bytes: start..at });
+    }
+    Ok(found)
+}
+
+/// Puts `folder`, the onedir folder `packed` was just packed from, into the launcher cache at
+/// `cache_root` as the launcher would have unpacked it (its id's folder, files' modes as
+/// `pack.py` records them, the lock and the marker), so that `packed` starts it without
+/// unpacking. Only for a smoke test's scratch cache: nothing is synced, and files are hard links
+/// where the file system allows (the fast path's folder is itself hard links to the kept folder,
+/// which it checks file by file before it trusts it again).
+pub(crate) fn seed_cache(packed: &Path, folder: &Path, cache_root: &Path) -> std::result::Result<(), String> {
+    let mut file = fs::File::open(packed).map_err(|e| format!("could not open {}: {e}", packed.display()))?;
+    let trailer = launcher::read_trailer(&mut file)?;
+    let dir = cache_root.join(&trailer.name).join(trailer.id_hex());
+    if let Err(e) = copy_unpacked(folder, &dir) {
+        let _ = fs::remove_dir_all(&dir);
+        return Err(format!("could not copy {} to {}: {e}", folder.display(), dir.display()));
+    }
+    let write = |name: &str, text: &str| fs::write(dir.join(name), text);
+    write(launcher::LOCK, "").and_then(|_| write(launcher::MARKER, &trailer.id_hex())).map_err(|e| e.to_string())
+}
+
+/// A copy of `from` at `to` as `launcher::unpack` writes a folder `pack.py` packed: files `0o755`
+/// when their owner may run them, else `0o644` (hard links where possible); links as links.
+fn copy_unpacked(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_symlink() {
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(fs::read_link(&src)?, &dst)?;
+            #[cfg(not(unix))]
+            return Err(std::io::Error::other(format!("{} is a symbolic link", src.display())));
+        } else if kind.is_dir() {
+            copy_unpacked(&src, &dst)?;
+        } else {
+            if fs::hard_link(&src, &dst).is_err() {
+                fs::copy(&src, &dst)?;
+            }
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = if fs::metadata(&src)?.permissions().mode() & 0o100 != 0 { 0o755 } else { 0o644 };
+                fs::set_permissions(&dst, fs::Permissions::from_mode(mode))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Where a spec's last stock onedir folder is kept, in its work folder (`pack`'s `keep`).
@@ -470,5 +610,117 @@ mod tests {
         let err = Launch::try_from("fast".to_string()).unwrap_err();
         assert!(err.contains("`launch`") && err.contains("\"extract-once\"") && err.contains("\"fast\""), "{err}");
         assert_eq!(Launch::try_from("extract-once".to_string()), Ok(Launch::ExtractOnce));
+    }
+
+    /// A onedir-like folder: the program, a library, an executable data file, a link, an empty
+    /// folder.
+    #[cfg(unix)]
+    fn sample_folder(root: &Path, program: &[u8]) {
+        use std::os::unix::fs::PermissionsExt;
+        fs::create_dir_all(root.join("_internal/lib")).unwrap();
+        fs::create_dir_all(root.join("_internal/empty")).unwrap();
+        fs::write(root.join("app"), program).unwrap();
+        fs::set_permissions(root.join("app"), fs::Permissions::from_mode(0o700)).unwrap();
+        fs::write(root.join("_internal/lib/a.so"), b"library ".repeat(500)).unwrap();
+        fs::write(root.join("_internal/tool.sh"), b"#!/bin/sh\n").unwrap();
+        fs::set_permissions(root.join("_internal/tool.sh"), fs::Permissions::from_mode(0o775)).unwrap();
+        std::os::unix::fs::symlink("lib/a.so", root.join("_internal/link")).unwrap();
+    }
+
+    #[cfg(unix)]
+    fn pack_sample(folder: &Path, out: &Path) {
+        let (launcher, python) = (Launcher::folder(), Path::new("python3"));
+        assert!(pack_folder(&launcher, python, &[], folder, "app", out, None).unwrap().is_none());
+    }
+
+    /// The fast path's re-pack (only the program's entry encoded anew) is packing the whole folder.
+    #[cfg(unix)]
+    #[test]
+    fn putting_the_programs_entry_in_place_is_packing_the_folder_with_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let folder = tmp.path().join("app");
+        sample_folder(&folder, &b"old program ".repeat(300));
+        let (old, new, spliced) = (tmp.path().join("old"), tmp.path().join("new"), tmp.path().join("spliced"));
+        pack_sample(&folder, &old);
+        fs::write(folder.join("app"), b"a new program, longer than the old one ".repeat(400)).unwrap();
+        pack_sample(&folder, &new);
+        let old_bytes = fs::read(&old).unwrap();
+        let payload = payload_of(&old_bytes, 0).unwrap();
+        let found = entries(payload).unwrap();
+        let found: Vec<(u8, &str)> = found.iter().map(|e| (e.kind, e.path.as_str())).collect();
+        let (dir, file, link) = (launcher::FOLDER, launcher::FILE, launcher::SYMLINK);
+        // pack.py's order: each folder's names sorted, then its subfolders'.
+        let expected = [
+            (dir, "_internal"),
+            (file, "app"),
+            (dir, "_internal/empty"),
+            (dir, "_internal/lib"),
+            (link, "_internal/link"),
+            (file, "_internal/tool.sh"),
+            (file, "_internal/lib/a.so"),
+        ];
+        assert_eq!(found, expected);
+        repack_program(&Launcher::folder(), Path::new("python3"), &[], payload, &folder.join("app"), "app", &spliced)
+            .unwrap();
+        assert_eq!(fs::read(&spliced).unwrap(), fs::read(&new).unwrap());
+        // A payload without the program, or cut short: an error, nothing made up.
+        let err = repack_program(
+            &Launcher::folder(),
+            Path::new("python3"),
+            &[],
+            payload,
+            &folder.join("app"),
+            "api",
+            &spliced,
+        );
+        assert!(err.unwrap_err().contains("no entry for api"));
+        assert!(entries(&payload[..payload.len() - 1]).is_err());
+    }
+
+    /// The smoke test's seeded cache holds what the launcher would have unpacked, marked complete.
+    #[cfg(unix)]
+    #[test]
+    fn a_seeded_cache_folder_is_what_the_launcher_unpacks() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let folder = tmp.path().join("app");
+        sample_folder(&folder, b"program");
+        let packed = tmp.path().join("packed");
+        pack_sample(&folder, &packed);
+        let cache = tmp.path().join("cache");
+        seed_cache(&packed, &folder, &cache).unwrap();
+        let mut file = fs::File::open(&packed).unwrap();
+        let trailer = launcher::read_trailer(&mut file).unwrap();
+        let unpacked = tmp.path().join("unpacked");
+        launcher::unpack(&mut file, &trailer, &unpacked).unwrap();
+        let seeded = cache.join("app").join(trailer.id_hex());
+        assert_eq!(fs::read_to_string(seeded.join(launcher::MARKER)).unwrap(), trailer.id_hex());
+        assert!(seeded.join(launcher::LOCK).is_file());
+        let describe = |root: &Path| -> Vec<String> {
+            let mut found = Vec::new();
+            let mut stack = vec![root.to_path_buf()];
+            while let Some(dir) = stack.pop() {
+                for e in fs::read_dir(&dir).unwrap() {
+                    let path = e.unwrap().path();
+                    let rel = path.strip_prefix(root).unwrap().display().to_string();
+                    let meta = fs::symlink_metadata(&path).unwrap();
+                    if rel == launcher::MARKER || rel == launcher::LOCK {
+                        continue;
+                    } else if meta.file_type().is_symlink() {
+                        found.push(format!("{rel} -> {}", fs::read_link(&path).unwrap().display()));
+                    } else if meta.is_dir() {
+                        found.push(format!("{rel}/"));
+                        stack.push(path);
+                    } else {
+                        let mode = meta.permissions().mode() & 0o777;
+                        found.push(format!("{rel} {mode:o} {}", blake3::hash(&fs::read(&path).unwrap())));
+                    }
+                }
+            }
+            found.sort();
+            found
+        };
+        assert_eq!(describe(&seeded), describe(&unpacked));
+        assert!(describe(&seeded).contains(&format!("app 755 {}", blake3::hash(b"program"))));
     }
 }

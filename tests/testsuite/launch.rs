@@ -230,6 +230,36 @@ fn an_extract_once_sidecar_unpacks_once_and_is_one_process() {
     assert!(forced.ok && forced.warnings().iter().any(|w| w.contains("built worker in")), "{}", forced.stderr);
     assert_eq!(fs::read(&binary).unwrap(), built, "a forced build gives the same bytes");
 
+    // The fast path's smoke test runs the new program (its folder put in the scratch cache, not
+    // unpacked): an edit that breaks it fails the build and keeps the installed launcher.
+    let pyinstaller_log = audit_of_dir(&app).join("worker/build.log");
+    let logged = fs::metadata(&pyinstaller_log).unwrap().modified().unwrap();
+    app.write("worker_only.py", "raise SystemExit(3)\n");
+    let broken = app.cargo(&[], &[]);
+    assert!(!broken.ok && broken.stderr.contains("the smoke test of `worker.spec` failed"), "{}", broken.stderr);
+    let still = fs::metadata(&pyinstaller_log).unwrap().modified().unwrap();
+    assert_eq!(still, logged, "the fast path's build was tested, no PyInstaller run's");
+    assert_eq!(fs::read(&binary).unwrap(), built, "the installed launcher was kept");
+    // A file of the kept folder changed (the smoke test's program may write through the links
+    // into it): the fast path refuses and PyInstaller builds.
+    let kept_file = audit_of_dir(&app).join("worker/onedir/_internal/base_library.zip");
+    let mut damaged = fs::read(&kept_file).unwrap();
+    damaged.push(0);
+    fs::write(&kept_file, damaged).unwrap();
+    app.write("worker_only.py", "WORKER_VALUE = 3\n");
+    let rebuilt = app.build(&[]);
+    let warning = rebuilt.warnings().join("\n");
+    assert!(
+        warning.contains("built worker in")
+            && warning.contains("base_library.zip in the onedir folder is not the last build's"),
+        "{warning}"
+    );
+    assert_eq!(launch(&binary, &cache, &[]), format!("worker hello 3 {} []", binary.display()));
+    app.write("worker_only.py", "WORKER_VALUE = 2\n");
+    let back_to_2 = app.build(&[]);
+    assert!(back_to_2.ok, "{}", back_to_2.stderr);
+    assert_eq!(fs::read(&binary).unwrap(), built, "the same sources, the same bytes");
+
     // The mode is part of the fingerprint: onefile builds anew; back in extract-once mode, the
     // same launcher is installed again (from the binary store when the last build's reads give
     // the same key, else built: PyInstaller's cache decides what a run reads).

@@ -5,37 +5,39 @@
 //! here has installed anything, and the build goes on as usual.
 
 use crate::cache::Cache;
+use crate::cargo::Cargo;
 use crate::error::Result;
 use crate::freshness::fingerprint::Context;
 use crate::install;
 use crate::project::{spec_stem, Project};
 use crate::report::{Outcome, SpecReport};
 use crate::smoke::{self, SmokeTest};
-use crate::spec::{exe_name, Stamp};
+use crate::spec::{exe_name, Dirs, Stamp};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Everything a build without the environment needs.
 pub(crate) struct Request<'a> {
+    pub keys: Keys<'a>,
+    pub cache: &'a Cache,
+    /// Where the environment would be created.
+    pub env_dir: &'a Path,
+    pub dirs: &'a Dirs,
+    /// The top-level smoke test and its timeout.
+    pub smoke: (Option<&'a SmokeTest>, Duration),
+    pub cargo: &'a Cargo,
+    pub package_name: Option<&'a str>,
+    /// Where a spec whose output is named so goes (placement.rs).
+    pub place: &'a (dyn Fn(&str, &str) -> crate::placement::Place + Sync),
+}
+
+/// What the specs' shared keys are computed from.
+pub(crate) struct Keys<'a> {
     pub project: &'a Project,
     pub specs: &'a [String],
     /// Its `toolchain` is not used: the basis stands for it.
     pub context: &'a Context,
     pub basis: &'a [String],
-    pub cache: &'a Cache,
-    /// Where the environment would be created.
-    pub env_dir: &'a Path,
-    pub project_cache: &'a Path,
-    pub binaries_dir: &'a Path,
-    pub stamps_dir: &'a Path,
-    pub smoke_test: Option<&'a SmokeTest>,
-    pub smoke_test_timeout: Duration,
-    /// Cargo's own folders (the smoke test's library search path goes without them).
-    pub cargo_dirs: Vec<PathBuf>,
-    pub package_name: Option<&'a str>,
-    pub env_value: &'a (dyn Fn(&str) -> Option<String> + Sync),
-    /// Where a spec whose output is named so goes (placement.rs).
-    pub place: &'a (dyn Fn(&str, &str) -> crate::placement::Place + Sync),
 }
 
 /// What the stamps call a binary installed this way: the key, not a fingerprint (there is no
@@ -48,14 +50,14 @@ fn fingerprint(key: &str) -> String {
 /// for the checks the entries passed; `None` when any spec needs the environment.
 pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>)>> {
     let start = Instant::now();
-    let digest = crate::cache::pinned_digest(req.basis);
+    let digest = crate::cache::pinned_digest(req.keys.basis);
     let keys: Vec<String> =
-        req.specs.iter().map(|s| req.cache.key_with(&digest, req.context, req.project, s)).collect();
-    let smoke_digest = smoke::digest(req.smoke_test, req.smoke_test_timeout);
+        req.keys.specs.iter().map(|s| req.cache.key_with(&digest, req.keys.context, req.keys.project, s)).collect();
+    let smoke_digest = smoke::digest(req.smoke.0, req.smoke.1);
     let mut reports = Vec::new();
     let mut wanted = Vec::new();
-    for (spec, key) in req.specs.iter().zip(&keys) {
-        match Stamp::read(req.stamps_dir, req.binaries_dir, spec)
+    for (spec, key) in req.keys.specs.iter().zip(&keys) {
+        match Stamp::read(&req.dirs.stamps_dir, &req.dirs.binaries_dir, spec)
             .filter(|s| s.holds(&fingerprint(key), &|n| (req.place)(spec, n).path) && s.smoke == smoke_digest)
         {
             Some(stamp) => reports.push(SpecReport {
@@ -75,7 +77,8 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
     // Entries first: the downloads are worth it only if every spec has one.
     let mut found = Vec::new();
     for (_, key) in &wanted {
-        match req.cache.lookup(key, Some(req.env_dir), req.env_value) {
+        let env_value = |k: &str| req.cargo.env(k).map(|v| v.to_string_lossy().into_owned());
+        match req.cache.lookup(key, Some(req.env_dir), &env_value) {
             Ok(entry) => found.push(entry),
             // Asked again with the environment's own key, which says why when it misses too.
             Err(_) => return Ok(None),
@@ -86,7 +89,7 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
             .iter()
             .zip(found)
             .map(|((spec, _), entry)| {
-                let dir = req.project_cache.join(spec_stem(spec));
+                let dir = req.dirs.project_cache.join(spec_stem(spec));
                 scope.spawn(move || req.cache.download(entry, &dir).ok())
             })
             .collect();
@@ -104,9 +107,9 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
             return Ok(None);
         }
         let smoke_start = Instant::now();
-        if let Some(test) = req.smoke_test {
-            let log = req.project_cache.join(spec_stem(spec)).join("smoke.log");
-            if let Err(e) = smoke::check(spec, &hit.path, test, req.smoke_test_timeout, &log, &req.cargo_dirs, None) {
+        if let Some(test) = req.smoke.0 {
+            let log = req.dirs.project_cache.join(spec_stem(spec)).join("smoke.log");
+            if let Err(e) = smoke::check(spec, &hit.path, test, req.smoke.1, &log, &req.dirs.cargo_dirs, None) {
                 req.cache.note(format!(
                     "pyinstaller-build: {spec}: the binary from the shared cache failed its smoke test here; building \
                      locally ({})",
@@ -122,11 +125,11 @@ pub(crate) fn run(req: &Request) -> Result<Option<(Vec<SpecReport>, Vec<PathBuf>
             name: output,
             installed: installed.clone(),
             binary_hash: hit.binary_hash.clone(),
-            project: Some(req.project.root.clone()),
+            project: Some(req.keys.project.root.clone()),
             smoke: smoke_digest.clone(),
             folder: None,
         };
-        stamp.write(req.stamps_dir, req.binaries_dir, spec)?;
+        stamp.write(&req.dirs.stamps_dir, &req.dirs.binaries_dir, spec)?;
         watch.extend(hit.watch.iter().filter(|p| p.exists()).cloned());
         reports.push(SpecReport {
             outcome: Outcome::Downloaded,

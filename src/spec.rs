@@ -27,42 +27,68 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// What every spec of this run shares.
+/// What every spec of this run shares, in named parts.
 pub(crate) struct Shared<'a> {
+    pub facts: Facts<'a>,
+    pub dirs: Dirs,
+    pub checks: Checks,
+    pub sidecars: Sidecars,
+    pub cache: Cache,
+    /// Resource folders unpacked beside their place for the smoke test, by that place, until
+    /// `pipeline::finish` renames them into it (dropped unused, they are removed).
+    pub staged: std::sync::Mutex<BTreeMap<PathBuf, onedir::Staged>>,
+}
+
+/// What this run is: cargo, the project, the interpreter and what the fingerprints are made of.
+pub(crate) struct Facts<'a> {
     pub cargo: &'a crate::cargo::Cargo,
     pub project: &'a Project,
     pub context: &'a Context,
     pub python: &'a Path,
     pub toolchain: &'a crate::toolchain::Toolchain,
+    pub target: String,
+    /// `PYINSTALLER_BUILD_FORCE`.
+    pub force: bool,
+    /// The app's package (`CARGO_PKG_NAME`), for messages and the shared cache.
+    pub package_name: Option<String>,
+}
+
+/// Where the build reads and writes, and what it leaves alone.
+pub(crate) struct Dirs {
     pub project_cache: PathBuf,
     pub binaries_dir: PathBuf,
+    /// Where the stamps of what this profile installed are kept (in `OUT_DIR`).
     pub stamps_dir: PathBuf,
-    pub target: String,
-    /// The top-level smoke test.
-    pub smoke_test: Option<SmokeTest>,
-    pub smoke_test_timeout: Duration,
-    /// The sidecars without a spec file, by the path of their generated spec, with their own
-    /// smoke test.
-    pub generated: BTreeMap<String, (Generated, Option<SmokeTest>)>,
-    pub force: bool,
-    pub cache: Cache,
-    pub audit_threshold: u64,
-    /// `PYINSTALLER_BUILD_AUDIT=verify`.
-    pub audit_verify: bool,
-    pub package_name: Option<String>,
-    /// Folders the crate writes to, skipped when rescanning the project.
-    pub skip: Vec<PathBuf>,
     /// Cargo's own folders, taken out of the library search path the smoke test passes on.
     pub cargo_dirs: Vec<PathBuf>,
-    /// `allow-missing-imports`: a missing top-level import is a warning, not an error.
-    pub allow_missing_imports: bool,
-    /// The requirements file, for the fix of a missing import.
-    pub requirements: Option<PathBuf>,
+    /// Folders the crate writes to, skipped when rescanning the project.
+    pub skip: Vec<PathBuf>,
     /// Cargo's target folders, also skipped by the scan (a file PyInstaller read there is still
     /// an input, by its trace).
     pub outputs: Vec<PathBuf>,
     /// Both, which hold no project module (`skip` and `outputs`).
     pub not_project: Vec<PathBuf>,
+}
+
+/// What a binary is checked against before it is installed, and what is said about it.
+pub(crate) struct Checks {
+    /// The top-level smoke test.
+    pub smoke_test: Option<SmokeTest>,
+    pub smoke_test_timeout: Duration,
+    pub audit_threshold: u64,
+    /// `PYINSTALLER_BUILD_AUDIT=verify`.
+    pub audit_verify: bool,
+    /// `allow-missing-imports`: a missing top-level import is a warning, not an error.
+    pub allow_missing_imports: bool,
+    /// The requirements file, for the fix of a missing import.
+    pub requirements: Option<PathBuf>,
+}
+
+/// The sidecars: how each is generated, run, launched and placed.
+pub(crate) struct Sidecars {
+    /// The sidecars without a spec file, by the path of their generated spec, with their own
+    /// smoke test.
+    pub generated: BTreeMap<String, (Generated, Option<SmokeTest>)>,
     /// Where each sidecar is installed (`bundle.externalBin`, `install-as`, binaries-dir).
     pub placement: Placement,
     /// How PyInstaller runs for each sidecar, by key ([`Shared::key`]); `run` for the others.
@@ -76,21 +102,18 @@ pub(crate) struct Shared<'a> {
     pub launcher: Option<Launcher>,
     /// What a resource folder's onedir build is packed behind: nothing (`Launcher::folder`).
     pub folder_packer: Launcher,
-    /// Resource folders unpacked beside their place for the smoke test, by that place, until
-    /// [`finish`] renames them into it (dropped unused, they are removed).
-    pub staged: std::sync::Mutex<BTreeMap<PathBuf, onedir::Staged>>,
 }
 
 impl Shared<'_> {
     /// The interpreter and environment the fast path's helper runs in: the spec's PyInstaller's
     /// (`env`, from [`Shared::spec_env`]).
     fn python<'e>(&'e self, env: &'e [(String, Option<String>)]) -> fastpath::Python<'e> {
-        fastpath::Python { python: self.python, env }
+        fastpath::Python { python: self.facts.python, env }
     }
 
     /// The sidecar's key: a sidecar's table key, or a spec's file name without `.spec`.
     pub(crate) fn key(&self, spec: &str) -> String {
-        match self.generated.get(spec) {
+        match self.sidecars.generated.get(spec) {
             Some((g, _)) => g.name.clone(),
             None => spec_stem(spec),
         }
@@ -98,13 +121,13 @@ impl Shared<'_> {
 
     /// How PyInstaller runs for a spec.
     pub(crate) fn run_of(&self, spec: &str) -> &Run {
-        self.runs.get(&self.key(spec)).unwrap_or(&self.run)
+        self.sidecars.runs.get(&self.key(spec)).unwrap_or(&self.sidecars.run)
     }
 
     /// The variables a spec's PyInstaller runs with: the fingerprint's, and its `pyinstaller-env`.
     pub(crate) fn spec_env(&self, spec: &str) -> Vec<(String, Option<String>)> {
         let own = &self.run_of(spec).env;
-        let mut env: Vec<_> = self.context.env.iter().filter(|(k, _)| !own.contains_key(k)).cloned().collect();
+        let mut env: Vec<_> = self.facts.context.env.iter().filter(|(k, _)| !own.contains_key(k)).cloned().collect();
         env.extend(own.iter().map(|(k, v)| (k.clone(), Some(v.clone()))));
         env
     }
@@ -120,20 +143,20 @@ impl Shared<'_> {
 
     /// Where a spec whose output is `output` is installed.
     pub(crate) fn place(&self, spec: &str, output: &str) -> Place {
-        self.placement.place(&self.key(spec), output)
+        self.sidecars.placement.place(&self.key(spec), output)
     }
 
     /// The smoke test of a spec: its sidecar's own, else the top-level one.
     fn smoke_test(&self, spec: &str) -> Option<&SmokeTest> {
-        match self.generated.get(spec) {
+        match self.sidecars.generated.get(spec) {
             Some((_, Some(own))) => Some(own),
-            _ => self.smoke_test.as_ref(),
+            _ => self.checks.smoke_test.as_ref(),
         }
     }
 
     /// How messages name a spec: `worker.spec`, or `main` for a sidecar without one.
     pub(crate) fn label(&self, spec: &str) -> String {
-        match self.generated.get(spec) {
+        match self.sidecars.generated.get(spec) {
             Some((g, _)) => g.name.clone(),
             None => spec.to_string(),
         }
@@ -141,17 +164,17 @@ impl Shared<'_> {
 
     /// A spec's launch mode: its sidecar's own, else the top-level one.
     pub(crate) fn launch(&self, spec: &str) -> Launch {
-        self.launch_own.get(&self.key(spec)).copied().unwrap_or(self.launch)
+        self.sidecars.launch_own.get(&self.key(spec)).copied().unwrap_or(self.sidecars.launch)
     }
 
     /// What a spec's onedir form is packed behind: the launcher in extract-once mode, nothing
     /// for a resource folder (the same build, pack and fast path serve both); `None` for a
     /// onefile spec.
     pub(crate) fn launcher(&self, spec: &str) -> Option<&Launcher> {
-        if self.placement.is_resource(&self.key(spec)) {
-            return Some(&self.folder_packer);
+        if self.sidecars.placement.is_resource(&self.key(spec)) {
+            return Some(&self.sidecars.folder_packer);
         }
-        self.launcher.as_ref().filter(|_| self.launch(spec) == Launch::ExtractOnce)
+        self.sidecars.launcher.as_ref().filter(|_| self.launch(spec) == Launch::ExtractOnce)
     }
 
     /// What a generated spec was made from (part of its context, as the spec file's content is
@@ -163,7 +186,7 @@ impl Shared<'_> {
         if let Some(l) = self.launcher(spec) {
             run += &format!("launch extract-once {}", l.hash);
         }
-        match self.generated.get(spec) {
+        match self.sidecars.generated.get(spec) {
             Some((g, _)) => format!("generated {}{run}", g.digest),
             None => run,
         }
@@ -171,18 +194,18 @@ impl Shared<'_> {
 
     /// What the stamp keeps of the smoke test a spec's binary passed.
     fn smoke_digest(&self, spec: &str) -> String {
-        smoke::digest(self.smoke_test(spec), self.smoke_test_timeout)
+        smoke::digest(self.smoke_test(spec), self.checks.smoke_test_timeout)
     }
 
     /// A variable a spec read, as the fingerprint holds it (announced to cargo).
     pub(crate) fn env_value(&self, name: &str) -> Option<String> {
-        self.cargo.env(name).map(|v| v.to_string_lossy().into_owned())
+        self.facts.cargo.env(name).map(|v| v.to_string_lossy().into_owned())
     }
 
     /// The project files a spec depends on, after a build with these records and reads.
     fn inputs(&self, spec: &str, state: Option<&State>) -> BTreeSet<String> {
         let recorded = state.map(|s| s.records.iter().chain(&s.reads.project).cloned().collect::<Vec<_>>());
-        fingerprint::inputs(self.project, spec, recorded.as_deref(), state.is_some_and(|s| s.reads.complete))
+        fingerprint::inputs(self.facts.project, spec, recorded.as_deref(), state.is_some_and(|s| s.reads.complete))
     }
 }
 
@@ -293,19 +316,20 @@ impl Plan {
 }
 
 pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
-    let dir = SpecDir::new(&shared.project_cache, &spec_stem(spec));
+    let dir = SpecDir::new(&shared.dirs.project_cache, &spec_stem(spec));
     let state = dir.read_state();
     let inputs = shared.inputs(spec, state.as_ref());
     let (reads, reads_changed) = state
         .as_ref()
-        .map(|s| s.reads.digest(&shared.project.root, &|k| shared.spec_env_value(spec, k)))
+        .map(|s| s.reads.digest(&shared.facts.project.root, &|k| shared.spec_env_value(spec, k)))
         .unwrap_or_default();
     let external = reads + &shared.generated_digest(spec);
     let traced = state.as_ref().is_some_and(|s| s.reads.complete);
-    let context = fingerprint::context_hash(shared.context, shared.project, spec, &inputs, &external, traced);
-    let fingerprint = fingerprint::fingerprint(&context, shared.project, &inputs);
-    let stamp = Stamp::read(&shared.stamps_dir, &shared.binaries_dir, spec);
-    let action = if shared.force {
+    let context =
+        fingerprint::context_hash(shared.facts.context, shared.facts.project, spec, &inputs, &external, traced);
+    let fingerprint = fingerprint::fingerprint(&context, shared.facts.project, &inputs);
+    let stamp = Stamp::read(&shared.dirs.stamps_dir, &shared.dirs.binaries_dir, spec);
+    let action = if shared.facts.force {
         Action::Build
     } else if let Some(stamp) = stamp.filter(|s| s.holds(&fingerprint, &|n| shared.place(spec, n).path)) {
         let name = shared.place(spec, &stamp.name).name;
@@ -324,15 +348,16 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     };
     let mut refused = None;
     let action = match (action, &state) {
-        (Action::Build, Some(state)) if !shared.force => {
-            let checked = fastpath::check(&dir, state, &context, shared.project, &inputs, traced).and_then(|changed| {
-                let paths: Vec<&str> = changed.modules.iter().map(|m| m.path.as_str()).collect();
-                let (python, env) = (shared.python, &shared.spec_env(spec));
-                match crate::sources::imports_missing(shared.project, &dir.work(), &paths, python, env) {
-                    Some(why) => Err(why),
-                    None => Ok(changed),
-                }
-            });
+        (Action::Build, Some(state)) if !shared.facts.force => {
+            let checked =
+                fastpath::check(&dir, state, &context, shared.facts.project, &inputs, traced).and_then(|changed| {
+                    let paths: Vec<&str> = changed.modules.iter().map(|m| m.path.as_str()).collect();
+                    let (python, env) = (shared.facts.python, &shared.spec_env(spec));
+                    match crate::sources::imports_missing(shared.facts.project, &dir.work(), &paths, python, env) {
+                        Some(why) => Err(why),
+                        None => Ok(changed),
+                    }
+                });
             match checked {
                 Ok(changed) => Action::FastPath(changed),
                 Err(why) => {
@@ -346,7 +371,7 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
     // Only what would run the fast path or PyInstaller asks the shared tier.
     // A generated spec is named by what it was made from and says, not by its path.
     let run = shared.run_of(spec).digest();
-    let (identity, generated) = match shared.generated.get(spec) {
+    let (identity, generated) = match shared.sidecars.generated.get(spec) {
         Some((g, _)) => (format!("generated {} {}{run}", g.name, g.portable), true),
         None => (format!("{spec}{run}"), false),
     };
@@ -356,16 +381,16 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
         None => identity,
     };
     let extract_once = shared.launcher(spec).is_some();
-    let (shared_key, pinned_key) = match matches!(action, Action::FastPath(_) | Action::Build) && !shared.force {
+    let (shared_key, pinned_key) = match matches!(action, Action::FastPath(_) | Action::Build) && !shared.facts.force {
         true => (
-            shared.cache.shared_key(shared.toolchain, shared.context, shared.project, &identity),
+            shared.cache.shared_key(shared.facts.toolchain, shared.facts.context, shared.facts.project, &identity),
             // Only spec files are looked up before the environment exists (pinned.rs), and
             // only those built as plainly as that key says: it holds no `run-in`,
             // `pyinstaller-env` or launch mode, so a binary built with them must not be found
             // there by a build without them.
             shared
                 .cache
-                .pinned_key(shared.context, shared.project, spec)
+                .pinned_key(shared.facts.context, shared.facts.project, spec)
                 .filter(|_| !generated && !extract_once && *shared.run_of(spec) == crate::settings::Run::default()),
         ),
         false => (None, None),
@@ -402,8 +427,8 @@ fn stale(
     inputs: &BTreeSet<String>,
     reads_changed: Vec<Changed>,
 ) -> Stale {
-    let Some(state) = state.filter(|_| !shared.force) else {
-        return match (shared.force, dir.log().exists()) {
+    let Some(state) = state.filter(|_| !shared.facts.force) else {
+        return match (shared.facts.force, dir.log().exists()) {
             (true, _) => Stale::Forced,
             // A failed or interrupted PyInstaller run leaves its log and no state; so does a
             // binary that then failed its smoke test, whose log is the newer.
@@ -434,8 +459,8 @@ fn stale(
     let files: Vec<(String, Counts)> = inputs
         .iter()
         .filter(|i| {
-            state.files.get(*i) != shared.project.files.get(*i).map(|h| hex(h)).as_ref()
-                || state.mode_or_link_changed(shared.project, i)
+            state.files.get(*i) != shared.facts.project.files.get(*i).map(|h| hex(h)).as_ref()
+                || state.mode_or_link_changed(shared.facts.project, i)
         })
         .map(|i| (i.clone(), counts(i)))
         .collect();
@@ -463,7 +488,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
     if matches!(plan.action, Action::FastPath(_) | Action::Build) {
         let fetched = match plan.shared_key.as_deref() {
             Some(key) => shared.cache.fetch(key, &plan.dir.root, &|v| shared.spec_env_value(&plan.spec, v)),
-            None => Err(shared.cache.not_asked(shared.force)),
+            None => Err(shared.cache.not_asked(shared.facts.force)),
         };
         asked = Some(match fetched {
             Ok(hit) => match smoke_test(shared, &plan, &hit.path, None) {
@@ -530,11 +555,11 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
         }
         Action::Retest { name, installed } => {
             smoke.set(smoke_test(shared, &plan, installed, None)?);
-            let stamp = Stamp::read(&shared.stamps_dir, &shared.binaries_dir, &plan.spec);
+            let stamp = Stamp::read(&shared.dirs.stamps_dir, &shared.dirs.binaries_dir, &plan.spec);
             if let Some(stamp) = stamp {
                 Stamp { smoke: shared.smoke_digest(&plan.spec), ..stamp }.write(
-                    &shared.stamps_dir,
-                    &shared.binaries_dir,
+                    &shared.dirs.stamps_dir,
+                    &shared.dirs.binaries_dir,
                     &plan.spec,
                 )?;
             }
@@ -567,8 +592,8 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             })?;
             smoke.set(took);
             // Built from the files the key was computed from, not from an edit made meanwhile.
-            if state.files.len() == shared.project.files.len()
-                && shared.project.files.iter().all(|(k, v)| state.files.get(k) == Some(&hex(v)))
+            if state.files.len() == shared.facts.project.files.len()
+                && shared.facts.project.files.iter().all(|(k, v)| state.files.get(k) == Some(&hex(v)))
             {
                 shareable = Some((state.reads.clone(), state.environment.clone()));
             }
@@ -611,9 +636,9 @@ fn audit(
     let current = if outcome == Outcome::Built { audit::read(&plan.dir) } else { previous.cloned() };
     let Some(mut audit) = current else { return Ok((None, vec![])) };
     let mut learnt = outcome == Outcome::Built;
-    learnt |= audit.apply_threshold(shared.audit_threshold);
+    learnt |= audit.apply_threshold(shared.checks.audit_threshold);
     let new_candidates = if learnt { audit::new_candidates(previous, &audit) } else { vec![] };
-    if shared.audit_verify {
+    if shared.checks.audit_verify {
         learnt |= verify(shared, plan, fingerprint, &mut audit)?;
     }
     if learnt {
@@ -633,13 +658,14 @@ fn verify(shared: &Shared, plan: &Plan, fingerprint: &str, audit: &mut audit::Au
             "pyinstaller-build: PYINSTALLER_BUILD_AUDIT=verify needs a `smoke-test`: without one nothing proves an exclude is safe.",
         ));
     };
-    let smoke =
-        |binary: &Path, log: &Path| smoke::run(binary, test, shared.smoke_test_timeout, log, &shared.cargo_dirs, None);
-    let spec_path = shared.project.path(&plan.spec);
+    let smoke = |binary: &Path, log: &Path| {
+        smoke::run(binary, test, shared.checks.smoke_test_timeout, log, &shared.dirs.cargo_dirs, None)
+    };
+    let spec_path = shared.facts.project.path(&plan.spec);
     let env = shared.spec_env(&plan.spec);
     let mut verified = audit::verify(&invocation(shared, plan, &spec_path, &plan.dir, &env), audit, &smoke)?;
     verified.fingerprint = fingerprint.to_string();
-    if shared.generated.contains_key(&plan.spec) {
+    if shared.sidecars.generated.contains_key(&plan.spec) {
         // No spec to paste into: the sidecar's `options` take PyInstaller's own option.
         let safe = verified.results.iter().filter(|r| r.safe);
         let options: Vec<String> = safe.map(|r| format!("\"--exclude-module\", \"{}\"", r.package)).collect();
@@ -657,15 +683,15 @@ fn invocation<'a>(
     env: &'a [(String, Option<String>)],
 ) -> Invocation<'a> {
     Invocation {
-        python: shared.python,
+        python: shared.facts.python,
         spec_name: &plan.label,
         spec: spec_path,
         dir,
         force: false,
         env,
         cwd: shared.run_of(&plan.spec).run_in.as_ref().map(|(_, dir)| dir.as_path()),
-        project_dir: &shared.project.root,
-        not_project: &shared.not_project,
+        project_dir: &shared.facts.project.root,
+        not_project: &shared.dirs.not_project,
         extra_excludes: &[],
         snapshot: Some(fastpath::HELPER),
         launch: shared.launcher(&plan.spec),
@@ -685,7 +711,8 @@ fn fast(
     let lock = dir.wait_for_lock()?;
     let env = shared.spec_env(&plan.spec);
     let launcher = shared.launcher(&plan.spec);
-    let binary = match fastpath::run(dir, &shared.python(&env), shared.project, changes, &state.binary, launcher) {
+    let binary = match fastpath::run(dir, &shared.python(&env), shared.facts.project, changes, &state.binary, launcher)
+    {
         Ok(binary) => binary,
         Err(why) => return Ok(Err(why)),
     };
@@ -704,13 +731,13 @@ fn smoke_test(shared: &Shared, plan: &Plan, binary: &Path, unpacked: Option<&Pat
     let program = match place.folder {
         // The installed folder (its smoke test changed): its program, as the stamp names it.
         true if binary.is_dir() => {
-            let stamp = Stamp::read(&shared.stamps_dir, &shared.binaries_dir, &plan.spec);
-            binary.join(onedir::program_file(&stamp.map(|s| s.name).unwrap_or_default(), &shared.target))
+            let stamp = Stamp::read(&shared.dirs.stamps_dir, &shared.dirs.binaries_dir, &plan.spec);
+            binary.join(onedir::program_file(&stamp.map(|s| s.name).unwrap_or_default(), &shared.facts.target))
         }
         // The packed folder: unpacked where it will be renamed into place, and run there.
         true => {
             let hash = hex(&hash_file(binary)?);
-            let unpacked = onedir::stage(binary, &hash, &place.path, &shared.target)?;
+            let unpacked = onedir::stage(binary, &hash, &place.path, &shared.facts.target)?;
             let program = unpacked.program.clone();
             staged = Some(unpacked);
             program
@@ -721,9 +748,9 @@ fn smoke_test(shared: &Shared, plan: &Plan, binary: &Path, unpacked: Option<&Pat
         &shared.label(&plan.spec),
         &program,
         test,
-        shared.smoke_test_timeout,
+        shared.checks.smoke_test_timeout,
         &plan.dir.smoke_log(),
-        &shared.cargo_dirs,
+        &shared.dirs.cargo_dirs,
         unpacked,
     )?;
     if let Some(mut staged) = staged {
@@ -732,7 +759,7 @@ fn smoke_test(shared: &Shared, plan: &Plan, binary: &Path, unpacked: Option<&Pat
         if onedir::digest(&staged.dir).as_deref() != Some(staged.digest.as_str()) {
             let hash = staged.packed_hash.clone();
             drop(staged);
-            staged = onedir::stage(binary, &hash, &place.path, &shared.target)?;
+            staged = onedir::stage(binary, &hash, &place.path, &shared.facts.target)?;
         }
         shared.staged.lock().expect("not poisoned").insert(place.path, staged);
     }
@@ -761,28 +788,29 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
     fs::create_dir_all(&dir.root).at("could not create", &dir.root)?;
     // An orphaned PyInstaller still using this spec's folders: wait for it to finish.
     drop(dir.wait_for_lock()?);
-    let trusted = plan.state.as_ref().is_some_and(|s| s.pyinstaller_would_notice(&plan.context, shared.project));
+    let trusted = plan.state.as_ref().is_some_and(|s| s.pyinstaller_would_notice(&plan.context, shared.facts.project));
     if !trusted {
         dir.invalidate_pyinstaller_cache()?;
     }
     dir.clear_state()?;
     // Forgotten before PyInstaller replaces what it describes.
     crate::pyinstaller::remove_dir(&dir.fastpath())?;
-    let spec_path = shared.project.path(&plan.spec);
+    let spec_path = shared.facts.project.path(&plan.spec);
     let env = shared.spec_env(&plan.spec);
     let env_value = |k: &str| shared.spec_env_value(&plan.spec, k);
-    let mut before = shared.project.clone();
+    let mut before = shared.facts.project.clone();
     for attempt in 0.. {
-        let inv = Invocation { force: shared.force && attempt == 0, ..invocation(shared, plan, &spec_path, dir, &env) };
+        let inv =
+            Invocation { force: shared.facts.force && attempt == 0, ..invocation(shared, plan, &spec_path, dir, &env) };
         let output = crate::pyinstaller::run(&inv)?;
         let records: Vec<String> =
             output.records.iter().filter_map(|p| before.relative(p)).filter(|r| before.files.contains_key(r)).collect();
         let env_known: Vec<String> = env.iter().map(|(k, _)| k.clone()).collect();
         let known = reads::Known {
             project: &before,
-            owned: &|p| shared.toolchain.owns(p),
-            skip: &shared.skip,
-            outputs: &shared.outputs,
+            owned: &|p| shared.facts.toolchain.owns(p),
+            skip: &shared.dirs.skip,
+            outputs: &shared.dirs.outputs,
             env_known: &env_known,
             env_value: &env_value,
         };
@@ -806,10 +834,10 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
         recorded.extend(settled.as_ref().map(|r| r.project.clone()).unwrap_or_default());
         let traced = settled.as_ref().is_ok_and(|r| r.complete);
         let inputs = fingerprint::inputs(&before, &plan.spec, Some(&recorded), traced);
-        let after = Project::scan(&before.root, &[shared.skip.clone(), shared.outputs.clone()].concat())?;
+        let after = Project::scan(&before.root, &[shared.dirs.skip.clone(), shared.dirs.outputs.clone()].concat())?;
         let all: BTreeSet<String> = inputs.union(&plan.inputs).cloned().collect();
         let seen = |p: &Project| {
-            let context = fingerprint::context_hash(shared.context, p, &plan.spec, &all, "", false);
+            let context = fingerprint::context_hash(shared.facts.context, p, &plan.spec, &all, "", false);
             fingerprint::fingerprint(&context, p, &all)
         };
         // Anything read, in python-dir or outside, that changed before the run ended.
@@ -844,12 +872,12 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
             &before,
             &dir.work(),
             &plan.label,
-            shared.allow_missing_imports,
-            shared.requirements.as_deref(),
-            shared.python,
+            shared.checks.allow_missing_imports,
+            shared.checks.requirements.as_deref(),
+            shared.facts.python,
         )?;
         for line in checked.allowed {
-            shared.cargo.warning(&format!(
+            shared.facts.cargo.warning(&format!(
                 "pyinstaller-build: {}: PyInstaller could not find {line} (allowed by `allow-missing-imports`)",
                 plan.label
             ));
@@ -862,15 +890,15 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
             .records
             .iter()
             .filter(|p| before.relative(p).is_none_or(|r| !before.files.contains_key(&r)))
-            .filter(|p| !shared.toolchain.owns(p))
-            .filter(|p| !shared.skip.iter().any(|s| p.starts_with(s)))
+            .filter(|p| !shared.facts.toolchain.owns(p))
+            .filter(|p| !shared.dirs.skip.iter().any(|s| p.starts_with(s)))
             .cloned()
             .collect();
         let mut reads = settled.expect("a change was handled above");
         reads.add_packaged(&external);
-        let environment = Some(cache::uncovered(&output.records, shared.toolchain));
+        let environment = Some(cache::uncovered(&output.records, shared.facts.toolchain));
         let digest = reads.digest(&before.root, &env_value).0 + &shared.generated_digest(&plan.spec);
-        let context = fingerprint::context_hash(shared.context, &before, &plan.spec, &inputs, &digest, traced);
+        let context = fingerprint::context_hash(shared.facts.context, &before, &plan.spec, &inputs, &digest, traced);
         let state = State {
             fingerprint: fingerprint::fingerprint(&context, &before, &inputs),
             context,
@@ -903,7 +931,7 @@ fn finish(
 ) -> Result<(Place, bool)> {
     let place = shared.place(spec, output);
     let (name, installed) = (&place.name, &place.path);
-    if shared.package_name.as_deref() == Some(name) {
+    if shared.facts.package_name.as_deref() == Some(name) {
         return Err(Error::new(
             ErrorKind::Config,
             format!("pyinstaller-build: `{}` builds `{name}`, the Cargo package's own name; tauri-build refuses such a sidecar. Change `name=` in its EXE(...) (or the sidecar's key).", shared.label(spec)),
@@ -915,7 +943,7 @@ fn finish(
         let staged = shared.staged.lock().expect("not poisoned").remove(installed);
         let staged = match staged.filter(|s| s.packed_hash == binary_hash) {
             Some(staged) => staged,
-            None => onedir::stage(binary, binary_hash, installed, &shared.target)?,
+            None => onedir::stage(binary, binary_hash, installed, &shared.facts.target)?,
         };
         folder = Some(staged.digest.clone());
         onedir::install(staged, installed)?
@@ -923,7 +951,7 @@ fn finish(
         let placeholder = !same_hash(installed, binary_hash) && install::committed(installed);
         let wrote = install::install(binary, binary_hash, installed)?;
         if wrote && placeholder {
-            shared.cargo.warning(&install::untrack_note(installed, name));
+            shared.facts.cargo.warning(&install::untrack_note(installed, name));
         }
         wrote
     };
@@ -932,11 +960,11 @@ fn finish(
         name: output.to_string(),
         installed: installed.clone(),
         binary_hash: binary_hash.to_string(),
-        project: Some(shared.project.root.clone()),
+        project: Some(shared.facts.project.root.clone()),
         smoke: shared.smoke_digest(spec),
         folder,
     };
-    stamp.write(&shared.stamps_dir, &shared.binaries_dir, spec)?;
+    stamp.write(&shared.dirs.stamps_dir, &shared.dirs.binaries_dir, spec)?;
     Ok((place, wrote))
 }
 

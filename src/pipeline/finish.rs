@@ -17,7 +17,7 @@ pub(super) fn finish(
     results: Vec<Result<SpecReport>>,
     (specs, previous): (&[String], &[spec::Stamp]),
 ) -> Result<Report> {
-    watch_project(cargo, env, shared.project);
+    watch_project(cargo, env, shared.facts.project);
     for path in toolchain::watched_files(toolchain) {
         cargo.rerun_if_changed(&path);
     }
@@ -47,8 +47,10 @@ pub(super) fn finish(
     // output's name is not known, and may be the stale one's).
     if errors.is_empty() {
         let installed: Vec<PathBuf> = report.specs.iter().map(|s| s.installed.clone()).collect();
-        let project = &shared.project.root;
-        for message in spec::remove_stale(&shared.stamps_dir, &shared.binaries_dir, project, specs, &installed) {
+        let project = &shared.facts.project.root;
+        for message in
+            spec::remove_stale(&shared.dirs.stamps_dir, &shared.dirs.binaries_dir, project, specs, &installed)
+        {
             cargo.warning(&message);
         }
         for message in spec::remove_moved(previous, &installed) {
@@ -56,7 +58,7 @@ pub(super) fn finish(
         }
         // Only now: a file just removed provides no entry.
         let built: Vec<_> = report.specs.iter().map(|s| (shared.key(&s.spec), s.installed.clone())).collect();
-        shared.placement.check_entries(&built).unwrap_or_else(|e| errors.push(e));
+        shared.sidecars.placement.check_entries(&built).unwrap_or_else(|e| errors.push(e));
     }
     let keep: Vec<&str> = report.specs.iter().map(|s| s.fingerprint.as_str()).collect();
     for warning in shared.cache.finish().into_iter().chain(shared.cache.tally(&report.specs)) {
@@ -65,7 +67,7 @@ pub(super) fn finish(
     if let Err(e) = shared.cache.trim(&keep) {
         cargo.warning(&format!("pyinstaller-build: the binary store was not trimmed: {e}"));
     }
-    write_report(&shared.stamps_dir, &report)?;
+    write_report(&shared.dirs.stamps_dir, &report)?;
     let mut errors = errors.into_iter();
     match errors.next() {
         None => Ok(report),
@@ -182,11 +184,11 @@ pub(super) fn write_report(stamps_dir: &Path, report: &Report) -> Result<()> {
 /// On macOS, `<name>-universal-apple-darwin` once both architectures are built from the same
 /// sources (macos.rs).
 pub(super) fn universal(cargo: &Cargo, shared: &spec::Shared, spec: &SpecReport) -> Result<()> {
-    if !shared.target.ends_with("-apple-darwin") {
+    if !shared.facts.target.ends_with("-apple-darwin") {
         return Ok(());
     }
-    let spec_dir = workdir::SpecDir::new(&shared.project_cache, &project::spec_stem(&spec.spec));
-    let folder = spec.installed.parent().unwrap_or(&shared.binaries_dir);
+    let spec_dir = workdir::SpecDir::new(&shared.dirs.project_cache, &project::spec_stem(&spec.spec));
+    let folder = spec.installed.parent().unwrap_or(&shared.dirs.binaries_dir);
     // `lipo` keeps the Mach-O parts of a file, not the payload an extract-once launcher carries
     // (nor a folder).
     if shared.launcher(&spec.spec).is_some() {
@@ -197,21 +199,21 @@ pub(super) fn universal(cargo: &Cargo, shared: &spec::Shared, spec: &SpecReport)
     }
     // Everything the fingerprint holds but TARGET, conservatively: every file under python-dir.
     let mut h = blake3::Hasher::new();
-    let c = shared.context;
+    let c = shared.facts.context;
     let env: Vec<_> = c.env.iter().filter(|(k, _)| k != pyinstaller::TARGET_ARCH_VAR).collect();
     h.update(format!("{}\0{}\0{env:?}\0{}\0", c.toolchain, c.settings, spec.spec).as_bytes());
-    for (file, hash) in &shared.project.files {
+    for (file, hash) in &shared.facts.project.files {
         h.update(file.as_bytes()).update(hash);
     }
     let reads = spec_dir
         .read_state()
-        .map(|s| s.reads.digest(&shared.project.root, &|k| shared.env_value(k)).0)
+        .map(|s| s.reads.digest(&shared.facts.project.root, &|k| shared.env_value(k)).0)
         .unwrap_or_default();
     h.update(reads.as_bytes());
     let sources = h.finalize().to_hex().to_string();
     let installed =
         macos::Installed { spec_dir: &spec_dir.root, name: &spec.name, installed: &spec.installed, sources: &sources };
-    if let Some(done) = macos::universal(&installed, &shared.target, folder)? {
+    if let Some(done) = macos::universal(&installed, &shared.facts.target, folder)? {
         cargo.warning(&format!("pyinstaller-build: {}: {done}", spec.name));
     }
     Ok(())
@@ -246,7 +248,7 @@ pub(super) fn audit_warnings(cargo: &Cargo, spec: &SpecReport) {
 /// Existing files the specs packaged or read from outside python-dir and the toolchain, and the
 /// folders they listed that cargo can watch cheaply; announces the variables they read.
 pub(super) fn external_inputs(cargo: &Cargo, shared: &spec::Shared) -> std::collections::BTreeSet<PathBuf> {
-    let specs = std::fs::read_dir(&shared.project_cache).into_iter().flatten().flatten();
+    let specs = std::fs::read_dir(&shared.dirs.project_cache).into_iter().flatten().flatten();
     let states: Vec<_> = specs.filter_map(|e| workdir::SpecDir { root: e.path() }.read_state()).collect();
     let vars: std::collections::BTreeSet<&str> =
         states.iter().flat_map(|s| s.reads.env.iter().map(|(k, _)| k.as_str())).collect();

@@ -21,6 +21,8 @@ pub(super) struct BuildEnv {
     pub(super) host: String,
     pub(super) jobs: usize,
     pub(super) release: bool,
+    /// The app's package (`CARGO_PKG_NAME`).
+    pub(super) package_name: Option<String>,
 }
 
 impl BuildEnv {
@@ -47,6 +49,7 @@ impl BuildEnv {
                 .unwrap_or_else(|| target.clone()),
             target,
             release: cargo_env("PROFILE").is_some_and(|p| p == "release"),
+            package_name: cargo_env("CARGO_PKG_NAME").and_then(|n| n.into_string().ok()),
             jobs: cargo_env("NUM_JOBS")
                 .and_then(|n| n.to_str()?.parse().ok())
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),

@@ -302,7 +302,9 @@ pub(crate) fn verify(
         }
         fs::create_dir_all(&dir.root).at("could not create", &dir.root)?;
         let start = Instant::now();
-        let inv = Invocation { dir: &dir, force: false, extra_excludes: excludes, snapshot: None, ..*base };
+        let how = pyinstaller::How { force: false, ..base.how };
+        let extras = pyinstaller::Extras { excludes, snapshot: None, ..base.extras };
+        let inv = Invocation { dir: &dir, how, extras, ..*base };
         let output = match pyinstaller::run(&inv) {
             Ok(o) => o,
             Err(e) => return Ok(Err(format!("build failed: {}", e.to_string().lines().next().unwrap_or_default()))),

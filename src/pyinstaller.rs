@@ -24,6 +24,14 @@ pub(crate) struct Invocation<'a> {
     pub spec_name: &'a str,
     pub spec: &'a Path,
     pub dir: &'a SpecDir,
+    pub how: How<'a>,
+    pub project: Scope<'a>,
+    pub extras: Extras<'a>,
+}
+
+/// How PyInstaller runs.
+#[derive(Clone, Copy)]
+pub(crate) struct How<'a> {
     /// Wipe the work folder and pass `--clean`.
     pub force: bool,
     /// The environment variables the fingerprint holds, with their values (the spec's
@@ -31,13 +39,23 @@ pub(crate) struct Invocation<'a> {
     pub env: &'a [(String, Option<String>)],
     /// The folder PyInstaller runs in (`run-in`); default the spec's folder.
     pub cwd: Option<&'a Path>,
-    /// python-dir, to tell project modules from the rest in the audit and the fast path.
-    pub project_dir: &'a Path,
+}
+
+/// What is the project's, to tell project modules from the rest in the audit and the fast path.
+#[derive(Clone, Copy)]
+pub(crate) struct Scope<'a> {
+    /// python-dir.
+    pub dir: &'a Path,
     /// Folders under python-dir whose modules are not the project's: the crate's own (its
     /// managed environments) and cargo's target folders.
     pub not_project: &'a [PathBuf],
+}
+
+/// What the crate adds to the spec's build.
+#[derive(Clone, Copy)]
+pub(crate) struct Extras<'a> {
     /// Modules added to the spec's `excludes` (the audit's verify mode).
-    pub extra_excludes: &'a [String],
+    pub excludes: &'a [String],
     /// The fast path's helper, to snapshot the build with (see src/fastpath/), or none.
     pub snapshot: Option<&'a str>,
     /// Extract-once mode: the spec is built onedir and packed behind this launcher.
@@ -60,7 +78,7 @@ pub(crate) struct Output {
 /// Unless forced, the work folder is kept, `invalidate_pyinstaller_cache` having already dropped
 /// PyInstaller's `.toc` files where its cache can't be trusted.
 pub(crate) fn run(inv: &Invocation) -> Result<Output> {
-    let Invocation { python, spec_name, spec, dir, force, env, .. } = *inv;
+    let Invocation { python, spec_name, spec, dir, how: How { force, env, .. }, .. } = *inv;
     if force {
         remove_dir(&dir.work())?;
     }
@@ -79,13 +97,13 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
             RUNNER
                 .replace(TRACE_MARKER, TRACE)
                 .replace(AUDIT_MARKER, AUDIT)
-                .replace(SNAPSHOT_MARKER, inv.snapshot.unwrap_or_default()),
+                .replace(SNAPSHOT_MARKER, inv.extras.snapshot.unwrap_or_default()),
         )
         .arg(dir.lock())
         .arg(dir.records())
         .arg(dir.audit())
-        .arg(inv.project_dir)
-        .arg(if inv.snapshot.is_some() { dir.fastpath().into_os_string() } else { "-".into() })
+        .arg(inv.project.dir)
+        .arg(if inv.extras.snapshot.is_some() { dir.fastpath().into_os_string() } else { "-".into() })
         .arg("--noconfirm")
         .arg("--workpath")
         .arg(dir.work())
@@ -97,22 +115,22 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
     cmd.arg(spec)
         // Specs may read the cwd: pin it to the spec's folder, or where `run-in` says their authors
         // ran them.
-        .current_dir(inv.cwd.or(spec.parent()).unwrap_or(Path::new(".")))
+        .current_dir(inv.how.cwd.or(spec.parent()).unwrap_or(Path::new(".")))
         .env("PYINSTALLER_CONFIG_DIR", dir.config())
         .env("PYINSTALLER_BUILD_TRACE", dir.reads())
         .env("PYINSTALLER_BUILD_TRACE_SCRIPT", dir.tracer());
-    if let Ok(paths) = std::env::join_paths(inv.not_project) {
+    if let Ok(paths) = std::env::join_paths(inv.project.not_project) {
         cmd.env("PYINSTALLER_BUILD_NOT_PROJECT", paths);
     }
     let built = dir.root.join(crate::launch::BUILT_FILE);
     let _ = fs::remove_file(&built);
-    if inv.launch.is_some() {
+    if inv.extras.launch.is_some() {
         cmd.env("PYINSTALLER_BUILD_LAUNCH", &built);
     } else {
         cmd.env_remove("PYINSTALLER_BUILD_LAUNCH");
     }
-    if !inv.extra_excludes.is_empty() {
-        cmd.env("PYINSTALLER_BUILD_EXTRA_EXCLUDES", inv.extra_excludes.join(","));
+    if !inv.extras.excludes.is_empty() {
+        cmd.env("PYINSTALLER_BUILD_EXTRA_EXCLUDES", inv.extras.excludes.join(","));
     }
     build_env(&mut cmd, env);
     let log = dir.log();
@@ -158,7 +176,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
             ),
         )
     })?;
-    let binary = match inv.launch {
+    let binary = match inv.extras.launch {
         Some(launcher) => {
             crate::launch::pack(launcher, python, env, spec_name, &built, &dir.dist(), &crate::launch::kept(&dir.root))?
         }

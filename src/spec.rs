@@ -16,7 +16,7 @@ use crate::makespec::Generated;
 use crate::onedir;
 use crate::placement::{Place, Placement};
 use crate::project::{spec_stem, Project};
-use crate::pyinstaller::Invocation;
+use crate::pyinstaller::{Extras, How, Invocation, Scope};
 use crate::report::{Outcome, SharedCache, SpecReport};
 use crate::settings::Run;
 use crate::smoke::{self, SmokeTest};
@@ -270,17 +270,33 @@ pub(crate) struct Plan {
     label: String,
     dir: SpecDir,
     state: Option<State>,
+    basis: Basis,
+    pub keys: Keys,
+    pub action: Action,
+    why: Why,
+}
+
+/// What the fingerprint was taken of.
+struct Basis {
+    /// The project files it covers.
     inputs: BTreeSet<String>,
+    /// Everything else, as text.
     context: String,
+}
+
+/// What a spec's binary is known by.
+pub(crate) struct Keys {
     pub fingerprint: String,
     /// The shared tier's key, when there is one.
-    shared_key: Option<String>,
+    shared: Option<String>,
     /// The key it is also stored under for readers without the environment (`cache::pinned_digest`).
-    pinned_key: Option<String>,
-    pub action: Action,
-    /// Why it is built (for the warning and the report).
+    pinned: Option<String>,
+}
+
+/// Why a spec is built (for the warning and the report), and why the fast path was not taken,
+/// when it was considered.
+struct Why {
     reason: Stale,
-    /// Why the fast path was not taken, when it was considered.
     refused: Option<String>,
 }
 
@@ -400,14 +416,10 @@ pub(crate) fn plan(shared: &Shared, spec: &str) -> Result<Plan> {
         label: shared.label(spec),
         dir,
         state,
-        inputs,
-        context,
-        fingerprint,
-        shared_key,
-        pinned_key,
+        basis: Basis { inputs, context },
+        keys: Keys { fingerprint, shared: shared_key, pinned: pinned_key },
         action,
-        reason,
-        refused,
+        why: Why { reason, refused },
     })
 }
 
@@ -486,7 +498,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
     // a download, and a miss one small request.
     let mut asked = None;
     if matches!(plan.action, Action::FastPath(_) | Action::Build) {
-        let fetched = match plan.shared_key.as_deref() {
+        let fetched = match plan.keys.shared.as_deref() {
             Some(key) => shared.cache.fetch(key, &plan.dir.root, &|v| shared.spec_env_value(&plan.spec, v)),
             None => Err(shared.cache.not_asked(shared.facts.force)),
         };
@@ -518,7 +530,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             }
             Err(why) => {
                 plan.action = Action::Build;
-                plan.refused = Some(why);
+                plan.why.refused = Some(why);
             }
         }
     }
@@ -535,9 +547,9 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             log: plan.dir.log(),
             audit,
             audit_table: plan.dir.audit_table(),
-            reason: if outcome == Outcome::UpToDate { String::new() } else { plan.reason.to_string() },
+            reason: if outcome == Outcome::UpToDate { String::new() } else { plan.why.reason.to_string() },
             smoke_test: smoke.get(),
-            fast_path_refused: if outcome == Outcome::Built { plan.refused.clone() } else { None },
+            fast_path_refused: if outcome == Outcome::Built { plan.why.refused.clone() } else { None },
             shared_cache: asked.clone(),
             new_candidates,
             repacked: outcome == Outcome::FastPath && shared.launcher(&plan.spec).is_some(),
@@ -551,7 +563,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
     let mut shareable: Option<(reads::Reads, Option<Vec<PathBuf>>)> = None;
     let (fingerprint, binary, entry) = match &plan.action {
         Action::UpToDate { name, installed } => {
-            return report(name.clone(), installed.clone(), Outcome::UpToDate, plan.fingerprint.clone());
+            return report(name.clone(), installed.clone(), Outcome::UpToDate, plan.keys.fingerprint.clone());
         }
         Action::Retest { name, installed } => {
             smoke.set(smoke_test(shared, &plan, installed, None)?);
@@ -563,17 +575,17 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
                     &plan.spec,
                 )?;
             }
-            return report(name.clone(), installed.clone(), Outcome::Retested, plan.fingerprint.clone());
+            return report(name.clone(), installed.clone(), Outcome::Retested, plan.keys.fingerprint.clone());
         }
         Action::Restore { binary, entry } => {
             // Stored after passing the smoke test of its day, which may not be today's.
             smoke.set(smoke_test(shared, &plan, binary, None)?);
-            (plan.fingerprint.clone(), binary.clone(), entry.clone())
+            (plan.keys.fingerprint.clone(), binary.clone(), entry.clone())
         }
         Action::Download(hit) => {
             let entry = cache::Entry { file_name: hit.file_name.clone(), binary_hash: hit.binary_hash.clone() };
-            let binary = shared.cache.keep(&plan.fingerprint, &hit.path, &entry, true)?;
-            (plan.fingerprint.clone(), binary, entry)
+            let binary = shared.cache.keep(&plan.keys.fingerprint, &hit.path, &entry, true)?;
+            (plan.keys.fingerprint.clone(), binary, entry)
         }
         Action::FastPath(_) => {
             // Borrowed: its folder must outlive the install when the store is off.
@@ -581,12 +593,12 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
             let file_name = plan.state.as_ref().map(|s| s.binary.clone()).unwrap_or_default();
             let entry = cache::Entry { file_name, binary_hash: fresh.hash.to_hex().to_string() };
             // The fast path's output is ours: moved, not copied.
-            let binary = shared.cache.keep(&plan.fingerprint, &fresh.path, &entry, true)?;
+            let binary = shared.cache.keep(&plan.keys.fingerprint, &fresh.path, &entry, true)?;
             shareable = plan.state.as_ref().map(|s| (s.reads.clone(), s.environment.clone()));
-            (plan.fingerprint.clone(), binary, entry)
+            (plan.keys.fingerprint.clone(), binary, entry)
         }
         Action::Build => {
-            let (state, took) = build(shared, &plan).map_err(|e| match &plan.refused {
+            let (state, took) = build(shared, &plan).map_err(|e| match &plan.why.refused {
                 Some(why) => e.note(&format!("(PyInstaller ran because the fast path was refused: {why}.)")),
                 None => e,
             })?;
@@ -607,7 +619,7 @@ pub(crate) fn execute(shared: &Shared, mut plan: Plan) -> Result<SpecReport> {
     let output = exe_name(&entry.file_name);
     let (Place { name, path: installed, .. }, wrote) =
         finish(shared, &plan.spec, &binary, &output, &fingerprint, &entry.binary_hash)?;
-    let keys: Vec<String> = plan.shared_key.iter().chain(&plan.pinned_key).cloned().collect();
+    let keys: Vec<String> = plan.keys.shared.iter().chain(&plan.keys.pinned).cloned().collect();
     if let (false, Some((reads, environment))) = (keys.is_empty(), &shareable) {
         shared.cache.upload(keys, &binary, &entry.file_name, reads, environment.as_deref());
     }
@@ -687,14 +699,9 @@ fn invocation<'a>(
         spec_name: &plan.label,
         spec: spec_path,
         dir,
-        force: false,
-        env,
-        cwd: shared.run_of(&plan.spec).run_in.as_ref().map(|(_, dir)| dir.as_path()),
-        project_dir: &shared.facts.project.root,
-        not_project: &shared.dirs.not_project,
-        extra_excludes: &[],
-        snapshot: Some(fastpath::HELPER),
-        launch: shared.launcher(&plan.spec),
+        how: How { force: false, env, cwd: shared.run_of(&plan.spec).run_in.as_ref().map(|(_, dir)| dir.as_path()) },
+        project: Scope { dir: &shared.facts.project.root, not_project: &shared.dirs.not_project },
+        extras: Extras { excludes: &[], snapshot: Some(fastpath::HELPER), launch: shared.launcher(&plan.spec) },
     }
 }
 
@@ -788,7 +795,8 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
     fs::create_dir_all(&dir.root).at("could not create", &dir.root)?;
     // An orphaned PyInstaller still using this spec's folders: wait for it to finish.
     drop(dir.wait_for_lock()?);
-    let trusted = plan.state.as_ref().is_some_and(|s| s.pyinstaller_would_notice(&plan.context, shared.facts.project));
+    let trusted =
+        plan.state.as_ref().is_some_and(|s| s.pyinstaller_would_notice(&plan.basis.context, shared.facts.project));
     if !trusted {
         dir.invalidate_pyinstaller_cache()?;
     }
@@ -800,8 +808,8 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
     let env_value = |k: &str| shared.spec_env_value(&plan.spec, k);
     let mut before = shared.facts.project.clone();
     for attempt in 0.. {
-        let inv =
-            Invocation { force: shared.facts.force && attempt == 0, ..invocation(shared, plan, &spec_path, dir, &env) };
+        let base = invocation(shared, plan, &spec_path, dir, &env);
+        let inv = Invocation { how: How { force: shared.facts.force && attempt == 0, ..base.how }, ..base };
         let output = crate::pyinstaller::run(&inv)?;
         let records: Vec<String> =
             output.records.iter().filter_map(|p| before.relative(p)).filter(|r| before.files.contains_key(r)).collect();
@@ -835,7 +843,7 @@ fn build_once(shared: &Shared, plan: &Plan) -> Result<(State, Duration)> {
         let traced = settled.as_ref().is_ok_and(|r| r.complete);
         let inputs = fingerprint::inputs(&before, &plan.spec, Some(&recorded), traced);
         let after = Project::scan(&before.root, &[shared.dirs.skip.clone(), shared.dirs.outputs.clone()].concat())?;
-        let all: BTreeSet<String> = inputs.union(&plan.inputs).cloned().collect();
+        let all: BTreeSet<String> = inputs.union(&plan.basis.inputs).cloned().collect();
         let seen = |p: &Project| {
             let context = fingerprint::context_hash(shared.facts.context, p, &plan.spec, &all, "", false);
             fingerprint::fingerprint(&context, p, &all)

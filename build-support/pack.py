@@ -1,11 +1,13 @@
 """Pack a PyInstaller onedir folder into the payload of an extract-once launcher.
 
-argv: <onedir folder> <payload file> <zlib level> [<base payload> [<fresh name>...]]
-  or: --entry <file> <its path in the folder> <zlib level> <out file>: that file's entry alone,
-      as packing its folder writes it (the fast path puts it in place of the program's entry).
+argv: <onedir folder> <payload file> <zlib level> <program> [<base payload> [<fresh name>...]]
 
 The format is the one src/launch/launcher.rs reads: one entry per folder, file and symbolic link,
-in sorted order, each file raw-deflated (stored when that does not make it smaller). Nothing
+in sorted order, each file raw-deflated (stored when that does not make it smaller), but the
+program at the folder's top, always stored: it is the bootloader and PyInstaller's archive,
+whose modules are compressed already (deflating it again saves about 3%), and stored, its entry
+is its bytes behind a header, which the fast path writes without an interpreter
+(src/launch/mod.rs `repack_program`; the self-test after each build checks both agree). Nothing
 depends on the clock or the order the file system lists entries in: the same folder gives the
 same bytes, so the payload's hash is the id of its content.
 
@@ -88,7 +90,7 @@ def same(data, method, stored):
         return False
 
 
-def pack(root, out, level, base=None, fresh=()):
+def pack(root, out, level, program, base=None, fresh=()):
     compressed, seen = [], set()
     with open(out, "wb") as f:
         for kind, rel, full in entries(root):
@@ -103,7 +105,10 @@ def pack(root, out, level, base=None, fresh=()):
             else:
                 mode, data = file_mode(full), read(full)
                 old = base.get((kind, rel)) if base is not None and rel not in fresh else None
-                if old is not None and old[0] == mode and old[2] == len(data) and same(data, old[1], old[3]):
+                if rel == program:
+                    compressed.append(rel)
+                    f.write(file_entry(rel, mode, data, 0, data))
+                elif old is not None and old[0] == mode and old[2] == len(data) and same(data, old[1], old[3]):
                     f.write(file_entry(rel, mode, data, old[1], old[3]))
                 else:
                     compressed.append(rel)
@@ -135,12 +140,7 @@ def compressed_entry(rel, mode, data, level):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "--entry":
-        full, rel, level, out = sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-        with open(out, "wb") as f:
-            f.write(compressed_entry(rel, file_mode(full), read(full), level))
-        sys.exit(0)
-    base = read_base(sys.argv[4]) if len(sys.argv) > 4 else None
-    result = pack(sys.argv[1], sys.argv[2], int(sys.argv[3]), base, set(sys.argv[5:]))
+    base = read_base(sys.argv[5]) if len(sys.argv) > 5 else None
+    result = pack(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], base, set(sys.argv[6:]))
     if base is not None:
         print(json.dumps(result))

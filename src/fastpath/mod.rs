@@ -322,7 +322,7 @@ pub(crate) fn run(
         }
         (Some(launcher), Some(kept)) => {
             let write = |p: &Path| write(p).map(drop);
-            let (path, hash, folder) = onedir::repack(dir, &scratch, launcher, python, kept, binary_name, write)?;
+            let (path, hash, folder) = onedir::repack(dir, &scratch, launcher, kept, binary_name, write)?;
             // A resource folder's packed form is no program: it is unpacked where it is installed.
             (path, hash, launcher.path.is_some().then_some(folder))
         }

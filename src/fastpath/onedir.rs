@@ -14,15 +14,15 @@
 //! apply to the program; this module adds the folder and its packing:
 //!
 //! 1. after a stock build, the installed file's payload is kept and the kept folder re-packed
-//!    from it with the program compressed anew, in a fresh process: that must give the installed
-//!    file's bytes (so the folder's files are the payload's members), and so must putting the
-//!    program's entry alone in place (`launch::repack_program`); then every other entry of the
-//!    folder is recorded with its digest ([`Kept`]). Otherwise the fast path is off for the spec;
+//!    from it by `pack.py`, in a fresh process: that must give the installed file's bytes (so the
+//!    folder's files are the payload's members), and so must putting the program's entry alone
+//!    in place (`launch::repack_program`); then every other entry of the folder is recorded with
+//!    its digest ([`Kept`]). Otherwise the fast path is off for the spec;
 //! 2. a fast path mirrors the kept folder with the new program in it, checks that every other
-//!    entry is still the recorded one, and puts the new program's entry, encoded by `pack.py` as
-//!    packing the folder encodes it, in place of the old one: `pack.py` writes a folder as its
-//!    entries one after another, each depending only on its own file, so this is what packing
-//!    the whole folder gives. The smoke test starts that folder through the launcher without
+//!    entry is still the recorded one, and puts the new program's entry in place of the old one:
+//!    `pack.py` writes a folder as its entries one after another, each depending only on its own
+//!    file, and stores the program (no compression to reproduce), so this is what packing the
+//!    whole folder gives. The smoke test starts that folder through the launcher without
 //!    unpacking it (`launch::seed_cache`): every member but the program is the last smoke-tested
 //!    payload's, byte for byte.
 
@@ -76,7 +76,7 @@ pub(super) fn self_test(
         return Err("re-packing the onedir folder does not give the installed file's bytes".into());
     }
     let entries = listing(&kept, program)?;
-    launch::repack_program(launcher, python.python, python.env, payload_bytes, &kept.join(program), program, &out)?;
+    launch::repack_program(launcher, payload_bytes, &kept.join(program), program, &out)?;
     if fs::read(&out).map_err(|e| e.to_string())? != packed {
         return Err("putting the program's entry in place does not give the installed file's bytes".into());
     }
@@ -90,7 +90,6 @@ pub(super) fn repack(
     dir: &SpecDir,
     scratch: &Scratch,
     launcher: &Launcher,
-    python: &Python,
     kept: &Kept,
     program: &str,
     write: impl FnOnce(&Path) -> Result<(), String>,
@@ -105,19 +104,12 @@ pub(super) fn repack(
     // Beside the folder, not in it: the folder and the program usually share a name.
     let out = scratch.path().join("packed").join(program);
     fs::create_dir_all(scratch.path().join("packed")).map_err(|e| e.to_string())?;
-    // The folder's files are hashed while the interpreter encodes the program.
-    let (now, packed) = std::thread::scope(|s| {
-        let now = s.spawn(|| listing(&folder, program));
-        let packed =
-            launch::repack_program(launcher, python.python, python.env, &base, &folder.join(program), program, &out);
-        (now.join().unwrap_or_else(|_| Err("the hashing thread panicked".into())), packed)
-    });
-    let now = now?;
+    let now = listing(&folder, program)?;
     if now != kept.entries {
         let differs = now.keys().chain(kept.entries.keys()).find(|k| now.get(*k) != kept.entries.get(*k));
         return Err(format!("{} in the onedir folder is not the last build's", differs.map_or("a file", |k| k)));
     }
-    packed?;
+    launch::repack_program(launcher, &base, &folder.join(program), program, &out)?;
     let bytes = fs::read(&out).map_err(|e| format!("could not read {}: {e}", out.display()))?;
     Ok((out, blake3::hash(&bytes), folder))
 }
@@ -141,7 +133,7 @@ fn listing(folder: &Path, program: &str) -> Result<BTreeMap<String, String>, Str
                 "d".to_string()
             } else {
                 let digest = crate::hashing::hash_file(&entry.path()).map_err(std::io::Error::other)?;
-                format!("f {:o} {}", mode(&entry.path())?, crate::hashing::hex(&digest))
+                format!("f {:o} {}", launch::file_mode(&entry.path())?, crate::hashing::hex(&digest))
             };
             out.insert(path, what);
         }
@@ -150,19 +142,6 @@ fn listing(folder: &Path, program: &str) -> Result<BTreeMap<String, String>, Str
     let mut out = BTreeMap::new();
     walk(folder, "", Some(program), &mut out).map_err(|e| format!("could not read {}: {e}", folder.display()))?;
     Ok(out)
-}
-
-/// A file's mode as `pack.py` records it.
-fn mode(path: &Path) -> std::io::Result<u32> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        Ok(if fs::metadata(path)?.permissions().mode() & 0o100 != 0 { 0o755 } else { 0o644 })
-    }
-    #[cfg(not(unix))]
-    {
-        fs::metadata(path).map(|_| 0o644)
-    }
 }
 
 /// `launch::pack_folder` from the kept payload, the program always compressed anew; an error

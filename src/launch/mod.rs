@@ -293,7 +293,7 @@ pub(crate) fn pack_folder(
 ) -> std::result::Result<Option<Repacked>, String> {
     let payload = out.with_extension("payload");
     let mut cmd = Command::new(python);
-    cmd.arg("-c").arg(PACKER).arg(onedir).arg(&payload).arg(launcher.level.to_string());
+    cmd.arg("-c").arg(PACKER).arg(onedir).arg(&payload).arg(launcher.level.to_string()).arg(program);
     if let Some(base) = &base {
         cmd.arg(base.payload).args(base.fresh);
     }
@@ -338,14 +338,13 @@ fn write_packed(launcher: &Launcher, payload: &[u8], program: &str, out: &Path) 
 }
 
 /// The installed file for `payload` (a `pack.py` payload of a folder with `program` at its top)
-/// with the program's entry replaced by `new_program`'s, written to `out`. The entry is encoded
-/// by `pack.py` in `python` as packing the folder encodes it, and `pack.py` writes a folder as
-/// its entries one after another, each depending on nothing but its own file: so this is what
-/// packing the folder with `new_program` in it gives, without reading the rest of the folder.
+/// with the program's entry replaced by `new_program`'s, written to `out`. `pack.py` writes a
+/// folder as its entries one after another, each depending only on its own file, and the
+/// program's entry as its bytes stored behind a header: so this is what packing the folder with
+/// `new_program` in it gives, without reading the rest of the folder or running an interpreter.
+/// (The fast path's self-test checks both ways agree after every PyInstaller build.)
 pub(crate) fn repack_program(
     launcher: &Launcher,
-    python: &Path,
-    env: &[(String, Option<String>)],
     payload: &[u8],
     new_program: &Path,
     program: &str,
@@ -356,22 +355,34 @@ pub(crate) fn repack_program(
         .find(|e| e.kind == launcher::FILE && e.path == program)
         .ok_or_else(|| format!("the payload has no entry for {program}"))?
         .bytes;
-    let encoded = out.with_extension("entry");
-    let mut cmd = Command::new(python);
-    cmd.arg("-c").arg(PACKER).arg("--entry").arg(new_program).arg(program).arg(launcher.level.to_string());
-    crate::process::build_env(cmd.arg(&encoded), env);
-    let output = cmd.output().map_err(|e| format!("could not run {}: {e}", python.display()))?;
-    let entry = fs::read(&encoded);
-    let _ = fs::remove_file(&encoded);
-    if !output.status.success() {
-        return Err(String::from_utf8_lossy(&output.stderr).trim().to_string());
-    }
-    let entry = entry.map_err(|e| format!("could not read {}: {e}", encoded.display()))?;
-    let mut spliced = Vec::with_capacity(payload.len() - at.len() + entry.len());
+    let data = fs::read(new_program).map_err(|e| format!("could not read {}: {e}", new_program.display()))?;
+    let mode = file_mode(new_program).map_err(|e| format!("could not read {}: {e}", new_program.display()))?;
+    let mut spliced = Vec::with_capacity(payload.len() - at.len() + data.len() + program.len() + 30);
     spliced.extend_from_slice(&payload[..at.start]);
-    spliced.extend_from_slice(&entry);
+    // pack.py's `file_entry` with method 0 (stored).
+    spliced.push(launcher::FILE);
+    spliced.extend_from_slice(&mode.to_le_bytes());
+    spliced.extend_from_slice(&(program.len() as u32).to_le_bytes());
+    spliced.extend_from_slice(program.as_bytes());
+    spliced.push(0);
+    spliced.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    spliced.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    spliced.extend_from_slice(&data);
     spliced.extend_from_slice(&payload[at.end..]);
     write_packed(launcher, &spliced, program, out)
+}
+
+/// A file's mode as `pack.py` records it: `0o755` when its owner may run it, else `0o644`.
+pub(crate) fn file_mode(path: &Path) -> std::io::Result<u32> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Ok(if fs::metadata(path)?.permissions().mode() & 0o100 != 0 { 0o755 } else { 0o644 })
+    }
+    #[cfg(not(unix))]
+    {
+        fs::metadata(path).map(|_| 0o644)
+    }
 }
 
 /// An entry of a `pack.py` payload (the format in `launcher.rs`).
@@ -462,8 +473,7 @@ fn copy_unpacked(from: &Path, to: &Path) -> std::io::Result<()> {
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                let mode = if fs::metadata(&src)?.permissions().mode() & 0o100 != 0 { 0o755 } else { 0o644 };
-                fs::set_permissions(&dst, fs::Permissions::from_mode(mode))?;
+                fs::set_permissions(&dst, fs::Permissions::from_mode(file_mode(&src)?))?;
             }
         }
     }
@@ -660,19 +670,14 @@ mod tests {
             (file, "_internal/lib/a.so"),
         ];
         assert_eq!(found, expected);
-        repack_program(&Launcher::folder(), Path::new("python3"), &[], payload, &folder.join("app"), "app", &spliced)
-            .unwrap();
+        repack_program(&Launcher::folder(), payload, &folder.join("app"), "app", &spliced).unwrap();
         assert_eq!(fs::read(&spliced).unwrap(), fs::read(&new).unwrap());
+        // The program is stored: its bytes are in the payload as they are.
+        let new_bytes = fs::read(&new).unwrap();
+        let program = fs::read(folder.join("app")).unwrap();
+        assert!(new_bytes.windows(program.len()).any(|w| w == program), "the program is stored, not deflated");
         // A payload without the program, or cut short: an error, nothing made up.
-        let err = repack_program(
-            &Launcher::folder(),
-            Path::new("python3"),
-            &[],
-            payload,
-            &folder.join("app"),
-            "api",
-            &spliced,
-        );
+        let err = repack_program(&Launcher::folder(), payload, &folder.join("app"), "api", &spliced);
         assert!(err.unwrap_err().contains("no entry for api"));
         assert!(entries(&payload[..payload.len() - 1]).is_err());
     }

@@ -4,6 +4,7 @@
 #![allow(clippy::needless_doctest_main)]
 
 mod audit;
+mod build_support;
 mod builder;
 mod cache;
 mod cargo;

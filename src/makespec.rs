@@ -6,14 +6,13 @@
 //! python-dir's place, the toolchain with PyInstaller's version, the writer itself): an unchanged
 //! sidecar costs no Python start.
 
+use crate::build_support::MAKESPEC;
 use crate::error::{log_tail, Error, ErrorKind, IoContext, Result};
 use crate::process::{command_line, run_logged, Ended};
 use crate::toolchain::Toolchain;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-const HELPER: &str = include_str!("../build-support/makespec.py");
 
 /// A sidecar's options as pasted from a `pyinstaller` command line, sorted before anything runs.
 #[derive(Debug, Default, PartialEq)]
@@ -185,7 +184,8 @@ pub(crate) fn generate(req: &Request) -> Result<Generated> {
         ));
     }
     let mut key = blake3::Hasher::new();
-    for part in [HELPER, &req.toolchain.fingerprint(), &req.python_dir.to_string_lossy(), &req.script.to_string_lossy()]
+    for part in
+        [MAKESPEC, &req.toolchain.fingerprint(), &req.python_dir.to_string_lossy(), &req.script.to_string_lossy()]
     {
         key.update(&(part.len() as u64).to_le_bytes()).update(part.as_bytes());
     }
@@ -210,7 +210,7 @@ pub(crate) fn generate(req: &Request) -> Result<Generated> {
     // A Windows path, as the spec's Python literals escape it.
     let text = text.replace(&here.replace('\\', "\\\\"), "$PYTHON_DIR");
     let mut portable = blake3::Hasher::new();
-    for part in [HELPER.as_bytes(), req.script.as_os_str().as_encoded_bytes(), text.as_bytes()] {
+    for part in [MAKESPEC.as_bytes(), req.script.as_os_str().as_encoded_bytes(), text.as_bytes()] {
         portable.update(&(part.len() as u64).to_le_bytes()).update(part);
     }
     for option in req.options {
@@ -226,7 +226,7 @@ fn write_spec(req: &Request, label: &str, spec_dir: &Path, spec: &Path) -> Resul
     let log = req.dir.join("makespec.log");
     let mut cmd = Command::new(req.python);
     cmd.arg("-c")
-        .arg(HELPER)
+        .arg(MAKESPEC)
         .arg(spec_dir)
         .arg(req.name)
         .arg(req.script)

@@ -1,5 +1,6 @@
 //! Running PyInstaller for one spec in its own folders.
 
+use crate::build_support::{AUDIT, RUN_PYINSTALLER, TRACE};
 use crate::error::{log_tail, Error, ErrorKind, IoContext, Result};
 pub(crate) use crate::fsutil::remove_dir;
 pub(crate) use crate::process::{build_env, TARGET_ARCH_VAR};
@@ -9,9 +10,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const RUNNER: &str = include_str!("../build-support/run_pyinstaller.py");
-const AUDIT: &str = include_str!("../build-support/audit.py");
-const TRACE: &str = include_str!("../build-support/trace.py");
 const TRACE_MARKER: &str = "# @TRACE@ (build-support/trace.py is inserted here)";
 const AUDIT_MARKER: &str = "# @AUDIT@ (build-support/audit.py is inserted here)";
 const SNAPSHOT_MARKER: &str = "# @FASTPATH@ (build-support/fastpath.py is inserted here)";
@@ -94,7 +92,7 @@ pub(crate) fn run(inv: &Invocation) -> Result<Output> {
     let mut cmd = Command::new(python);
     cmd.arg("-c")
         .arg(
-            RUNNER
+            RUN_PYINSTALLER
                 .replace(TRACE_MARKER, TRACE)
                 .replace(AUDIT_MARKER, AUDIT)
                 .replace(SNAPSHOT_MARKER, inv.extras.snapshot.unwrap_or_default()),

@@ -14,6 +14,7 @@
 //!   `allow-missing-imports`). Imports in a function, a `try` or an `if` are optional and stay
 //!   quiet.
 
+use crate::build_support::COMPILE_CHECK;
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::hashing::hex;
 use crate::project::Project;
@@ -22,8 +23,6 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-const HELPER: &str = include_str!("../build-support/compile_check.py");
 
 /// One module the compiler rejected.
 #[derive(Debug, Deserialize)]
@@ -92,7 +91,7 @@ fn run_helper(
     fs::write(&request, serde_json::to_vec(paths).expect("serializable")).at("could not write", &request)?;
     let mut cmd = Command::new(python);
     // Its own folder as the cwd, so no project module shadows the helper's imports.
-    cmd.arg("-c").arg(HELPER).arg(&request).arg(&answer).current_dir(scratch);
+    cmd.arg("-c").arg(COMPILE_CHECK).arg(&request).arg(&answer).current_dir(scratch);
     crate::pyinstaller::build_env(&mut cmd, env);
     let output = cmd.output().at("could not run", python)?;
     let parsed = fs::read(&answer).ok().and_then(|b| serde_json::from_slice(&b).ok());
@@ -361,7 +360,7 @@ fn top_level_imports(
     let body = serde_json::json!({"paths": paths, "missing": missing});
     let result = fs::write(&request, body.to_string()).map_err(|e| e.to_string()).and_then(|_| {
         let mut cmd = Command::new(python);
-        cmd.arg("-c").arg(HELPER).arg("--top-level").arg(&request).arg(&answer).current_dir(&scratch);
+        cmd.arg("-c").arg(COMPILE_CHECK).arg("--top-level").arg(&request).arg(&answer).current_dir(&scratch);
         crate::pyinstaller::build_env(&mut cmd, env);
         let output = cmd.output().map_err(|e| format!("could not run {}: {e}", python.display()))?;
         let parsed = fs::read(&answer).ok().and_then(|b| serde_json::from_slice(&b).ok());

@@ -1,6 +1,7 @@
 //! One spec: decide what it needs (nothing, a reinstall, a build), then do it.
 
 use crate::audit;
+use crate::build_support;
 use crate::cache::{self, Cache};
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use crate::fastpath;
@@ -701,7 +702,7 @@ fn invocation<'a>(
         dir,
         how: How { force: false, env, cwd: shared.run_of(&plan.spec).run_in.as_ref().map(|(_, dir)| dir.as_path()) },
         project: Scope { dir: &shared.facts.project.root, not_project: &shared.dirs.not_project },
-        extras: Extras { excludes: &[], snapshot: Some(fastpath::HELPER), launch: shared.launcher(&plan.spec) },
+        extras: Extras { excludes: &[], snapshot: Some(build_support::FASTPATH), launch: shared.launcher(&plan.spec) },
     }
 }
 

@@ -4,6 +4,7 @@
 //! Starting Python costs 70–150 ms, so its answers are cached, keyed by the interpreter binary and
 //! `pyvenv.cfg`, and re-asked whenever the installed distributions change.
 
+use crate::build_support::PROBE;
 use crate::cargo::Cargo;
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use serde::{Deserialize, Serialize};
@@ -14,8 +15,6 @@ use std::process::{Command, Stdio};
 /// The PyInstaller the crate is tested with: installed into a managed environment whose
 /// requirements don't name PyInstaller.
 pub(crate) const TESTED_PYINSTALLER: &str = "6.22.3";
-
-const PROBE: &str = include_str!("../build-support/probe.py");
 
 /// What the interpreter said about itself.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -3,15 +3,13 @@
 //! writes them.
 
 use super::snapshot::{Derived, Module};
+use crate::build_support::FASTPATH;
 use crate::process::last_line;
 use crate::project::Project;
 use crate::workdir::SpecDir;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// The helper's source: also run inside PyInstaller's process to snapshot a stock build.
-pub(crate) const HELPER: &str = include_str!("../../build-support/fastpath.py");
 
 /// A folder of the spec's `fastpath/out/` for one process's use, removed on drop: two builds
 /// sharing a spec folder (two crates with one python-dir) never see each other's files.
@@ -68,7 +66,7 @@ pub(super) fn derive(
     let (request_path, answer_path) = (out.join("request.json"), out.join("derived.json"));
     fs::write(&request_path, serde_json::to_vec(&request).expect("serializable")).map_err(|e| e.to_string())?;
     let mut cmd = Command::new(python.python);
-    cmd.arg("-c").arg(HELPER).arg("--fastpath-derive").arg(&request_path).arg(&answer_path);
+    cmd.arg("-c").arg(FASTPATH).arg("--fastpath-derive").arg(&request_path).arg(&answer_path);
     // Our own folder, so no project module shadows the helper's imports.
     cmd.current_dir(out);
     crate::pyinstaller::build_env(&mut cmd, python.env);

@@ -12,6 +12,7 @@
 //! path with [`Launcher::folder`], an empty launcher: [`pack_folder`] is the one step from a
 //! onedir folder in the work folder to the packed file for both.
 
+use crate::build_support::PACK;
 use crate::cargo::Cargo;
 use crate::error::{Error, ErrorKind, IoContext, Result};
 use serde::Deserialize;
@@ -20,7 +21,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const SOURCE: &str = include_str!("launcher.rs");
-const PACKER: &str = include_str!("../../build-support/pack.py");
 /// How the launcher is compiled (part of its cache key).
 const FLAGS: &[&str] = &[
     "--edition",
@@ -106,7 +106,7 @@ impl Launcher {
     pub(crate) fn folder() -> Launcher {
         let mut hash = blake3::Hasher::new();
         // What packs the folder and what unpacks it (launcher.rs's `unpack`, modes and links).
-        hash.update(b"resource folder\0").update(PACKER.as_bytes()).update(&FOLDER_LEVEL.to_le_bytes());
+        hash.update(b"resource folder\0").update(PACK.as_bytes()).update(&FOLDER_LEVEL.to_le_bytes());
         hash.update(SOURCE.as_bytes());
         Launcher { path: None, hash: hash.finalize().to_hex().to_string(), level: FOLDER_LEVEL, macos: false }
     }
@@ -194,7 +194,7 @@ pub(crate) fn compile(cargo: &Cargo, cache_root: &Path, target: &str, users: &[S
     // binary, which no stored or shared entry of the old one may stand for.
     let mut hash = blake3::Hasher::new();
     hash.update(&fs::read(&path).at("could not read", &path)?);
-    hash.update(PACKER.as_bytes()).update(&LEVEL.to_le_bytes());
+    hash.update(PACK.as_bytes()).update(&LEVEL.to_le_bytes());
     Ok(Launcher { path: Some(path), hash: hash.finalize().to_hex().to_string(), level: LEVEL, macos })
 }
 
@@ -293,7 +293,7 @@ pub(crate) fn pack_folder(
 ) -> std::result::Result<Option<Repacked>, String> {
     let payload = out.with_extension("payload");
     let mut cmd = Command::new(python);
-    cmd.arg("-c").arg(PACKER).arg(onedir).arg(&payload).arg(launcher.level.to_string()).arg(program);
+    cmd.arg("-I").arg("-c").arg(PACK).arg(onedir).arg(&payload).arg(launcher.level.to_string()).arg(program);
     if let Some(base) = &base {
         cmd.arg(base.payload).args(base.fresh);
     }

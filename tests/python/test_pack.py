@@ -56,8 +56,8 @@ class PackTest(unittest.TestCase):
                 pass
             os.symlink("lib/data.txt", os.path.join(root, "_internal", "link"))
             first, second = os.path.join(tmp, "1"), os.path.join(tmp, "2")
-            pack.pack(root, first, 9)
-            pack.pack(root, second, 9)
+            pack.pack(root, first, 9, "app")
+            pack.pack(root, second, 9, "app")
             with open(first, "rb") as f, open(second, "rb") as g:
                 payload = f.read()
                 self.assertEqual(payload, g.read())
@@ -73,6 +73,10 @@ class PackTest(unittest.TestCase):
             self.assertEqual(by_path["_internal/lib/data.txt"], (0o644, b"x" * 5000))
             self.assertEqual(by_path["_internal/link"][1], "lib/data.txt")
             self.assertEqual(by_path["_internal/empty"][1], b"")
+            # The program is stored (its archive is compressed already), every other file deflated.
+            with open(os.path.join(root, "app"), "rb") as f:
+                self.assertIn(f.read(), payload)
+            self.assertNotIn(b"x" * 5000, payload)
 
     def test_a_base_payload_gives_the_same_bytes_and_says_what_it_compressed(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -85,10 +89,11 @@ class PackTest(unittest.TestCase):
             os.chmod(os.path.join(root, "app"), 0o755)
             os.symlink("a.so", os.path.join(root, "_internal", "link"))
             base, again, fresh = (os.path.join(tmp, n) for n in ("base", "again", "fresh"))
-            pack.pack(root, base, 9)
-            # Unchanged: every member reused, except the one named fresh, compressed to the same bytes.
-            result = pack.pack(root, again, 9, pack.read_base(base), {"app"})
-            self.assertEqual(result, {"fresh": ["app"], "same_entries": True})
+            pack.pack(root, base, 9, "app")
+            # Unchanged: every member reused, except the one named fresh, packed to the same bytes
+            # (the program is never reused: it is stored as it is).
+            result = pack.pack(root, again, 9, "app", pack.read_base(base), {"_internal/a.so"})
+            self.assertEqual(result, {"fresh": ["app", "_internal/a.so"], "same_entries": True})
             with open(base, "rb") as f, open(again, "rb") as g:
                 self.assertEqual(f.read(), g.read())
             # One file edited, one mode and one link changed: those are packed from the folder.
@@ -97,15 +102,15 @@ class PackTest(unittest.TestCase):
             os.chmod(os.path.join(root, "_internal", "b"), 0o755)
             os.remove(os.path.join(root, "_internal", "link"))
             os.symlink("b", os.path.join(root, "_internal", "link"))
-            result = pack.pack(root, again, 9, pack.read_base(base), set())
+            result = pack.pack(root, again, 9, "app", pack.read_base(base), set())
             self.assertEqual(result, {"fresh": ["app", "_internal/b", "_internal/link"], "same_entries": True})
-            pack.pack(root, fresh, 9)
+            pack.pack(root, fresh, 9, "app")
             with open(fresh, "rb") as f, open(again, "rb") as g:
                 self.assertEqual(f.read(), g.read())
             # A file more than the base had.
             with open(os.path.join(root, "_internal", "new"), "wb") as f:
                 f.write(b"new")
-            self.assertFalse(pack.pack(root, again, 9, pack.read_base(base), set())["same_entries"])
+            self.assertFalse(pack.pack(root, again, 9, "app", pack.read_base(base), set())["same_entries"])
 
 
 if __name__ == "__main__":

@@ -389,9 +389,15 @@ pub(crate) fn file_mode(path: &Path) -> std::io::Result<u32> {
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Entry {
     pub kind: u8,
+    pub mode: u32,
     pub path: String,
     /// Where the whole entry lies in the payload.
     pub bytes: std::ops::Range<usize>,
+    /// A file's method (0 stored, 1 raw deflate) and size; 0 for the others.
+    pub method: u8,
+    pub size: u64,
+    /// Where a file's stored bytes, or a link's target, lie in the payload.
+    pub data: std::ops::Range<usize>,
 }
 
 /// The entries of a payload, in order; an error if it is not one.
@@ -411,24 +417,25 @@ pub(crate) fn entries(payload: &[u8]) -> std::result::Result<Vec<Entry>, String>
     while at < payload.len() {
         let start = at;
         let kind = number(&mut at, 1)? as u8;
-        number(&mut at, 4)?;
+        let mode = number(&mut at, 4)? as u32;
         let len = number(&mut at, 4)? as usize;
         let path = String::from_utf8(payload[take(&mut at, len)?].to_vec()).map_err(|_| bad())?;
+        let (mut method, mut size, mut data) = (0, 0, at..at);
         match kind {
             launcher::FOLDER => {}
             launcher::FILE => {
-                number(&mut at, 1)?;
-                number(&mut at, 8)?;
+                method = number(&mut at, 1)? as u8;
+                size = number(&mut at, 8)?;
                 let stored = usize::try_from(number(&mut at, 8)?).map_err(|_| bad())?;
-                take(&mut at, stored)?;
+                data = take(&mut at, stored)?;
             }
             launcher::SYMLINK => {
                 let len = number(&mut at, 4)? as usize;
-                take(&mut at, len)?;
+                data = take(&mut at, len)?;
             }
             _ => return Err(bad()),
         }
-        found.push(Entry { kind, path, bytes: start..at });
+        found.push(Entry { kind, mode, path, bytes: start..at, method, size, data });
     }
     Ok(found)
 }
@@ -436,23 +443,75 @@ pub(crate) fn entries(payload: &[u8]) -> std::result::Result<Vec<Entry>, String>
 /// Puts `folder`, the onedir folder `packed` was just packed from, into the launcher cache at
 /// `cache_root` as the launcher would have unpacked it (its id's folder, files' modes as
 /// `pack.py` records them, the lock and the marker), so that `packed` starts it without
-/// unpacking. Only for a smoke test's scratch cache: nothing is synced, and files are hard links
-/// where the file system allows (the fast path's folder is itself hard links to the kept folder,
-/// which it checks file by file before it trusts it again).
+/// unpacking. Only for a smoke test's scratch cache: nothing is synced. A copy, never a link: what
+/// the tested program writes into its folder stays there. The copy is checked against the
+/// payload's entries (each path and kind, each file's size, each link's target, and the bytes of
+/// every stored file, the program among them) before it is marked complete; an error leaves no
+/// folder, and the launcher then unpacks the payload itself.
 pub(crate) fn seed_cache(packed: &Path, folder: &Path, cache_root: &Path) -> std::result::Result<(), String> {
     let mut file = fs::File::open(packed).map_err(|e| format!("could not open {}: {e}", packed.display()))?;
     let trailer = launcher::read_trailer(&mut file)?;
+    let bytes = fs::read(packed).map_err(|e| format!("could not read {}: {e}", packed.display()))?;
+    let start = usize::try_from(trailer.payload_offset).map_err(|_| "the trailer is damaged")?;
+    let payload = start
+        .checked_add(trailer.payload_len as usize)
+        .and_then(|end| bytes.get(start..end))
+        .ok_or("the trailer is damaged")?;
     let dir = cache_root.join(&trailer.name).join(trailer.id_hex());
-    if let Err(e) = copy_unpacked(folder, &dir) {
+    let seeded = copy_unpacked(folder, &dir)
+        .map_err(|e| format!("could not copy {} to {}: {e}", folder.display(), dir.display()))
+        .and_then(|()| same_as_payload(&dir, payload));
+    if let Err(why) = seeded {
         let _ = fs::remove_dir_all(&dir);
-        return Err(format!("could not copy {} to {}: {e}", folder.display(), dir.display()));
+        return Err(why);
     }
     let write = |name: &str, text: &str| fs::write(dir.join(name), text);
     write(launcher::LOCK, "").and_then(|_| write(launcher::MARKER, &trailer.id_hex())).map_err(|e| e.to_string())
 }
 
+/// Whether `dir` holds exactly the payload's entries: each path with its kind, each file with its
+/// size (and a stored file with its very bytes), each link with its target.
+fn same_as_payload(dir: &Path, payload: &[u8]) -> std::result::Result<(), String> {
+    let entries = entries(payload)?;
+    let differs = |path: &str| format!("{path} is not the payload's");
+    for e in &entries {
+        let path = launcher::join_checked(dir, &e.path).ok_or_else(|| differs(&e.path))?;
+        let meta = fs::symlink_metadata(&path).map_err(|_| differs(&e.path))?;
+        let same = match e.kind {
+            launcher::FOLDER => meta.is_dir(),
+            launcher::FILE => {
+                meta.is_file()
+                    && meta.len() == e.size
+                    && file_mode(&path).is_ok_and(|m| m == e.mode || cfg!(not(unix)))
+                    && (e.method != 0 || fs::read(&path).is_ok_and(|b| b[..] == payload[e.data.clone()]))
+            }
+            _ => fs::read_link(&path).is_ok_and(|t| t.as_os_str().as_encoded_bytes() == &payload[e.data.clone()]),
+        };
+        if !same {
+            return Err(differs(&e.path));
+        }
+    }
+    let count = |d: &Path| -> std::io::Result<usize> {
+        let (mut n, mut stack) = (0, vec![d.to_path_buf()]);
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d)? {
+                let e = e?;
+                n += 1;
+                if e.file_type()?.is_dir() {
+                    stack.push(e.path());
+                }
+            }
+        }
+        Ok(n)
+    };
+    match count(dir).map_err(|e| e.to_string())? == entries.len() {
+        true => Ok(()),
+        false => Err("the folder holds entries the payload does not".into()),
+    }
+}
+
 /// A copy of `from` at `to` as `launcher::unpack` writes a folder `pack.py` packed: files `0o755`
-/// when their owner may run them, else `0o644` (hard links where possible); links as links.
+/// when their owner may run them, else `0o644`; links as links.
 fn copy_unpacked(from: &Path, to: &Path) -> std::io::Result<()> {
     fs::create_dir_all(to)?;
     for entry in fs::read_dir(from)? {
@@ -467,9 +526,7 @@ fn copy_unpacked(from: &Path, to: &Path) -> std::io::Result<()> {
         } else if kind.is_dir() {
             copy_unpacked(&src, &dst)?;
         } else {
-            if fs::hard_link(&src, &dst).is_err() {
-                fs::copy(&src, &dst)?;
-            }
+            fs::copy(&src, &dst)?;
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
@@ -622,6 +679,35 @@ mod tests {
         assert_eq!(Launch::try_from("extract-once".to_string()), Ok(Launch::ExtractOnce));
     }
 
+    /// Every entry under `root` with its kind, mode and content's hash (links: their target), but
+    /// the launcher's lock and marker.
+    #[cfg(unix)]
+    fn describe(root: &Path) -> Vec<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut found = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for e in fs::read_dir(&dir).unwrap() {
+                let path = e.unwrap().path();
+                let rel = path.strip_prefix(root).unwrap().display().to_string();
+                let meta = fs::symlink_metadata(&path).unwrap();
+                if rel == launcher::MARKER || rel == launcher::LOCK {
+                    continue;
+                } else if meta.file_type().is_symlink() {
+                    found.push(format!("{rel} -> {}", fs::read_link(&path).unwrap().display()));
+                } else if meta.is_dir() {
+                    found.push(format!("{rel}/"));
+                    stack.push(path);
+                } else {
+                    let mode = meta.permissions().mode() & 0o777;
+                    found.push(format!("{rel} {mode:o} {}", blake3::hash(&fs::read(&path).unwrap())));
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
     /// A onedir-like folder: the program, a library, an executable data file, a link, an empty
     /// folder.
     #[cfg(unix)]
@@ -682,7 +768,8 @@ mod tests {
         assert!(entries(&payload[..payload.len() - 1]).is_err());
     }
 
-    /// The smoke test's seeded cache holds what the launcher would have unpacked, marked complete.
+    /// The smoke test's seeded cache holds what the launcher would have unpacked, marked complete;
+    /// the folder it was copied from is left as it was.
     #[cfg(unix)]
     #[test]
     fn a_seeded_cache_folder_is_what_the_launcher_unpacks() {
@@ -693,6 +780,7 @@ mod tests {
         let packed = tmp.path().join("packed");
         pack_sample(&folder, &packed);
         let cache = tmp.path().join("cache");
+        let before = describe(&folder);
         seed_cache(&packed, &folder, &cache).unwrap();
         let mut file = fs::File::open(&packed).unwrap();
         let trailer = launcher::read_trailer(&mut file).unwrap();
@@ -701,31 +789,70 @@ mod tests {
         let seeded = cache.join("app").join(trailer.id_hex());
         assert_eq!(fs::read_to_string(seeded.join(launcher::MARKER)).unwrap(), trailer.id_hex());
         assert!(seeded.join(launcher::LOCK).is_file());
-        let describe = |root: &Path| -> Vec<String> {
-            let mut found = Vec::new();
-            let mut stack = vec![root.to_path_buf()];
-            while let Some(dir) = stack.pop() {
-                for e in fs::read_dir(&dir).unwrap() {
-                    let path = e.unwrap().path();
-                    let rel = path.strip_prefix(root).unwrap().display().to_string();
-                    let meta = fs::symlink_metadata(&path).unwrap();
-                    if rel == launcher::MARKER || rel == launcher::LOCK {
-                        continue;
-                    } else if meta.file_type().is_symlink() {
-                        found.push(format!("{rel} -> {}", fs::read_link(&path).unwrap().display()));
-                    } else if meta.is_dir() {
-                        found.push(format!("{rel}/"));
-                        stack.push(path);
-                    } else {
-                        let mode = meta.permissions().mode() & 0o777;
-                        found.push(format!("{rel} {mode:o} {}", blake3::hash(&fs::read(&path).unwrap())));
-                    }
-                }
-            }
-            found.sort();
-            found
-        };
         assert_eq!(describe(&seeded), describe(&unpacked));
         assert!(describe(&seeded).contains(&format!("app 755 {}", blake3::hash(b"program"))));
+        // A copy: the source keeps its modes (0o700, 0o775), and what the tested program writes
+        // into its folder does not reach the source.
+        fs::write(seeded.join("_internal/tool.sh"), b"written by the program").unwrap();
+        assert_eq!(describe(&folder), before);
+        assert_eq!(fs::metadata(folder.join("app")).unwrap().permissions().mode() & 0o777, 0o700);
+    }
+
+    /// A folder that is not the payload's (changed, or cut short while copied) is never marked
+    /// complete: no folder is left, and the launcher unpacks the payload itself.
+    #[cfg(unix)]
+    #[test]
+    fn a_seed_that_is_not_the_payload_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let folder = tmp.path().join("app");
+        sample_folder(&folder, b"program");
+        let packed = tmp.path().join("packed");
+        pack_sample(&folder, &packed);
+        let cache = tmp.path().join("cache");
+        let id = launcher::read_trailer(&mut fs::File::open(&packed).unwrap()).unwrap().id_hex();
+        type Change<'a> = (&'a str, &'a dyn Fn(&Path));
+        let changes: [Change; 4] = [
+            ("the program", &|f| fs::write(f.join("app"), b"another program").unwrap()),
+            ("a file's size", &|f| fs::write(f.join("_internal/lib/a.so"), b"library").unwrap()),
+            ("a file more", &|f| fs::write(f.join("_internal/new"), b"new").unwrap()),
+            ("a file less", &|f| fs::remove_file(f.join("_internal/tool.sh")).unwrap()),
+        ];
+        for (what, change) in changes {
+            let copy = tmp.path().join("copy");
+            let _ = fs::remove_dir_all(&copy);
+            copy_unpacked(&folder, &copy).unwrap();
+            change(&copy);
+            let err = seed_cache(&packed, &copy, &cache).unwrap_err();
+            assert!(err.contains("not the payload's") || err.contains("entries the payload does not"), "{what}: {err}");
+            assert!(!cache.join("app").join(&id).exists(), "{what}: a folder was left");
+        }
+    }
+
+    /// The launcher starts a seeded folder as it is: it does not unpack the payload again.
+    #[cfg(unix)]
+    #[test]
+    fn the_launcher_starts_a_seeded_folder_without_unpacking() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let tmp = tempfile::tempdir().unwrap();
+        let exe = tmp.path().join("launcher");
+        let source = concat!(env!("CARGO_MANIFEST_DIR"), "/src/launch/launcher.rs");
+        let built = Command::new("rustc").args(FLAGS).arg("-o").arg(&exe).arg(source).status().unwrap();
+        assert!(built.success());
+        let launcher = Launcher { path: Some(exe), hash: String::new(), level: 9, macos: false };
+        let folder = tmp.path().join("app");
+        fs::create_dir_all(folder.join("_internal")).unwrap();
+        fs::write(folder.join("app"), "#!/bin/sh\necho started\n").unwrap();
+        fs::set_permissions(folder.join("app"), fs::Permissions::from_mode(0o755)).unwrap();
+        let packed = tmp.path().join("out").join("app");
+        fs::create_dir_all(packed.parent().unwrap()).unwrap();
+        pack_folder(&launcher, Path::new("python3"), &[], &folder, "app", &packed, None).unwrap();
+        let cache = tmp.path().join("cache");
+        seed_cache(&packed, &folder, &cache).unwrap();
+        let id = launcher::read_trailer(&mut fs::File::open(&packed).unwrap()).unwrap().id_hex();
+        let program = cache.join("app").join(&id).join("app");
+        let inode = fs::metadata(&program).unwrap().ino();
+        let out = Command::new(&packed).env(launcher::CACHE_VAR, &cache).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "started\n", "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(fs::metadata(&program).unwrap().ino(), inode, "the seeded folder was replaced");
     }
 }

@@ -240,8 +240,8 @@ fn an_extract_once_sidecar_unpacks_once_and_is_one_process() {
     let still = fs::metadata(&pyinstaller_log).unwrap().modified().unwrap();
     assert_eq!(still, logged, "the fast path's build was tested, no PyInstaller run's");
     assert_eq!(fs::read(&binary).unwrap(), built, "the installed launcher was kept");
-    // A file of the kept folder changed (the smoke test's program may write through the links
-    // into it): the fast path refuses and PyInstaller builds.
+    // A file of the kept folder changed (by hand, or by a program run from it): the fast path
+    // refuses and PyInstaller builds.
     let kept_file = audit_of_dir(&app).join("worker/onedir/_internal/base_library.zip");
     let mut damaged = fs::read(&kept_file).unwrap();
     damaged.push(0);

@@ -259,6 +259,7 @@ impl Scratch {
         ]
     }
 
+    /// Where an extract-once launcher under test unpacks, or finds its folder seeded.
     fn launch_cache(&self) -> PathBuf {
         self.0.join("home").join("launch-cache")
     }

@@ -729,6 +729,16 @@ mod tests {
         assert!(pack_folder(&launcher, python, &[], folder, "app", out, None).unwrap().is_none());
     }
 
+    /// The sample folder (its program `program`) in `tmp`, packed, and a cache folder beside them.
+    #[cfg(unix)]
+    fn packed_sample(tmp: &Path) -> (PathBuf, PathBuf, PathBuf) {
+        let folder = tmp.join("app");
+        sample_folder(&folder, b"program");
+        let packed = tmp.join("packed");
+        pack_sample(&folder, &packed);
+        (folder, packed, tmp.join("cache"))
+    }
+
     /// The fast path's re-pack (only the program's entry encoded anew) is packing the whole folder.
     #[cfg(unix)]
     #[test]
@@ -775,11 +785,7 @@ mod tests {
     fn a_seeded_cache_folder_is_what_the_launcher_unpacks() {
         use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().unwrap();
-        let folder = tmp.path().join("app");
-        sample_folder(&folder, b"program");
-        let packed = tmp.path().join("packed");
-        pack_sample(&folder, &packed);
-        let cache = tmp.path().join("cache");
+        let (folder, packed, cache) = packed_sample(tmp.path());
         let before = describe(&folder);
         seed_cache(&packed, &folder, &cache).unwrap();
         let mut file = fs::File::open(&packed).unwrap();
@@ -804,11 +810,7 @@ mod tests {
     #[test]
     fn a_seed_that_is_not_the_payload_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
-        let folder = tmp.path().join("app");
-        sample_folder(&folder, b"program");
-        let packed = tmp.path().join("packed");
-        pack_sample(&folder, &packed);
-        let cache = tmp.path().join("cache");
+        let (folder, packed, cache) = packed_sample(tmp.path());
         let id = launcher::read_trailer(&mut fs::File::open(&packed).unwrap()).unwrap().id_hex();
         type Change<'a> = (&'a str, &'a dyn Fn(&Path));
         let changes: [Change; 4] = [
